@@ -1,0 +1,1 @@
+"""keras_dlparts.callbacks: public names of this folder."""

@@ -1,0 +1,1 @@
+"""keras_dlparts.data: public names of this folder."""

@@ -1,0 +1,1 @@
+"""keras_dlparts.layers: public names of this folder."""

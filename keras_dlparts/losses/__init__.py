@@ -1,0 +1,1 @@
+"""keras_dlparts.losses: public names of this folder."""

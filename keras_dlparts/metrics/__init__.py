@@ -1,0 +1,1 @@
+"""keras_dlparts.metrics: public names of this folder."""

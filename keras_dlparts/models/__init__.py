@@ -1,0 +1,1 @@
+"""keras_dlparts.models: public names of this folder."""

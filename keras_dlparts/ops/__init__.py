@@ -1,0 +1,1 @@
+"""keras_dlparts.ops: public names of this folder."""

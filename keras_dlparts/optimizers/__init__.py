@@ -1,0 +1,1 @@
+"""keras_dlparts.optimizers: public names of this folder."""

@@ -1,0 +1,11 @@
+"""keras_dlparts.testing: the public contract checks every part must pass.
+
+TensorFlow-only (uses tf.distribute, tf.train.Checkpoint, tf.GradientTape).
+"""
+
+from keras_dlparts.testing.contract import LAYER_CHECKS
+from keras_dlparts.testing.contract import MODEL_CHECKS
+from keras_dlparts.testing.contract import ContractError
+from keras_dlparts.testing.contract import check_layer
+from keras_dlparts.testing.contract import check_model
+from keras_dlparts.testing.contract import configure_logical_cpus

@@ -1,0 +1,1 @@
+"""keras_dlparts.tuning: public names of this folder."""
