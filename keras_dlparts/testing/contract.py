@@ -165,8 +165,19 @@ def _float_random_like(structure, seed):
 class _Case:
     """A model factory plus training data, shared by the layer and model checks."""
 
-    def __init__(self, build, x, y, loss, learning_rate, epochs, batch_size):
+    def __init__(
+        self,
+        build,
+        x,
+        y,
+        loss,
+        learning_rate,
+        epochs,
+        batch_size,
+        compile_fn=None,
+    ):
         self.build = build
+        self.compile_fn = compile_fn
         self.x = x
         self.y = y
         self.loss = loss
@@ -176,6 +187,9 @@ class _Case:
 
     def compiled(self, jit_compile=False):
         model = self.build()
+        if self.compile_fn is not None:
+            self.compile_fn(model, jit_compile)
+            return model
         model.compile(
             optimizer=keras.optimizers.Adam(self.learning_rate),
             loss=self.loss,
@@ -543,9 +557,11 @@ def check_layer(
 def check_model(
     build_fn,
     x,
-    y,
+    y=None,
     *,
     loss="mse",
+    compile_fn=None,
+    gradient_loss=None,
     learning_rate=1e-2,
     epochs=5,
     batch_size=None,
@@ -558,8 +574,17 @@ def check_model(
         build_fn: callable with no arguments returning a fresh, uncompiled
             `keras.Model`. It is called under `MirroredStrategy` and under
             the `mixed_float16` policy, so it must create every layer afresh.
-        x, y: a small training set (NumPy arrays or lists of them).
-        loss: the loss to compile with.
+        x, y: a small training set (NumPy arrays or lists of them); `y`
+            is `None` for models that train on `x` alone (their own
+            `train_step`).
+        loss: the loss to compile with (ignored when `compile_fn` is given).
+        compile_fn: `None` or a callable `(model, jit_compile)` that
+            compiles `model` itself, for models with their own `compile`
+            signature (several optimizers, no loss). The fit checks then
+            require the first value `evaluate` returns to fall.
+        gradient_loss: `None` or a callable `(model) -> scalar` whose
+            gradient must reach every trainable weight; by default a random
+            projection of `model(x, training=True)`.
         learning_rate, epochs, batch_size: the fit checks' Adam run.
         only, skip: restrict the checks run (names from `MODEL_CHECKS`).
 
@@ -567,13 +592,26 @@ def check_model(
         ContractError: listing every failed check by name.
     """
     batch = batch_size or len(keras.tree.flatten(x)[0])
-    case = _Case(build_fn, x, y, loss, learning_rate, epochs, batch)
+    case = _Case(
+        build_fn, x, y, loss, learning_rate, epochs, batch, compile_fn
+    )
     probe = build_fn()
-    subject = f"model {probe.name!r} from {getattr(build_fn, '__name__', build_fn)}"
-    loss_obj = keras.losses.get(loss)
+    name = getattr(build_fn, "__name__", repr(build_fn))
+    subject = f"model {probe.name!r} from {name}"
+    projection = None
 
     def model_loss():
-        return loss_obj(y, probe(x, training=True))
+        nonlocal projection
+        if gradient_loss is not None:
+            return gradient_loss(probe)
+        out = keras.tree.flatten(probe(x, training=True))
+        if projection is None:
+            projection = _float_random_like(_to_numpy(out), seed=2)
+        return sum(
+            tf.reduce_sum(tf.cast(o, "float32") * p)
+            for o, p in zip(out, projection)
+            if o.dtype.is_floating
+        )
 
     checks = {
         "keras_file": lambda: _check_keras_file(case, probe),
