@@ -1,1 +1,3 @@
-"""keras_dlparts.data: public names of this folder."""
+"""keras_dlparts.data: input pipelines and the small datasets shipped."""
+
+from keras_dlparts.data.digits import load_digits

@@ -1,0 +1,55 @@
+"""scikit-learn's handwritten digits as ready-to-train NumPy arrays.
+
+The data ships inside scikit-learn (1,797 images of 8x8 pixels, 10
+classes), so nothing is downloaded. TensorFlow-free.
+"""
+
+import numpy as np
+
+
+def load_digits(test_fraction=0.2, seed=0, as_images=True):
+    """Loads scikit-learn's digits, scaled to [0, 1], split by class.
+
+    Args:
+        test_fraction: share of every class kept for the test split, in (0, 1).
+        seed: seed of the shuffle that decides the split.
+        as_images: `True` gives images shaped (n, 8, 8, 1); `False` flat
+            vectors shaped (n, 64).
+
+    Returns:
+        `((x_train, y_train), (x_test, y_test))` with float32 images and
+        int32 labels.
+
+    Example:
+
+    >>> (x_train, y_train), (x_test, y_test) = load_digits()
+    >>> x_train.shape, x_test.shape
+    ((1438, 8, 8, 1), (359, 8, 8, 1))
+    >>> float(x_train.max())
+    1.0
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise ValueError(
+            "Argument `test_fraction` must be in (0, 1). "
+            f"Received: test_fraction={test_fraction}"
+        )
+    try:
+        from sklearn.datasets import load_digits as sklearn_digits
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise ImportError(
+            "load_digits needs scikit-learn: pip install scikit-learn"
+        ) from error
+    bunch = sklearn_digits()
+    images = (bunch.data / 16.0).astype("float32")
+    labels = bunch.target.astype("int32")
+    rng = np.random.default_rng(seed)
+    test_mask = np.zeros(len(labels), dtype=bool)
+    for label in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == label))
+        test_mask[members[: int(round(len(members) * test_fraction))]] = True
+    if as_images:
+        images = images.reshape(-1, 8, 8, 1)
+    return (images[~test_mask], labels[~test_mask]), (
+        images[test_mask],
+        labels[test_mask],
+    )
