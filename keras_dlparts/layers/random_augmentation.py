@@ -1,0 +1,114 @@
+"""Base class for training-only, seeded augmentation layers.
+
+The augmentation layers of keras_dlparts (`SaltAndPepperNoise`, the token
+and the audio augmentations) share this behaviour:
+
+- they change their input only when called with `training=True` (inside
+  `model.fit` or explicitly) and return it unchanged otherwise, like
+  `keras.layers.Dropout` and `keras.layers.GaussianNoise`;
+- their randomness comes from a `keras.random.SeedGenerator`, so a seeded
+  layer repeats its draws;
+- they have no weights and keep the shape (and dtype) of their input;
+- they are written with `keras.ops` / `keras.random` only, so they run
+  inside a model (eager, graph, XLA, `MirroredStrategy`) and inside
+  `tf.data.Dataset.map` on the TensorFlow backend.
+"""
+
+import keras
+
+
+def check_rate(name, value, *, low=0.0, high=1.0, include_high=True):
+    """Validates a probability-like float argument, raising a `ValueError`."""
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and low <= value
+        and (value <= high if include_high else value < high)
+    )
+    if not ok:
+        bracket = "]" if include_high else ")"
+        raise ValueError(
+            f"Argument `{name}` must be a float in [{low}, {high}{bracket}. "
+            f"Received: {name}={value!r}"
+        )
+
+
+def check_range(name_low, low, name_high, high):
+    """Validates a `(low, high)` pair of floats with `low <= high`."""
+    for name, value in ((name_low, low), (name_high, high)):
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise ValueError(
+                f"Argument `{name}` must be a float. Received: {name}={value!r}"
+            )
+    if low > high:
+        raise ValueError(
+            f"Argument `{name_low}` must not exceed `{name_high}`. Received: "
+            f"{name_low}={low!r}, {name_high}={high!r}"
+        )
+
+
+class RandomAugmentation(keras.layers.Layer):
+    """Base class of the training-only, seeded augmentation layers.
+
+    Subclasses implement `augment(inputs)` (called only in training) and may
+    set `allowed_ranks` to the input ranks they accept. `call` returns the
+    input unchanged when `training` is falsy.
+
+    Args:
+        seed: optional integer seed of the layer's `SeedGenerator`.
+        **kwargs: base `Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: the tensor to augment.
+        training: Python boolean; augment only when `True`. Inside a
+            model, Keras passes the model's training flag; in a
+            `tf.data` pipeline pass `training=True` yourself.
+
+    Returns:
+        A tensor with the shape and dtype of `inputs`.
+    """
+
+    #: Input ranks a subclass accepts; `None` accepts any rank.
+    allowed_ranks = None
+
+    def __init__(self, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if seed is not None and (
+            not isinstance(seed, int) or isinstance(seed, bool)
+        ):
+            raise ValueError(
+                f"Argument `seed` must be an integer or None. Received: "
+                f"seed={seed!r}"
+            )
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.supports_masking = True
+        self._build_at_init()
+
+    def _check_rank(self, shape):
+        if self.allowed_ranks is not None and len(shape) not in self.allowed_ranks:
+            raise ValueError(
+                f"Input of layer {self.name!r} must have rank in "
+                f"{sorted(self.allowed_ranks)}. Received: inputs.shape="
+                f"{tuple(shape)}"
+            )
+
+    def call(self, inputs, training=False):
+        self._check_rank(inputs.shape)
+        if training:
+            return self.augment(inputs)
+        return inputs
+
+    def augment(self, inputs):
+        """Returns the augmented `inputs` (training mode)."""
+        raise NotImplementedError
+
+    def compute_output_shape(self, input_shape):
+        self._check_rank(input_shape)
+        return tuple(input_shape)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def get_config(self):
+        return {**super().get_config(), "seed": self.seed}
