@@ -1,1 +1,2 @@
 """keras_dlparts.layers: public names of this folder."""
+from keras_dlparts.layers.timestep import TimestepEmbedding
