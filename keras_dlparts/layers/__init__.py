@@ -1,2 +1,3 @@
 """keras_dlparts.layers: public names of this folder."""
 from keras_dlparts.layers.timestep import TimestepEmbedding
+from keras_dlparts.layers.sampler import ReparameterizationSampler
