@@ -1,0 +1,160 @@
+"""Adversarial losses of GANs on discriminator logits, numerically stable."""
+
+import keras
+from keras import ops
+
+#: The GAN objectives both losses accept as `kind`.
+GAN_LOSS_KINDS = ("minimax", "non_saturating", "hinge", "least_squares")
+
+
+def _check_kind(kind):
+    if kind not in GAN_LOSS_KINDS:
+        raise ValueError(
+            f"Argument `kind` must be one of {GAN_LOSS_KINDS}. "
+            f"Received: kind={kind!r}"
+        )
+    return kind
+
+
+def _discriminator_terms(kind, real_logits, fake_logits):
+    if kind == "hinge":
+        return ops.relu(1.0 - real_logits) + ops.relu(1.0 + fake_logits)
+    if kind == "least_squares":
+        return 0.5 * ops.square(real_logits - 1.0) + 0.5 * ops.square(
+            fake_logits
+        )
+    # minimax and non-saturating share the discriminator's cross-entropy:
+    # -log sigmoid(r) - log(1 - sigmoid(f)) = softplus(-r) + softplus(f).
+    return ops.softplus(-real_logits) + ops.softplus(fake_logits)
+
+
+def _generator_terms(kind, fake_logits):
+    if kind == "minimax":
+        # log(1 - sigmoid(f)) = -softplus(f), minimised by the generator.
+        return -ops.softplus(fake_logits)
+    if kind == "non_saturating":
+        return ops.softplus(-fake_logits)  # -log sigmoid(f)
+    if kind == "hinge":
+        return -fake_logits
+    return 0.5 * ops.square(fake_logits - 1.0)  # least squares
+
+
+class _GANLoss(keras.losses.Loss):
+    """Shared constructor, validation and config of the two GAN losses."""
+
+    def __init__(
+        self,
+        kind="non_saturating",
+        reduction="sum_over_batch_size",
+        name=None,
+        dtype=None,
+    ):
+        super().__init__(name=name, reduction=reduction, dtype=dtype)
+        self.kind = _check_kind(kind)
+
+    def _logits(self, real_logits, fake_logits):
+        real_logits = ops.convert_to_tensor(real_logits, dtype=self.dtype)
+        fake_logits = ops.convert_to_tensor(fake_logits, dtype=self.dtype)
+        if tuple(real_logits.shape[1:]) != tuple(fake_logits.shape[1:]):
+            raise ValueError(
+                "The real and fake logits must have the same shape after "
+                f"the batch axis. Received: real_logits.shape="
+                f"{tuple(real_logits.shape)}, fake_logits.shape="
+                f"{tuple(fake_logits.shape)}"
+            )
+        return real_logits, fake_logits
+
+    def get_config(self):
+        config = super().get_config()
+        config["kind"] = self.kind
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class GANDiscriminatorLoss(_GANLoss):
+    """The discriminator's loss of a GAN, on logits.
+
+    Called as `loss(real_logits, fake_logits)`: the discriminator's raw
+    scores (logits, before any sigmoid) on a batch of real and of generated
+    samples. Per element, with `r` a real and `f` a fake logit:
+
+    ```
+    minimax, non_saturating:  softplus(-r) + softplus(f)
+                              = -log D(x) - log(1 - D(G(z)))
+    hinge:                    relu(1 - r) + relu(1 + f)
+    least_squares:            0.5 (r - 1)^2 + 0.5 f^2
+    ```
+
+    where `D = sigmoid(logit)`. Written with `softplus`, the cross-entropy
+    stays finite for logits of any size. The real and fake batches must have
+    the same shape.
+
+    Args:
+        kind: one of `"minimax"`, `"non_saturating"` (default), `"hinge"`,
+            `"least_squares"`.
+        reduction: the `keras.losses.Loss` reduction of the per-element
+            values (default `"sum_over_batch_size"`, the mean).
+        name: optional name.
+        dtype: dtype of the computation (default `float32`).
+
+    Call arguments:
+        y_true: the discriminator's logits on real samples.
+        y_pred: its logits on generated samples.
+
+    Returns:
+        The reduced loss (a scalar by default).
+
+    Example:
+
+    >>> import numpy as np
+    >>> loss = GANDiscriminatorLoss(kind="hinge")
+    >>> float(loss(np.array([[2.0], [0.5]]), np.array([[-2.0], [0.0]])))
+    0.75
+    """
+
+    def call(self, y_true, y_pred):
+        real_logits, fake_logits = self._logits(y_true, y_pred)
+        return _discriminator_terms(self.kind, real_logits, fake_logits)
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class GANGeneratorLoss(_GANLoss):
+    """The generator's loss of a GAN, on the discriminator's logits.
+
+    Called as `loss(real_logits, fake_logits)` like `GANDiscriminatorLoss`;
+    the four kinds here depend on the fake logits `f` only (the real logits
+    are accepted so both losses share one signature):
+
+    ```
+    minimax:         -softplus(f)        = log(1 - D(G(z)))  (saturates)
+    non_saturating:  softplus(-f)        = -log D(G(z))
+    hinge:           -f
+    least_squares:   0.5 (f - 1)^2
+    ```
+
+    Args:
+        kind: one of `"minimax"`, `"non_saturating"` (default), `"hinge"`,
+            `"least_squares"`.
+        reduction: the `keras.losses.Loss` reduction (default the mean).
+        name: optional name.
+        dtype: dtype of the computation (default `float32`).
+
+    Call arguments:
+        y_true: the discriminator's logits on real samples (unused by these
+            kinds; any tensor of the same shape, e.g. zeros, will do).
+        y_pred: its logits on generated samples.
+
+    Returns:
+        The reduced loss (a scalar by default).
+
+    Example:
+
+    >>> import numpy as np
+    >>> loss = GANGeneratorLoss(kind="least_squares")
+    >>> float(loss(np.zeros((2, 1)), np.array([[1.0], [3.0]])))
+    1.0
+    """
+
+    def call(self, y_true, y_pred):
+        _, fake_logits = self._logits(y_true, y_pred)
+        return _generator_terms(self.kind, fake_logits)
