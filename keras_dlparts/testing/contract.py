@@ -10,6 +10,7 @@ the reason, so a user sees at once what to fix.
 """
 
 import contextlib
+import functools
 import inspect
 import os
 import tempfile
@@ -137,7 +138,10 @@ def _dtype_policy(name):
         keras.config.set_dtype_policy(previous)
 
 
+@functools.lru_cache(maxsize=1)
 def _mirrored_strategy():
+    """One strategy per process: separate MirroredStrategy objects in one
+    process can mix up their collective-op keys (shape-mismatch errors)."""
     devices = tf.config.list_logical_devices("CPU")
     gpus = tf.config.list_logical_devices("GPU")
     devices = gpus if len(gpus) >= 2 else devices
@@ -249,6 +253,9 @@ def _check_checkpoint(case):
     with tempfile.TemporaryDirectory() as tmp:
         path = tf.train.Checkpoint(model=model).save(os.path.join(tmp, "ckpt"))
         fresh = case.build()
+        # Build its variables first: a deferred restore would read the
+        # checkpoint after this temporary directory is gone.
+        case.predict(fresh)
         status = tf.train.Checkpoint(model=fresh).restore(path)
         status.assert_existing_objects_matched().expect_partial()
     _assert_close(
