@@ -9,3 +9,7 @@ from keras_dlparts.testing.contract import ContractError
 from keras_dlparts.testing.contract import check_layer
 from keras_dlparts.testing.contract import check_model
 from keras_dlparts.testing.contract import configure_logical_cpus
+from keras_dlparts.testing.contract import mirrored_strategy
+from keras_dlparts.testing.optimizers import OPTIMIZER_CHECKS
+from keras_dlparts.testing.optimizers import check_optimizer
+from keras_dlparts.testing.optimizers import optimizer_problem

@@ -139,9 +139,13 @@ def _dtype_policy(name):
 
 
 @functools.lru_cache(maxsize=1)
-def _mirrored_strategy():
-    """One strategy per process: separate MirroredStrategy objects in one
-    process can mix up their collective-op keys (shape-mismatch errors)."""
+def mirrored_strategy():
+    """The process-wide `MirroredStrategy` over two logical devices.
+
+    Use this one rather than a new strategy per test: several
+    `MirroredStrategy` objects in one process can mix up their collective-op
+    keys and fail with shape-mismatch errors.
+    """
     devices = tf.config.list_logical_devices("CPU")
     gpus = tf.config.list_logical_devices("GPU")
     devices = gpus if len(gpus) >= 2 else devices
@@ -268,7 +272,7 @@ def _check_fit(case, jit_compile):
 
 
 def _check_fit_mirrored(case):
-    strategy = _mirrored_strategy()
+    strategy = mirrored_strategy()
     with strategy.scope():
         model = case.compiled()
     if model.distribute_strategy is not strategy:

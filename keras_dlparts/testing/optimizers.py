@@ -1,0 +1,307 @@
+"""The contract for optimizers: `check_optimizer`.
+
+TensorFlow-only: the checks use `tf.train.Checkpoint` and
+`tf.distribute.MirroredStrategy`. They reuse the model-training helpers of
+`keras_dlparts.testing.contract` and report failures the same way, as one
+`ContractError` naming every failed check.
+"""
+
+import inspect
+import os
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_dlparts.testing import contract
+
+#: The checks `check_optimizer` runs, in order.
+OPTIMIZER_CHECKS = (
+    "config",
+    "reference",
+    "checkpoint",
+    "keras_file",
+    "fit",
+    "fit_jit",
+    "fit_mirrored",
+    "mixed_precision",
+)
+
+#: Sizes of the two variables the `reference` check updates together; the
+#: reference sees them concatenated into one flat vector.
+REFERENCE_SHAPES = ((3, 4), (5,))
+
+
+def optimizer_problem(steps=20, seed=0):
+    """The fixed problem of the `reference` check.
+
+    A noisy quadratic bowl over a flat vector of 17 weights: the gradient at
+    step `t` (counted from 0) is `curvature * (w - target) + noise[t]`, so
+    that gradients change sign from step to step.
+
+    Returns:
+        `(w0, gradient_fn)`: the float64 starting weights and a function
+        `gradient_fn(w, t)` returning the float64 gradient at `w`.
+    """
+    size = sum(int(np.prod(s)) for s in REFERENCE_SHAPES)
+    rng = np.random.default_rng(seed)
+    w0 = rng.normal(size=size)
+    target = rng.normal(size=size)
+    curvature = rng.uniform(0.5, 2.0, size=size)
+    noise = rng.normal(scale=0.5, size=(steps, size))
+
+    def gradient_fn(w, t):
+        return curvature * (np.asarray(w, "float64") - target) + noise[t]
+
+    return w0, gradient_fn
+
+
+def _keras_trajectory(optimizer, steps):
+    w0, gradient_fn = optimizer_problem(steps)
+    splits = np.cumsum([int(np.prod(s)) for s in REFERENCE_SHAPES])[:-1]
+    variables = [
+        keras.Variable(part.reshape(shape).astype("float32"))
+        for part, shape in zip(np.split(w0, splits), REFERENCE_SHAPES)
+    ]
+
+    def flat():
+        return np.concatenate([np.ravel(v.numpy()) for v in variables])
+
+    trajectory = []
+    for t in range(steps):
+        g = np.split(gradient_fn(flat(), t).astype("float32"), splits)
+        grads = [
+            keras.ops.convert_to_tensor(part.reshape(shape))
+            for part, shape in zip(g, REFERENCE_SHAPES)
+        ]
+        optimizer.apply(grads, variables)
+        trajectory.append(flat())
+    return np.stack(trajectory)
+
+
+def _check_reference(optimizer_fn, reference, steps, atol):
+    if reference is None:
+        return
+    w0, gradient_fn = optimizer_problem(steps)
+    expected = np.asarray(reference(w0.copy(), gradient_fn, steps))
+    actual = _keras_trajectory(optimizer_fn(), steps)
+    if expected.shape != actual.shape:
+        raise AssertionError(
+            f"reference returned shape {expected.shape}, expected "
+            f"{actual.shape} (one row of weights per step)"
+        )
+    for t in range(steps):
+        worst = float(np.max(np.abs(actual[t] - expected[t])))
+        if not worst <= atol:
+            raise AssertionError(
+                f"step {t + 1} of {steps}: max abs difference {worst:.3g} "
+                f"from the reference exceeds atol={atol:g}"
+            )
+
+
+def _check_config(optimizer_fn):
+    optimizer = optimizer_fn()
+    cls = type(optimizer)
+    config = optimizer.get_config()
+    params = inspect.signature(cls.__init__).parameters
+    missing = [
+        name
+        for name, p in params.items()
+        if name != "self"
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and name not in config
+    ]
+    if missing:
+        raise AssertionError(
+            f"get_config() lacks the __init__ argument(s) {missing}"
+        )
+    serialized = keras.optimizers.serialize(optimizer)
+    clone = keras.optimizers.deserialize(serialized)
+    if type(clone) is not cls:
+        raise AssertionError(
+            f"deserialize(serialize(optimizer)) gave a {type(clone).__name__}, "
+            f"expected {cls.__name__}"
+        )
+    if contract._normalise(clone.get_config()) != contract._normalise(config):
+        raise AssertionError(
+            "from_config(get_config()).get_config() differs from the original"
+        )
+
+
+def _train_steps(model, case, epochs=1):
+    model.fit(
+        case.x,
+        case.y,
+        epochs=epochs,
+        batch_size=case.batch_size,
+        shuffle=False,
+        verbose=0,
+    )
+    return [np.asarray(w) for w in model.get_weights()]
+
+
+def _optimizer_state(optimizer):
+    return [np.asarray(keras.ops.convert_to_numpy(v)) for v in optimizer.variables]
+
+
+def _check_checkpoint(case):
+    model = case.compiled()
+    _train_steps(model, case)
+    state = _optimizer_state(model.optimizer)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = tf.train.Checkpoint(
+            model=model, optimizer=model.optimizer
+        ).save(os.path.join(tmp, "ckpt"))
+        expected = _train_steps(model, case)
+        fresh = case.compiled()
+        fresh.optimizer.build(fresh.trainable_variables)
+        tf.train.Checkpoint(model=fresh, optimizer=fresh.optimizer).restore(
+            path
+        ).assert_existing_objects_matched().expect_partial()
+    contract._assert_close(
+        _optimizer_state(fresh.optimizer),
+        state,
+        0,
+        0,
+        "optimizer variables restored from the checkpoint",
+    )
+    contract._assert_close(
+        _train_steps(fresh, case),
+        expected,
+        1e-6,
+        1e-6,
+        "weights after training on from the restored checkpoint",
+    )
+
+
+def _check_keras_file(case):
+    model = case.compiled()
+    _train_steps(model, case)
+    state = _optimizer_state(model.optimizer)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        reloaded = keras.saving.load_model(path, safe_mode=True)
+    if type(reloaded.optimizer) is not type(model.optimizer):
+        raise AssertionError(
+            f"the reloaded optimizer is a {type(reloaded.optimizer).__name__}, "
+            f"expected {type(model.optimizer).__name__}"
+        )
+    contract._assert_close(
+        _optimizer_state(reloaded.optimizer),
+        state,
+        0,
+        0,
+        "optimizer variables reloaded from the .keras file",
+    )
+    contract._assert_close(
+        _train_steps(reloaded, case),
+        _train_steps(model, case),
+        1e-6,
+        1e-6,
+        "weights after training on from the reloaded .keras file",
+    )
+
+
+def _default_data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 8)).astype("float32")
+    y = np.tanh(x @ rng.normal(size=(8, 1))).astype("float32")
+    return x, y
+
+
+def _default_model():
+    return keras.Sequential(
+        [
+            keras.Input((8,)),
+            keras.layers.Dense(16, activation="relu"),
+            keras.layers.Dense(1),
+        ]
+    )
+
+
+def check_optimizer(
+    optimizer_fn,
+    *,
+    reference=None,
+    steps=20,
+    atol=1e-6,
+    build_fn=None,
+    x=None,
+    y=None,
+    loss="mse",
+    epochs=5,
+    batch_size=16,
+    only=None,
+    skip=None,
+):
+    """Runs the keras_dlparts contract on an optimizer.
+
+    Checks: `config` (every `__init__` argument in `get_config()`,
+    `serialize`/`deserialize` round trip), `reference` (20 steps on the
+    fixed problem of `optimizer_problem` match a NumPy reference at every
+    step), `checkpoint` (slots saved and restored by `tf.train.Checkpoint`;
+    training on from the restored state repeats the original run),
+    `keras_file` (the same through a compiled model saved to a `.keras`
+    file and reloaded with `safe_mode=True`), `fit`, `fit_jit`,
+    `fit_mirrored` and `mixed_precision` (a few epochs lower the loss,
+    eagerly-traced, with `jit_compile=True`, under `MirroredStrategy` over
+    two devices, and under `mixed_float16`).
+
+    Args:
+        optimizer_fn: callable with no arguments returning a fresh optimizer
+            (it is called many times, also under a strategy scope).
+        reference: `None` or a callable `(w0, gradient_fn, steps) ->
+            trajectory` written in NumPy from the update rule: starting from
+            the flat float64 weights `w0`, it takes `steps` steps with the
+            gradients `gradient_fn(w, t)` and returns the weights after each
+            step, shaped `(steps, w0.size)`.
+        steps, atol: length of the reference run and its tolerance.
+        build_fn: callable returning a fresh uncompiled model for the
+            training checks; defaults to a small MLP on `x`.
+        x, y, loss, epochs, batch_size: the training checks' data and loss;
+            default to a small generated regression problem with "mse".
+        only, skip: restrict the checks run (names from `OPTIMIZER_CHECKS`).
+
+    Raises:
+        ContractError: listing every failed check by name.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> def sgd_reference(w, gradient_fn, steps):
+    ...     out = []
+    ...     for t in range(steps):
+    ...         w = w - 0.1 * gradient_fn(w, t)
+    ...         out.append(w)
+    ...     return np.stack(out)
+    >>> check_optimizer(lambda: keras.optimizers.SGD(0.1),
+    ...                 reference=sgd_reference, only=["reference", "config"])
+    """
+    if x is None:
+        x, y = _default_data()
+    build_fn = build_fn or _default_model
+
+    def compile_fn(model, jit_compile):
+        model.compile(
+            optimizer=optimizer_fn(), loss=loss, jit_compile=jit_compile
+        )
+
+    case = contract._Case(
+        build_fn, x, y, loss, None, epochs, batch_size, compile_fn
+    )
+    subject = f"optimizer {type(optimizer_fn()).__name__}"
+    checks = {
+        "config": lambda: _check_config(optimizer_fn),
+        "reference": lambda: _check_reference(
+            optimizer_fn, reference, steps, atol
+        ),
+        "checkpoint": lambda: _check_checkpoint(case),
+        "keras_file": lambda: _check_keras_file(case),
+        "fit": lambda: contract._check_fit(case, jit_compile=False),
+        "fit_jit": lambda: contract._check_fit(case, jit_compile=True),
+        "fit_mirrored": lambda: contract._check_fit_mirrored(case),
+        "mixed_precision": lambda: contract._check_mixed_precision(case, None),
+    }
+    contract._run_checks(subject, checks, only, skip)
