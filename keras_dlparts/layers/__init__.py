@@ -11,3 +11,4 @@ from keras_dlparts.layers.audio_augment import RandomGain
 from keras_dlparts.layers.audio_augment import RandomPitchShift
 from keras_dlparts.layers.audio_augment import RandomTimeShift
 from keras_dlparts.layers.audio_augment import RandomTimeStretch
+from keras_dlparts.layers.attention import MultiHeadAttention

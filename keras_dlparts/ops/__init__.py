@@ -1,2 +1,4 @@
 """keras_dlparts.ops: public names of this folder."""
 from keras_dlparts.ops.kl import gaussian_kl_divergence
+from keras_dlparts.ops.attention import scaled_dot_product_attention
+from keras_dlparts.ops.similarity import cosine_similarity
