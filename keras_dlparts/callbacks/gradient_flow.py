@@ -1,0 +1,155 @@
+"""Per-layer gradient norms in TensorBoard, with vanishing/exploding flags.
+
+TensorFlow-only: gradients come from `tf.GradientTape` and go to
+TensorBoard through `tf.summary`.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
+from keras_dlparts.callbacks.summary_writer import check_positive_int
+
+
+def _layer_key(variable, model_name):
+    """`"model/dense_3/kernel"` -> `"dense_3"`: the path of the owning layer."""
+    owner = variable.path.rsplit("/", 1)[0]
+    prefix = model_name + "/"
+    return owner[len(prefix):] if owner.startswith(prefix) else owner
+
+
+class GradientFlowMonitor(SummaryWriterCallback):
+    """Logs the gradient norm of every layer and flags vanishing and exploding ones.
+
+    Every `every_n_steps` training batches, the gradient of the compiled
+    loss on a fixed `reference_data` batch is taken with respect to every
+    trainable weight (in training mode; batch-norm statistics and other
+    non-trainable state are restored afterwards, so the model is not
+    changed). For each layer `l` with weights `W_l`,
+
+    ```
+    g_l = sqrt(sum over w in W_l of ||dL/dw||^2)
+    ```
+
+    is written as the scalar `gradient_norm/<layer>` and the gradient values
+    as the histogram `gradients/<layer>`. A layer with `g_l <
+    vanishing_threshold` is flagged as vanishing, one with `g_l >
+    exploding_threshold` as exploding: the counts go to the scalars
+    `gradient_flow/vanishing_layers` and `gradient_flow/exploding_layers`,
+    the layer names to the text summary `gradient_flow/flags`, and every
+    measurement to `self.history` (a list of dicts with keys `step`,
+    `norms`, `vanishing`, `exploding`).
+
+    Args:
+        log_dir: TensorBoard run directory.
+        reference_data: tuple `(x, y)` (or `(x, y, sample_weight)`), a fixed
+            batch on which the gradients are measured.
+        every_n_steps: positive int; measure at global training steps
+            0, N, 2N, ...
+        vanishing_threshold: float; norms below it are flagged vanishing.
+        exploding_threshold: float; norms above it are flagged exploding.
+
+    Example:
+
+    >>> import numpy as np, keras, tempfile
+    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="out")])
+    >>> model.compile("sgd", "mse")
+    >>> x, y = np.ones((8, 4), "float32"), np.zeros((8, 1), "float32")
+    >>> monitor = GradientFlowMonitor(tempfile.mkdtemp(), (x, y), every_n_steps=1)
+    >>> _ = model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[monitor])
+    >>> [entry["step"] for entry in monitor.history]
+    [0, 1]
+    >>> sorted(monitor.history[0]["norms"])
+    ['out']
+    """
+
+    def __init__(
+        self,
+        log_dir,
+        reference_data,
+        every_n_steps=100,
+        vanishing_threshold=1e-7,
+        exploding_threshold=1e3,
+    ):
+        super().__init__(log_dir)
+        if not isinstance(reference_data, (tuple, list)) or len(reference_data) not in (
+            2,
+            3,
+        ):
+            raise ValueError(
+                "Argument `reference_data` must be a tuple (x, y) or (x, y, "
+                f"sample_weight). Received: reference_data={type(reference_data)}"
+            )
+        check_positive_int("every_n_steps", every_n_steps)
+        if not 0 <= vanishing_threshold < exploding_threshold:
+            raise ValueError(
+                "Arguments `vanishing_threshold` and `exploding_threshold` must "
+                "satisfy 0 <= vanishing_threshold < exploding_threshold. "
+                f"Received: vanishing_threshold={vanishing_threshold}, "
+                f"exploding_threshold={exploding_threshold}"
+            )
+        self.reference_data = tuple(reference_data)
+        self.every_n_steps = every_n_steps
+        self.vanishing_threshold = vanishing_threshold
+        self.exploding_threshold = exploding_threshold
+        self.history = []
+        self._step = 0
+
+    def gradients_by_layer(self):
+        """Returns `{layer: [gradient arrays]}` on the reference batch."""
+        model = self.model
+        x, y = self.reference_data[:2]
+        sample_weight = self.reference_data[2] if len(self.reference_data) == 3 else None
+        variables = model.trainable_variables
+        state = [v.numpy() for v in model.non_trainable_variables]
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight
+            )
+        grads = tape.gradient(loss, variables)
+        for v, value in zip(model.non_trainable_variables, state):
+            v.assign(value)
+        by_layer = {}
+        for v, g in zip(variables, grads):
+            g = np.zeros(v.shape, "float32") if g is None else np.asarray(g, "float32")
+            by_layer.setdefault(_layer_key(v, model.name), []).append(g)
+        return by_layer
+
+    def measure(self, step):
+        """Measures, logs and returns one history entry at `step`."""
+        by_layer = self.gradients_by_layer()
+        norms = {
+            name: float(np.sqrt(sum(np.sum(np.square(g)) for g in grads)))
+            for name, grads in by_layer.items()
+        }
+        vanishing = [n for n, v in norms.items() if v < self.vanishing_threshold]
+        exploding = [n for n, v in norms.items() if v > self.exploding_threshold]
+        with self.writer.as_default(step=step):
+            for name, grads in by_layer.items():
+                tf.summary.scalar(f"gradient_norm/{name}", norms[name])
+                tf.summary.histogram(
+                    f"gradients/{name}", np.concatenate([g.ravel() for g in grads])
+                )
+            tf.summary.scalar("gradient_flow/vanishing_layers", len(vanishing))
+            tf.summary.scalar("gradient_flow/exploding_layers", len(exploding))
+            if vanishing or exploding:
+                tf.summary.text(
+                    "gradient_flow/flags",
+                    f"step {step}: vanishing (norm < {self.vanishing_threshold:g}): "
+                    f"{', '.join(vanishing) or 'none'}; exploding (norm > "
+                    f"{self.exploding_threshold:g}): {', '.join(exploding) or 'none'}",
+                )
+        entry = {
+            "step": step,
+            "norms": norms,
+            "vanishing": vanishing,
+            "exploding": exploding,
+        }
+        self.history.append(entry)
+        return entry
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._step % self.every_n_steps == 0:
+            self.measure(self._step)
+        self._step += 1

@@ -1,0 +1,119 @@
+import numpy as np
+import pytest
+import keras
+from support.tensorboard_events import read_events
+from support.tensorboard_events import scalars
+
+from keras_dlparts.callbacks.gradient_flow import GradientFlowMonitor
+from keras_dlparts.data import load_digits
+
+
+def deep_mlp(activation, batch_norm, depth=20, width=32):
+    layers = [keras.Input((64,))]
+    for i in range(depth):
+        layers.append(
+            keras.layers.Dense(
+                width, activation=None if batch_norm else activation, name=f"dense_{i:02d}"
+            )
+        )
+        if batch_norm:
+            layers.append(keras.layers.BatchNormalization(name=f"bn_{i:02d}"))
+            layers.append(keras.layers.Activation(activation, name=f"act_{i:02d}"))
+    layers.append(keras.layers.Dense(10, name="head"))
+    model = keras.Sequential(layers)
+    model.compile(
+        "adam",
+        keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        run_eagerly=True,  # a few steps: skip tracing the deep graph
+    )
+    return model
+
+
+@pytest.fixture(scope="module")
+def digits():
+    (x, y), _ = load_digits(as_images=False)
+    return x[:96], y[:96]
+
+
+def test_sigmoid_mlp_reports_vanishing_early_layers(digits, tmp_path):
+    keras.utils.set_random_seed(0)
+    x, y = digits
+    model = deep_mlp("sigmoid", batch_norm=False)
+    monitor = GradientFlowMonitor(
+        str(tmp_path), (x[:64], y[:64]), every_n_steps=2, vanishing_threshold=1e-7
+    )
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0, callbacks=[monitor])
+    assert [e["step"] for e in monitor.history] == [0, 2]
+    for entry in monitor.history:
+        # The first layers vanish, the last ones do not.
+        assert {"dense_00", "dense_01", "dense_02", "dense_03"} <= set(entry["vanishing"])
+        assert not {"dense_17", "dense_18", "dense_19", "head"} & set(entry["vanishing"])
+        assert entry["exploding"] == []
+        norms = [entry["norms"][f"dense_{i:02d}"] for i in range(20)]
+        assert norms[0] < 1e-3 * norms[-1]
+    events = read_events(str(tmp_path))
+    counts = scalars(str(tmp_path), "gradient_flow/vanishing_layers")
+    assert [s for s, _ in counts] == [0, 2] and all(c >= 4 for _, c in counts)
+    flags = events["gradient_flow/flags"]
+    assert b"dense_00" in flags[0][1].item() and b"vanishing" in flags[0][1].item()
+    logged = scalars(str(tmp_path), "gradient_norm/dense_00")
+    np.testing.assert_allclose(
+        [v for _, v in logged], [e["norms"]["dense_00"] for e in monitor.history], rtol=1e-6
+    )
+    assert "gradients/dense_00" in events  # the histogram
+
+
+def test_relu_batch_norm_mlp_does_not_vanish(digits, tmp_path):
+    keras.utils.set_random_seed(0)
+    x, y = digits
+    model = deep_mlp("relu", batch_norm=True)
+    monitor = GradientFlowMonitor(
+        str(tmp_path), (x[:64], y[:64]), every_n_steps=2, vanishing_threshold=1e-7
+    )
+    model.fit(x, y, batch_size=32, epochs=1, verbose=0, callbacks=[monitor])
+    for entry in monitor.history:
+        assert entry["vanishing"] == [] and entry["exploding"] == []
+        assert min(entry["norms"].values()) > 1e-3
+    counts = scalars(str(tmp_path), "gradient_flow/vanishing_layers")
+    assert [c for _, c in counts] == [0, 0]
+    assert "gradient_flow/flags" not in read_events(str(tmp_path))
+    # Measuring does not move the batch-norm statistics.
+    before = [v.numpy().copy() for v in model.non_trainable_variables]
+    monitor.measure(step=99)
+    for b, v in zip(before, model.non_trainable_variables):
+        np.testing.assert_array_equal(b, v.numpy())
+
+
+def test_norms_match_numpy_gradient(tmp_path):
+    # Linear model with MSE: dL/dW = 2/(N*K) X^T (XW + b - Y), dL/db likewise.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 3)).astype("float32")
+    y = rng.normal(size=(16, 2)).astype("float32")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="lin")])
+    model.compile("sgd", "mse")
+    monitor = GradientFlowMonitor(str(tmp_path), (x, y), exploding_threshold=0.5)
+    monitor.set_model(model)
+    entry = monitor.measure(step=7)
+    w, b = (v.numpy() for v in model.layers[0].weights)
+    residual = 2.0 * (x @ w + b - y) / y.size
+    expected = np.sqrt(np.sum((x.T @ residual) ** 2) + np.sum(residual.sum(0) ** 2))
+    assert entry["norms"]["lin"] == pytest.approx(expected, rel=1e-5)
+    assert entry["exploding"] == (["lin"] if expected > 0.5 else [])
+    monitor.on_train_end()
+    assert scalars(str(tmp_path), "gradient_norm/lin") == [
+        (7, pytest.approx(expected, rel=1e-5))
+    ]
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"reference_data": np.ones(3)}, "reference_data"),
+        ({"every_n_steps": 0}, "every_n_steps"),
+        ({"vanishing_threshold": 1.0, "exploding_threshold": 0.5}, "vanishing_threshold"),
+    ],
+)
+def test_bad_arguments(kwargs, match, tmp_path):
+    args = {"reference_data": (np.ones((2, 3)), np.ones((2, 1))), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        GradientFlowMonitor(str(tmp_path), **args)
