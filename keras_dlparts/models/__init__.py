@@ -1,2 +1,4 @@
 """keras_dlparts.models: public names of this folder."""
 from keras_dlparts.models.noise_schedule import NoiseSchedule
+from keras_dlparts.models.autoencoder import build_autoencoder
+from keras_dlparts.models.anomaly import AnomalyDetector

@@ -1,0 +1,157 @@
+"""Anomaly detection by the reconstruction error of an autoencoder."""
+
+import keras
+import numpy as np
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class AnomalyDetector(keras.Model):
+    """Flags inputs an autoencoder reconstructs badly as anomalies.
+
+    The score of a sample is its mean squared reconstruction error,
+
+    `score(x) = mean((x - autoencoder(x))^2)`
+
+    over every non-batch axis. `fit(x)` trains the autoencoder to
+    reconstruct `x` (the targets default to the inputs) and then sets the
+    `threshold` to the `quantile` of the training scores, so that about
+    `1 - quantile` of normal data is flagged. `predict(x)` returns the flags
+    `score(x) > threshold`. The threshold is a (non-trainable) weight of the
+    model, so it is saved in `.keras` files and checkpoints.
+
+    Args:
+        autoencoder: a `keras.Model` mapping inputs to reconstructions of
+            the same shape (e.g. from `build_autoencoder`).
+        quantile: float in (0, 1), the quantile of the training scores
+            used as threshold.
+        **kwargs: base `keras.Model` arguments (`name`, ...).
+
+    Call arguments:
+        inputs: a batch of inputs.
+        training: Python boolean, passed to the autoencoder.
+
+    Returns:
+        `call` returns the reconstructions; `score` the per-sample errors;
+        `predict` boolean anomaly flags.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_dlparts.models import build_autoencoder
+    >>> x = np.random.default_rng(0).random((32, 4)).astype("float32")
+    >>> detector = AnomalyDetector(build_autoencoder((4,), 2), quantile=0.9)
+    >>> detector.compile(optimizer="adam")
+    >>> _ = detector.fit(x, epochs=1, verbose=0)
+    >>> float(np.mean(detector.predict(x)))
+    0.125
+    """
+
+    def __init__(self, autoencoder, quantile=0.99, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(autoencoder, keras.Model):
+            raise TypeError(
+                "Argument `autoencoder` must be a keras.Model. "
+                f"Received: autoencoder={autoencoder!r}"
+            )
+        if (
+            isinstance(quantile, bool)
+            or not isinstance(quantile, (int, float))
+            or not 0.0 < quantile < 1.0
+        ):
+            raise ValueError(
+                "Argument `quantile` must be a float in (0, 1). "
+                f"Received: quantile={quantile!r}"
+            )
+        self.autoencoder = autoencoder
+        self.quantile = float(quantile)
+        self.threshold = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(np.inf),
+            trainable=False,
+            name="threshold",
+            dtype="float32",
+        )
+
+    def call(self, inputs, training=None):
+        return self.autoencoder(inputs, training=training)
+
+    def reconstruction_error(self, inputs, reconstructions):
+        """Per-sample mean squared error, computed in float32."""
+        inputs = ops.cast(inputs, "float32")
+        diff = ops.square(inputs - ops.cast(reconstructions, "float32"))
+        return ops.mean(ops.reshape(diff, (ops.shape(diff)[0], -1)), axis=-1)
+
+    def compile(self, optimizer="adam", loss="mse", **kwargs):
+        """Compiles with a reconstruction loss (default `"mse"`)."""
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    def compile_from_config(self, config):
+        # `compile` only adds defaults, so the saved config applies as is.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        # Targets default to the inputs: fit(x) trains the autoencoder.
+        return super().compute_loss(
+            x, x if y is None else y, y_pred, sample_weight, training=training
+        )
+
+    def fit(self, x=None, y=None, **kwargs):
+        """Trains the autoencoder on `x`, then fits the threshold on `x`.
+
+        Takes the arguments of `keras.Model.fit`; the targets `y` default
+        to `x`. Returns the `History`.
+        """
+        history = super().fit(x, y, **kwargs)
+        self.fit_threshold(x, batch_size=kwargs.get("batch_size"))
+        return history
+
+    def fit_threshold(self, x, batch_size=None):
+        """Sets `threshold` to the `quantile` of the scores of `x`."""
+        scores = self.score(x, batch_size=batch_size)
+        self.threshold.assign(float(np.quantile(scores, self.quantile)))
+        return float(self.threshold.numpy())
+
+    def predict_step(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return self.reconstruction_error(x, self(x, training=False))
+
+    def score(self, x, batch_size=None, verbose=0, steps=None):
+        """Per-sample reconstruction errors of `x` as a NumPy array."""
+        return super().predict(
+            x, batch_size=batch_size, verbose=verbose, steps=steps
+        )
+
+    def predict(self, x, batch_size=None, verbose=0, steps=None, **kwargs):
+        """Boolean anomaly flags `score(x) > threshold` as a NumPy array."""
+        threshold = float(self.threshold.numpy())
+        if not np.isfinite(threshold):
+            raise ValueError(
+                "The threshold is not fitted yet: call `fit(x)` or "
+                "`fit_threshold(x)` on normal data before `predict`."
+            )
+        return self.score(x, batch_size=batch_size, steps=steps) > threshold
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "autoencoder": keras.saving.serialize_keras_object(
+                    self.autoencoder
+                ),
+                "quantile": self.quantile,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["autoencoder"] = keras.saving.deserialize_keras_object(
+            config["autoencoder"]
+        )
+        return cls(**config)

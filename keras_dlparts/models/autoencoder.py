@@ -1,0 +1,205 @@
+"""Dense and convolutional (denoising) autoencoders."""
+
+import math
+
+import keras
+
+_KINDS = ("dense", "conv")
+_UPSAMPLING = ("transpose", "resize")
+
+
+def _positive_ints(name, value):
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = (value,)
+    if (
+        not isinstance(value, (list, tuple))
+        or not value
+        or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0
+            for v in value
+        )
+    ):
+        raise ValueError(
+            f"Argument `{name}` must be a non-empty sequence of positive "
+            f"integers. Received: {name}={value!r}"
+        )
+    return tuple(value)
+
+
+def _check_arguments(input_shape, latent_dim, kind, upsampling, denoising):
+    input_shape = _positive_ints("input_shape", input_shape)
+    if (
+        isinstance(latent_dim, bool)
+        or not isinstance(latent_dim, int)
+        or latent_dim < 1
+    ):
+        raise ValueError(
+            "Argument `latent_dim` must be a positive integer. "
+            f"Received: latent_dim={latent_dim!r}"
+        )
+    if kind not in _KINDS:
+        raise ValueError(
+            f"Argument `kind` must be one of {_KINDS}. Received: kind={kind!r}"
+        )
+    if upsampling not in _UPSAMPLING:
+        raise ValueError(
+            f"Argument `upsampling` must be one of {_UPSAMPLING}. "
+            f"Received: upsampling={upsampling!r}"
+        )
+    if (
+        isinstance(denoising, bool)
+        or not isinstance(denoising, (int, float))
+        or not denoising >= 0.0
+    ):
+        raise ValueError(
+            "Argument `denoising` must be a non-negative float (the "
+            f"standard deviation of the input noise). Received: "
+            f"denoising={denoising!r}"
+        )
+    if kind == "conv" and len(input_shape) != 3:
+        raise ValueError(
+            "Argument `input_shape` must be (height, width, channels) for "
+            f"kind='conv'. Received: input_shape={input_shape!r}"
+        )
+    return input_shape
+
+
+def _dense_halves(input_shape, latent_dim, hidden_units, activation):
+    encoder = keras.Sequential(name="encoder")
+    encoder.add(keras.Input(input_shape))
+    encoder.add(keras.layers.Flatten())
+    for units in hidden_units:
+        encoder.add(keras.layers.Dense(units, activation=activation))
+    encoder.add(keras.layers.Dense(latent_dim, name="code"))
+    decoder = keras.Sequential(name="decoder")
+    decoder.add(keras.Input((latent_dim,)))
+    for units in reversed(hidden_units):
+        decoder.add(keras.layers.Dense(units, activation=activation))
+    return encoder, decoder, [
+        keras.layers.Dense(math.prod(input_shape)),
+        keras.layers.Reshape(input_shape),
+    ]
+
+
+def _conv_halves(input_shape, latent_dim, filters, upsampling, momentum):
+    height, width, channels = input_shape
+    factor = 2 ** len(filters)
+    if height % factor or width % factor:
+        raise ValueError(
+            f"Argument `input_shape` must have a height and width divisible "
+            f"by 2 ** len(filters) = {factor}. Received: "
+            f"input_shape={input_shape!r}, filters={filters!r}"
+        )
+    encoder = keras.Sequential(name="encoder")
+    encoder.add(keras.Input(input_shape))
+    for f in filters:
+        encoder.add(keras.layers.Conv2D(f, 3, strides=2, padding="same"))
+        encoder.add(keras.layers.LeakyReLU(0.2))
+        encoder.add(keras.layers.BatchNormalization(momentum=momentum))
+    encoder.add(keras.layers.Flatten())
+    encoder.add(keras.layers.Dense(latent_dim, name="code"))
+    decoder = keras.Sequential(name="decoder")
+    decoder.add(keras.Input((latent_dim,)))
+    decoder.add(keras.layers.Dense(height // factor * width // factor * filters[-1]))
+    decoder.add(
+        keras.layers.Reshape((height // factor, width // factor, filters[-1]))
+    )
+    for f in reversed(filters):
+        if upsampling == "transpose":
+            decoder.add(
+                keras.layers.Conv2DTranspose(f, 3, strides=2, padding="same")
+            )
+        else:
+            decoder.add(keras.layers.UpSampling2D(2, interpolation="nearest"))
+            decoder.add(keras.layers.Conv2D(f, 3, padding="same"))
+        decoder.add(keras.layers.LeakyReLU(0.2))
+        decoder.add(keras.layers.BatchNormalization(momentum=momentum))
+    return encoder, decoder, [keras.layers.Conv2D(channels, 3, padding="same")]
+
+
+def build_autoencoder(
+    input_shape,
+    latent_dim,
+    kind="dense",
+    upsampling="transpose",
+    denoising=0.0,
+    hidden_units=(128,),
+    filters=(32, 64),
+    activation="relu",
+    output_activation="sigmoid",
+    batch_norm_momentum=0.9,
+    name="autoencoder",
+):
+    """Builds a dense or convolutional autoencoder, optionally denoising.
+
+    The model maps `x` to a reconstruction `x_hat = decoder(encoder(x))`
+    through a `latent_dim` bottleneck; train it with
+    `fit(x, x, loss="mse")` (or `"binary_crossentropy"` for inputs in
+    [0, 1]). Its two halves are nested models named `"encoder"` (input to
+    code) and `"decoder"` (code to reconstruction), reachable with
+    `model.get_layer("encoder")`.
+
+    - `kind="dense"`: Flatten, `Dense(hidden_units...)`, `Dense(latent_dim)`
+      and the mirror image back.
+    - `kind="conv"`: for each entry of `filters`, a stride-2 `Conv2D` +
+      `LeakyReLU` + `BatchNormalization` block, then `Dense(latent_dim)`.
+      The decoder mirrors it with `Conv2DTranspose` (`upsampling=
+      "transpose"`) or with nearest-neighbour `UpSampling2D` + `Conv2D`
+      (`upsampling="resize"`, which avoids the checkerboard artefacts of
+      strided transposed convolutions), then a 3x3 `Conv2D` to the input
+      channels.
+    - `denoising=s > 0` puts `GaussianNoise(s)` on the input: in training
+      the model sees `x + N(0, s^2)` and learns to restore `x` (a denoising
+      autoencoder); at inference the noise is off.
+
+    Args:
+        input_shape: shape of one sample, e.g. `(64,)` or `(8, 8, 1)`.
+        latent_dim: positive int, size of the code.
+        kind: `"dense"` or `"conv"`.
+        upsampling: `"transpose"` or `"resize"` (conv decoder only).
+        denoising: non-negative float, the input noise's standard deviation.
+        hidden_units: dense hidden layer sizes of the encoder (mirrored in
+            the decoder), `kind="dense"` only.
+        filters: conv filters per downsampling block, `kind="conv"` only;
+            height and width must be divisible by `2 ** len(filters)`.
+        activation: activation of the dense hidden layers.
+        output_activation: activation of the reconstruction (`"sigmoid"`
+            for inputs in [0, 1], `None` for unbounded inputs).
+        batch_norm_momentum: momentum of the conv blocks' moving
+            statistics (0.9 suits small data sets).
+        name: the model's name.
+
+    Returns:
+        An uncompiled `keras.Model` from inputs to reconstructions.
+
+    Example:
+
+    >>> model = build_autoencoder((8, 8, 1), latent_dim=4, kind="conv",
+    ...                           filters=(8,), upsampling="resize")
+    >>> model.output_shape
+    (None, 8, 8, 1)
+    >>> model.get_layer("encoder").output_shape
+    (None, 4)
+    """
+    input_shape = _check_arguments(
+        input_shape, latent_dim, kind, upsampling, denoising
+    )
+    if kind == "dense":
+        hidden_units = _positive_ints("hidden_units", hidden_units)
+        encoder, decoder, head = _dense_halves(
+            input_shape, latent_dim, hidden_units, activation
+        )
+    else:
+        filters = _positive_ints("filters", filters)
+        encoder, decoder, head = _conv_halves(
+            input_shape, latent_dim, filters, upsampling, batch_norm_momentum
+        )
+    for layer in head:
+        decoder.add(layer)
+    decoder.add(keras.layers.Activation(output_activation, dtype="float32"))
+    inputs = keras.Input(input_shape, name="inputs")
+    x = inputs
+    if denoising > 0.0:
+        x = keras.layers.GaussianNoise(float(denoising), name="input_noise")(x)
+    outputs = decoder(encoder(x))
+    return keras.Model(inputs, outputs, name=name)
