@@ -1,7 +1,5 @@
 """Scaled dot-product attention and the masked softmax it rests on."""
 
-import math
-
 import keras
 from keras import ops
 
@@ -101,16 +99,20 @@ def scaled_dot_product_attention(query, key, value, mask=None):
     array([[[1.3302]]], dtype=float32)
     """
     query = ops.convert_to_tensor(query)
-    key = ops.cast(key, query.dtype)
-    value = ops.cast(value, query.dtype)
+    dtype = keras.backend.standardize_dtype(query.dtype)
     for name, tensor in (("query", query), ("key", key), ("value", value)):
-        if len(tensor.shape) < 2:
+        if len(ops.shape(tensor)) < 2:
             raise ValueError(
                 f"Argument `{name}` must have rank >= 2 (..., length, "
-                f"depth). Received: {name}.shape={tuple(tensor.shape)}"
+                f"depth). Received: {name}.shape={tuple(ops.shape(tensor))}"
             )
+    # 16-bit inputs are attended in float32: no overflow in q k^T.
+    work = "float32" if dtype in _LOW_PRECISION else dtype
+    query = ops.cast(query, work)
+    key = ops.cast(key, work)
+    value = ops.cast(value, work)
     depth = query.shape[-1]
-    if key.shape[-1] is not None and depth is not None and key.shape[-1] != depth:
+    if None not in (key.shape[-1], depth) and key.shape[-1] != depth:
         raise ValueError(
             "Arguments `query` and `key` must have the same last dimension. "
             f"Received: query.shape={tuple(query.shape)}, "
@@ -124,12 +126,8 @@ def scaled_dot_product_attention(query, key, value, mask=None):
             f"Received: key.shape={tuple(key.shape)}, "
             f"value.shape={tuple(value.shape)}"
         )
-    scale = 1.0 / math.sqrt(depth) if depth else ops.rsqrt(
-        ops.cast(ops.shape(query)[-1], "float32")
-    )
-    # Scaling the query first keeps 16-bit scores from overflowing.
-    scores = ops.matmul(
-        query * ops.cast(scale, query.dtype), ops.swapaxes(key, -1, -2)
-    )
+    scale = ops.rsqrt(ops.cast(ops.shape(query)[-1], work))
+    scores = ops.matmul(query, ops.swapaxes(key, -1, -2)) * scale
     weights = masked_softmax(scores, mask)
-    return ops.matmul(weights, value), weights
+    output = ops.matmul(weights, value)
+    return ops.cast(output, dtype), ops.cast(weights, dtype)
