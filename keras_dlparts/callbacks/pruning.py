@@ -1,0 +1,201 @@
+"""Magnitude pruning with the polynomial sparsity schedule of Zhu and Gupta.
+
+TensorFlow-only in the sense of this package's callbacks: the sparsity goes
+to TensorBoard through `tf.summary`; the masks are NumPy arrays applied with
+`Variable.assign`, so the pruned model is a plain Keras model (no wrapper
+layers) that saves and loads like any other.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
+from keras_dlparts.callbacks.summary_writer import check_positive_int
+
+
+def polynomial_sparsity(step, target_sparsity, begin_step, end_step, initial_sparsity=0.0):
+    """The sparsity of Zhu and Gupta (2017) at `step`.
+
+    ```
+    s_t = s_f + (s_i - s_f) * (1 - (t - t_0) / (t_1 - t_0)) ** 3
+    ```
+
+    for `t_0 <= t <= t_1`; 0 before `begin_step` `t_0` and the target `s_f`
+    after `end_step` `t_1`.
+    """
+    if step < begin_step:
+        return 0.0
+    if step >= end_step:
+        return float(target_sparsity)
+    progress = (step - begin_step) / (end_step - begin_step)
+    return float(
+        target_sparsity + (initial_sparsity - target_sparsity) * (1 - progress) ** 3
+    )
+
+
+def magnitude_mask(weights, sparsity):
+    """Mask keeping all but the `round(sparsity * size)` smallest |weights|."""
+    flat = np.abs(np.asarray(weights)).ravel()
+    k = int(round(sparsity * flat.size))
+    mask = np.ones(flat.size, bool)
+    if k:
+        mask[np.argsort(flat, kind="stable")[:k]] = False
+    return mask.reshape(np.shape(weights))
+
+
+class MagnitudePruning(SummaryWriterCallback):
+    """Prunes the smallest-magnitude kernel weights to a target sparsity.
+
+    Gradual pruning of Zhu and Gupta, "To prune, or not to prune" (2017):
+    at the training step `t` (the optimizer's `iterations`) equal to
+    `begin_step + k * frequency` (and at `end_step`), each kernel is
+    pruned layer by layer to the sparsity
+
+    ```
+    s_t = s_f + (s_i - s_f) * (1 - (t - begin_step) / (end_step - begin_step)) ** 3
+    ```
+
+    by zeroing its `round(s_t * size)` smallest weights in absolute value
+    (weights pruned earlier stay pruned). After every training batch the
+    masks are applied again, so the optimizer cannot regrow a pruned weight;
+    after `end_step` the masks stay fixed at `target_sparsity`. At the
+    start of every `fit` the masks are initialised from the weights that
+    are exactly zero, so a saved and reloaded pruned model, trained further
+    with a new `MagnitudePruning`, keeps its zeros. Kernels are the
+    `kernel` weights of `Dense`, `Conv*`, `EinsumDense` and similar layers;
+    biases and normalisation weights are not pruned.
+
+    Summaries: `pruning/target_sparsity` at every mask update and
+    `pruning/sparsity/<layer>` (the measured fraction of zeros) at every
+    mask update and every epoch end.
+    Use `steps_per_execution=1` (the default) so that the callback sees
+    every step.
+
+    Args:
+        target_sparsity: float in [0, 1), the final fraction of zeros `s_f`.
+        begin_step: int >= 0, the first pruning step `t_0`.
+        end_step: int > begin_step, the step `t_1` at which `s_f` is reached.
+        frequency: positive int, steps between mask updates.
+        initial_sparsity: float in [0, target_sparsity], `s_i`.
+        layer_names: `None` (every layer with a `kernel`) or a list of the
+            names of the layers to prune.
+        log_dir: `None` or a TensorBoard run directory.
+
+    Example:
+
+    >>> import numpy as np, keras
+    >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(10)])
+    >>> model.compile("adam", "mse")
+    >>> pruning = MagnitudePruning(0.8, begin_step=0, end_step=4, frequency=2)
+    >>> x, y = np.ones((16, 8), "float32"), np.ones((16, 10), "float32")
+    >>> _ = model.fit(x, y, batch_size=2, verbose=0, callbacks=[pruning])
+    >>> float(np.mean(model.layers[0].kernel.numpy() == 0))
+    0.8
+    """
+
+    def __init__(
+        self,
+        target_sparsity,
+        begin_step=0,
+        end_step=1000,
+        frequency=100,
+        initial_sparsity=0.0,
+        layer_names=None,
+        log_dir=None,
+    ):
+        super().__init__(log_dir)
+        if not isinstance(target_sparsity, (int, float)) or not 0 <= target_sparsity < 1:
+            raise ValueError(
+                "Argument `target_sparsity` must be a float in [0, 1). "
+                f"Received: target_sparsity={target_sparsity!r}"
+            )
+        if not isinstance(begin_step, int) or begin_step < 0:
+            raise ValueError(
+                "Argument `begin_step` must be an integer >= 0. Received: "
+                f"begin_step={begin_step!r}"
+            )
+        if not isinstance(end_step, int) or end_step <= begin_step:
+            raise ValueError(
+                "Argument `end_step` must be an integer > begin_step. Received: "
+                f"end_step={end_step!r}, begin_step={begin_step!r}"
+            )
+        check_positive_int("frequency", frequency)
+        if not 0 <= initial_sparsity <= target_sparsity:
+            raise ValueError(
+                "Argument `initial_sparsity` must be in [0, target_sparsity]. "
+                f"Received: initial_sparsity={initial_sparsity!r}"
+            )
+        self.target_sparsity = target_sparsity
+        self.begin_step = begin_step
+        self.end_step = end_step
+        self.frequency = frequency
+        self.initial_sparsity = initial_sparsity
+        self.layer_names = None if layer_names is None else list(layer_names)
+        self.masks = {}
+
+    def sparsity_at(self, step):
+        """The scheduled sparsity at `step` (see `polynomial_sparsity`)."""
+        return polynomial_sparsity(
+            step,
+            self.target_sparsity,
+            self.begin_step,
+            self.end_step,
+            self.initial_sparsity,
+        )
+
+    def _kernels(self):
+        kernels = {}
+        for layer in self.model._flatten_layers(include_self=False):
+            kernel = getattr(layer, "kernel", None)
+            if kernel is None or not getattr(kernel, "trainable", False):
+                continue
+            if self.layer_names is None or layer.name in self.layer_names:
+                kernels[layer.name] = kernel
+        if not kernels:
+            raise ValueError(
+                f"No layer to prune in model {self.model.name!r} "
+                f"(layer_names={self.layer_names!r})."
+            )
+        return kernels
+
+    def _apply_masks(self):
+        for name, kernel in self.kernels.items():
+            kernel.assign(kernel.numpy() * self.masks[name])
+
+    def _log(self, step, target=None):
+        if self.log_dir is None:
+            return
+        with self.writer.as_default(step=step):
+            if target is not None:
+                tf.summary.scalar("pruning/target_sparsity", target)
+            for name, kernel in self.kernels.items():
+                tf.summary.scalar(
+                    f"pruning/sparsity/{name}", float(np.mean(kernel.numpy() == 0))
+                )
+
+    def on_train_begin(self, logs=None):
+        self.kernels = self._kernels()
+        self.masks = {n: k.numpy() != 0 for n, k in self.kernels.items()}
+        self._at_target = False
+
+    def on_train_batch_begin(self, batch, logs=None):
+        step = int(self.model.optimizer.iterations.numpy())
+        scheduled = (
+            self.begin_step <= step <= self.end_step
+            and (step - self.begin_step) % self.frequency == 0
+        )
+        if scheduled or (step >= self.end_step and not self._at_target):
+            sparsity = self.sparsity_at(step)
+            for name, kernel in self.kernels.items():
+                self.masks[name] = self.masks[name] & magnitude_mask(
+                    kernel.numpy() * self.masks[name], sparsity
+                )
+            self._apply_masks()
+            self._at_target = step >= self.end_step
+            self._log(step, sparsity)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._apply_masks()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._log(int(self.model.optimizer.iterations.numpy()))
