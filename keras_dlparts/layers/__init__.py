@@ -12,3 +12,8 @@ from keras_dlparts.layers.audio_augment import RandomPitchShift
 from keras_dlparts.layers.audio_augment import RandomTimeShift
 from keras_dlparts.layers.audio_augment import RandomTimeStretch
 from keras_dlparts.layers.attention import MultiHeadAttention
+from keras_dlparts.layers.maxout import Maxout
+from keras_dlparts.layers.graph import GraphConvolution
+from keras_dlparts.layers.residual import ResidualBlock
+from keras_dlparts.layers.dense_block import DenseBlock
+from keras_dlparts.layers.dense_block import TransitionLayer

@@ -1,0 +1,163 @@
+"""Graph convolution (Kipf & Welling, 2017) over a dense or sparse adjacency."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class GraphConvolution(keras.layers.Layer):
+    """Graph convolution with the symmetric renormalised adjacency.
+
+    For node features `X` (`N` nodes, `F` features) and adjacency `A`:
+
+    ```
+    A~ = A + I,   D~_ii = sum_j A~_ij
+    output = activation(D~^-1/2 A~ D~^-1/2 X W + b)
+    ```
+
+    Each node averages its own and its neighbours' projected features,
+    weighted by `1 / sqrt(deg_i deg_j)` (one step of message passing).
+    The layer never forms `A~` or `D~`: it computes
+    `d * (A (d * XW) + d * XW)` with `d = 1 / sqrt(A 1 + 1)`, so the
+    adjacency is only multiplied with dense matrices.
+
+    Supported adjacencies: dense tensors `(N, N)` shared by the batch or
+    `(batch, N, N)`; on the TensorFlow backend also `tf.SparseTensor`s of
+    those shapes (e.g. from `keras.Input(..., sparse=True)`), since
+    `keras.ops.matmul` multiplies a sparse by a dense matrix there. Edge
+    weights are taken as given (weighted graphs work); `A` should have no
+    self loops, as `I` is added.
+
+    Args:
+        units: positive integer, output features per node.
+        activation: activation applied to the output (default none).
+        use_bias: boolean, whether to add a bias vector.
+        kernel_initializer, bias_initializer: initializers of `W` and `b`.
+        kernel_regularizer, bias_regularizer: optional regularizers.
+        kernel_constraint, bias_constraint: optional constraints.
+        **kwargs: base layer arguments (`name`, `dtype`).
+
+    Call arguments:
+        features: `(batch, N, F)` (or `(N, F)`) node features.
+        adjacency: `(batch, N, N)` or `(N, N)` adjacency, dense or sparse.
+
+    Returns:
+        `(batch, N, units)` (or `(N, units)`) node features.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_dlparts.layers import GraphConvolution
+    >>> x = np.eye(3, dtype="float32")[None]
+    >>> a = np.array([[[0, 1, 0], [1, 0, 1], [0, 1, 0]]], "float32")
+    >>> gcn = GraphConvolution(2, kernel_initializer="ones", use_bias=False)
+    >>> np.round(np.asarray(gcn(x, a), "float64"), 4).tolist()
+    [[[0.9082, 0.9082], [1.1498, 1.1498], [0.9082, 0.9082]]]
+    """
+
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(
+                "Argument `units` must be a positive integer. "
+                f"Received: units={units!r}"
+            )
+        if not isinstance(use_bias, bool):
+            raise ValueError(
+                "Argument `use_bias` must be a boolean. "
+                f"Received: use_bias={use_bias!r}"
+            )
+        super().__init__(**kwargs)
+        self.units = units
+        self.activation = keras.activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
+
+    def build(self, features_shape, adjacency_shape):
+        if len(features_shape) not in (2, 3) or features_shape[-1] is None:
+            raise ValueError(
+                "GraphConvolution expects `features` of shape (batch, nodes, "
+                "features) or (nodes, features) with known features. "
+                f"Received: features.shape={tuple(features_shape)}"
+            )
+        if len(adjacency_shape) not in (2, 3):
+            raise ValueError(
+                "GraphConvolution expects `adjacency` of shape (batch, nodes, "
+                "nodes) or (nodes, nodes). "
+                f"Received: adjacency.shape={tuple(adjacency_shape)}"
+            )
+        nodes = {features_shape[-2], adjacency_shape[-1], adjacency_shape[-2]}
+        nodes.discard(None)
+        if len(nodes) > 1:
+            raise ValueError(
+                "GraphConvolution: `adjacency` must be (nodes, nodes) for the "
+                "nodes of `features`. Received: "
+                f"features.shape={tuple(features_shape)}, "
+                f"adjacency.shape={tuple(adjacency_shape)}"
+            )
+        self.kernel = self.add_weight(
+            shape=(features_shape[-1], self.units),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                shape=(self.units,),
+                name="bias",
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
+        self.built = True
+
+    def call(self, features, adjacency):
+        adjacency = ops.cast(adjacency, self.compute_dtype)
+        projected = ops.matmul(features, self.kernel)
+        ones = ops.ones(ops.shape(projected)[:-1] + (1,), self.compute_dtype)
+        degree = ops.matmul(adjacency, ones) + 1.0  # A~ 1, self loop added
+        scale = ops.rsqrt(degree)
+        scaled = scale * projected
+        outputs = scale * (ops.matmul(adjacency, scaled) + scaled)
+        if self.use_bias:
+            outputs = outputs + self.bias
+        return self.activation(outputs)
+
+    def compute_output_shape(self, features_shape, adjacency_shape):
+        batch = tuple(features_shape[:-2])
+        if not batch and len(adjacency_shape) == 3:
+            batch = (adjacency_shape[0],)
+        return batch + (features_shape[-2], self.units)
+
+    def get_config(self):
+        serialize = keras.saving.serialize_keras_object
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": keras.activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": serialize(self.kernel_initializer),
+            "bias_initializer": serialize(self.bias_initializer),
+            "kernel_regularizer": serialize(self.kernel_regularizer),
+            "bias_regularizer": serialize(self.bias_regularizer),
+            "kernel_constraint": serialize(self.kernel_constraint),
+            "bias_constraint": serialize(self.bias_constraint),
+        }

@@ -1,0 +1,114 @@
+"""Tests of keras_dlparts.layers.DenseBlock and TransitionLayer."""
+
+import numpy as np
+import pytest
+from support.numpy_conv import average_pool
+from support.numpy_conv import batch_norm
+from support.numpy_conv import conv2d
+from support.numpy_conv import relu
+
+from keras_dlparts.layers import DenseBlock
+from keras_dlparts.layers import TransitionLayer
+from keras_dlparts.testing import check_layer
+
+
+def _bn_relu(x, layer):
+    return relu(batch_norm(
+        x, layer.gamma.numpy(), layer.beta.numpy(),
+        layer.moving_mean.numpy(), layer.moving_variance.numpy(),
+        layer.epsilon,
+    ))
+
+
+def _numpy_dense_block(block, x):
+    x = x.astype("float64")
+    for layers in block.composites:
+        y = x
+        for norm, conv in zip(layers[::2], layers[1::2]):
+            y = conv2d(_bn_relu(y, norm), conv.kernel.numpy())
+        x = np.concatenate([x, y], axis=-1)
+    return x
+
+
+def _numpy_transition(layer, x):
+    y = _bn_relu(x.astype("float64"), layer.norm)
+    return average_pool(conv2d(y, layer.conv.kernel.numpy(), padding="valid"))
+
+
+def _randomise(layer, seed=0):
+    rng = np.random.default_rng(seed)
+    layer.set_weights([
+        np.abs(rng.normal(size=w.shape)) + 0.5
+        if "variance" in w.path else rng.normal(scale=0.3, size=w.shape)
+        for w in layer.weights
+    ])
+
+
+X = np.random.default_rng(1).normal(size=(4, 5, 5, 3)).astype("float32")
+
+
+@pytest.mark.slow
+def test_dense_block_contract():
+    check_layer(
+        DenseBlock,
+        {"num_layers": 2, "growth_rate": 2, "bottleneck": True},
+        X,
+        reference=_numpy_dense_block,
+        atol=1e-4,
+    )
+
+
+@pytest.mark.slow
+def test_transition_contract():
+    x = np.random.default_rng(2).normal(size=(4, 4, 4, 6)).astype("float32")
+    check_layer(
+        TransitionLayer,
+        {"compression": 0.5},
+        x,
+        reference=_numpy_transition,
+        atol=1e-5,
+    )
+
+
+@pytest.mark.parametrize("bottleneck", [False, True])
+def test_dense_block_numpy_reference(bottleneck):
+    block = DenseBlock(3, growth_rate=4, bottleneck=bottleneck)
+    block(X)
+    _randomise(block)
+    out = np.asarray(block(X))
+    assert out.shape == (4, 5, 5, 3 + 3 * 4)
+    assert out.shape == block.compute_output_shape(X.shape)
+    # Dense connectivity: the input channels are passed through unchanged.
+    np.testing.assert_array_equal(out[..., :3], X)
+    np.testing.assert_allclose(out, _numpy_dense_block(block, X), atol=1e-4)
+    convs_per_layer = 2 if bottleneck else 1
+    assert len(block.trainable_weights) == 3 * convs_per_layer * 3
+
+
+def test_transition_numpy_reference_odd_size():
+    x = np.random.default_rng(3).normal(size=(2, 5, 5, 7)).astype("float32")
+    layer = TransitionLayer(compression=0.5)
+    layer(x)
+    _randomise(layer)
+    out = np.asarray(layer(x))
+    assert out.shape == (2, 2, 2, 3) == layer.compute_output_shape(x.shape)
+    np.testing.assert_allclose(out, _numpy_transition(layer, x), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, match",
+    [(DenseBlock, {"num_layers": 0, "growth_rate": 2}, "num_layers"),
+     (DenseBlock, {"num_layers": 2, "growth_rate": -1}, "growth_rate"),
+     (DenseBlock, {"num_layers": 2, "growth_rate": 2, "dropout_rate": 1.0},
+      "dropout_rate"),
+     (TransitionLayer, {"compression": 0.0}, "compression"),
+     (TransitionLayer, {"compression": 1.5}, "compression")],
+)
+def test_bad_arguments(cls, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        cls(**kwargs)
+
+
+def test_bad_input_rank():
+    with pytest.raises(ValueError, match="height, width, channels"):
+        DenseBlock(2, 2)(np.ones((2, 5, 3), "float32"))
