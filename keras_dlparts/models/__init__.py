@@ -2,3 +2,4 @@
 from keras_dlparts.models.noise_schedule import NoiseSchedule
 from keras_dlparts.models.autoencoder import build_autoencoder
 from keras_dlparts.models.anomaly import AnomalyDetector
+from keras_dlparts.models.vae import VAE

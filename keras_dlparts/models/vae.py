@@ -1,0 +1,251 @@
+"""The variational autoencoder (Kingma & Welling, 2014)."""
+
+import keras
+from keras import ops
+
+from keras_dlparts.layers.sampler import ReparameterizationSampler
+
+_RECONSTRUCTIONS = ("bce", "mse")
+
+
+def _per_sample_reconstruction(kind, target, output):
+    """Reconstruction error summed over every non-batch axis, in float32."""
+    target = ops.cast(target, "float32")
+    output = ops.cast(output, "float32")
+    if kind == "bce":
+        error = ops.binary_crossentropy(target, output)
+    else:
+        error = ops.square(target - output)
+    return ops.sum(ops.reshape(error, (ops.shape(error)[0], -1)), axis=-1)
+
+
+class _ReconstructionLoss(keras.losses.Loss):
+    """Per-sample summed reconstruction error, averaged over the batch.
+
+    Private to `VAE`: going through `keras.losses.Loss` gives the
+    reduction Keras scales for `tf.distribute` replicas.
+    """
+
+    def __init__(self, kind):
+        super().__init__(name=f"{kind}_reconstruction")
+        self.kind = kind
+
+    def call(self, y_true, y_pred):
+        return _per_sample_reconstruction(self.kind, y_true, y_pred)
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class VAE(keras.Model):
+    """A variational autoencoder that trains with `compile()` and `fit(x)`.
+
+    The encoder maps `x` to the mean and log-variance of a diagonal
+    Gaussian `q(z | x)`; a `ReparameterizationSampler` draws
+    `z = mean + exp(log_var / 2) * eps`; the decoder maps `z` back to `x`.
+    Training minimises the negative evidence lower bound, with a `beta`
+    weight on the KL term (beta-VAE, Higgins et al., 2017):
+
+    ```
+    loss = mean_batch(sum_pixels(rec(x, decoder(z))))
+         + beta * mean_batch(KL(N(mean, exp(log_var)) || N(0, I)))
+    ```
+
+    where `rec` is the binary cross-entropy (`"bce"`, for data in [0, 1]
+    and a sigmoid decoder) or the squared error (`"mse"`). `fit` reports
+    `loss`, `reconstruction_loss` and `kl_loss` (the beta-weighted term),
+    so `loss = reconstruction_loss + kl_loss` plus any regularisers of the
+    encoder and decoder. The default `train_step` does the work, so loss
+    scaling under `mixed_float16` and `tf.distribute` are Keras's own.
+
+    At inference (`training=False`) the model reconstructs from the mean
+    code, so `model(x)` is deterministic.
+
+    Args:
+        encoder: a `keras.Model` from inputs to `[mean, log_var]`, two
+            tensors `(batch, latent_dim)`.
+        decoder: a `keras.Model` from `(batch, latent_dim)` codes to
+            reconstructions shaped like the inputs (ending in a sigmoid for
+            `"bce"`).
+        beta: non-negative float, the weight of the KL term.
+        reconstruction: `"bce"` or `"mse"`.
+        seed: optional integer seed of the sampler.
+        **kwargs: base `keras.Model` arguments (`name`, ...).
+
+    Call arguments:
+        inputs: a batch of inputs.
+        training: Python boolean; sample `z` when `True`, use the mean
+            otherwise.
+
+    Returns:
+        The reconstructions.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> inputs = keras.Input((4,))
+    >>> encoder = keras.Model(inputs, [keras.layers.Dense(2)(inputs),
+    ...                                keras.layers.Dense(2)(inputs)])
+    >>> codes = keras.Input((2,))
+    >>> decoder = keras.Model(
+    ...     codes, keras.layers.Dense(4, activation="sigmoid")(codes))
+    >>> vae = VAE(encoder, decoder, beta=1.0, seed=0)
+    >>> vae.compile(optimizer="adam")
+    >>> x = np.random.default_rng(0).random((8, 4)).astype("float32")
+    >>> history = vae.fit(x, epochs=1, verbose=0)
+    >>> sorted(history.history)
+    ['kl_loss', 'loss', 'reconstruction_loss']
+    >>> vae.generate(3, seed=1).shape
+    TensorShape([3, 4])
+    """
+
+    def __init__(
+        self,
+        encoder,
+        decoder,
+        beta=1.0,
+        reconstruction="bce",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for arg, value in (("encoder", encoder), ("decoder", decoder)):
+            if not isinstance(value, keras.Model):
+                raise TypeError(
+                    f"Argument `{arg}` must be a keras.Model. "
+                    f"Received: {arg}={value!r}"
+                )
+        if (
+            isinstance(beta, bool)
+            or not isinstance(beta, (int, float))
+            or not beta >= 0.0
+        ):
+            raise ValueError(
+                "Argument `beta` must be a non-negative float. "
+                f"Received: beta={beta!r}"
+            )
+        if reconstruction not in _RECONSTRUCTIONS:
+            raise ValueError(
+                f"Argument `reconstruction` must be one of "
+                f"{_RECONSTRUCTIONS}. Received: reconstruction="
+                f"{reconstruction!r}"
+            )
+        if len(encoder.outputs or ()) != 2 and encoder.outputs is not None:
+            raise ValueError(
+                "Argument `encoder` must output [mean, log_var] (two "
+                f"tensors). Received {len(encoder.outputs)} output(s)."
+            )
+        self.encoder = encoder
+        self.decoder = decoder
+        self.beta = float(beta)
+        self.reconstruction = reconstruction
+        self.seed = seed
+        self.latent_shape = tuple(decoder.inputs[0].shape[1:])
+        self.sampler = ReparameterizationSampler(
+            kl_weight=self.beta, seed=seed, name="sampler"
+        )
+        self._reconstruction_loss = _ReconstructionLoss(reconstruction)
+        self.reconstruction_tracker = keras.metrics.Mean(
+            name="reconstruction_loss"
+        )
+        self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+
+    def call(self, inputs, training=None):
+        mean, log_var = self.encoder(inputs, training=training)
+        z = self.sampler([mean, log_var], training=training)
+        return self.decoder(z, training=training)
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        per_sample = _per_sample_reconstruction(self.reconstruction, x, y_pred)
+        kl = sum(self.sampler.losses) if self.sampler.losses else 0.0
+        self.reconstruction_tracker.update_state(ops.mean(per_sample))
+        self.kl_tracker.update_state(kl)
+        total = self._reconstruction_loss(x, y_pred)
+        if self.losses:  # the KL term and any regularisers, scaled by Keras
+            total = total + super().compute_loss(
+                x, None, y_pred, None, training=training
+            )
+        return total
+
+    def encode(self, x):
+        """Returns `(mean, log_var)` of `q(z | x)`."""
+        mean, log_var = self.encoder(x, training=False)
+        return mean, log_var
+
+    def decode(self, z):
+        """Returns the decoder's output for codes `z`."""
+        return self.decoder(z, training=False)
+
+    def generate(self, n, seed=None):
+        """Decodes `n` codes drawn from the prior `N(0, I)`.
+
+        Args:
+            n: positive int, the number of samples.
+            seed: optional int (or `SeedGenerator`); equal seeds give equal
+                samples.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(
+                f"Argument `n` must be a positive integer. Received: n={n!r}"
+            )
+        z = keras.random.normal((n,) + self.latent_shape, seed=seed)
+        return self.decode(z)
+
+    def interpolate(self, a, b, steps=8):
+        """Decodes `steps` codes on the line between the codes of `a` and `b`.
+
+        Args:
+            a, b: two inputs, each one sample (no batch axis) or a batch of
+                one.
+            steps: int >= 2, the number of points, endpoints included.
+
+        Returns:
+            `steps` decoded samples, from `a`'s code to `b`'s.
+        """
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+            raise ValueError(
+                "Argument `steps` must be an integer >= 2. "
+                f"Received: steps={steps!r}"
+            )
+        pair = ops.concatenate(
+            [self._as_batch_of_one(a), self._as_batch_of_one(b)], axis=0
+        )
+        codes, _ = self.encode(pair)
+        weights = ops.reshape(
+            ops.linspace(0.0, 1.0, steps), (steps,) + (1,) * len(self.latent_shape)
+        )
+        weights = ops.cast(weights, codes.dtype)
+        line = (1.0 - weights) * codes[:1] + weights * codes[1:]
+        return self.decode(line)
+
+    def _as_batch_of_one(self, sample):
+        sample = ops.convert_to_tensor(sample, dtype="float32")
+        rank = len(self.encoder.inputs[0].shape)
+        if len(sample.shape) == rank - 1:
+            sample = ops.expand_dims(sample, 0)
+        if len(sample.shape) != rank or sample.shape[0] != 1:
+            raise ValueError(
+                "`interpolate` expects one sample, without or with a batch "
+                f"axis of 1. Received shape {tuple(sample.shape)}"
+            )
+        return sample
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "encoder": keras.saving.serialize_keras_object(self.encoder),
+                "decoder": keras.saving.serialize_keras_object(self.decoder),
+                "beta": self.beta,
+                "reconstruction": self.reconstruction,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("encoder", "decoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
