@@ -1,3 +1,7 @@
 """keras_dlparts.data: input pipelines and the small datasets shipped."""
 
 from keras_dlparts.data.digits import load_digits
+from keras_dlparts.data.text import Vocabulary
+from keras_dlparts.data.text import cbow_examples
+from keras_dlparts.data.text import skipgram_pairs
+from keras_dlparts.data.text import standardize

@@ -1,0 +1,153 @@
+"""A small word-level text pipeline: standardise, build a vocabulary, make
+skip-gram and CBOW training examples.
+
+Pure Python and NumPy (no TensorFlow), for corpora that fit in memory, as in
+a course. Index 0 is padding and index 1 the unknown-word token, as in
+`keras.layers.TextVectorization`.
+"""
+
+import collections
+import re
+import string
+
+import numpy as np
+
+PAD_TOKEN = ""
+UNK_TOKEN = "[UNK]"
+_PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
+
+
+def standardize(text):
+    """Lower-cases `text`, strips punctuation and splits it into words.
+
+    Example:
+
+    >>> standardize("The cat, the DOG!")
+    ['the', 'cat', 'the', 'dog']
+    """
+    if not isinstance(text, str):
+        raise TypeError(
+            f"Argument `text` must be a string. Received: {type(text).__name__}"
+        )
+    return _PUNCTUATION.sub(" ", text.lower()).split()
+
+
+class Vocabulary:
+    """The `max_size` most frequent words of a corpus, with padding and UNK.
+
+    Index 0 is the padding token `""`, index 1 `"[UNK]"` (every word outside
+    the vocabulary), then the words by decreasing frequency (ties broken
+    alphabetically, so the order is reproducible).
+
+    Args:
+        texts: iterable of strings.
+        max_size: largest vocabulary size, padding and UNK included (>= 3),
+            or `None` for every word.
+
+    Example:
+
+    >>> vocab = Vocabulary(["a b b c", "b c"], max_size=4)
+    >>> vocab.words
+    ['', '[UNK]', 'b', 'c']
+    >>> vocab.encode("b a d")
+    [2, 1, 1]
+    """
+
+    def __init__(self, texts, max_size=None):
+        if max_size is not None and (
+            not isinstance(max_size, int) or max_size < 3
+        ):
+            raise ValueError(
+                "Argument `max_size` must be None or an integer >= 3 (padding, "
+                f"UNK and one word). Received: max_size={max_size!r}"
+            )
+        counts = collections.Counter(
+            word for text in texts for word in standardize(text)
+        )
+        ranked = sorted(counts, key=lambda w: (-counts[w], w))
+        if max_size is not None:
+            ranked = ranked[: max_size - 2]
+        self.words = [PAD_TOKEN, UNK_TOKEN] + ranked
+        self.index = {word: i for i, word in enumerate(self.words)}
+        unknown = sum(c for w, c in counts.items() if w not in self.index)
+        self.counts = [0, unknown] + [counts[w] for w in ranked]
+
+    def __len__(self):
+        return len(self.words)
+
+    def encode(self, text):
+        """Word ids of `text`; unknown words map to 1."""
+        return [self.index.get(word, 1) for word in standardize(text)]
+
+    def decode(self, ids):
+        """The words of `ids`, padding dropped."""
+        return " ".join(self.words[i] for i in ids if i != 0)
+
+
+def _windows(sequence, window_size):
+    for position, target in enumerate(sequence):
+        low = max(0, position - window_size)
+        context = sequence[low:position] + sequence[position + 1 : position + 1 + window_size]
+        yield target, context
+
+
+def _check_window(window_size):
+    if not isinstance(window_size, int) or window_size <= 0:
+        raise ValueError(
+            "Argument `window_size` must be a positive integer. "
+            f"Received: window_size={window_size!r}"
+        )
+
+
+def skipgram_pairs(sequences, window_size=2):
+    """(target, context) id pairs for every word and every neighbour.
+
+    Args:
+        sequences: iterable of lists of word ids.
+        window_size: how many words on each side count as context.
+
+    Returns:
+        `(targets, contexts)`, two int32 arrays of the same length.
+
+    Example:
+
+    >>> skipgram_pairs([[5, 6, 7]], window_size=1)
+    (array([5, 6, 6, 7], dtype=int32), array([6, 5, 7, 6], dtype=int32))
+    """
+    _check_window(window_size)
+    pairs = [
+        (target, word)
+        for sequence in sequences
+        for target, context in _windows(list(sequence), window_size)
+        for word in context
+    ]
+    pairs = np.asarray(pairs, dtype="int32").reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def cbow_examples(sequences, window_size=2):
+    """(context window, target) examples for continuous bag-of-words.
+
+    Each row of `contexts` holds the up to `2 * window_size` neighbours of
+    one target word, padded with id 0 (which the model ignores).
+
+    Returns:
+        `(contexts, targets)`: int32 arrays shaped `(n, 2 * window_size)`
+        and `(n,)`.
+
+    Example:
+
+    >>> contexts, targets = cbow_examples([[5, 6, 7]], window_size=1)
+    >>> contexts.tolist(), targets.tolist()
+    ([[6, 0], [5, 7], [6, 0]], [5, 6, 7])
+    """
+    _check_window(window_size)
+    contexts, targets = [], []
+    for sequence in sequences:
+        for target, context in _windows(list(sequence), window_size):
+            contexts.append(context + [0] * (2 * window_size - len(context)))
+            targets.append(target)
+    return (
+        np.asarray(contexts, dtype="int32").reshape(-1, 2 * window_size),
+        np.asarray(targets, dtype="int32"),
+    )

@@ -1,0 +1,37 @@
+import numpy as np
+import pytest
+
+from keras_dlparts.data import Vocabulary, cbow_examples, skipgram_pairs, standardize
+
+
+def test_standardize_lowercases_and_strips_punctuation():
+    assert standardize("Hello, World! It's 3pm.") == ["hello", "world", "it", "s", "3pm"]
+    with pytest.raises(TypeError, match="`text` must be a string"):
+        standardize(3)
+
+
+def test_vocabulary_keeps_most_frequent_and_maps_rest_to_unk():
+    vocab = Vocabulary(["b a b c", "c b d"], max_size=4)
+    # counts: b=3, c=2, a=1, d=1 -> keep b, c; a and d are UNK.
+    assert vocab.words == ["", "[UNK]", "b", "c"]
+    assert vocab.counts == [0, 2, 3, 2]
+    assert vocab.encode("a b c d zzz") == [1, 2, 3, 1, 1]
+    assert vocab.decode([2, 3, 0, 0]) == "b c"
+    with pytest.raises(ValueError, match="`max_size`"):
+        Vocabulary(["a"], max_size=2)
+
+
+def test_skipgram_pairs_match_a_hand_worked_window():
+    targets, contexts = skipgram_pairs([[1, 2, 3, 4]], window_size=2)
+    expected = [(1, 2), (1, 3), (2, 1), (2, 3), (2, 4), (3, 1), (3, 2), (3, 4), (4, 2), (4, 3)]
+    assert list(zip(targets.tolist(), contexts.tolist())) == expected
+    with pytest.raises(ValueError, match="`window_size`"):
+        skipgram_pairs([[1, 2]], window_size=0)
+
+
+def test_cbow_examples_pad_short_windows_with_zero():
+    contexts, targets = cbow_examples([[4, 5, 6, 7]], window_size=2)
+    np.testing.assert_array_equal(targets, [4, 5, 6, 7])
+    np.testing.assert_array_equal(
+        contexts, [[5, 6, 0, 0], [4, 6, 7, 0], [4, 5, 7, 0], [5, 6, 0, 0]]
+    )
