@@ -17,3 +17,8 @@ from keras_dlparts.layers.graph import GraphConvolution
 from keras_dlparts.layers.residual import ResidualBlock
 from keras_dlparts.layers.dense_block import DenseBlock
 from keras_dlparts.layers.dense_block import TransitionLayer
+from keras_dlparts.layers.positional import LearnedPositionalEmbedding
+from keras_dlparts.layers.positional import SinusoidalPositionalEncoding
+from keras_dlparts.layers.positional import TokenAndPositionEmbedding
+from keras_dlparts.layers.transformer import TransformerDecoderBlock
+from keras_dlparts.layers.transformer import TransformerEncoderBlock

@@ -3,3 +3,4 @@ from keras_dlparts.models.noise_schedule import NoiseSchedule
 from keras_dlparts.models.autoencoder import build_autoencoder
 from keras_dlparts.models.anomaly import AnomalyDetector
 from keras_dlparts.models.vae import VAE
+from keras_dlparts.models.transformer_classifier import build_transformer_classifier

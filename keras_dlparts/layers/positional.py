@@ -1,0 +1,306 @@
+"""Positional encodings added to sequences: sinusoidal, learned, and token+position."""
+
+import keras
+from keras import ops
+
+from keras_dlparts.ops.positional import sinusoidal_positional_encoding
+
+
+def _check_sequence_shape(input_shape, name="inputs"):
+    """Raises unless `input_shape` is `(batch, sequence, features)`."""
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"Input `{name}` must have rank 3 (batch, sequence, features). "
+            f"Received: {name}.shape={tuple(input_shape)}"
+        )
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"Argument `{name}` must be a positive integer. "
+            f"Received: {name}={value!r}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class SinusoidalPositionalEncoding(keras.layers.Layer):
+    """Adds the fixed sinusoidal positional encoding to a sequence.
+
+    For inputs `x` of shape `(batch, length, depth)` the layer returns
+    `x + PE[:length]` where `PE` is the interleaved sine/cosine table of
+    `keras_dlparts.ops.sinusoidal_positional_encoding`:
+    `PE(pos, 2i) = sin(pos / base^(2i/depth))`,
+    `PE(pos, 2i+1) = cos(pos / base^(2i/depth))`. It has no weights, works
+    for any sequence length, and passes the Keras mask through.
+
+    Args:
+        base: the wavelength base, a positive number (10000 in the paper).
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: a float tensor of shape `(batch, length, depth)`, `depth` even.
+
+    Returns:
+        A tensor shaped like `inputs`: `inputs + PE[:length]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = SinusoidalPositionalEncoding()
+    >>> out = layer(np.zeros((1, 3, 2), "float32"))
+    >>> print(np.asarray(out)[0].round(4))
+    [[ 0.      1.    ]
+     [ 0.8415  0.5403]
+     [ 0.9093 -0.4161]]
+    """
+
+    def __init__(self, base=10000.0, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(base, bool) or not isinstance(base, (int, float)) or base <= 0:
+            raise ValueError(
+                "Argument `base` must be a positive number. "
+                f"Received: base={base!r}"
+            )
+        self.base = float(base)
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        _check_sequence_shape(input_shape)
+        depth = input_shape[-1]
+        if depth is None or depth % 2:
+            raise ValueError(
+                "Input `inputs` must have an even, known last dimension "
+                "(sin and cos columns come in pairs). "
+                f"Received: inputs.shape={tuple(input_shape)}"
+            )
+        self.built = True
+
+    def call(self, inputs):
+        length, depth = ops.shape(inputs)[1], inputs.shape[-1]
+        table = sinusoidal_positional_encoding(length, depth, self.base)
+        return inputs + ops.cast(table, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"base": self.base})
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class LearnedPositionalEmbedding(keras.layers.Layer):
+    """Adds a trainable embedding of each position to a sequence.
+
+    For inputs `x` of shape `(batch, length, depth)` with
+    `length <= sequence_length` the layer returns `x + P[:length]`, where `P`
+    is a trainable `(sequence_length, depth)` table. The Keras mask passes
+    through.
+
+    Args:
+        sequence_length: the largest sequence length, a positive integer.
+        embeddings_initializer: initializer of the table.
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: a float tensor of shape `(batch, length, depth)`.
+
+    Returns:
+        A tensor shaped like `inputs`: `inputs + P[:length]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = LearnedPositionalEmbedding(sequence_length=4,
+    ...                                    embeddings_initializer="ones")
+    >>> out = layer(np.zeros((2, 3, 5), "float32"))
+    >>> tuple(out.shape), float(np.asarray(out).max())
+    ((2, 3, 5), 1.0)
+    """
+
+    def __init__(
+        self,
+        sequence_length,
+        embeddings_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        _check_positive_int("sequence_length", sequence_length)
+        self.sequence_length = sequence_length
+        self.embeddings_initializer = keras.initializers.get(
+            embeddings_initializer
+        )
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        _check_sequence_shape(input_shape)
+        length, depth = input_shape[1], input_shape[-1]
+        if depth is None:
+            raise ValueError(
+                "Input `inputs` must have a known last dimension. "
+                f"Received: inputs.shape={tuple(input_shape)}"
+            )
+        if length is not None and length > self.sequence_length:
+            raise ValueError(
+                f"Input `inputs` has {length} positions, more than "
+                f"`sequence_length`={self.sequence_length}. "
+                f"Received: inputs.shape={tuple(input_shape)}"
+            )
+        self.position_embeddings = self.add_weight(
+            name="position_embeddings",
+            shape=(self.sequence_length, depth),
+            initializer=self.embeddings_initializer,
+        )
+        self.built = True
+
+    def call(self, inputs):
+        length = ops.shape(inputs)[1]
+        table = ops.slice(
+            self.position_embeddings, (0, 0), (length, inputs.shape[-1])
+        )
+        return inputs + ops.cast(table, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "sequence_length": self.sequence_length,
+                "embeddings_initializer": keras.initializers.serialize(
+                    self.embeddings_initializer
+                ),
+            }
+        )
+        return config
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class TokenAndPositionEmbedding(keras.layers.Layer):
+    """Embeds token ids and adds a learned position embedding.
+
+    `out[b, t] = E[ids[b, t]] + P[t]` with a trainable token table `E` of
+    shape `(vocabulary_size, embedding_dim)` and a
+    `LearnedPositionalEmbedding` table `P` of shape
+    `(sequence_length, embedding_dim)`. With `mask_zero=True`, id 0 is
+    padding: the layer emits the mask `ids != 0`, which Keras passes on to
+    downstream layers (attention blocks, pooling).
+
+    Args:
+        vocabulary_size: number of token ids, a positive integer.
+        sequence_length: the largest sequence length, a positive integer.
+        embedding_dim: width of the embeddings, a positive integer.
+        mask_zero: whether id 0 is padding to be masked downstream.
+        embeddings_initializer: initializer of the token table.
+        position_initializer: initializer of the position table.
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: an integer tensor of token ids, shape `(batch, length)`.
+
+    Returns:
+        A float tensor of shape `(batch, length, embedding_dim)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = TokenAndPositionEmbedding(10, 4, 3, mask_zero=True)
+    >>> ids = np.array([[5, 2, 0, 0]])
+    >>> tuple(layer(ids).shape)
+    (1, 4, 3)
+    >>> np.asarray(layer.compute_mask(ids)).tolist()
+    [[True, True, False, False]]
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        sequence_length,
+        embedding_dim,
+        mask_zero=False,
+        embeddings_initializer="uniform",
+        position_initializer="glorot_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        _check_positive_int("vocabulary_size", vocabulary_size)
+        _check_positive_int("sequence_length", sequence_length)
+        _check_positive_int("embedding_dim", embedding_dim)
+        if not isinstance(mask_zero, bool):
+            raise ValueError(
+                "Argument `mask_zero` must be a bool. "
+                f"Received: mask_zero={mask_zero!r}"
+            )
+        self.vocabulary_size = vocabulary_size
+        self.sequence_length = sequence_length
+        self.embedding_dim = embedding_dim
+        self.mask_zero = mask_zero
+        self.embeddings_initializer = keras.initializers.get(
+            embeddings_initializer
+        )
+        self.position_initializer = keras.initializers.get(position_initializer)
+        self.token_embedding = keras.layers.Embedding(
+            vocabulary_size,
+            embedding_dim,
+            embeddings_initializer=self.embeddings_initializer,
+            mask_zero=mask_zero,
+            dtype=self.dtype_policy,
+            name="token_embedding",
+        )
+        self.position_embedding = LearnedPositionalEmbedding(
+            sequence_length,
+            embeddings_initializer=self.position_initializer,
+            dtype=self.dtype_policy,
+            name="position_embedding",
+        )
+        self.supports_masking = mask_zero
+
+    def build(self, input_shape):
+        if len(input_shape) != 2:
+            raise ValueError(
+                "Input `inputs` must have rank 2 (batch, length) of token "
+                f"ids. Received: inputs.shape={tuple(input_shape)}"
+            )
+        if input_shape[1] is not None and input_shape[1] > self.sequence_length:
+            raise ValueError(
+                f"Input `inputs` has {input_shape[1]} positions, more than "
+                f"`sequence_length`={self.sequence_length}. "
+                f"Received: inputs.shape={tuple(input_shape)}"
+            )
+        self.token_embedding.build(input_shape)
+        self.position_embedding.build(
+            (*input_shape, self.embedding_dim)
+        )
+        self.built = True
+
+    def call(self, inputs):
+        return self.position_embedding(self.token_embedding(inputs))
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        return ops.not_equal(inputs, 0)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, self.embedding_dim)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "vocabulary_size": self.vocabulary_size,
+                "sequence_length": self.sequence_length,
+                "embedding_dim": self.embedding_dim,
+                "mask_zero": self.mask_zero,
+                "embeddings_initializer": keras.initializers.serialize(
+                    self.embeddings_initializer
+                ),
+                "position_initializer": keras.initializers.serialize(
+                    self.position_initializer
+                ),
+            }
+        )
+        return config
