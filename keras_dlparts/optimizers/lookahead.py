@@ -1,0 +1,181 @@
+"""Lookahead: k fast steps forward, one step back towards slow weights."""
+
+import keras
+from keras import ops
+
+# Arguments of every Keras optimizer that Lookahead takes from its inner
+# optimizer (the gradient clipping and weight decay run before the inner
+# update rule) or cannot honour (they change the step counting).
+_TAKEN_FROM_INNER = ("weight_decay", "clipnorm", "clipvalue", "global_clipnorm")
+_UNSUPPORTED_ON_INNER = {
+    "use_ema": False,
+    "gradient_accumulation_steps": None,
+}
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class Lookahead(keras.optimizers.Optimizer):
+    """Wraps an optimizer with Lookahead (Zhang et al., 2019).
+
+    The inner optimizer updates the ("fast") model weights `theta` as usual.
+    Lookahead keeps a copy `phi` of them, the slow weights, and every
+    `sync_period` steps moves the slow weights part of the way towards the
+    fast ones and restarts the fast weights from there:
+
+    ```
+    phi = theta                                   # at step 0
+    theta = inner_update(theta, g)                # every step
+    every sync_period steps:
+        phi = phi + slow_step_size * (theta - phi)
+        theta = phi
+    ```
+
+    The inner optimizer's learning rate (and schedule), gradient clipping
+    and weight decay apply; its `use_ema` and
+    `gradient_accumulation_steps` are not supported (they would change
+    what a step is). The inner optimizer's slots and step counter are saved
+    with Lookahead's slow weights in checkpoints and `.keras` files.
+
+    Args:
+        inner_optimizer: a `keras.optimizers.Optimizer` instance (or its
+            serialized form) that computes the fast updates.
+        sync_period: positive integer `k`, the number of fast steps between
+            synchronisations. Defaults to `6`.
+        slow_step_size: float `alpha` in (0, 1], the fraction of the way the
+            slow weights move towards the fast ones. Defaults to `0.5`.
+        name: String, the name of the optimizer.
+
+    References:
+        - [Zhang et al., 2019, Lookahead Optimizer: k steps forward, 1 step
+          back](https://arxiv.org/abs/1907.08610)
+
+    Example:
+
+    >>> import keras
+    >>> opt = Lookahead(keras.optimizers.SGD(0.1), sync_period=2)
+    >>> w = keras.Variable([1.0])
+    >>> for _ in range(2):
+    ...     opt.apply([keras.ops.convert_to_tensor([1.0])], [w])
+    >>> round(float(w.numpy()[0]), 4)  # SGD reaches 0.8; Lookahead halves it
+    0.9
+    """
+
+    def __init__(
+        self,
+        inner_optimizer,
+        sync_period=6,
+        slow_step_size=0.5,
+        name="lookahead",
+        **kwargs,
+    ):
+        if isinstance(inner_optimizer, dict):
+            inner_optimizer = keras.optimizers.deserialize(inner_optimizer)
+        if not isinstance(inner_optimizer, keras.optimizers.Optimizer):
+            raise TypeError(
+                "Argument `inner_optimizer` must be a "
+                "`keras.optimizers.Optimizer` instance. "
+                f"Received: inner_optimizer={inner_optimizer!r}"
+            )
+        for arg, default in _UNSUPPORTED_ON_INNER.items():
+            if getattr(inner_optimizer, arg) != default:
+                raise ValueError(
+                    f"Lookahead does not support `{arg}` on its inner "
+                    f"optimizer. Received: {arg}="
+                    f"{getattr(inner_optimizer, arg)!r}"
+                )
+        if kwargs:
+            raise ValueError(
+                "Lookahead takes its optimizer arguments from "
+                "`inner_optimizer`; set them there. Received: "
+                + ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+            )
+        if (
+            isinstance(sync_period, bool)
+            or not isinstance(sync_period, int)
+            or sync_period < 1
+        ):
+            raise ValueError(
+                "Argument `sync_period` must be a positive integer. "
+                f"Received: sync_period={sync_period!r}"
+            )
+        if (
+            not isinstance(slow_step_size, (int, float))
+            or not 0.0 < slow_step_size <= 1.0
+        ):
+            raise ValueError(
+                "Argument `slow_step_size` must be a float in (0, 1]. "
+                f"Received: slow_step_size={slow_step_size!r}"
+            )
+        super().__init__(
+            learning_rate=0.0,
+            name=name,
+            **{k: getattr(inner_optimizer, k) for k in _TAKEN_FROM_INNER},
+        )
+        self.inner_optimizer = inner_optimizer
+        self.sync_period = sync_period
+        self.slow_step_size = slow_step_size
+
+    def build(self, var_list):
+        """Builds the inner optimizer and one slow copy of each variable."""
+        if self.built:
+            return
+        self.inner_optimizer.build(var_list)
+        super().build(var_list)
+        self._slow_weights = self.add_optimizer_variables(var_list, "slow")
+
+    @property
+    def variables(self):
+        return self._variables + self.inner_optimizer.variables
+
+    @property
+    def learning_rate(self):
+        return self.inner_optimizer.learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate):
+        self.inner_optimizer.learning_rate = learning_rate
+
+    def _use_weight_decay(self, variable):
+        return self.inner_optimizer._use_weight_decay(variable)
+
+    def apply(self, grads, trainable_variables=None):
+        super().apply(grads, trainable_variables)
+        # The inner update rule ran through `update_step`; advance its step
+        # counter (bias corrections, schedules) as its own `apply` would.
+        self.inner_optimizer._iterations.assign_add(1)
+
+    def update_step(self, gradient, variable, learning_rate):
+        """One inner step, then a synchronisation every `sync_period` steps."""
+        slow = self._slow_weights[self._get_variable_index(variable)]
+        step = self.iterations
+        # After every synchronisation (and before the first step) the fast
+        # weights are where the slow ones must start: copy them then.
+        starts_cycle = ops.equal(step % self.sync_period, 0)
+        self.assign(slow, ops.where(starts_cycle, variable, slow))
+        self.inner_optimizer.update_step(gradient, variable, learning_rate)
+        syncs = ops.equal((step + 1) % self.sync_period, 0)
+        alpha = ops.cast(self.slow_step_size, variable.dtype)
+        new_slow = slow + alpha * (variable - slow)
+        self.assign(slow, ops.where(syncs, new_slow, slow))
+        self.assign(variable, ops.where(syncs, new_slow, variable))
+
+    def finalize_variable_values(self, var_list):
+        self.inner_optimizer.finalize_variable_values(var_list)
+
+    def get_config(self):
+        # Only these are arguments: the other optimizer arguments live in
+        # the inner optimizer's config.
+        return {
+            "name": self.name,
+            "inner_optimizer": keras.optimizers.serialize(self.inner_optimizer),
+            "sync_period": self.sync_period,
+            "slow_step_size": self.slow_step_size,
+        }
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        inner = keras.optimizers.deserialize(
+            config.pop("inner_optimizer"), custom_objects=custom_objects
+        )
+        return cls(inner, **config)

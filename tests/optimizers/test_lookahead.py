@@ -1,0 +1,112 @@
+import keras
+import numpy as np
+import pytest
+from support.optimizer_training import adam_digits_accuracy
+from support.optimizer_training import digits_accuracy
+from support.optimizer_training import numpy_reference
+
+from keras_dlparts.optimizers import Lookahead
+from keras_dlparts.optimizers import PowerSign
+from keras_dlparts.testing import check_optimizer
+
+
+def keras_adam_step(lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    """Adam as Keras writes it (epsilon-hat form, see test_textbook.py)."""
+
+    def step(w, g, state, t):
+        state["m"] = beta_1 * state["m"] + (1 - beta_1) * g
+        state["v"] = beta_2 * state["v"] + (1 - beta_2) * g**2
+        alpha = lr * np.sqrt(1 - beta_2**t) / (1 - beta_1**t)
+        return w - alpha * state["m"] / (np.sqrt(state["v"]) + epsilon)
+
+    return step
+
+
+def lookahead_reference(inner_step, sync_period, slow_step_size, *slots):
+    """Algorithm 1 of Zhang et al. (2019) around a NumPy inner rule."""
+
+    def step(w, g, state, t):
+        if (t - 1) % sync_period == 0:
+            state["slow"] = np.array(w)
+        w = inner_step(w, g, state, t)
+        if t % sync_period == 0:
+            state["slow"] = state["slow"] + slow_step_size * (w - state["slow"])
+            w = np.array(state["slow"])
+        return w
+
+    return numpy_reference(step, "slow", *slots)
+
+
+@pytest.mark.slow
+def test_contract_and_reference_around_adam():
+    # Keras casts Python-float hyperparameters through float32: values exact
+    # in float32 keep the float64 comparison free of that rounding.
+    adam = dict(learning_rate=0.0625, beta_1=0.875, beta_2=1 - 2**-10)
+    check_optimizer(
+        lambda: Lookahead(
+            keras.optimizers.Adam(**adam), sync_period=3, slow_step_size=0.375
+        ),
+        reference=lookahead_reference(
+            keras_adam_step(0.0625, 0.875, 1 - 2**-10), 3, 0.375, "m", "v"
+        ),
+    )
+
+
+def test_reference_around_sgd_with_momentum():
+    def momentum_step(w, g, state, t):
+        state["v"] = 0.875 * state["v"] - 0.05 * g
+        return w + state["v"]
+
+    check_optimizer(
+        lambda: Lookahead(keras.optimizers.SGD(0.05, momentum=0.875)),
+        reference=lookahead_reference(momentum_step, 6, 0.5, "v"),
+        only=["reference", "config"],
+    )
+
+
+def test_config_serializes_the_inner_optimizer():
+    opt = Lookahead(PowerSign(0.2, beta=0.7), sync_period=4, slow_step_size=0.3)
+    config = opt.get_config()
+    assert config["inner_optimizer"]["class_name"] == "PowerSign"
+    clone = Lookahead.from_config(config)
+    assert isinstance(clone.inner_optimizer, PowerSign)
+    assert clone.inner_optimizer.beta == 0.7
+    assert (clone.sync_period, clone.slow_step_size) == (4, 0.3)
+
+
+def test_inner_learning_rate_schedule_and_clipping_apply():
+    schedule = keras.optimizers.schedules.ExponentialDecay(1.0, 1, 0.5)
+    opt = Lookahead(keras.optimizers.SGD(schedule, clipnorm=0.5), sync_period=9)
+    w = keras.Variable([0.0])
+    for _ in range(3):
+        opt.apply([keras.ops.convert_to_tensor([4.0])], [w])
+    # Clipped gradient 0.5, learning rates 1, 0.5, 0.25.
+    np.testing.assert_allclose(w.numpy(), [-0.875], rtol=1e-6)
+    assert int(opt.iterations.numpy()) == 3
+    assert int(opt.inner_optimizer.iterations.numpy()) == 3
+
+
+@pytest.mark.slow
+def test_trains_digits_as_well_as_adam():
+    accuracy = digits_accuracy(Lookahead(keras.optimizers.Adam(1e-2)))
+    assert accuracy >= adam_digits_accuracy() - 0.02
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"sync_period": 0}, ValueError, "`sync_period` must be a positive"),
+        ({"slow_step_size": 1.5}, ValueError, r"`slow_step_size` must be a float in \(0, 1\]"),
+        ({"clipnorm": 1.0}, ValueError, "set them there. Received: clipnorm=1.0"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        Lookahead(keras.optimizers.SGD(), **kwargs)
+
+
+def test_bad_inner_optimizer():
+    with pytest.raises(TypeError, match="`inner_optimizer` must be a"):
+        Lookahead("adam")
+    with pytest.raises(ValueError, match="does not support `use_ema`"):
+        Lookahead(keras.optimizers.SGD(use_ema=True))
