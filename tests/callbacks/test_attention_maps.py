@@ -8,12 +8,15 @@ from support.tensorboard_events import read_events
 
 from keras_dlparts.callbacks.attention_maps import AttentionMapLogger
 from keras_dlparts.callbacks.attention_maps import attention_grid
+from keras_dlparts.layers.attention import MultiHeadAttention
+
+ATTENTION_CLASSES = [keras.layers.MultiHeadAttention, MultiHeadAttention]
 
 
-def attention_model():
+def attention_model(attention_cls=keras.layers.MultiHeadAttention):
     tokens = keras.Input((6, 4))
     h = keras.layers.Dense(8, name="embed")(tokens)
-    h = keras.layers.MultiHeadAttention(2, 4, name="mha")(h, h, use_causal_mask=True)
+    h = attention_cls(2, 4, name="mha")(h, h, use_causal_mask=True)
     out = keras.layers.Dense(1)(keras.layers.GlobalAveragePooling1D()(h))
     model = keras.Model(tokens, out)
     model.compile("adam", "mse", run_eagerly=True)
@@ -25,14 +28,15 @@ def decode(image_event):
     return np.asarray(Image.open(io.BytesIO(png)), "float32") / 255.0
 
 
-def test_logs_attention_of_named_layer(tmp_path):
+@pytest.mark.parametrize("attention_cls", ATTENTION_CLASSES)
+def test_logs_attention_of_named_layer(attention_cls, tmp_path):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 6, 4)).astype("float32")
-    model = attention_model()
+    model = attention_model(attention_cls)
     logger = AttentionMapLogger(str(tmp_path), "mha", x[:3], max_images=2, zoom=2)
     model.fit(x, np.zeros((8, 1)), epochs=2, verbose=0, callbacks=[logger])
-    # Independent reading of the weights: the Keras layer called directly
+    # Independent reading of the weights: the layer called directly
     # on the output of the embedding layer, with the causal mask.
     embed = keras.Model(model.inputs, model.get_layer("embed").output)(x[:3])
     _, expected = model.get_layer("mha")(
