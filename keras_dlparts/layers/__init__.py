@@ -22,3 +22,6 @@ from keras_dlparts.layers.positional import SinusoidalPositionalEncoding
 from keras_dlparts.layers.positional import TokenAndPositionEmbedding
 from keras_dlparts.layers.transformer import TransformerDecoderBlock
 from keras_dlparts.layers.transformer import TransformerEncoderBlock
+from keras_dlparts.layers.rbf import RBF
+from keras_dlparts.layers.som import SelfOrganizingMap
+from keras_dlparts.layers.perceptron import Perceptron

@@ -4,3 +4,8 @@ from keras_dlparts.models.autoencoder import build_autoencoder
 from keras_dlparts.models.anomaly import AnomalyDetector
 from keras_dlparts.models.vae import VAE
 from keras_dlparts.models.transformer_classifier import build_transformer_classifier
+from keras_dlparts.models.mlp import build_mlp
+from keras_dlparts.models.rbf_network import build_rbf_network
+from keras_dlparts.models.perceptron import PerceptronClassifier
+from keras_dlparts.models.som import SOM
+from keras_dlparts.models.rbm import RBM

@@ -1,0 +1,188 @@
+"""Gaussian radial basis function layer with trainable centres and widths."""
+
+import keras
+from keras import ops
+
+from keras_dlparts.ops.distance import pairwise_squared_distance
+from keras_dlparts.ops.rbf import rbf_kernel
+
+
+def _kmeans_plus_plus(data, count, seed):
+    """k-means++ seeding: `count` rows of `data`, spread out at random."""
+    generator = keras.random.SeedGenerator(seed)
+    first = keras.random.randint((1,), 0, data.shape[0], seed=generator)
+    centers = ops.take(data, first, axis=0)
+    for _ in range(count - 1):
+        nearest = ops.min(pairwise_squared_distance(data, centers), axis=1)
+        logits = ops.log(ops.maximum(nearest, 1e-30))[None, :]
+        pick = keras.random.categorical(logits, 1, seed=generator)[0]
+        centers = ops.concatenate([centers, ops.take(data, pick, 0)], 0)
+    return centers
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class RBF(keras.layers.Layer):
+    """Gaussian radial basis functions around trainable centres.
+
+    For an input `x` of shape `(..., features)` unit `j` returns
+    `h_j(x) = exp(-gamma_j * |x - c_j|^2)` (`keras_dlparts.ops.rbf_kernel`),
+    with a trainable centre `c_j` and a trainable width `gamma_j >= 0`
+    (kept non-negative by a constraint). `adapt(data)` places the centres
+    by k-means, as an RBF network is classically set up before its output
+    layer is trained.
+
+    Args:
+        units: number of centres, a positive integer.
+        gamma: initial width of every unit, a positive number.
+        centers_initializer: initializer of the `(units, features)` centres.
+        trainable_gamma: whether the widths are trained with the centres.
+        **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: a float tensor of shape `(..., features)`.
+
+    Returns:
+        A tensor of shape `(..., units)` with values in `(0, 1]`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> layer = RBF(2, gamma=1.0)
+    >>> data = np.array([[0., 0.], [0., .1], [5., 5.], [5., 5.1]], "float32")
+    >>> layer.adapt(data, seed=0)
+    >>> sorted(np.asarray(layer.centers).round(2).tolist())
+    [[0.0, 0.05], [5.0, 5.05]]
+    >>> tuple(layer(data).shape)
+    (4, 2)
+    """
+
+    def __init__(
+        self,
+        units,
+        gamma=1.0,
+        centers_initializer="random_uniform",
+        trainable_gamma=True,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
+            raise ValueError(
+                "Argument `units` must be a positive integer. "
+                f"Received: units={units!r}"
+            )
+        if (
+            isinstance(gamma, bool)
+            or not isinstance(gamma, (int, float))
+            or gamma <= 0
+        ):
+            raise ValueError(
+                "Argument `gamma` must be a positive number. "
+                f"Received: gamma={gamma!r}"
+            )
+        if not isinstance(trainable_gamma, bool):
+            raise ValueError(
+                "Argument `trainable_gamma` must be a boolean. "
+                f"Received: trainable_gamma={trainable_gamma!r}"
+            )
+        self.units = units
+        self.gamma_init = float(gamma)
+        self.centers_initializer = keras.initializers.get(centers_initializer)
+        # Config keeps a string as given, anything else serialised.
+        self._centers_initializer = (
+            centers_initializer
+            if isinstance(centers_initializer, str)
+            else keras.initializers.serialize(self.centers_initializer)
+        )
+        self.trainable_gamma = trainable_gamma
+
+    def build(self, input_shape):
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise ValueError(
+                "Input `inputs` must have rank >= 2 (batch, ..., features) "
+                "with a known last dimension. "
+                f"Received: inputs.shape={tuple(input_shape)}"
+            )
+        self.centers = self.add_weight(
+            name="centers",
+            shape=(self.units, input_shape[-1]),
+            initializer=self.centers_initializer,
+        )
+        self.gamma = self.add_weight(
+            name="gamma",
+            shape=(self.units,),
+            initializer=keras.initializers.Constant(self.gamma_init),
+            constraint=keras.constraints.NonNeg(),
+            trainable=self.trainable_gamma,
+        )
+
+    def call(self, inputs):
+        features = self.centers.shape[-1]
+        if inputs.shape[-1] != features:
+            raise ValueError(
+                f"Input `inputs` must have {features} features in its last "
+                f"dimension. Received: inputs.shape={tuple(inputs.shape)}"
+            )
+        inputs = ops.cast(inputs, self.compute_dtype)
+        return rbf_kernel(inputs, self.centers, self.gamma)
+
+    def adapt(self, data, iterations=20, seed=None):
+        """Places the centres by k-means (Lloyd's algorithm) on `data`.
+
+        The centres start at `units` samples chosen by k-means++ (each
+        next one drawn with probability proportional to its squared
+        distance to the chosen ones) with `seed`, then move `iterations`
+        times to the mean of the samples nearest to them (a centre left
+        without samples stays where it is); the result repeats for a seed.
+
+        Args:
+            data: array shaped `(samples, features)`, `samples >= units`.
+            iterations: number of Lloyd iterations, a positive integer.
+            seed: integer seed of the initial choice, or `None`.
+        """
+        if (
+            isinstance(iterations, bool)
+            or not isinstance(iterations, int)
+            or iterations <= 0
+        ):
+            raise ValueError(
+                "Argument `iterations` must be a positive integer. "
+                f"Received: iterations={iterations!r}"
+            )
+        data = ops.convert_to_tensor(data, dtype="float32")
+        if len(data.shape) != 2:
+            raise ValueError(
+                "Argument `data` must have rank 2 (samples, features). "
+                f"Received: data.shape={tuple(data.shape)}"
+            )
+        if data.shape[0] < self.units:
+            raise ValueError(
+                f"Argument `data` needs at least `units`={self.units} "
+                f"samples. Received: data.shape={tuple(data.shape)}"
+            )
+        if not self.built:
+            self.build(data.shape)
+        centers = _kmeans_plus_plus(data, self.units, seed)
+        for _ in range(iterations):
+            nearest = ops.argmin(pairwise_squared_distance(data, centers), 1)
+            members = ops.one_hot(nearest, self.units, dtype="float32")
+            counts = ops.sum(members, axis=0)[:, None]
+            sums = ops.matmul(ops.transpose(members), data)
+            centers = ops.where(
+                counts > 0, sums / ops.maximum(counts, 1.0), centers
+            )
+        self.centers.assign(ops.cast(centers, self.centers.dtype))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "gamma": self.gamma_init,
+                "centers_initializer": self._centers_initializer,
+                "trainable_gamma": self.trainable_gamma,
+            }
+        )
+        return config

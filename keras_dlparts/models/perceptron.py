@@ -1,0 +1,130 @@
+"""A perceptron classifier trained by the perceptron learning rule."""
+
+import keras
+from keras import ops
+
+from keras_dlparts.layers.perceptron import Perceptron
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class PerceptronClassifier(keras.Model):
+    """Rosenblatt's perceptron, trained by `fit(x, y)` with its own rule.
+
+    Predicts `f(x W + b)` with the step `f` (`keras_dlparts.layers.Perceptron`)
+    and learns by the perceptron rule instead of an optimizer:
+
+        w_i += lr * sum_batch (a - f(x)) * x_i,   b += lr * sum_batch (a - f(x))
+
+    where `a` in {0, 1} is the target. With `batch_size=1` this is the
+    classic online rule, which converges on linearly separable data (AND,
+    OR) and never on data that is not (XOR: no line separates it, so at
+    most 3 of its 4 points are ever right). `fit` and `evaluate` report the
+    `loss` (share of wrong outputs, before the batch's update) and the
+    `accuracy`. Under `tf.distribute` the replicas' updates are averaged.
+
+    Args:
+        units: number of output units (independent binary outputs).
+        learning_rate: `lr`, a positive number.
+        kernel_initializer: initializer of the weights (zeros by default,
+            as in the textbook rule).
+        **kwargs: base `keras.Model` arguments (`name`, ...).
+
+    Call arguments:
+        inputs: a float tensor of shape `(batch, features)`.
+
+    Returns:
+        0.0 / 1.0 outputs shaped `(batch, units)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], "float32")
+    >>> model = PerceptronClassifier()
+    >>> model.compile()
+    >>> _ = model.fit(x, np.array([0, 1, 1, 1]), batch_size=1, epochs=5,
+    ...               verbose=0)
+    >>> np.asarray(model(x)).ravel().tolist()  # logical OR
+    [0.0, 1.0, 1.0, 1.0]
+    """
+
+    def __init__(
+        self,
+        units=1,
+        learning_rate=1.0,
+        kernel_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if (
+            isinstance(learning_rate, bool)
+            or not isinstance(learning_rate, (int, float))
+            or learning_rate <= 0
+        ):
+            raise ValueError(
+                "Argument `learning_rate` must be a positive number. "
+                f"Received: learning_rate={learning_rate!r}"
+            )
+        self.perceptron = Perceptron(
+            units, kernel_initializer=kernel_initializer, name="perceptron"
+        )
+        self.units = units
+        self.learning_rate = float(learning_rate)
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.accuracy_tracker = keras.metrics.Mean(name="accuracy")
+
+    def build(self, input_shape):
+        if not self.perceptron.built:
+            self.perceptron.build(input_shape)
+            self.perceptron.built = True
+        self.built = True
+
+    def call(self, inputs):
+        return self.perceptron(inputs)
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, self.accuracy_tracker]
+
+    def _outputs_and_targets(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if y is None:
+            raise ValueError(
+                "PerceptronClassifier needs targets: call fit(x, y) with "
+                "y in {0, 1}. Received: y=None"
+            )
+        outputs = ops.cast(self(x), "float32")
+        targets = ops.reshape(ops.cast(y, "float32"), ops.shape(outputs))
+        return x, outputs, targets
+
+    def _report(self, outputs, targets):
+        wrong = ops.mean(ops.abs(targets - outputs), axis=-1)
+        self.loss_tracker.update_state(wrong)
+        self.accuracy_tracker.update_state(1.0 - wrong)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        x, outputs, targets = self._outputs_and_targets(data)
+        error = targets - outputs
+        x = ops.cast(x, "float32")
+        self.perceptron.kernel.assign_add(
+            self.learning_rate * ops.matmul(ops.transpose(x), error)
+        )
+        self.perceptron.bias.assign_add(
+            self.learning_rate * ops.sum(error, axis=0)
+        )
+        return self._report(outputs, targets)
+
+    def test_step(self, data):
+        _, outputs, targets = self._outputs_and_targets(data)
+        return self._report(outputs, targets)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "units": self.units,
+            "learning_rate": self.learning_rate,
+            "kernel_initializer": self.perceptron.get_config()[
+                "kernel_initializer"
+            ],
+        }

@@ -1,0 +1,142 @@
+"""A self-organising map trained by `fit(x)` with competitive learning."""
+
+import keras
+
+from keras_dlparts.layers.som import SelfOrganizingMap
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class SOM(keras.Model):
+    """Self-organising map as a `keras.Model`: `fit(x)` without labels.
+
+    Wraps `keras_dlparts.layers.SelfOrganizingMap` (see it for the update
+    rules, neighbourhoods and decay schedules). Its `train_step` applies the
+    map's own learning rule to each batch (no gradients, no optimizer) and
+    reports, on the batch after the update,
+
+        quantization_error: mean distance |x - w_c| to the best-matching unit;
+        topographic_error: share of samples whose two best-matching units
+            are not grid neighbours.
+
+    `evaluate(x)` returns the same two figures over `x`, in that order.
+    With the same initial codebook it reproduces MiniSom: the online rule
+    with `fit(x, epochs=E, shuffle=False)` and `decay_steps=E * len(x)`
+    equals `MiniSom.train(x, E * len(x))`; the batch rule with
+    `fit(x, batch_size=len(x), epochs=E)` and `decay_steps=E` equals
+    `MiniSom.train_batch_offline(x, E)`. Under `tf.distribute` each replica
+    updates the map on its share of the batch and the codebooks are
+    averaged.
+
+    Args:
+        map_shape, sigma, learning_rate, decay_steps, neighborhood,
+        topology, learning_rate_decay, sigma_decay, update,
+        codebook_initializer: as for `SelfOrganizingMap`.
+        **kwargs: base `keras.Model` arguments (`name`, ...).
+
+    Call arguments:
+        inputs: a float tensor of shape `(batch, features)`.
+
+    Returns:
+        The distances to every unit, shaped `(batch, rows, cols)`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).random((32, 3)).astype("float32")
+    >>> som = SOM((4, 4), sigma=1.5, decay_steps=4, update="batch")
+    >>> som.compile()
+    >>> history = som.fit(x, batch_size=32, epochs=4, verbose=0)
+    >>> sorted(history.history)
+    ['quantization_error', 'topographic_error']
+    >>> tuple(som.map.bmu(x[:1]).shape)
+    (1, 2)
+    """
+
+    def __init__(
+        self,
+        map_shape,
+        sigma=1.0,
+        learning_rate=0.5,
+        decay_steps=1000,
+        neighborhood="gaussian",
+        topology="rectangular",
+        learning_rate_decay="asymptotic",
+        sigma_decay="asymptotic",
+        update="online",
+        codebook_initializer="random_uniform",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.map = SelfOrganizingMap(
+            map_shape,
+            sigma=sigma,
+            learning_rate=learning_rate,
+            decay_steps=decay_steps,
+            neighborhood=neighborhood,
+            topology=topology,
+            learning_rate_decay=learning_rate_decay,
+            sigma_decay=sigma_decay,
+            update=update,
+            codebook_initializer=codebook_initializer,
+            name="map",
+        )
+        self.quantization_error_tracker = keras.metrics.Mean(
+            name="quantization_error"
+        )
+        self.topographic_error_tracker = keras.metrics.Mean(
+            name="topographic_error"
+        )
+
+    def build(self, input_shape):
+        if not self.map.built:
+            self.map.build(input_shape)
+            self.map.built = True
+        self.built = True
+
+    def call(self, inputs):
+        return self.map(inputs)
+
+    @property
+    def metrics(self):
+        return [self.quantization_error_tracker, self.topographic_error_tracker]
+
+    def _report(self, x):
+        self.quantization_error_tracker.update_state(
+            self.map.quantization_error(x)
+        )
+        self.topographic_error_tracker.update_state(
+            self.map.topographic_error(x)
+        )
+        return {m.name: m.result() for m in self.metrics}
+
+    def _inputs(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if not self.built:  # fit before any call: record the input shape
+            self.build(tuple(x.shape))
+        return x
+
+    def train_step(self, data):
+        x = self._inputs(data)
+        self.map.update_step(x)
+        return self._report(x)
+
+    def test_step(self, data):
+        return self._report(self._inputs(data))
+
+    def get_config(self):
+        config = {"name": self.name, "trainable": self.trainable}
+        layer_config = self.map.get_config()
+        for key in (
+            "map_shape",
+            "sigma",
+            "learning_rate",
+            "decay_steps",
+            "neighborhood",
+            "topology",
+            "learning_rate_decay",
+            "sigma_decay",
+            "update",
+            "codebook_initializer",
+        ):
+            config[key] = layer_config[key]
+        return config

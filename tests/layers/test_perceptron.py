@@ -1,0 +1,60 @@
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_dlparts.layers import Perceptron
+from keras_dlparts.testing import check_layer
+
+
+def _reference(layer, x):
+    z = x @ layer.kernel.numpy() + layer.bias.numpy()
+    return (z > 0).astype("float32")
+
+
+def test_contract_with_straight_through_gradients():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 3)).astype("float32")
+    teacher = np.array([[1.0, -2.0], [0.5, 1.0], [-1.0, 0.3]], "float32")
+    targets = (x @ teacher > 0).astype("float32")
+    # 0/1 targets: the straight-through gradient of the squared error is
+    # the perceptron rule, so the fit checks train the step outputs.
+    check_layer(
+        Perceptron,
+        {"units": 2},
+        x,
+        reference=_reference,
+        targets=targets,
+        learning_rate=0.1,
+    )
+
+
+def test_outputs_are_exactly_zero_or_one_in_float16():
+    layer = Perceptron(3, dtype="mixed_float16")
+    out = np.asarray(layer(np.random.default_rng(2).normal(size=(50, 4))))
+    assert out.dtype == np.float16
+    assert set(np.unique(out)) <= {0.0, 1.0}
+
+
+def test_straight_through_gradient_is_the_perceptron_rule():
+    layer = Perceptron(1, kernel_initializer="zeros")
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], "float32")
+    a = np.array([[0], [0], [0], [1]], "float32")
+    with tf.GradientTape() as tape:
+        loss = 0.5 * tf.reduce_sum((layer(x) - a) ** 2)
+    grad_kernel, grad_bias = tape.gradient(loss, [layer.kernel, layer.bias])
+    f = _reference(layer, x)
+    np.testing.assert_allclose(-grad_kernel.numpy(), x.T @ (a - f))
+    np.testing.assert_allclose(-grad_bias.numpy(), (a - f).sum(0))
+
+
+def test_bad_arguments_and_inputs():
+    with pytest.raises(ValueError, match="`units` must be a positive integer"):
+        Perceptron(0)
+    layer = Perceptron(1)
+    layer(np.ones((2, 3), "float32"))
+    with pytest.raises(ValueError, match="must have 3 features"):
+        layer(np.ones((2, 2), "float32"))
+    with pytest.raises(ValueError, match="rank >= 2"):
+        Perceptron(1).build((4,))
+

@@ -1,0 +1,23 @@
+import numpy as np
+import pytest
+
+from keras_dlparts.ops import pairwise_squared_distance
+
+
+def test_matches_numpy_broadcast_formula():
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(2, 5, 3)), rng.normal(size=(4, 3))
+    expected = ((x[..., :, None, :] - y[None, :, :]) ** 2).sum(-1)
+    got = np.asarray(pairwise_squared_distance(x.astype("float32"), y))
+    assert got.shape == (2, 5, 4)
+    np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
+def test_zero_distance_is_not_negative():
+    x = np.full((3, 8), 1e3, "float32")
+    assert np.all(np.asarray(pairwise_squared_distance(x, x)) >= 0.0)
+
+
+def test_mismatched_features_raise():
+    with pytest.raises(Exception):
+        pairwise_squared_distance(np.ones((2, 3)), np.ones((4, 2)))
