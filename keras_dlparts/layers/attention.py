@@ -78,7 +78,7 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
 
     Returns:
         The attention output `(B, T, dim)` (or `(B, T) + output_shape`), and
-        the weights when `return_attention_scores=True`.
+            the weights when `return_attention_scores=True`.
 
     Example:
 

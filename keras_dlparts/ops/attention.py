@@ -33,7 +33,7 @@ def masked_softmax(scores, mask=None, axis=-1):
 
     Returns:
         Weights shaped and typed like `scores`, summing to 1 over `axis`
-        wherever at least one entry is unmasked.
+            wherever at least one entry is unmasked.
 
     Example:
 
@@ -79,7 +79,7 @@ def scaled_dot_product_attention(query, key, value, mask=None):
 
     Returns:
         A tuple `(output, weights)`: `output` of shape `(..., T, d_v)` and
-        `weights` of shape `(..., T, S)`, in the dtype of `query`.
+            `weights` of shape `(..., T, S)`, in the dtype of `query`.
 
     Raises:
         ValueError: when an input has rank below 2, `query` and `key` differ

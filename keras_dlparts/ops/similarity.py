@@ -53,7 +53,7 @@ def cosine_similarity(a, b, axis=-1):
 
     Returns:
         The similarities: the broadcast shape of `a` and `b` without `axis`,
-        in the dtype of `a`.
+            in the dtype of `a`.
 
     Raises:
         ValueError: when `a` and `b` differ in size along `axis`.
