@@ -3,24 +3,13 @@
 TensorFlow-only: the images go to TensorBoard through `tf.summary.image`.
 """
 
-import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_dlparts.callbacks.probe import find_layer
+from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts.callbacks.summary_writer import check_positive_int
-
-
-def find_layer(model, name):
-    """Returns the layer called `name` in `model` or in its nested models."""
-    for layer in model.layers:
-        if layer.name == name:
-            return layer
-        if hasattr(layer, "layers"):
-            found = find_layer(layer, name)
-            if found is not None:
-                return found
-    return None
 
 
 def attention_grid(scores, normalize=True, zoom=1):
@@ -127,8 +116,8 @@ class AttentionMapLogger(SummaryWriterCallback):
                     "Sequential model."
                 )
             self._layer, self._node = layer, nodes[0]
-            self._probe = keras.Model(
-                self.model.inputs, list(self._node.arguments.keras_tensors)
+            self._probe = probe_model(
+                self.model, list(self._node.arguments.keras_tensors)
             )
         return self._layer, self._probe
 

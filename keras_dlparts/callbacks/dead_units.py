@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts.callbacks.summary_writer import check_positive_int
 
@@ -82,9 +83,7 @@ class DeadUnitMonitor(SummaryWriterCallback):
                     f"Model {self.model.name!r} has no ReLU layer to monitor."
                 )
             self._names = [layer.name for layer in layers]
-            self._probe = keras.Model(
-                self.model.inputs, [layer.output for layer in layers]
-            )
+            self._probe = probe_model(self.model, [layer.output for layer in layers])
         return self._probe
 
     def dead_fractions(self):

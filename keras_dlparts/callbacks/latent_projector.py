@@ -11,7 +11,8 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins import projector
 
-from keras_dlparts.callbacks.attention_maps import find_layer
+from keras_dlparts.callbacks.probe import find_layer
+from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 
 #: Name of the embedding tensor inside the checkpoint.
@@ -102,7 +103,7 @@ class LatentSpaceProjector(SummaryWriterCallback):
                     f"Model {self.model.name!r} has no layer named "
                     f"{self.layer_name!r}."
                 )
-            encoder = keras.Model(self.model.inputs, layer.output)
+            encoder = probe_model(self.model, layer.output)
         out = np.asarray(encoder(self.data, training=False), "float32")
         return out.reshape(len(out), -1)
 
