@@ -9,3 +9,7 @@ from keras_dlparts.models.rbf_network import build_rbf_network
 from keras_dlparts.models.perceptron import PerceptronClassifier
 from keras_dlparts.models.som import SOM
 from keras_dlparts.models.rbm import RBM
+from keras_dlparts.models.gan import GAN
+from keras_dlparts.models.gan import ConditionalGAN
+from keras_dlparts.models.dcgan import build_dcgan_generator
+from keras_dlparts.models.dcgan import build_dcgan_discriminator

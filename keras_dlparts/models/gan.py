@@ -1,0 +1,377 @@
+"""Generative adversarial networks: `GAN` and the class-conditional `ConditionalGAN`.
+
+The training step alternates two updates with two optimizers, which needs
+per-network gradients: it uses `tf.GradientTape`, so training these models
+is TensorFlow-only (building, calling, saving and `generate` are not).
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from keras_dlparts.losses.gan import GANDiscriminatorLoss
+from keras_dlparts.losses.gan import GANGeneratorLoss
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"Argument `{name}` must be a positive integer. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def _get_loss(value, cls, name):
+    if isinstance(value, str):
+        return cls(kind=value)
+    if isinstance(value, dict):
+        value = keras.saving.deserialize_keras_object(value)
+    if not callable(value):
+        raise ValueError(
+            f"Argument `{name}` must be a GAN loss kind (str) or a loss "
+            f"callable `(real_logits, fake_logits) -> scalar`. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class GAN(keras.Model):
+    """A GAN trained by alternating discriminator and generator updates.
+
+    Each `fit` step draws `z ~ N(0, I)` and takes two gradient steps
+    (Goodfellow et al., 2014):
+
+    1. discriminator: minimise `d_loss(D(x), D(G(z)))` over D's trainable
+       weights only, with `d_optimizer`;
+    2. generator: with fresh codes, minimise `g_loss(D(x), D(G(z)))` over
+       G's trainable weights only, with `g_optimizer`.
+
+    The losses take discriminator logits (see
+    `keras_dlparts.losses.GANDiscriminatorLoss` and `GANGeneratorLoss`,
+    default the non-saturating pair). `fit(x)` reports `d_loss` and
+    `g_loss`; `evaluate` computes both without updating anything. Under a
+    `mixed_float16` policy both optimizers are wrapped in a
+    `keras.optimizers.LossScaleOptimizer`.
+
+    Calling the model scores inputs with the discriminator:
+    `model(x)` returns `D`'s logits; `generate(n, seed)` draws samples.
+    Training uses `tf.GradientTape` (TensorFlow backend).
+
+    Args:
+        generator: a `keras.Model` from codes `(batch, latent_dim)` to
+            samples.
+        discriminator: a `keras.Model` from samples to logits `(batch, 1)`.
+        latent_dim: positive int, the size of the codes.
+        seed: optional integer seed of the training codes.
+        **kwargs: base `keras.Model` arguments.
+
+    Call arguments:
+        inputs: a batch of samples.
+        training: Python boolean, passed to the discriminator.
+
+    Returns:
+        The discriminator's logits.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    >>> d = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    >>> gan = GAN(g, d, latent_dim=2, seed=0)
+    >>> gan.compile(d_optimizer="adam", g_optimizer="adam", d_loss="hinge",
+    ...             g_loss="hinge")
+    >>> x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    >>> sorted(gan.fit(x, epochs=1, verbose=0).history)
+    ['d_loss', 'g_loss']
+    >>> gan.generate(4, seed=1).shape
+    TensorShape([4, 3])
+    """
+
+    def __init__(
+        self, generator, discriminator, latent_dim, seed=None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        for arg, value in (
+            ("generator", generator),
+            ("discriminator", discriminator),
+        ):
+            if not isinstance(value, keras.Model):
+                raise TypeError(
+                    f"Argument `{arg}` must be a keras.Model. "
+                    f"Received: {arg}={value!r}"
+                )
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = _positive_int("latent_dim", latent_dim)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+
+    # -- conditioning hooks (ConditionalGAN overrides these three) ----------
+
+    def _split_batch(self, data):
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return x, None
+
+    def _generate(self, z, condition, training):
+        return self.generator(z, training=training)
+
+    def _discriminate(self, samples, condition, training):
+        return self.discriminator(samples, training=training)
+
+    # -- Keras API -----------------------------------------------------------
+
+    def call(self, inputs, training=None):
+        return self.discriminator(inputs, training=training)
+
+    def compile(
+        self,
+        d_optimizer="adam",
+        g_optimizer="adam",
+        d_loss="non_saturating",
+        g_loss="non_saturating",
+        **kwargs,
+    ):
+        """Configures the two optimizers and the two losses.
+
+        Args:
+            d_optimizer, g_optimizer: optimizers (instances, names or
+                configs) of the discriminator and the generator.
+            d_loss, g_loss: a GAN loss kind (`"minimax"`,
+                `"non_saturating"`, `"hinge"`, `"least_squares"`) or a loss
+                callable `(real_logits, fake_logits) -> scalar`.
+            **kwargs: other `keras.Model.compile` arguments (`jit_compile`,
+                `run_eagerly`, `steps_per_execution`); no `optimizer` or
+                `loss`.
+        """
+        for banned in ("optimizer", "loss"):
+            if banned in kwargs:
+                raise ValueError(
+                    f"GAN.compile takes `d_{banned}` and `g_{banned}`, not "
+                    f"`{banned}`. Received: {banned}={kwargs[banned]!r}"
+                )
+        super().compile(optimizer=None, **kwargs)
+        self.d_optimizer = self._loss_scaled(keras.optimizers.get(d_optimizer))
+        self.g_optimizer = self._loss_scaled(keras.optimizers.get(g_optimizer))
+        self.d_loss_fn = _get_loss(d_loss, GANDiscriminatorLoss, "d_loss")
+        self.g_loss_fn = _get_loss(g_loss, GANGeneratorLoss, "g_loss")
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self._gan_compile_args = dict(
+            d_optimizer=d_optimizer,
+            g_optimizer=g_optimizer,
+            d_loss=d_loss,
+            g_loss=g_loss,
+            **kwargs,
+        )
+
+    def _loss_scaled(self, optimizer):
+        if self.dtype_policy.name == "mixed_float16" and not isinstance(
+            optimizer, keras.optimizers.LossScaleOptimizer
+        ):
+            return keras.optimizers.LossScaleOptimizer(optimizer)
+        return optimizer
+
+    def get_compile_config(self):
+        if not self.compiled:
+            return {}
+        return {
+            key: keras.saving.serialize_keras_object(value)
+            for key, value in self._gan_compile_args.items()
+        }
+
+    def compile_from_config(self, config):
+        self.compile(
+            **{
+                key: keras.saving.deserialize_keras_object(value)
+                for key, value in config.items()
+            }
+        )
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker]
+
+    def _codes(self, batch_size):
+        return keras.random.normal(
+            (batch_size, self.latent_dim), seed=self.seed_generator
+        )
+
+    def _real_and_fake_logits(self, real, condition, training):
+        batch_size = ops.shape(keras.tree.flatten(real)[0])[0]
+        fake = self._generate(self._codes(batch_size), condition, training)
+        real_logits = self._discriminate(real, condition, training)
+        fake_logits = self._discriminate(fake, condition, training)
+        return real_logits, fake_logits
+
+    def _report(self, d_loss, g_loss):
+        # Keras losses divide by the number of replicas; report per batch.
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.d_loss_tracker.update_state(d_loss * replicas)
+        self.g_loss_tracker.update_state(g_loss * replicas)
+        return {m.name: m.result() for m in self.metrics}
+
+    def train_step(self, data):
+        real, condition = self._split_batch(data)
+        d_weights = self.discriminator.trainable_weights
+        g_weights = self.generator.trainable_weights
+        with tf.GradientTape() as tape:
+            real_logits, fake_logits = self._real_and_fake_logits(
+                real, condition, True
+            )
+            d_loss = self.d_loss_fn(real_logits, fake_logits)
+            d_total = d_loss + self._extra_losses(self.discriminator)
+            scaled = self.d_optimizer.scale_loss(d_total)
+        grads = tape.gradient(scaled, d_weights)
+        self.d_optimizer.apply_gradients(zip(grads, d_weights))
+
+        real_logits = ops.stop_gradient(real_logits)
+        batch_size = ops.shape(keras.tree.flatten(real)[0])[0]
+        with tf.GradientTape() as tape:
+            fake = self._generate(self._codes(batch_size), condition, True)
+            fake_logits = self._discriminate(fake, condition, True)
+            g_loss = self.g_loss_fn(real_logits, fake_logits)
+            g_total = g_loss + self._extra_losses(self.generator)
+            scaled = self.g_optimizer.scale_loss(g_total)
+        grads = tape.gradient(scaled, g_weights)
+        self.g_optimizer.apply_gradients(zip(grads, g_weights))
+        return self._report(d_loss, g_loss)
+
+    def test_step(self, data):
+        real, condition = self._split_batch(data)
+        real_logits, fake_logits = self._real_and_fake_logits(
+            real, condition, False
+        )
+        return self._report(
+            self.d_loss_fn(real_logits, fake_logits),
+            self.g_loss_fn(real_logits, fake_logits),
+        )
+
+    @staticmethod
+    def _extra_losses(network):
+        if not network.losses:
+            return 0.0
+        return ops.sum([ops.cast(loss, "float32") for loss in network.losses])
+
+    def generate(self, n, seed=None):
+        """Draws `n` samples `G(z)`, `z ~ N(0, I)`; equal seeds repeat."""
+        _positive_int("n", n)
+        z = keras.random.normal((n, self.latent_dim), seed=seed)
+        return self.generator(z, training=False)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "generator": keras.saving.serialize_keras_object(
+                    self.generator
+                ),
+                "discriminator": keras.saving.serialize_keras_object(
+                    self.discriminator
+                ),
+                "latent_dim": self.latent_dim,
+                "seed": self.seed,
+            }
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class ConditionalGAN(GAN):
+    """A GAN whose generator and discriminator both see a class label.
+
+    Mirza & Osindero (2014): the generator maps `[z, label]` to a sample of
+    that class and the discriminator scores `[sample, label]` pairs, so it
+    also rejects real-looking samples of the wrong class. Train with
+    `fit(x, labels)` or `fit((x, labels))` (integer labels `(batch,)`);
+    `generate(n, seed, labels)` draws samples of the given classes.
+
+    Args:
+        generator: a `keras.Model` from `[codes (batch, latent_dim), labels
+            (batch,)]` to samples (e.g. `build_dcgan_generator(...,
+            num_classes=...)`).
+        discriminator: a `keras.Model` from `[samples, labels]` to logits.
+        latent_dim: positive int, the size of the codes.
+        num_classes: positive int, the number of classes.
+        seed: optional integer seed of the training codes.
+        **kwargs: base `keras.Model` arguments.
+
+    Call arguments:
+        inputs: `[samples, labels]`.
+        training: Python boolean.
+
+    Returns:
+        The discriminator's logits.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from keras_dlparts.models import build_dcgan_discriminator
+    >>> from keras_dlparts.models import build_dcgan_generator
+    >>> g = build_dcgan_generator(4, (8, 8, 1), filters=(4,), num_classes=3)
+    >>> d = build_dcgan_discriminator((8, 8, 1), filters=(4,), num_classes=3)
+    >>> cgan = ConditionalGAN(g, d, latent_dim=4, num_classes=3, seed=0)
+    >>> cgan.compile()
+    >>> x = np.random.default_rng(0).random((6, 8, 8, 1)).astype("float32")
+    >>> _ = cgan.fit(x, np.arange(6) % 3, epochs=1, verbose=0)
+    >>> cgan.generate(3, seed=0, labels=[0, 1, 2]).shape
+    TensorShape([3, 8, 8, 1])
+    """
+
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_dim,
+        num_classes,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(generator, discriminator, latent_dim, seed, **kwargs)
+        self.num_classes = _positive_int("num_classes", num_classes)
+
+    def _split_batch(self, data):
+        x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
+        if y is None:
+            if not isinstance(x, (list, tuple)) or len(x) != 2:
+                raise ValueError(
+                    "ConditionalGAN trains on (samples, labels): call "
+                    "`fit(x, labels)` or `fit((x, labels))`."
+                )
+            x, y = x
+        return x, ops.cast(y, "int32")
+
+    def _generate(self, z, condition, training):
+        return self.generator([z, condition], training=training)
+
+    def _discriminate(self, samples, condition, training):
+        return self.discriminator([samples, condition], training=training)
+
+    def generate(self, n, seed=None, labels=None):
+        """Draws `n` samples of classes `labels` (default `i % num_classes`)."""
+        _positive_int("n", n)
+        if labels is None:
+            labels = ops.arange(n) % self.num_classes
+        labels = ops.cast(ops.convert_to_tensor(labels), "int32")
+        if tuple(labels.shape) != (n,):
+            raise ValueError(
+                f"Argument `labels` must have shape ({n},). Received: "
+                f"labels.shape={tuple(labels.shape)}"
+            )
+        z = keras.random.normal((n, self.latent_dim), seed=seed)
+        return self.generator([z, labels], training=False)
+
+    def get_config(self):
+        config = super().get_config()
+        config["num_classes"] = self.num_classes
+        return config
