@@ -1,4 +1,4 @@
-"""Benchmark: our MultiHeadAttention (scaled_dot) against keras.layers.MultiHeadAttention.
+"""Benchmark: our MultiHeadAttention (scaled_dot) vs keras.layers.MultiHeadAttention.
 
 TensorFlow-only (tf.function, tf.GradientTape). Times one training step
 (forward, MSE loss, backward, Adam update) of each layer with the same
@@ -134,10 +134,11 @@ def benchmark_speed(args):
             steps[kind](x, y)
         if not jit:
             counts = {k: graph_ops(step, (x, y)) for k, step in steps.items()}
+            sizes = {k: sum(c.values()) for k, c in counts.items()}
             print(
-                f"{mode:5s} traced training steps: keras {sum(counts['keras'].values())} "
-                f"ops, ours {sum(counts['ours'].values())} ops; identical "
-                f"op-type counts: {counts['keras'] == counts['ours']}"
+                f"{mode:5s} traced training steps: keras {sizes['keras']} "
+                f"ops, ours {sizes['ours']} ops; identical op-type counts: "
+                f"{counts['keras'] == counts['ours']}"
             )
         times = {"keras": [], "ours": [], "matmul": []}
         for repeat in range(args.repeats):  # interleaved, alternating order

@@ -1,4 +1,4 @@
-"""layers.MultiHeadAttention: every score against NumPy, the Keras peer, the contract."""
+"""layers.MultiHeadAttention: each score vs NumPy, the Keras peer, the contract."""
 
 import keras
 import numpy as np
@@ -222,7 +222,8 @@ def test_equals_keras_with_keras_masks_on_visible_queries():
     np.testing.assert_allclose(fused_o[visible], fused_p[visible], atol=1e-5)
     np.testing.assert_allclose(explicit_o, explicit_p, atol=1e-5)
     np.testing.assert_allclose(weights_o, weights_p, atol=1e-6)
-    assert np.all(weights_o[~np.broadcast_to(visible[:, None, None], weights_o.shape)] == 0)
+    padded = ~np.broadcast_to(visible[:, None, None], weights_o.shape)
+    assert np.all(weights_o[padded] == 0)
 
 
 def test_symbolic_attention_scores_shape_for_cross_attention():
