@@ -286,10 +286,7 @@ class SelfOrganizingMap(keras.layers.Layer):
         Returns:
             A float32 tensor shaped `(batch,)`.
         """
-        inputs, squared = self._squared_distances(inputs)
-        winner = ops.argmin(squared, axis=1)
-        nearest = ops.take(self._flat_codebook(), winner, axis=0)
-        return ops.sqrt(ops.sum(ops.square(inputs - nearest), axis=-1))
+        return self.errors(inputs)[0]
 
     def topographic_error(self, inputs):
         """Per-sample 1.0 where the two best-matching units are not adjacent.
@@ -301,8 +298,22 @@ class SelfOrganizingMap(keras.layers.Layer):
         Returns:
             A float32 tensor shaped `(batch,)`.
         """
-        _, squared = self._squared_distances(inputs)
+        return self.errors(inputs)[1]
+
+    def errors(self, inputs):
+        """`(quantization_error, topographic_error)` per sample, at once.
+
+        Both come from one distance computation; see the two methods.
+
+        Returns:
+            Two float32 tensors shaped `(batch,)`.
+        """
+        inputs, squared = self._squared_distances(inputs)
         _, best_two = ops.top_k(-squared, k=2)
+        nearest = ops.take(self._flat_codebook(), best_two[:, 0], axis=0)
+        quantization = ops.sqrt(
+            ops.sum(ops.square(inputs - nearest), axis=-1)
+        )
         if self.topology == "hexagonal":
             grid, far = self._grid_position, lambda d: ops.abs(d - 1.0) > 1e-5
         else:
@@ -311,7 +322,7 @@ class SelfOrganizingMap(keras.layers.Layer):
         gap = ops.sqrt(
             ops.sum(ops.square(places[:, 0] - places[:, 1]), axis=-1)
         )
-        return ops.cast(far(gap), "float32")
+        return quantization, ops.cast(far(gap), "float32")
 
     def umatrix(self, scaling="sum"):
         """The unified distance matrix (MiniSom's `distance_map`).

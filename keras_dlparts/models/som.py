@@ -101,12 +101,9 @@ class SOM(keras.Model):
         return [self.quantization_error_tracker, self.topographic_error_tracker]
 
     def _report(self, x):
-        self.quantization_error_tracker.update_state(
-            self.map.quantization_error(x)
-        )
-        self.topographic_error_tracker.update_state(
-            self.map.topographic_error(x)
-        )
+        quantization, topographic = self.map.errors(x)
+        self.quantization_error_tracker.update_state(quantization)
+        self.topographic_error_tracker.update_state(topographic)
         return {m.name: m.result() for m in self.metrics}
 
     def _inputs(self, data):

@@ -1,0 +1,125 @@
+"""Benchmark: keras_dlparts `SOM` against MiniSom, time to the same error.
+
+Both maps get the same data, map size and initial codebook (samples drawn
+from the data). MiniSom trains with its usual online rule
+(`MiniSom.train`, `--minisom-epochs` passes over the data, one NumPy update
+per sample); its final quantization error is the target. Our `SOM` trains
+with the vectorised batch rule (`update="batch"`, one update per pass over
+the whole data set) inside `fit` and stops at the first epoch whose
+quantization error is at or below the target. The times are wall-clock,
+from the start of training to the target, and ours includes building and
+tracing the `fit` function. The reported error of an epoch is
+measured on the data after that epoch's update, so it is exactly the
+quantization error of the whole data set. The runs alternate (MiniSom, ours, MiniSom,
+ours, ...) `--repeats` times; the medians and their ratio are printed.
+
+Data: scikit-learn's 8x8 digits (ships with scikit-learn), scaled to
+[0, 1] and enlarged `--copies` times with small Gaussian noise.
+
+Usage: python benchmarks/som.py [--rows 20 --cols 20 --copies 5 ...]
+"""
+
+import argparse
+import os
+import statistics
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from minisom import MiniSom  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+
+from keras_dlparts.models import SOM  # noqa: E402
+
+
+def make_data(copies, seed=0):
+    digits = load_digits().data / 16.0
+    rng = np.random.default_rng(seed)
+    noisy = [digits + rng.normal(0, 0.05, digits.shape) for _ in range(copies)]
+    return np.clip(np.concatenate(noisy), 0.0, 1.0).astype("float32")
+
+
+def run_minisom(x, codebook, args):
+    som = MiniSom(args.rows, args.cols, x.shape[1], sigma=args.sigma,
+                  learning_rate=0.5, random_seed=0)
+    som._weights = codebook.astype("float64").copy()
+    start = time.perf_counter()
+    som.train(x, args.minisom_epochs * len(x))
+    elapsed = time.perf_counter() - start
+    return elapsed, float(som.quantization_error(x))
+
+
+class _StopAtTarget(keras.callbacks.Callback):
+    def __init__(self, target):
+        super().__init__()
+        self.target = target
+        self.epochs = None
+        self.error = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.error = float(logs["quantization_error"])
+        if self.error <= self.target:
+            self.epochs = epoch + 1
+            self.model.stop_training = True
+
+
+def run_ours(x, codebook, target, args):
+    model = SOM((args.rows, args.cols), sigma=args.sigma, learning_rate=1.0,
+                decay_steps=args.decay_epochs, update="batch")
+    model.build((None, x.shape[1]))
+    model.map.codebook.assign(codebook)
+    model.compile(jit_compile=args.jit)
+    stop = _StopAtTarget(target)
+    start = time.perf_counter()
+    # The whole data set is one batch: feed it once, as a tensor.
+    data = tf.data.Dataset.from_tensors(x).repeat()
+    model.fit(data, steps_per_epoch=1, epochs=args.max_epochs,
+              shuffle=False, callbacks=[stop], verbose=0)
+    elapsed = time.perf_counter() - start
+    return elapsed, stop.error, stop.epochs
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=20)
+    parser.add_argument("--cols", type=int, default=20)
+    parser.add_argument("--sigma", type=float, default=3.0)
+    parser.add_argument("--copies", type=int, default=5)
+    parser.add_argument("--minisom-epochs", type=int, default=5)
+    parser.add_argument("--decay-epochs", type=int, default=10)
+    parser.add_argument("--max-epochs", type=int, default=200)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--jit", action="store_true")
+    args = parser.parse_args()
+
+    x = make_data(args.copies)
+    rng = np.random.default_rng(1)
+    codebook = x[rng.integers(0, len(x), args.rows * args.cols)]
+    codebook = codebook.reshape(args.rows, args.cols, -1)
+    print(f"data {x.shape}, map {args.rows}x{args.cols}, MiniSom "
+          f"{args.minisom_epochs} epochs online = "
+          f"{args.minisom_epochs * len(x)} updates, jit={args.jit}, "
+          f"backend {keras.backend.backend()}")
+    peer_times, our_times = [], []
+    for repeat in range(args.repeats):
+        peer_time, target = run_minisom(x, codebook, args)
+        our_time, error, epochs = run_ours(x, codebook, target, args)
+        if epochs is None:
+            raise SystemExit(
+                f"our SOM did not reach {target:.4f} in {args.max_epochs} "
+                f"epochs (last {error:.4f})"
+            )
+        peer_times.append(peer_time)
+        our_times.append(our_time)
+        print(f"run {repeat}: MiniSom {peer_time:.2f} s (QE {target:.4f}); "
+              f"ours {our_time:.2f} s, {epochs} batch epochs (QE {error:.4f})")
+    peer, ours = statistics.median(peer_times), statistics.median(our_times)
+    print(f"median: MiniSom {peer:.2f} s, ours {ours:.2f} s, "
+          f"speed-up {peer / ours:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
