@@ -1,0 +1,154 @@
+"""CLIP-style dual encoder: contrastive image-text training and zero-shot use."""
+
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_dlparts.models._builder_args import positive_int
+from keras_dlparts.ops.similarity import l2_normalize
+
+#: CLIP clips the learned logit scale `1 / temperature` at 100.
+MAX_LOGIT_SCALE = 100.0
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class DualEncoder(keras.Model):
+    """Two encoders trained so that matching images and texts align (CLIP).
+
+    Each encoder's output is linearly projected to `projection_dim` and
+    L2-normalised; the model returns the `(n, n)` logits
+    `exp(t) * I T^T` between the `n` images and `n` texts of a batch, where
+    `exp(t) = 1 / temperature` is learned (as `t`, clipped so that
+    `exp(t) <= 100`, as in CLIP) unless `learn_temperature=False`. Matching
+    pairs lie on the diagonal, so train it with
+    `keras_dlparts.losses.CLIPLoss()` (temperature `None`: `y_pred` are
+    logits) and any placeholder `y`, e.g. `np.zeros(n)`.
+
+    Args:
+        image_encoder: a `keras.Model` (or layer) from images to vectors.
+        text_encoder: a `keras.Model` (or layer) from token ids to vectors.
+        projection_dim: width of the shared embedding space.
+        temperature: initial temperature, > 0 (CLIP starts at 0.07).
+        learn_temperature: whether the temperature is trained.
+
+    Call arguments:
+        inputs: `(images, texts)`, `n` of each.
+
+    Returns:
+        The `(n, n)` image-to-text logits.
+
+    Example:
+
+    >>> import numpy as np
+    >>> images = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8)])
+    >>> texts = keras.Sequential([keras.Input((3,), dtype="int32"),
+    ...     keras.layers.Embedding(10, 8), keras.layers.GlobalAveragePooling1D()])
+    >>> model = DualEncoder(images, texts, projection_dim=5)
+    >>> model((np.ones((2, 4)), np.ones((2, 3), "int32"))).shape
+    TensorShape([2, 2])
+    """
+
+    def __init__(
+        self,
+        image_encoder,
+        text_encoder,
+        projection_dim,
+        temperature=0.07,
+        learn_temperature=True,
+        **kwargs,
+    ):
+        positive_int("projection_dim", projection_dim)
+        if isinstance(temperature, bool) or not isinstance(
+            temperature, (int, float)
+        ) or not temperature > 1.0 / MAX_LOGIT_SCALE:
+            raise ValueError(
+                "Argument `temperature` must be a float > "
+                f"{1.0 / MAX_LOGIT_SCALE}. Received: temperature={temperature!r}"
+            )
+        super().__init__(**kwargs)
+        self.image_encoder = image_encoder
+        self.text_encoder = text_encoder
+        self.projection_dim = projection_dim
+        self.temperature = float(temperature)
+        self.learn_temperature = bool(learn_temperature)
+        self.image_projection = keras.layers.Dense(
+            projection_dim, use_bias=False, name="image_projection"
+        )
+        self.text_projection = keras.layers.Dense(
+            projection_dim, use_bias=False, name="text_projection"
+        )
+        self.log_logit_scale = self.add_weight(
+            shape=(),
+            initializer=keras.initializers.Constant(math.log(1.0 / temperature)),
+            trainable=self.learn_temperature,
+            name="log_logit_scale",
+        )
+
+    def encode_images(self, images, training=False):
+        """L2-normalised image embeddings `(n, projection_dim)`."""
+        features = self.image_encoder(images, training=training)
+        return l2_normalize(self.image_projection(features))
+
+    def encode_texts(self, texts, training=False):
+        """L2-normalised text embeddings `(n, projection_dim)`."""
+        features = self.text_encoder(texts, training=training)
+        return l2_normalize(self.text_projection(features))
+
+    def logit_scale(self):
+        """`1 / temperature`, clipped at 100."""
+        return ops.exp(ops.minimum(self.log_logit_scale, math.log(MAX_LOGIT_SCALE)))
+
+    def similarity(self, images, texts, training=False):
+        """Logits `(n_images, n_texts)`: scaled cosines of the embeddings."""
+        image_embeddings = self.encode_images(images, training)
+        text_embeddings = self.encode_texts(texts, training)
+        scale = ops.cast(self.logit_scale(), image_embeddings.dtype)
+        return scale * ops.matmul(image_embeddings, ops.transpose(text_embeddings))
+
+    def call(self, inputs, training=False):
+        if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
+            raise ValueError(
+                "DualEncoder expects inputs=(images, texts). "
+                f"Received: {type(inputs).__name__}"
+            )
+        images, texts = inputs
+        return self.similarity(images, texts, training)
+
+    def zero_shot_classify(self, images, label_texts, batch_size=256):
+        """Class index of each image: the label text whose embedding is nearest.
+
+        Args:
+            images: `(n, ...)` images.
+            label_texts: `(num_labels, length)` token ids, one text per label
+                (e.g. "a photo of the digit seven", tokenised).
+
+        Returns:
+            A NumPy int array `(n,)` of indices into `label_texts`.
+        """
+        text_embeddings = self.encode_texts(label_texts)
+        predictions = []
+        for start in range(0, len(images), batch_size):
+            image_embeddings = self.encode_images(images[start : start + batch_size])
+            scores = ops.matmul(image_embeddings, ops.transpose(text_embeddings))
+            predictions.append(ops.convert_to_numpy(ops.argmax(scores, axis=1)))
+        return np.concatenate(predictions)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "image_encoder": keras.saving.serialize_keras_object(self.image_encoder),
+            "text_encoder": keras.saving.serialize_keras_object(self.text_encoder),
+            "projection_dim": self.projection_dim,
+            "temperature": self.temperature,
+            "learn_temperature": self.learn_temperature,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        for key in ("image_encoder", "text_encoder"):
+            config[key] = keras.saving.deserialize_keras_object(config[key])
+        return cls(**config)
+
