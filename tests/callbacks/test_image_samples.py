@@ -1,0 +1,113 @@
+"""Tests of keras_dlparts.callbacks.ImageSampleLogger."""
+
+import io
+import os
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+from support.tensorboard_events import read_events
+
+from keras_dlparts.callbacks import ImageSampleLogger
+from keras_dlparts.callbacks.image_samples import image_grid
+from keras_dlparts.models import VAE
+from keras_dlparts.models import ConditionalGAN
+from keras_dlparts.models import build_dcgan_discriminator
+from keras_dlparts.models import build_dcgan_generator
+
+X = np.random.default_rng(0).random((16, 8, 8, 1)).astype("float32")
+
+
+def _vae():
+    inputs = keras.Input((8, 8, 1))
+    flat = keras.layers.Flatten()(inputs)
+    encoder = keras.Model(
+        inputs, [keras.layers.Dense(2)(flat), keras.layers.Dense(2)(flat)]
+    )
+    codes = keras.Input((2,))
+    out = keras.layers.Dense(64, activation="sigmoid")(codes)
+    decoder = keras.Model(codes, keras.layers.Reshape((8, 8, 1))(out))
+    vae = VAE(encoder, decoder, seed=0)
+    vae.compile(optimizer="adam")
+    return vae
+
+
+def _decode_event(image_event):
+    png = image_event[2]  # [width, height, png, ...]
+    return np.asarray(Image.open(io.BytesIO(png)), "float32") / 255.0
+
+
+def test_grid_layout_against_numpy():
+    images = np.arange(5 * 2 * 3, dtype="float32").reshape(5, 2, 3, 1) / 30.0
+    grid = image_grid(images, columns=3, scale=2)
+    assert grid.shape == (2 * 2 * 2, 3 * 3 * 2, 1)
+    # Image 4 sits in row 1, column 1; each pixel is a 2x2 block.
+    np.testing.assert_allclose(grid[4:8:2, 6:12:2, 0], images[4, :, :, 0])
+    np.testing.assert_array_equal(grid[4:, 12:], 0.0)  # the empty cell
+    signed = image_grid(np.array([[[[-1.0, 0.0, 1.0]]]]).reshape(1, 1, 3, 1),
+                        value_range=(-1.0, 1.0))
+    np.testing.assert_allclose(signed[0, :, 0], [0.0, 0.5, 1.0])
+
+
+def test_writes_event_images_and_pngs_every_n_epochs(tmp_path):
+    log_dir, png_dir = str(tmp_path / "logs"), str(tmp_path / "png")
+    vae = _vae()
+    logger = ImageSampleLogger(
+        log_dir, every_n_epochs=2, num_samples=6, seed=3, png_dir=png_dir,
+        scale=2,
+    )
+    vae.fit(X, epochs=4, batch_size=8, verbose=0, callbacks=[logger])
+    events = read_events(log_dir)["samples"]
+    assert [step for step, _ in events] == [2, 4]
+    assert sorted(os.listdir(png_dir)) == [
+        "samples_epoch_0002.png",
+        "samples_epoch_0004.png",
+    ]
+    # The last grid is the decoder's output on the seeded codes, tiled.
+    expected = image_grid(np.asarray(vae.generate(6, seed=3)), None, 2)
+    np.testing.assert_allclose(logger.last_grid, expected, atol=1e-6)
+    from_event = _decode_event(events[-1][1])
+    assert from_event.shape == expected.shape[:2]  # 3 columns x 2 rows
+    np.testing.assert_allclose(from_event, expected[..., 0], atol=1 / 255)
+    png = np.asarray(
+        Image.open(os.path.join(png_dir, "samples_epoch_0004.png")), "float32"
+    )
+    np.testing.assert_allclose(png / 255.0, expected[..., 0], atol=1 / 255)
+
+
+def test_conditional_models_get_labels(tmp_path):
+    gan = ConditionalGAN(
+        build_dcgan_generator(4, (8, 8, 1), filters=(4,), num_classes=3),
+        build_dcgan_discriminator((8, 8, 1), filters=(4,), num_classes=3),
+        latent_dim=4,
+        num_classes=3,
+    )
+    logger = ImageSampleLogger(str(tmp_path), num_samples=6, seed=1, scale=1)
+    logger.set_model(gan)
+    grid = logger.log(step=7)
+    assert grid.shape == (16, 24, 1)  # num_classes columns
+    expected = gan.generate(6, seed=1, labels=[0, 1, 2, 0, 1, 2])
+    np.testing.assert_allclose(grid, image_grid(expected, 3), atol=1e-6)
+    fixed = ImageSampleLogger(
+        str(tmp_path), num_samples=3, seed=1, labels=[2, 2, 2], scale=1
+    )
+    fixed.set_model(gan)
+    expected = gan.generate(3, seed=1, labels=[2, 2, 2])
+    np.testing.assert_allclose(fixed.log(1), image_grid(expected, 3), atol=1e-6)
+    assert [s for s, _ in read_events(str(tmp_path))["samples"]] == [7, 1]
+
+
+def test_bad_arguments_and_models(tmp_path):
+    with pytest.raises(ValueError, match="every_n_epochs"):
+        ImageSampleLogger(str(tmp_path), every_n_epochs=0)
+    with pytest.raises(ValueError, match="labels"):
+        ImageSampleLogger(str(tmp_path), num_samples=4, labels=[1, 2])
+    with pytest.raises(ValueError, match="value_range"):
+        ImageSampleLogger(str(tmp_path), value_range=(1.0, 0.0))
+    with pytest.raises(ValueError, match="seed"):
+        ImageSampleLogger(str(tmp_path), seed=None)
+    logger = ImageSampleLogger(str(tmp_path))
+    logger.set_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+    with pytest.raises(ValueError, match="generate"):
+        logger.log(step=1)
