@@ -12,8 +12,9 @@ Then it measures the peak memory of one forward pass at sequence length
 4096 for each layer, each in a fresh subprocess: TensorFlow does not report
 CPU allocator statistics (`tf.config.experimental.get_memory_info("CPU:0")`
 returns zeros), so the figure is the process's peak resident set size
-(`ru_maxrss`) minus its resident size just before the call. On a GPU it
-uses `get_memory_info("GPU:0")["peak"]` instead.
+(`ru_maxrss`) minus its resident size just before the call (after a short
+warm-up call, so the runtime's one-off start-up memory is not counted). On
+a GPU it uses `get_memory_info("GPU:0")["peak"]` instead.
 
 Run: `python benchmarks/attention.py` (about 2 minutes on 2 CPU cores);
 `--help` lists the shapes and repeats.
@@ -186,7 +187,8 @@ def memory_child(kind, args):
     x = tf.constant(np.random.default_rng(0).normal(size=shape), "float32")
     layer(x[:, :8], x[:, :8])  # build eagerly on a short input
     forward = tf.function(lambda t: layer(t, t))
-    forward.get_concrete_function(x)  # trace (and build) without running
+    forward(x[:, :64]).numpy()  # pay the runtime's one-off start-up costs
+    forward.get_concrete_function(x)  # trace the long call without running
     gpus = tf.config.list_logical_devices("GPU")
     if gpus:
         tf.config.experimental.reset_memory_stats("GPU:0")
