@@ -137,6 +137,26 @@ def test_query_with_no_visible_key_gets_zero_weights(data):
         np.testing.assert_allclose(fused, _np(out), atol=1e-5)
 
 
+@pytest.mark.parametrize("score", ["scaled_dot", "general"])
+def test_dropout_acts_in_training_only(score, data):
+    query, value, _, _ = data
+    layer = MultiHeadAttention(HEADS, KEY_DIM, score=score, dropout=0.5, seed=3)
+    plain = MultiHeadAttention(HEADS, KEY_DIM, score=score)
+    layer(query, value)
+    plain(query, value)
+    plain.set_weights(layer.get_weights())
+    expected, expected_weights = plain(query, value, return_attention_scores=True)
+    np.testing.assert_allclose(
+        _np(layer(query, value, training=False)), _np(expected), atol=1e-6
+    )
+    out, weights = layer(
+        query, value, training=True, return_attention_scores=True
+    )
+    assert not np.allclose(_np(out), _np(expected), atol=1e-3)
+    # The returned weights are those before dropout, as in Keras.
+    np.testing.assert_allclose(_np(weights), _np(expected_weights), atol=1e-6)
+
+
 # --------------------------------------------------------------------------
 # Drop-in equality with keras.layers.MultiHeadAttention.
 # --------------------------------------------------------------------------
