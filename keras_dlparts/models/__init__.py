@@ -13,3 +13,7 @@ from keras_dlparts.models.gan import GAN
 from keras_dlparts.models.gan import ConditionalGAN
 from keras_dlparts.models.dcgan import build_dcgan_generator
 from keras_dlparts.models.dcgan import build_dcgan_discriminator
+from keras_dlparts.models.resnet import build_resnet
+from keras_dlparts.models.densenet import build_densenet
+from keras_dlparts.models.unet import build_unet
+from keras_dlparts.models.recurrent import build_lstm_language_model

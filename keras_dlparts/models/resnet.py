@@ -1,0 +1,97 @@
+"""ResNet-18/34/50 (He et al., 2016) built from `layers.ResidualBlock`."""
+
+import keras
+
+from keras_dlparts.layers.residual import ResidualBlock
+from keras_dlparts.models import _builder_args as args
+
+#: Blocks per stage and block kind for the standard depths.
+RESNET_DEPTHS = {
+    18: ((2, 2, 2, 2), "basic"),
+    34: ((3, 4, 6, 3), "basic"),
+    50: ((3, 4, 6, 3), "bottleneck"),
+}
+
+
+def build_resnet(
+    depth=50,
+    input_shape=(224, 224, 3),
+    num_classes=1000,
+    width=64,
+    blocks_per_stage=None,
+    kind=None,
+    classifier_activation="softmax",
+    use_bias=True,
+    name=None,
+):
+    """Builds a ResNet v1 classifier.
+
+    The stem is conv7x7/2 (64 filters) - BN - ReLU - maxpool3x3/2, as in
+    `keras.applications.ResNet50`; then one stage per entry of the block
+    counts, stage `s` having `width * 2**s` filters and stride 2 from the
+    second stage on; then global average pooling and a dense classifier.
+    With `depth=50`, ImageNet shapes and the defaults, the model has exactly
+    the parameters of `keras.applications.ResNet50(weights=None)`
+    (25,636,712), the convolutions having biases as there.
+
+    Args:
+        depth: 18, 34 or 50; ignored where `blocks_per_stage` and `kind`
+            are both given.
+        input_shape: `(height, width, channels)`.
+        num_classes: positive integer, the classifier's outputs.
+        width: positive integer, filters of the stem and the first stage.
+        blocks_per_stage: optional sequence of positive integers overriding
+            the depth's stage sizes (e.g. `(1, 1)` for a tiny model).
+        kind: optional "basic" or "bottleneck" overriding the depth's block.
+        classifier_activation: activation of the output (`None` for logits).
+        use_bias: boolean, whether the convolutions have biases.
+        name: optional model name (default `f"resnet{depth}"`).
+
+    Returns:
+        An uncompiled `keras.Model` from images to class scores.
+
+    Example:
+
+    >>> from keras_dlparts.models import build_resnet
+    >>> model = build_resnet(18, input_shape=(16, 16, 3), num_classes=2,
+    ...                      width=4, blocks_per_stage=(1, 1))
+    >>> model.output_shape
+    (None, 2)
+    """
+    if depth not in RESNET_DEPTHS and (blocks_per_stage is None or kind is None):
+        raise ValueError(
+            f"Argument `depth` must be one of {sorted(RESNET_DEPTHS)} unless "
+            f"`blocks_per_stage` and `kind` are given. Received: depth={depth!r}"
+        )
+    default_blocks, default_kind = RESNET_DEPTHS.get(depth, (None, None))
+    blocks = args.positive_ints(
+        "blocks_per_stage", blocks_per_stage or default_blocks
+    )
+    kind = kind or default_kind
+    input_shape = args.image_shape(input_shape)
+    args.positive_int("num_classes", num_classes)
+    args.positive_int("width", width)
+
+    inputs = keras.Input(input_shape, name="image")
+    x = keras.layers.ZeroPadding2D(3, name="stem_pad")(inputs)
+    x = keras.layers.Conv2D(
+        width, 7, strides=2, use_bias=use_bias, name="stem_conv"
+    )(x)
+    x = keras.layers.BatchNormalization(epsilon=1.001e-5, name="stem_bn")(x)
+    x = keras.layers.Activation("relu", name="stem_relu")(x)
+    x = keras.layers.ZeroPadding2D(1, name="pool_pad")(x)
+    x = keras.layers.MaxPooling2D(3, strides=2, name="stem_pool")(x)
+    for stage, count in enumerate(blocks):
+        for block in range(count):
+            x = ResidualBlock(
+                width * 2**stage,
+                kind=kind,
+                strides=2 if stage > 0 and block == 0 else 1,
+                use_bias=use_bias,
+                name=f"stage{stage + 1}_block{block + 1}",
+            )(x)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    outputs = keras.layers.Dense(
+        num_classes, activation=classifier_activation, name="predictions"
+    )(x)
+    return keras.Model(inputs, outputs, name=name or f"resnet{depth}")
