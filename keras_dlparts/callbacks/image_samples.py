@@ -15,21 +15,28 @@ from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts.callbacks.summary_writer import check_positive_int
 
 
-def image_grid(images, columns=None, scale=1, value_range=(0.0, 1.0)):
+def image_grid(
+    images, columns=None, scale=1, value_range=(0.0, 1.0), padding=0
+):
     """Tiles images `(n, height, width, channels)` into one grid image.
 
     Values are mapped from `value_range` to [0, 1] and clipped; the grid
-    has `columns` columns (default `ceil(sqrt(n))`), empty cells are black,
-    and each pixel is enlarged to `scale x scale`.
+    has `columns` columns (default `ceil(sqrt(n))`), `padding` mid-grey
+    (0.5) pixels between neighbouring images (visible on both black and
+    white backgrounds), empty cells are black, and each
+    pixel is enlarged to `scale x scale`.
 
     Returns:
-        A float32 array `(rows * height * scale, columns * width * scale,
-        channels)` in [0, 1].
+        A float32 array `((rows * (height + padding) - padding) * scale,
+        (columns * (width + padding) - padding) * scale, channels)` in
+        [0, 1].
 
     Example:
 
     >>> image_grid(np.ones((3, 2, 2, 1)), scale=2).shape
     (8, 8, 1)
+    >>> image_grid(np.ones((3, 2, 2, 1)), padding=1).shape
+    (5, 5, 1)
     """
     images = np.asarray(images, "float32")
     if images.ndim == 3:
@@ -44,12 +51,15 @@ def image_grid(images, columns=None, scale=1, value_range=(0.0, 1.0)):
     n, height, width, channels = images.shape
     columns = columns or math.ceil(math.sqrt(n))
     rows = math.ceil(n / columns)
-    grid = np.zeros((rows * columns, height, width, channels), "float32")
-    grid[:n] = images
-    grid = grid.reshape(rows, columns, height, width, channels)
+    cell_h, cell_w = height + padding, width + padding
+    grid = np.full((rows * columns, cell_h, cell_w, channels), 0.5, "float32")
+    grid[:, :height, :width] = 0.0
+    grid[:n, :height, :width] = images
+    grid = grid.reshape(rows, columns, cell_h, cell_w, channels)
     grid = grid.transpose(0, 2, 1, 3, 4).reshape(
-        rows * height, columns * width, channels
+        rows * cell_h, columns * cell_w, channels
     )
+    grid = grid[: rows * cell_h - padding, : columns * cell_w - padding]
     return np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
 
 
@@ -94,6 +104,7 @@ class ImageSampleLogger(SummaryWriterCallback):
         columns: grid columns (default: `num_classes` for conditional
             models, else `ceil(sqrt(num_samples))`).
         scale: positive int, pixels per image pixel.
+        padding: non-negative int, grey pixels between images.
         value_range: `(low, high)` of the generated values, mapped to
             black and white (`(-1.0, 1.0)` for tanh outputs).
         tag: name of the TensorBoard image and of the PNG files.
@@ -107,8 +118,8 @@ class ImageSampleLogger(SummaryWriterCallback):
     >>> logger = ImageSampleLogger(tempfile.mkdtemp(), num_samples=4,
     ...                            png_dir=tempfile.mkdtemp(), scale=3)
     >>> logger.set_model(Gray())
-    >>> logger.log(step=1).shape
-    (12, 12, 1)
+    >>> logger.log(step=1).shape  # 2 x 2 images of 2 x 2 pixels, 1 apart
+    (15, 15, 1)
     """
 
     def __init__(
@@ -121,6 +132,7 @@ class ImageSampleLogger(SummaryWriterCallback):
         labels=None,
         columns=None,
         scale=4,
+        padding=1,
         value_range=(0.0, 1.0),
         tag="samples",
     ):
@@ -128,6 +140,15 @@ class ImageSampleLogger(SummaryWriterCallback):
         check_positive_int("every_n_epochs", every_n_epochs)
         check_positive_int("num_samples", num_samples)
         check_positive_int("scale", scale)
+        if (
+            isinstance(padding, bool)
+            or not isinstance(padding, int)
+            or padding < 0
+        ):
+            raise ValueError(
+                "Argument `padding` must be a non-negative integer. "
+                f"Received: padding={padding!r}"
+            )
         if columns is not None:
             check_positive_int("columns", columns)
         if isinstance(seed, bool) or not isinstance(seed, int):
@@ -155,6 +176,7 @@ class ImageSampleLogger(SummaryWriterCallback):
         self.labels = labels
         self.columns = columns
         self.scale = scale
+        self.padding = padding
         self.value_range = tuple(value_range)
         self.tag = tag
         self.last_grid = None
@@ -182,7 +204,9 @@ class ImageSampleLogger(SummaryWriterCallback):
         columns = self.columns or (
             min(num_classes, self.num_samples) if num_classes else None
         )
-        grid = image_grid(images, columns, self.scale, self.value_range)
+        grid = image_grid(
+            images, columns, self.scale, self.value_range, self.padding
+        )
         with self.writer.as_default(step=step):
             tf.summary.image(self.tag, grid[None])
         if self.png_dir is not None:

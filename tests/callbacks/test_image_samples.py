@@ -48,6 +48,11 @@ def test_grid_layout_against_numpy():
     signed = image_grid(np.array([[[[-1.0, 0.0, 1.0]]]]).reshape(1, 1, 3, 1),
                         value_range=(-1.0, 1.0))
     np.testing.assert_allclose(signed[0, :, 0], [0.0, 0.5, 1.0])
+    padded = image_grid(np.ones((4, 2, 2, 1)), columns=2, padding=1)
+    assert padded.shape == (5, 5, 1)
+    np.testing.assert_array_equal(padded[2, :, 0], 0.5)  # the grey gaps
+    np.testing.assert_array_equal(padded[:, 2, 0], 0.5)
+    np.testing.assert_array_equal(padded[3:, 3:, 0], 1.0)
 
 
 def test_writes_event_images_and_pngs_every_n_epochs(tmp_path):
@@ -55,7 +60,7 @@ def test_writes_event_images_and_pngs_every_n_epochs(tmp_path):
     vae = _vae()
     logger = ImageSampleLogger(
         log_dir, every_n_epochs=2, num_samples=6, seed=3, png_dir=png_dir,
-        scale=2,
+        scale=2, padding=1,
     )
     vae.fit(X, epochs=4, batch_size=8, verbose=0, callbacks=[logger])
     events = read_events(log_dir)["samples"]
@@ -65,7 +70,7 @@ def test_writes_event_images_and_pngs_every_n_epochs(tmp_path):
         "samples_epoch_0004.png",
     ]
     # The last grid is the decoder's output on the seeded codes, tiled.
-    expected = image_grid(np.asarray(vae.generate(6, seed=3)), None, 2)
+    expected = image_grid(np.asarray(vae.generate(6, seed=3)), None, 2, padding=1)
     np.testing.assert_allclose(logger.last_grid, expected, atol=1e-6)
     from_event = _decode_event(events[-1][1])
     assert from_event.shape == expected.shape[:2]  # 3 columns x 2 rows
@@ -83,14 +88,17 @@ def test_conditional_models_get_labels(tmp_path):
         latent_dim=4,
         num_classes=3,
     )
-    logger = ImageSampleLogger(str(tmp_path), num_samples=6, seed=1, scale=1)
+    logger = ImageSampleLogger(
+        str(tmp_path), num_samples=6, seed=1, scale=1, padding=0
+    )
     logger.set_model(gan)
     grid = logger.log(step=7)
     assert grid.shape == (16, 24, 1)  # num_classes columns
     expected = gan.generate(6, seed=1, labels=[0, 1, 2, 0, 1, 2])
     np.testing.assert_allclose(grid, image_grid(expected, 3), atol=1e-6)
     fixed = ImageSampleLogger(
-        str(tmp_path), num_samples=3, seed=1, labels=[2, 2, 2], scale=1
+        str(tmp_path), num_samples=3, seed=1, labels=[2, 2, 2], scale=1,
+        padding=0,
     )
     fixed.set_model(gan)
     expected = gan.generate(3, seed=1, labels=[2, 2, 2])
@@ -105,6 +113,8 @@ def test_bad_arguments_and_models(tmp_path):
         ImageSampleLogger(str(tmp_path), num_samples=4, labels=[1, 2])
     with pytest.raises(ValueError, match="value_range"):
         ImageSampleLogger(str(tmp_path), value_range=(1.0, 0.0))
+    with pytest.raises(ValueError, match="padding"):
+        ImageSampleLogger(str(tmp_path), padding=-1)
     with pytest.raises(ValueError, match="seed"):
         ImageSampleLogger(str(tmp_path), seed=None)
     logger = ImageSampleLogger(str(tmp_path))
