@@ -7,10 +7,13 @@ import numpy as np
 from keras import ops
 
 from keras_dlparts.models._builder_args import positive_int
+from keras_dlparts.models._nested import deserialize_models
+from keras_dlparts.models._nested import serialize_models
 from keras_dlparts.ops.similarity import l2_normalize
 
 #: CLIP clips the learned logit scale `1 / temperature` at 100.
 MAX_LOGIT_SCALE = 100.0
+_MODELS = ("image_encoder", "text_encoder")
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -138,8 +141,7 @@ class DualEncoder(keras.Model):
     def get_config(self):
         return {
             **super().get_config(),
-            "image_encoder": keras.saving.serialize_keras_object(self.image_encoder),
-            "text_encoder": keras.saving.serialize_keras_object(self.text_encoder),
+            **serialize_models(self, _MODELS),
             "projection_dim": self.projection_dim,
             "temperature": self.temperature,
             "learn_temperature": self.learn_temperature,
@@ -147,8 +149,5 @@ class DualEncoder(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        for key in ("image_encoder", "text_encoder"):
-            config[key] = keras.saving.deserialize_keras_object(config[key])
-        return cls(**config)
+        return cls(**deserialize_models(config, _MODELS))
 

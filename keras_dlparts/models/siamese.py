@@ -1,0 +1,149 @@
+"""Siamese network: one shared encoder, compared by distance; few-shot evaluation."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_dlparts.models._nested import deserialize_models
+from keras_dlparts.models._nested import serialize_models
+from keras_dlparts.ops.similarity import l2_normalize
+
+DISTANCES = ("euclidean", "cosine")
+_MODELS = ("encoder",)
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class SiameseNetwork(keras.Model):
+    """A shared encoder whose embeddings are compared by distance.
+
+    Called on a batch `x` it returns the embeddings `f(x)` (L2-normalised
+    when `normalize=True`), ready for `keras_dlparts.losses.TripletLoss`
+    with integer labels as `y`. Called on a pair `(a, b)` it returns the
+    distance `d(f(a), f(b))` per pair (Euclidean, or cosine distance
+    `1 - cos`), ready for `keras_dlparts.losses.ContrastiveLoss` with pair
+    labels (1 similar, 0 dissimilar) as `y`. Both encoders are one network:
+    the weights are shared.
+
+    Args:
+        encoder: a `keras.Model` (or layer) from inputs to vectors.
+        normalize: whether embeddings are scaled to unit length.
+        distance: `"euclidean"` or `"cosine"`, used for pairs and
+            `few_shot_accuracy`.
+
+    Call arguments:
+        inputs: a batch, or a pair `(a, b)` of batches of the same size.
+
+    Returns:
+        Embeddings `(n, dim)` for a batch, distances `(n,)` for a pair.
+
+    Example:
+
+    >>> import numpy as np
+    >>> encoder = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    >>> model = SiameseNetwork(encoder)
+    >>> model(np.ones((2, 4))).shape, model((np.ones((2, 4)), np.ones((2, 4)))).shape
+    (TensorShape([2, 3]), TensorShape([2]))
+    """
+
+    def __init__(self, encoder, normalize=True, distance="euclidean", **kwargs):
+        if distance not in DISTANCES:
+            raise ValueError(
+                f"Argument `distance` must be one of {DISTANCES}. "
+                f"Received: distance={distance!r}"
+            )
+        super().__init__(**kwargs)
+        self.encoder = encoder
+        self.normalize = bool(normalize)
+        self.distance = distance
+
+    def embed(self, x, training=False):
+        """The (normalised) embeddings of a batch."""
+        embeddings = self.encoder(x, training=training)
+        return l2_normalize(embeddings) if self.normalize else embeddings
+
+    def pair_distance(self, a, b):
+        """Distance between matching rows of two embedding batches."""
+        if self.distance == "cosine":
+            return 1.0 - ops.sum(l2_normalize(a) * l2_normalize(b), axis=-1)
+        # max(., eps) keeps the square root's gradient finite for equal pairs.
+        return ops.sqrt(ops.maximum(ops.sum(ops.square(a - b), axis=-1), 1e-12))
+
+    def call(self, inputs, training=False):
+        if isinstance(inputs, (tuple, list)):
+            if len(inputs) != 2:
+                raise ValueError(
+                    "SiameseNetwork expects a batch or a pair (a, b). "
+                    f"Received a sequence of {len(inputs)} inputs"
+                )
+            a, b = inputs
+            return self.pair_distance(
+                self.embed(a, training), self.embed(b, training)
+            )
+        return self.embed(inputs, training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            **serialize_models(self, _MODELS),
+            "normalize": self.normalize,
+            "distance": self.distance,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**deserialize_models(config, _MODELS))
+
+
+def few_shot_accuracy(
+    model, x, y, n_way=5, k_shot=1, queries_per_class=5, episodes=200, seed=0
+):
+    """Accuracy of n-way k-shot classification by nearest class prototype.
+
+    Each episode draws `n_way` classes of `y`, then `k_shot` support and
+    `queries_per_class` query examples of each; a query is given the class
+    whose prototype (mean support embedding) is nearest under the model's
+    distance. Chance is `1 / n_way`.
+
+    Args:
+        model: a `SiameseNetwork` (anything with `embed` and
+            `pair_distance`).
+        x, y: examples and integer labels, each class with at least
+            `k_shot + queries_per_class` examples.
+        n_way, k_shot, queries_per_class, episodes: the episode design.
+        seed: seed of the episode draws.
+
+    Returns:
+        The mean accuracy over all queries of all episodes, a float.
+    """
+    y = np.asarray(y).reshape(-1)
+    classes = np.unique(y)
+    if n_way > len(classes) or n_way < 2:
+        raise ValueError(
+            f"Argument `n_way` must be in [2, {len(classes)}] (the classes in "
+            f"`y`). Received: n_way={n_way}"
+        )
+    needed = k_shot + queries_per_class
+    smallest = min(int(np.sum(y == c)) for c in classes)
+    if k_shot < 1 or smallest < needed:
+        raise ValueError(
+            f"Every class needs k_shot + queries_per_class = {needed} "
+            f"examples (k_shot >= 1); the smallest class of `y` has {smallest}"
+        )
+    embeddings = ops.convert_to_numpy(model.embed(x))
+    rng = np.random.default_rng(seed)
+    correct = 0
+    for _ in range(episodes):
+        chosen = rng.choice(classes, n_way, replace=False)
+        prototypes, queries, answers = [], [], []
+        for index, label in enumerate(chosen):
+            members = rng.permutation(np.flatnonzero(y == label))[:needed]
+            prototypes.append(embeddings[members[:k_shot]].mean(axis=0))
+            queries.append(embeddings[members[k_shot:]])
+            answers += [index] * queries_per_class
+        queries = np.concatenate(queries)
+        prototypes = np.stack(prototypes)
+        distances = ops.convert_to_numpy(
+            model.pair_distance(queries[:, None, :], prototypes[None, :, :])
+        )
+        correct += int(np.sum(distances.argmin(axis=1) == np.asarray(answers)))
+    return correct / (episodes * n_way * queries_per_class)
