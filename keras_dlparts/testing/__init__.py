@@ -13,3 +13,5 @@ from keras_dlparts.testing.contract import mirrored_strategy
 from keras_dlparts.testing.optimizers import OPTIMIZER_CHECKS
 from keras_dlparts.testing.optimizers import check_optimizer
 from keras_dlparts.testing.optimizers import optimizer_problem
+from keras_dlparts.testing.losses import LOSS_CHECKS
+from keras_dlparts.testing.losses import check_loss

@@ -1,0 +1,251 @@
+"""The contract for losses: `check_loss`.
+
+TensorFlow-only: the checks use `tf.function(jit_compile=True)`,
+`tf.GradientTape` and `tf.distribute.MirroredStrategy`. They reuse the
+model-training helpers of `keras_dlparts.testing.contract` and report
+failures the same way, as one `ContractError` naming every failed check.
+"""
+
+import inspect
+import os
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_dlparts.testing import contract
+
+#: The checks `check_loss` runs, in order.
+LOSS_CHECKS = (
+    "config",
+    "reference",
+    "finite_gradients",
+    "keras_file",
+    "fit",
+    "fit_jit",
+    "fit_mirrored",
+    "mixed_precision",
+)
+
+
+def _value(loss, y_true, y_pred):
+    return np.asarray(keras.ops.convert_to_numpy(loss(y_true, y_pred)))
+
+
+def _check_config(loss_fn, y_true, y_pred):
+    loss = loss_fn()
+    cls = type(loss)
+    config = loss.get_config()
+    params = inspect.signature(cls.__init__).parameters
+    missing = [
+        name
+        for name, p in params.items()
+        if name != "self"
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and name not in config
+    ]
+    if missing:
+        raise AssertionError(
+            f"get_config() lacks the __init__ argument(s) {missing}"
+        )
+    clone = keras.losses.deserialize(keras.losses.serialize(loss))
+    if type(clone) is not cls:
+        raise AssertionError(
+            f"deserialize(serialize(loss)) gave a {type(clone).__name__}, "
+            f"expected {cls.__name__}"
+        )
+    if contract._normalise(clone.get_config()) != contract._normalise(config):
+        raise AssertionError(
+            "from_config(get_config()).get_config() differs from the original"
+        )
+    contract._assert_close(
+        _value(clone, y_true, y_pred),
+        _value(loss, y_true, y_pred),
+        1e-6,
+        1e-6,
+        "loss rebuilt from its config",
+    )
+
+
+def _check_reference(loss_fn, y_true, y_pred, reference, atol, rtol):
+    if reference is None:
+        return
+    contract._assert_close(
+        _value(loss_fn(), y_true, y_pred),
+        np.asarray(reference(y_true, y_pred), "float64"),
+        atol,
+        rtol,
+        "reference",
+    )
+
+
+def _check_finite_gradients(loss_fn, y_true, y_pred):
+    loss = loss_fn()
+
+    @tf.function(jit_compile=True)
+    def value_and_gradient(y_true, y_pred):
+        with tf.GradientTape() as tape:
+            tape.watch(y_pred)
+            value = loss(y_true, y_pred)
+        return value, tape.gradient(value, y_pred)
+
+    for dtype in ("float32", "float16"):
+        value, gradient = value_and_gradient(
+            tf.constant(y_true), tf.constant(y_pred, dtype=dtype)
+        )
+        if gradient is None:
+            raise AssertionError(f"no gradient reaches {dtype} y_pred")
+        for what, t in (("loss", value), ("gradient", gradient)):
+            t = np.asarray(tf.cast(t, "float32"))
+            if not np.all(np.isfinite(t)):
+                raise AssertionError(
+                    f"non-finite {what} under jit_compile=True with {dtype} "
+                    f"y_pred: {t.ravel()[~np.isfinite(t.ravel())][:3]}"
+                )
+
+
+def _check_keras_file(case, loss_fn):
+    model = case.compiled()
+    model.fit(case.x, case.y, batch_size=case.batch_size, verbose=0)
+    expected = model.evaluate(
+        case.x, case.y, batch_size=case.batch_size, verbose=0
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "model.keras")
+        model.save(path)
+        reloaded = keras.saving.load_model(path, safe_mode=True)
+    want = loss_fn()
+    if type(reloaded.loss) is not type(want):
+        raise AssertionError(
+            f"the reloaded model's loss is {reloaded.loss!r}, expected a "
+            f"{type(want).__name__}"
+        )
+    if contract._normalise(reloaded.loss.get_config()) != contract._normalise(
+        want.get_config()
+    ):
+        raise AssertionError(
+            "the reloaded loss's config differs from the original: "
+            f"{reloaded.loss.get_config()} != {want.get_config()}"
+        )
+    contract._assert_close(
+        reloaded.evaluate(
+            case.x, case.y, batch_size=case.batch_size, verbose=0
+        ),
+        expected,
+        1e-6,
+        1e-6,
+        "loss of the reloaded .keras model",
+    )
+
+
+def _default_build_fn(x, y_pred):
+    out_shape = tuple(np.shape(y_pred)[1:]) or (1,)
+
+    def build():
+        return keras.Sequential(
+            [
+                keras.Input(np.shape(x)[1:]),
+                keras.layers.Dense(16, activation="tanh"),
+                keras.layers.Dense(int(np.prod(out_shape))),
+                keras.layers.Reshape(out_shape),
+            ]
+        )
+
+    return build
+
+
+def check_loss(
+    loss_fn,
+    y_true,
+    y_pred,
+    *,
+    reference=None,
+    atol=1e-5,
+    rtol=1e-5,
+    build_fn=None,
+    x=None,
+    y=None,
+    learning_rate=1e-2,
+    epochs=5,
+    batch_size=None,
+    only=None,
+    skip=None,
+):
+    """Runs the keras_dlparts contract on a loss.
+
+    Checks: `config` (every `__init__` argument in `get_config()`;
+    `serialize`/`deserialize` gives the same class, config and value),
+    `reference` (the value on `(y_true, y_pred)` matches `reference`),
+    `finite_gradients` (value and gradient with respect to `y_pred` are
+    finite under `jit_compile=True` for float32 and float16 `y_pred`: put
+    the degenerate cases, such as coincident embeddings, in the sample),
+    `keras_file` (a compiled model saved to a `.keras` file and reloaded
+    with `safe_mode=True` has the same loss class, config and value),
+    `fit`, `fit_jit`, `fit_mirrored` and `mixed_precision` (a few epochs of
+    Adam lower the loss, also with `jit_compile=True`, under
+    `MirroredStrategy` over two devices and under `mixed_float16`).
+
+    Args:
+        loss_fn: callable with no arguments returning a fresh loss.
+        y_true, y_pred: a NumPy sample batch for the value checks.
+        reference: `None` or a callable `(y_true, y_pred) -> value` written
+            in NumPy from the definition.
+        atol, rtol: tolerances of `reference`.
+        build_fn: callable returning a fresh uncompiled model from `x` to
+            predictions; defaults to a small MLP whose output has the shape
+            of `y_pred` (one row per sample of `x`).
+        x, y: training data; default to random inputs with one row per row
+            of `y_pred`, and `y_true`.
+        learning_rate, epochs, batch_size: the training checks' Adam run;
+            the batch defaults to the whole of `x` (losses over a batch,
+            such as `TripletLoss` or `CLIPLoss`, see it all).
+        only, skip: restrict the checks run (names from `LOSS_CHECKS`).
+
+    Raises:
+        ContractError: listing every failed check by name.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_dlparts.losses import RobustLoss
+    >>> check_loss(lambda: RobustLoss(alpha=2.0),  # half the squared error
+    ...            np.zeros((4, 2)), np.ones((4, 2)),
+    ...            reference=lambda t, p: np.mean((p - t) ** 2) / 2,
+    ...            only=["config", "reference", "finite_gradients"])
+    """
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred, "float32")
+    if x is None:
+        rng = np.random.default_rng(0)
+        x = rng.normal(size=(len(y_pred), 8)).astype("float32")
+        y = y_true
+    build_fn = build_fn or _default_build_fn(x, y_pred)
+    batch = batch_size or len(keras.tree.flatten(x)[0])
+
+    def compile_fn(model, jit_compile):
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate),
+            loss=loss_fn(),
+            jit_compile=jit_compile,
+        )
+
+    case = contract._Case(
+        build_fn, x, y, None, learning_rate, epochs, batch, compile_fn
+    )
+    subject = f"loss {type(loss_fn()).__name__}"
+    checks = {
+        "config": lambda: _check_config(loss_fn, y_true, y_pred),
+        "reference": lambda: _check_reference(
+            loss_fn, y_true, y_pred, reference, atol, rtol
+        ),
+        "finite_gradients": lambda: _check_finite_gradients(
+            loss_fn, y_true, y_pred
+        ),
+        "keras_file": lambda: _check_keras_file(case, loss_fn),
+        "fit": lambda: contract._check_fit(case, jit_compile=False),
+        "fit_jit": lambda: contract._check_fit(case, jit_compile=True),
+        "fit_mirrored": lambda: contract._check_fit_mirrored(case),
+        "mixed_precision": lambda: contract._check_mixed_precision(case, None),
+    }
+    contract._run_checks(subject, checks, only, skip)
