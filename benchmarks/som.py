@@ -89,7 +89,7 @@ def main():
     parser.add_argument("--sigma", type=float, default=3.0)
     parser.add_argument("--copies", type=int, default=5)
     parser.add_argument("--minisom-epochs", type=int, default=5)
-    parser.add_argument("--decay-epochs", type=int, default=10)
+    parser.add_argument("--decay-epochs", type=int, default=4)
     parser.add_argument("--max-epochs", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--jit", action="store_true")

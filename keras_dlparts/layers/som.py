@@ -415,11 +415,11 @@ class SelfOrganizingMap(keras.layers.Layer):
         inputs, squared = self._squared_distances(inputs)
         codebook = self._flat_codebook()
         lr, sigma = self.schedule(self.iterations)
-        members = ops.one_hot(
-            ops.argmin(squared, axis=1), self.num_units, dtype="float32"
+        winners = ops.argmin(squared, axis=1)
+        sums = ops.segment_sum(inputs, winners, num_segments=self.num_units)
+        counts = ops.segment_sum(
+            ops.ones_like(inputs[:, 0]), winners, num_segments=self.num_units
         )
-        sums = ops.matmul(ops.transpose(members), inputs)
-        counts = ops.sum(members, axis=0)
         units = ops.arange(self.num_units)
         h = self.neighborhood_weights(units, sigma)  # symmetric (u, c)
         weight = ops.matmul(h, counts[:, None])

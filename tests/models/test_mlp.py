@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -32,8 +33,6 @@ def test_layers_and_parameters_follow_the_arguments():
 
 
 def test_fits_xor_exactly():
-    import keras
-
     keras.utils.set_random_seed(0)
     model = build_mlp(2, hidden_units=(8,), activation="tanh",
                       output_activation="sigmoid")
