@@ -61,7 +61,14 @@ def test_general_form_matches_reference(alpha):
 
 
 @pytest.mark.parametrize(
-    "alpha, limit", [(1e-6, 0.0), (-1e-6, 0.0), (2 - 1e-6, 2.0), (2 + 1e-6, 2.0), (-1e8, -math.inf)]
+    "alpha, limit",
+    [
+        (1e-6, 0.0),
+        (-1e-6, 0.0),
+        (2 - 1e-6, 2.0),
+        (2 + 1e-6, 2.0),
+        (-1e8, -math.inf),
+    ],
 )
 def test_values_near_the_limits_tend_to_them_without_nan(alpha, limit):
     y_pred = tf.constant(Y_PRED)
@@ -76,7 +83,10 @@ def test_values_near_the_limits_tend_to_them_without_nan(alpha, limit):
 
 def test_smaller_alpha_caps_the_outliers():
     outlier = np.array([[100.0]])
-    values = [float(RobustLoss(alpha=a)(np.zeros((1, 1)), outlier)) for a in (2, 1, 0, -2)]
+    values = [
+        float(RobustLoss(alpha=a)(np.zeros((1, 1)), outlier))
+        for a in (2, 1, 0, -2)
+    ]
     assert values == sorted(values, reverse=True)
     assert values[-1] < 2.0  # Geman-McClure is bounded by 2
 

@@ -129,7 +129,9 @@ def test_matches_reference(mining, distance):
     labels = rng.integers(0, 3, size=(12, 1))
     loss = TripletLoss(margin=margin, mining=mining, distance=distance)
     expected = reference(mining, distance, margin)(labels, embeddings)
-    assert float(loss(labels, embeddings)) == pytest.approx(expected, rel=1e-5, abs=1e-6)
+    assert float(loss(labels, embeddings)) == pytest.approx(
+        expected, rel=1e-5, abs=1e-6
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))

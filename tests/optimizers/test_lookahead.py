@@ -96,7 +96,11 @@ def test_trains_digits_as_well_as_adam():
     "kwargs, error, match",
     [
         ({"sync_period": 0}, ValueError, "`sync_period` must be a positive"),
-        ({"slow_step_size": 1.5}, ValueError, r"`slow_step_size` must be a float in \(0, 1\]"),
+        (
+            {"slow_step_size": 1.5},
+            ValueError,
+            r"`slow_step_size` must be a float in \(0, 1\]",
+        ),
         ({"clipnorm": 1.0}, ValueError, "set them there. Received: clipnorm=1.0"),
     ],
 )
