@@ -76,6 +76,18 @@ class Lookahead(keras.optimizers.Optimizer):
                 "`keras.optimizers.Optimizer` instance. "
                 f"Received: inner_optimizer={inner_optimizer!r}"
             )
+        if isinstance(
+            inner_optimizer, (Lookahead, keras.optimizers.LossScaleOptimizer)
+        ):
+            # Both drive their own inner optimizer from `apply`, which
+            # Lookahead bypasses (it calls the inner `update_step`).
+            raise TypeError(
+                "Argument `inner_optimizer` must be a plain optimizer, not a "
+                f"{type(inner_optimizer).__name__} (for mixed precision, "
+                "wrap Lookahead in the LossScaleOptimizer instead, as "
+                "`compile` does). Received: "
+                f"inner_optimizer={inner_optimizer!r}"
+            )
         for arg, default in _UNSUPPORTED_ON_INNER.items():
             if getattr(inner_optimizer, arg) != default:
                 raise ValueError(

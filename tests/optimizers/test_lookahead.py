@@ -112,5 +112,9 @@ def test_bad_arguments(kwargs, error, match):
 def test_bad_inner_optimizer():
     with pytest.raises(TypeError, match="`inner_optimizer` must be a"):
         Lookahead("adam")
+    with pytest.raises(TypeError, match="must be a plain optimizer"):
+        Lookahead(Lookahead(keras.optimizers.SGD()))
+    with pytest.raises(TypeError, match="wrap Lookahead in the LossScale"):
+        Lookahead(keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD()))
     with pytest.raises(ValueError, match="does not support `use_ema`"):
         Lookahead(keras.optimizers.SGD(use_ema=True))
