@@ -267,9 +267,10 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
         if self.layer_norm:
             x_part = self._normalize(x_part, "kernel")
             h_part = self._normalize(h_part, "recurrent")
-        z = x_part + h_part
+        # ops.add (not `+`) lowers a bias to BiasAdd, as in Keras's cell.
+        z = ops.add(x_part, h_part)
         if self.use_bias:
-            z = z + self.bias
+            z = ops.add(z, self.bias)
         z_i, z_f, z_c, z_o = ops.split(z, 4, axis=-1)
 
         if self.peephole:
