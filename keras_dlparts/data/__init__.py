@@ -1,5 +1,8 @@
 """keras_dlparts.data: input pipelines and the small datasets shipped."""
 
+from keras_dlparts.data.digits import CAPTION_TEMPLATES
+from keras_dlparts.data.digits import DIGIT_NAMES
+from keras_dlparts.data.digits import digit_captions
 from keras_dlparts.data.digits import load_digits
 from keras_dlparts.data.text import Vocabulary
 from keras_dlparts.data.text import cbow_examples

@@ -53,3 +53,32 @@ def load_digits(test_fraction=0.2, seed=0, as_images=True):
         images[test_mask],
         labels[test_mask],
     )
+
+
+#: The English name of each digit class.
+DIGIT_NAMES = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+)
+
+#: Caption templates for digit images, as in CLIP's "a photo of a {}".
+CAPTION_TEMPLATES = (
+    "a photo of the digit {}",
+    "an image of a {}",
+    "handwritten number {}",
+    "the number {} written by hand",
+)
+
+
+def digit_captions(labels, templates=CAPTION_TEMPLATES, seed=0):
+    """A short caption for each digit label, from a randomly chosen template.
+
+    Example:
+
+    >>> digit_captions([7, 0], templates=("a photo of the digit {}",))
+    ['a photo of the digit seven', 'a photo of the digit zero']
+    """
+    rng = np.random.default_rng(seed)
+    return [
+        templates[rng.integers(len(templates))].format(DIGIT_NAMES[int(label)])
+        for label in labels
+    ]

@@ -79,6 +79,20 @@ class Vocabulary:
         """Word ids of `text`; unknown words map to 1."""
         return [self.index.get(word, 1) for word in standardize(text)]
 
+    def encode_batch(self, texts, length):
+        """Word ids of each text, cut or padded with 0 to `length`: int32 `(n, length)`.
+
+        Example:
+
+        >>> Vocabulary(["a b c"]).encode_batch(["a b c", "c"], length=2).tolist()
+        [[2, 3], [4, 0]]
+        """
+        ids = np.zeros((len(texts), length), dtype="int32")
+        for row, text in enumerate(texts):
+            encoded = self.encode(text)[:length]
+            ids[row, : len(encoded)] = encoded
+        return ids
+
     def decode(self, ids):
         """The words of `ids`, padding dropped."""
         return " ".join(self.words[i] for i in ids if i != 0)

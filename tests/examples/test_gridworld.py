@@ -1,15 +1,11 @@
 """The grid-world example: value iteration, Q-learning and the Q-network agree."""
 
-import importlib.util
-import pathlib
-
 import numpy as np
 import pytest
 
-PATH = pathlib.Path(__file__).resolve().parents[2] / "examples" / "gridworld.py"
-spec = importlib.util.spec_from_file_location("gridworld_example", PATH)
-gridworld = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(gridworld)
+from support.examples import load_example
+
+gridworld = load_example("gridworld")
 
 GAMMA = 0.9
 

@@ -4,18 +4,11 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dlparts.data import Vocabulary, load_digits
+from keras_dlparts.data import DIGIT_NAMES, Vocabulary, digit_captions, load_digits
 from keras_dlparts.losses import CLIPLoss
 from keras_dlparts.models import DualEncoder
 from keras_dlparts.testing import check_model
 
-NAMES = "zero one two three four five six seven eight nine".split()
-TEMPLATES = [
-    "a photo of the digit {}",
-    "an image of a {}",
-    "handwritten number {}",
-    "the number {} written by hand",
-]
 LENGTH = 8
 
 
@@ -30,14 +23,6 @@ def encoders(vocab_size, width=16):
          keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(width)]
     )
     return images, texts
-
-
-def tokenize(vocab, texts):
-    ids = np.zeros((len(texts), LENGTH), "int32")
-    for i, text in enumerate(texts):
-        encoded = vocab.encode(text)[:LENGTH]
-        ids[i, : len(encoded)] = encoded
-    return ids
 
 
 def normalise(v):
@@ -72,16 +57,15 @@ def test_temperature_is_learned_only_when_asked_and_clipped():
 @pytest.mark.slow
 def test_zero_shot_digit_classification_with_an_unseen_prompt():
     (x_train, y_train), (x_test, y_test) = load_digits()
-    rng = np.random.default_rng(0)
-    captions = [TEMPLATES[rng.integers(len(TEMPLATES))].format(NAMES[y]) for y in y_train]
+    captions = digit_captions(y_train)
     vocab = Vocabulary(captions)
     keras.utils.set_random_seed(0)
     model = DualEncoder(*encoders(len(vocab), 64), projection_dim=32)
     model.compile(keras.optimizers.Adam(3e-3), loss=CLIPLoss())
-    model.fit((x_train, tokenize(vocab, captions)), np.zeros(len(x_train)),
+    model.fit((x_train, vocab.encode_batch(captions, LENGTH)), np.zeros(len(x_train)),
               batch_size=128, epochs=25, verbose=0)
     # A prompt template never seen in training ("picture", "showing" are UNK).
-    prompts = tokenize(vocab, [f"a picture showing a {name}" for name in NAMES])
+    prompts = vocab.encode_batch([f"a picture showing a {name}" for name in DIGIT_NAMES], LENGTH)
     accuracy = float(np.mean(model.zero_shot_classify(x_test, prompts) == y_test))
     print(f"zero-shot accuracy on held-out digits: {accuracy:.3f}")
     assert accuracy > 0.8  # chance is 0.1

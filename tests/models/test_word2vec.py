@@ -5,26 +5,11 @@ import pytest
 from keras_dlparts.data import Vocabulary, cbow_examples, skipgram_pairs
 from keras_dlparts.models import Word2Vec
 from keras_dlparts.testing import check_model
+from support.examples import load_example
 
-GROUPS = {
-    "animal": ["cat", "dog", "cow", "horse"],
-    "food": ["fish", "meat", "grass", "bread"],
-    "colour": ["red", "blue", "green", "yellow"],
-}
-
-
-def generated_corpus(n=1500, seed=0):
-    """Sentences whose slots are filled from word groups: words of one group
-    share every context, words of different groups share none."""
-    rng = np.random.default_rng(seed)
-    pick = lambda group: rng.choice(GROUPS[group])  # noqa: E731
-    templates = [
-        lambda: f"the {pick('animal')} eats {pick('food')} slowly",
-        lambda: f"a hungry {pick('animal')} likes {pick('food')}",
-        lambda: f"my {pick('colour')} ball is bright {pick('colour')}",
-        lambda: f"paint it {pick('colour')} please",
-    ]
-    return [templates[rng.integers(len(templates))]() for _ in range(n)]
+# The example's corpus: words of one group share every context.
+example = load_example("word2vec_corpus")
+GROUPS, generated_corpus = example.GROUPS, example.generated_corpus
 
 
 def numpy_negative_sampling_loss(model, x):
