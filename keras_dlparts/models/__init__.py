@@ -17,3 +17,6 @@ from keras_dlparts.models.resnet import build_resnet
 from keras_dlparts.models.densenet import build_densenet
 from keras_dlparts.models.unet import build_unet
 from keras_dlparts.models.recurrent import build_lstm_language_model
+from keras_dlparts.models.cnn import build_lenet5
+from keras_dlparts.models.cnn import build_vgg
+from keras_dlparts.models.timeseries import build_timeseries_cnn
