@@ -8,3 +8,5 @@ from keras_dlparts.data.text import Vocabulary
 from keras_dlparts.data.text import cbow_examples
 from keras_dlparts.data.text import skipgram_pairs
 from keras_dlparts.data.text import standardize
+from keras_dlparts.data.arrays import make_dataset
+from keras_dlparts.data.tfds import load_tfds

@@ -1,0 +1,124 @@
+"""The one tf.data pipeline shared by `load_tfds` and `make_dataset`.
+
+TensorFlow-only (tf.data).
+"""
+
+import keras
+import tensorflow as tf
+
+AUTOTUNE = tf.data.AUTOTUNE
+
+_NORMALIZATIONS = {
+    "unit": lambda x: tf.cast(x, "float32") / 255.0,  # [0, 255] -> [0, 1]
+    "symmetric": lambda x: tf.cast(x, "float32") / 127.5 - 1.0,  # -> [-1, 1]
+    "float": lambda x: tf.cast(x, "float32"),
+}
+
+
+def normalizer(normalize):
+    """The function `normalize` names: a key of `_NORMALIZATIONS`, a
+    callable, `True` (`"unit"`) or `None`/`False` (no change)."""
+    if normalize is True:
+        normalize = "unit"
+    if normalize is None or normalize is False:
+        return None
+    if callable(normalize):
+        return normalize
+    if normalize not in _NORMALIZATIONS:
+        raise ValueError(
+            f"Argument `normalize` must be one of {sorted(_NORMALIZATIONS)}, a "
+            f"callable, True or None. Received: normalize={normalize!r}"
+        )
+    return _NORMALIZATIONS[normalize]
+
+
+def augmenter(augment):
+    """One function applying `augment`: a Keras layer (called with
+    `training=True`), a callable, or a list of them applied in order."""
+    if augment is None:
+        return None
+    steps = list(augment) if isinstance(augment, (list, tuple)) else [augment]
+    for step in steps:
+        if not callable(step):
+            raise ValueError(
+                "Argument `augment` must be a Keras layer, a callable or a list "
+                f"of them. Received: augment={augment!r}"
+            )
+
+    def apply(x):
+        for step in steps:
+            if isinstance(step, keras.layers.Layer):
+                x = step(x, training=True)
+            else:
+                x = step(x)
+        return x
+
+    return apply
+
+
+def _on_inputs(fn, element_spec, input_key):
+    """Lifts `fn` on the inputs to a map function over whole elements."""
+    if isinstance(element_spec, dict):
+        if input_key not in element_spec:
+            raise ValueError(
+                f"The dataset has no feature {input_key!r}; it has "
+                f"{sorted(element_spec)}."
+            )
+        return lambda features: {**features, input_key: fn(features[input_key])}
+    if isinstance(element_spec, tuple):
+        return lambda x, *rest: (fn(x),) + tuple(rest)
+    return fn
+
+
+def batched_pipeline(
+    dataset,
+    batch_size,
+    *,
+    normalize=None,
+    augment=None,
+    shuffle_buffer=0,
+    cache=True,
+    seed=None,
+    drop_remainder=False,
+    input_key=None,
+):
+    """cache -> shuffle -> batch -> normalize and augment -> prefetch.
+
+    Caching comes before the per-epoch work, so the decode happens once;
+    normalisation and augmentation act on whole batches (vectorised) in a
+    parallel `map`; the dataset ends with `prefetch(AUTOTUNE)`. The inputs
+    are the element itself, the first item of a tuple, or
+    `element[input_key]` of a dict.
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(
+            "Argument `batch_size` must be a positive integer. "
+            f"Received: batch_size={batch_size!r}"
+        )
+    if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or (
+        shuffle_buffer < 0
+    ):
+        raise ValueError(
+            "Argument `shuffle_buffer` must be a non-negative integer. "
+            f"Received: shuffle_buffer={shuffle_buffer!r}"
+        )
+    steps = [f for f in (normalizer(normalize), augmenter(augment)) if f is not None]
+    if cache:
+        dataset = dataset.cache() if cache is True else dataset.cache(cache)
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.batch(
+        batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE
+    )
+    if steps:
+
+        def prepare(x):
+            for step in steps:
+                x = step(x)
+            return x
+
+        dataset = dataset.map(
+            _on_inputs(prepare, dataset.element_spec, input_key),
+            num_parallel_calls=AUTOTUNE,
+        )
+    return dataset.prefetch(AUTOTUNE)

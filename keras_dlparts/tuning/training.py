@@ -1,0 +1,69 @@
+"""The training hyperparameters: optimizer, learning rate, momentum, batch size.
+
+These keys of a search space go to `compile()` and `fit()` rather than to
+the model builder:
+
+- `optimizer`: a Keras optimizer name, one of `OPTIMIZERS`;
+- `learning_rate`: the optimizer's step size;
+- `momentum`: momentum of `"sgd"` (heavy ball) and `"rmsprop"`, ignored by
+  the others;
+- `weight_decay`: the optimizer's decoupled weight decay (an L2 strength
+  that works for every builder, with or without an `l2` argument);
+- `batch_size`: the batch size `fit()` uses.
+"""
+
+import keras
+
+TRAINING_KEYS = ("optimizer", "learning_rate", "momentum", "weight_decay", "batch_size")
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "nadam", "lion")
+
+_WITH_MOMENTUM = ("sgd", "rmsprop")
+
+
+def split_training(values):
+    """Splits sampled values into `(training, builder)` dictionaries."""
+    training = {k: v for k, v in values.items() if k in TRAINING_KEYS}
+    builder = {k: v for k, v in values.items() if k not in TRAINING_KEYS}
+    return training, builder
+
+
+def check_optimizer_name(name):
+    """Raises `ValueError` unless `name` is one of `OPTIMIZERS`."""
+    if name not in OPTIMIZERS:
+        raise ValueError(
+            f"Search space key 'optimizer' must hold names from {OPTIMIZERS}. "
+            f"Received: {name!r}"
+        )
+
+
+def make_optimizer(training, default="adam"):
+    """A fresh Keras optimizer from the training hyperparameters.
+
+    Args:
+        training: a dictionary with any of `optimizer`, `learning_rate`,
+            `momentum` and `weight_decay`.
+        default: the optimizer name when `training` has none.
+
+    Returns:
+        A `keras.optimizers.Optimizer`.
+
+    Example:
+
+    >>> optimizer = make_optimizer({"optimizer": "sgd", "learning_rate": 0.1,
+    ...                             "momentum": 0.9})
+    >>> type(optimizer).__name__, round(float(optimizer.learning_rate), 3)
+    ('SGD', 0.1)
+    >>> optimizer.momentum
+    0.9
+    """
+    name = training.get("optimizer", default)
+    check_optimizer_name(name)
+    config = {}
+    if "learning_rate" in training:
+        config["learning_rate"] = float(training["learning_rate"])
+    if "momentum" in training and name in _WITH_MOMENTUM:
+        config["momentum"] = float(training["momentum"])
+    if training.get("weight_decay"):
+        config["weight_decay"] = float(training["weight_decay"])
+    return keras.optimizers.get({"class_name": name, "config": config})
