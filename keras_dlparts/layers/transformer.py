@@ -5,10 +5,25 @@ from keras import ops
 
 from keras_dlparts.layers.attention import SCORES, MultiHeadAttention
 
+try:  # Keras's own accessor, right on every backend (JAX keeps a side table).
+    from keras.src.backend import get_keras_mask as _keras_mask
+except ImportError:  # pragma: no cover - a Keras without that module layout
 
-def _keras_mask(x):
-    """The mask an upstream layer attached to `x` (Keras masking), or None."""
-    return getattr(x, "_keras_mask", None)
+    def _keras_mask(x):
+        """The mask an upstream layer attached to `x` (Keras masking), or None."""
+        return getattr(x, "_keras_mask", None)
+
+
+def _unmasked(x):
+    """`x` as a new tensor without a Keras mask.
+
+    `keras.layers.MultiHeadAttention` (and so ours) reads and then deletes,
+    in place, the Keras masks of the tensors it is given. The blocks pass
+    every mask explicitly as `attention_mask`, and hand the attention copies
+    so that the caller's tensors (e.g. encoder outputs feeding several
+    decoder blocks) keep their masks.
+    """
+    return ops.copy(x)
 
 
 def _key_mask(*masks):
@@ -265,6 +280,7 @@ class TransformerEncoderBlock(_TransformerBlock):
         mask = _merge(_key_mask(padding_mask, _keras_mask(inputs)), attention_mask)
 
         def attend(x, training):
+            x = _unmasked(x)
             y = self.self_attention(x, x, attention_mask=mask, training=training)
             return self.self_attention_dropout(y, training=training)
 
@@ -375,6 +391,7 @@ class TransformerDecoderBlock(_TransformerBlock):
             )
 
         def attend_self(x, training):
+            x = _unmasked(x)
             y = self.self_attention(
                 x,
                 x,
@@ -386,7 +403,10 @@ class TransformerDecoderBlock(_TransformerBlock):
 
         def attend_encoder(x, training):
             y = self.cross_attention(
-                x, encoder_sequence, attention_mask=cross_mask, training=training
+                _unmasked(x),
+                _unmasked(encoder_sequence),
+                attention_mask=cross_mask,
+                training=training,
             )
             return self.cross_attention_dropout(y, training=training)
 

@@ -20,3 +20,6 @@ from keras_dlparts.models.recurrent import build_lstm_language_model
 from keras_dlparts.models.cnn import build_lenet5
 from keras_dlparts.models.cnn import build_vgg
 from keras_dlparts.models.timeseries import build_timeseries_cnn
+from keras_dlparts.models.seq2seq import build_seq2seq_transformer
+from keras_dlparts.models.seq2seq import greedy_decode
+from keras_dlparts.models.vit import build_vit

@@ -74,7 +74,8 @@ def embed_sequence(
         return SinusoidalPositionalEncoding(name=f"{name}_positions")(x)
     x = inputs
     if len(shape) == 3:
-        x = keras.layers.Reshape((shape[0], shape[1] * shape[2]), name=f"{name}_rows")(x)
+        rows = (shape[0], shape[1] * shape[2])
+        x = keras.layers.Reshape(rows, name=f"{name}_rows")(x)
     x = keras.layers.Dense(embedding_dim, name=f"{name}_projection")(x)
     if position == "learned":
         return LearnedPositionalEmbedding(length, name=f"{name}_positions")(x)

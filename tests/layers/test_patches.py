@@ -71,7 +71,9 @@ def test_class_token_extends_the_mask():
     expected = np.concatenate([np.ones((1, 2)), vectors]).mean(0)
     np.testing.assert_allclose(model.predict(ids, verbose=0)[0], expected, atol=1e-6)
     mask = token.compute_mask(None, np.array([[True, False]]))
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(mask), [[True, True, False]])
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(mask), [[True, True, False]]
+    )
 
 
 @pytest.mark.parametrize(

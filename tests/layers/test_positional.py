@@ -138,9 +138,21 @@ def test_bad_arguments(make, match):
     [
         (SinusoidalPositionalEncoding(), np.zeros((2, 3, 5)), r"even.*\(2, 3, 5\)"),
         (SinusoidalPositionalEncoding(), np.zeros((2, 4)), r"rank 3.*\(2, 4\)"),
-        (LearnedPositionalEmbedding(3), np.zeros((2, 4, 2)), r"4 positions.*`sequence_length`=3"),
-        (TokenAndPositionEmbedding(5, 3, 2), np.zeros((2, 4), "int32"), r"4 positions.*=3"),
-        (TokenAndPositionEmbedding(5, 3, 2), np.zeros((2, 3, 1), "int32"), r"rank 2.*\(2, 3, 1\)"),
+        (
+            LearnedPositionalEmbedding(3),
+            np.zeros((2, 4, 2)),
+            r"4 positions.*`sequence_length`=3",
+        ),
+        (
+            TokenAndPositionEmbedding(5, 3, 2),
+            np.zeros((2, 4), "int32"),
+            r"4 positions.*=3",
+        ),
+        (
+            TokenAndPositionEmbedding(5, 3, 2),
+            np.zeros((2, 3, 1), "int32"),
+            r"rank 2.*\(2, 3, 1\)",
+        ),
     ],
 )
 def test_bad_inputs(layer, x, match):

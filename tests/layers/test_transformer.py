@@ -242,7 +242,10 @@ def test_decoder_keras_masks_from_both_sequences():
     [
         ({"num_heads": 0, "intermediate_dim": 4}, r"`num_heads`.*num_heads=0"),
         ({"num_heads": 2, "intermediate_dim": -4}, r"`intermediate_dim`.*=-4"),
-        ({"num_heads": 2, "intermediate_dim": 4, "score": "bogus"}, r"`score`.*'bogus'"),
+        (
+            {"num_heads": 2, "intermediate_dim": 4, "score": "bogus"},
+            r"`score`.*'bogus'",
+        ),
         ({"num_heads": 2, "intermediate_dim": 4, "dropout": 1.5}, r"`dropout`.*=1.5"),
         ({"num_heads": 2, "intermediate_dim": 4, "norm_first": 1}, r"`norm_first`.*=1"),
     ],
@@ -257,7 +260,8 @@ def test_bad_inputs():
         TransformerEncoderBlock(3, 4)(np.zeros((1, 2, 8), "float32"))
     with pytest.raises(ValueError, match=r"`inputs` must have rank 3.*\(2, 8\)"):
         TransformerEncoderBlock(2, 4)(np.zeros((2, 8), "float32"))
-    with pytest.raises(ValueError, match=r"`encoder_sequence` must have rank 3.*\(1, 8\)"):
+    match = r"`encoder_sequence` must have rank 3.*\(1, 8\)"
+    with pytest.raises(ValueError, match=match):
         TransformerDecoderBlock(2, 4)(
             np.zeros((1, 2, 8), "float32"), np.zeros((1, 8), "float32")
         )

@@ -90,11 +90,18 @@ def test_learns_digits_as_rows():
         ),
         ({"input_shape": (8, 8), "num_classes": 0}, r"`num_classes`.*=0"),
         (
-            {"input_shape": (8, 8), "num_classes": 3, "embedding_dim": 10, "num_heads": 4},
+            {"input_shape": (8, 8), "num_classes": 3, "embedding_dim": 10,
+             "num_heads": 4},
             r"`embedding_dim` must be divisible by `num_heads`=4.*=10",
         ),
-        ({"input_shape": (8, 8), "num_classes": 3, "position": "rope"}, r"`position`.*'rope'"),
-        ({"input_shape": (8, 8), "num_classes": 3, "pooling": "cls"}, r"`pooling`.*'cls'"),
+        (
+            {"input_shape": (8, 8), "num_classes": 3, "position": "rope"},
+            r"`position`.*'rope'",
+        ),
+        (
+            {"input_shape": (8, 8), "num_classes": 3, "pooling": "cls"},
+            r"`pooling`.*'cls'",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, match):

@@ -33,7 +33,8 @@ def test_matches_formula(length, depth, base):
 
 def test_worked_example():
     table = keras.ops.convert_to_numpy(sinusoidal_positional_encoding(2, 2))
-    np.testing.assert_allclose(table, [[0.0, 1.0], [np.sin(1.0), np.cos(1.0)]], atol=1e-7)
+    expected = [[0.0, 1.0], [np.sin(1.0), np.cos(1.0)]]
+    np.testing.assert_allclose(table, expected, atol=1e-7)
 
 
 def test_dynamic_length_under_xla():
