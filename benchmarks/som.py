@@ -8,9 +8,9 @@ with the vectorised batch rule (`update="batch"`, one update per pass over
 the whole data set) inside `fit` and stops at the first epoch whose
 quantization error is at or below the target. The times are wall-clock,
 from the start of training to the target, and ours includes building and
-tracing the `fit` function. The reported error of an epoch is
-measured on the data after that epoch's update, so it is exactly the
-quantization error of the whole data set. The runs alternate (MiniSom, ours, MiniSom,
+tracing the `fit` function. The error `fit` reports for an epoch is
+the whole data set's, measured before that epoch's update, so our time
+includes one update more than needed. The runs alternate (MiniSom, ours, MiniSom,
 ours, ...) `--repeats` times; the medians and their ratio are printed.
 
 Data: scikit-learn's 8x8 digits (ships with scikit-learn), scaled to
@@ -60,9 +60,11 @@ class _StopAtTarget(keras.callbacks.Callback):
         self.error = None
 
     def on_epoch_end(self, epoch, logs=None):
+        # The logged error is measured before the epoch's update: it is the
+        # error after `epoch` updates (and this epoch's update is wasted).
         self.error = float(logs["quantization_error"])
         if self.error <= self.target:
-            self.epochs = epoch + 1
+            self.epochs = epoch
             self.model.stop_training = True
 
 

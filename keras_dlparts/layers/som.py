@@ -128,7 +128,7 @@ class SelfOrganizingMap(keras.layers.Layer):
     >>> x = np.random.default_rng(0).random((10, 4)).astype("float32")
     >>> tuple(som(x).shape)
     (10, 2, 3)
-    >>> som.online_update(x)
+    >>> errors = som.online_update(x)  # measured before the update
     >>> int(som.iterations.numpy()), tuple(som.bmu(x[:2]).shape)
     (10, (2, 2))
     >>> tuple(som.umatrix().shape)
@@ -309,8 +309,14 @@ class SelfOrganizingMap(keras.layers.Layer):
             Two float32 tensors shaped `(batch,)`.
         """
         inputs, squared = self._squared_distances(inputs)
+        quantization, topographic, _ = self._errors_from(inputs, squared)
+        return quantization, topographic
+
+    def _errors_from(self, inputs, squared):
+        """Both errors and the winners, from the squared distances."""
         _, best_two = ops.top_k(-squared, k=2)
-        nearest = ops.take(self._flat_codebook(), best_two[:, 0], axis=0)
+        winners = best_two[:, 0]
+        nearest = ops.take(self._flat_codebook(), winners, axis=0)
         quantization = ops.sqrt(
             ops.sum(ops.square(inputs - nearest), axis=-1)
         )
@@ -322,7 +328,7 @@ class SelfOrganizingMap(keras.layers.Layer):
         gap = ops.sqrt(
             ops.sum(ops.square(places[:, 0] - places[:, 1]), axis=-1)
         )
-        return quantization, ops.cast(far(gap), "float32")
+        return quantization, ops.cast(far(gap), "float32"), winners
 
     def umatrix(self, scaling="sum"):
         """The unified distance matrix (MiniSom's `distance_map`).
@@ -393,9 +399,13 @@ class SelfOrganizingMap(keras.layers.Layer):
         return ops.cast(ops.all(gap < sigma, axis=-1), "float32")
 
     def online_update(self, inputs):
-        """Applies the online rule to each row of `inputs` in order."""
+        """Applies the online rule to each row of `inputs` in order.
+
+        Returns:
+            The per-sample `errors(inputs)` measured before the update.
+        """
         inputs = ops.cast(ops.convert_to_tensor(inputs), "float32")
-        self._check_features(inputs)
+        errors = self.errors(inputs)
         start = ops.cast(self.iterations, "float32")
 
         def step(i, codebook):
@@ -409,13 +419,21 @@ class SelfOrganizingMap(keras.layers.Layer):
         count = ops.shape(inputs)[0]
         codebook = ops.fori_loop(0, count, step, self._flat_codebook())
         self._assign(codebook, count)
+        return errors
 
     def batch_update(self, inputs):
-        """Applies the batch rule once with all rows of `inputs`."""
+        """Applies the batch rule once with all rows of `inputs`.
+
+        Returns:
+            The per-sample `errors(inputs)` measured before the update
+            (from the same distances that pick the winners).
+        """
         inputs, squared = self._squared_distances(inputs)
+        quantization, topographic, winners = self._errors_from(
+            inputs, squared
+        )
         codebook = self._flat_codebook()
         lr, sigma = self.schedule(self.iterations)
-        winners = ops.argmin(squared, axis=1)
         sums = ops.segment_sum(inputs, winners, num_segments=self.num_units)
         counts = ops.segment_sum(
             ops.ones_like(inputs[:, 0]), winners, num_segments=self.num_units
@@ -428,13 +446,19 @@ class SelfOrganizingMap(keras.layers.Layer):
             weight > 0, (1.0 - lr) * codebook + lr * target, codebook
         )
         self._assign(codebook, 1)
+        return quantization, topographic
 
     def update_step(self, inputs):
-        """Applies the rule named by `update` (`"online"` or `"batch"`)."""
+        """Applies the rule named by `update` (`"online"` or `"batch"`).
+
+        Returns:
+            The per-sample `(quantization_error, topographic_error)` of
+            `inputs` before the update, as Keras reports a loss before the
+            optimizer step.
+        """
         if self.update_rule == "online":
-            self.online_update(inputs)
-        else:
-            self.batch_update(inputs)
+            return self.online_update(inputs)
+        return self.batch_update(inputs)
 
     def _assign(self, codebook, steps):
         self.codebook.assign(

@@ -12,7 +12,9 @@ class SOM(keras.Model):
     Wraps `keras_dlparts.layers.SelfOrganizingMap` (see it for the update
     rules, neighbourhoods and decay schedules). Its `train_step` applies the
     map's own learning rule to each batch (no gradients, no optimizer) and
-    reports, on the batch after the update,
+    reports, measured on the batch just before its update (as Keras reports
+    a loss before the optimizer step, and from the same distances that pick
+    the winners),
 
         quantization_error: mean distance |x - w_c| to the best-matching unit;
         topographic_error: share of samples whose two best-matching units
@@ -100,8 +102,8 @@ class SOM(keras.Model):
     def metrics(self):
         return [self.quantization_error_tracker, self.topographic_error_tracker]
 
-    def _report(self, x):
-        quantization, topographic = self.map.errors(x)
+    def _report(self, errors):
+        quantization, topographic = errors
         self.quantization_error_tracker.update_state(quantization)
         self.topographic_error_tracker.update_state(topographic)
         return {m.name: m.result() for m in self.metrics}
@@ -113,12 +115,10 @@ class SOM(keras.Model):
         return x
 
     def train_step(self, data):
-        x = self._inputs(data)
-        self.map.update_step(x)
-        return self._report(x)
+        return self._report(self.map.update_step(self._inputs(data)))
 
     def test_step(self, data):
-        return self._report(self._inputs(data))
+        return self._report(self.map.errors(self._inputs(data)))
 
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable}
