@@ -23,3 +23,4 @@ from keras_dlparts.models.timeseries import build_timeseries_cnn
 from keras_dlparts.models.seq2seq import build_seq2seq_transformer
 from keras_dlparts.models.seq2seq import greedy_decode
 from keras_dlparts.models.vit import build_vit
+from keras_dlparts.models.diffusion import DiffusionModel
