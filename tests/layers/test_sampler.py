@@ -13,6 +13,7 @@ def _numpy_kl(mean, log_var):
     return -0.5 * np.sum(1 + log_var - mean**2 - np.exp(log_var), axis=-1)
 
 
+@pytest.mark.slow
 def test_contract():
     rng = np.random.default_rng(0)
     mean = rng.normal(size=(8, 4)).astype("float32")

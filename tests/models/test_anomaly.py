@@ -22,6 +22,7 @@ def _compile(model, jit_compile):
     model.compile(keras.optimizers.Adam(1e-2), jit_compile=jit_compile)
 
 
+@pytest.mark.slow
 def test_contract():
     x = np.random.default_rng(0).random((16, 64)).astype("float32")
     check_model(_detector, x, compile_fn=_compile, epochs=3)

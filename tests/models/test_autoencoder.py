@@ -11,6 +11,7 @@ from keras_dlparts.testing import check_model
 X = np.random.default_rng(0).random((16, 8, 8, 1)).astype("float32")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "kwargs",
     [

@@ -40,6 +40,7 @@ def _digits(n=None):
     return x_train[:n], y_train[:n], x_test, y_test
 
 
+@pytest.mark.slow
 def test_contract():
     x = _digits(32)[0]
     check_model(lambda: VAE(*_halves(), seed=1), x, compile_fn=_compile, epochs=3)
