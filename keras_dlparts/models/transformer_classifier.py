@@ -29,7 +29,7 @@ def _one_of(name, value, choices):
         )
 
 
-def embed_sequence(
+def _embed_sequence(
     inputs,
     embedding_dim,
     vocabulary_size=None,
@@ -174,7 +174,7 @@ def build_transformer_classifier(
     inputs = keras.Input(
         input_shape, dtype="int32" if vocabulary_size else "float32", name="inputs"
     )
-    x = embed_sequence(
+    x = _embed_sequence(
         inputs, embedding_dim, vocabulary_size, position, mask_zero
     )
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)

@@ -55,11 +55,13 @@ def _sublayer(block, x, fn, norm):
     return _layer_norm(x + fn(x), norm)
 
 
-def numpy_encoder(block, x, padding_mask=None):
+def numpy_encoder(block, x, padding_mask=None, mask=None):
+    """Encoder forward; `mask` (B, T, S) or a `padding_mask` (B, S) of keys."""
     x = np.asarray(x, "float64")
-    mask = None if padding_mask is None else np.broadcast_to(
-        padding_mask[:, None, :], (x.shape[0], x.shape[1], x.shape[1])
-    )
+    if padding_mask is not None:
+        mask = np.broadcast_to(
+            padding_mask[:, None, :], (x.shape[0], x.shape[1], x.shape[1])
+        )
     x = _sublayer(
         block, x, lambda h: _attention(block.self_attention, h, h, mask),
         block.self_attention_norm,
@@ -163,6 +165,18 @@ def test_padded_positions_do_not_affect_real_ones(score):
     assert np.all(np.isfinite(out_y))
     unmasked = keras.ops.convert_to_numpy(block(y))
     assert not np.allclose(unmasked[:, :3], out_y[:, :3], atol=1e-3)
+
+
+def test_encoder_attention_mask_and_padding_mask_combine():
+    block = TransformerEncoderBlock(2, 16)
+    x = RNG.normal(size=(1, 5, 8)).astype("float32")
+    causal = np.tril(np.ones((1, 5, 5), bool))
+    padding = np.array([[1, 1, 1, 1, 0]], bool)
+    out = keras.ops.convert_to_numpy(
+        block(x, padding_mask=padding, attention_mask=causal)
+    )
+    mask = causal & padding[:, None, :]
+    np.testing.assert_allclose(out, numpy_encoder(block, x, mask=mask), atol=1e-4)
 
 
 def test_keras_mask_equals_explicit_padding_mask():
