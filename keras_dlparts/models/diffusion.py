@@ -1,0 +1,514 @@
+"""DDPM training (Algorithm 1) and compiled DDPM/DDIM sampling (Algorithm 2)."""
+
+import numpy as np
+
+import keras
+
+from keras_dlparts.models.noise_schedule import NoiseSchedule
+
+_SAMPLERS = ("ddpm", "ddim")
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class DiffusionModel(keras.Model):
+    """A denoising diffusion model: trains a noise predictor, samples images.
+
+    Training is Algorithm 1 of DDPM (Ho et al., 2020): for clean data `x_0`
+    (mapped from `data_range` to [-1, 1]) draw `t ~ U{0, .., T-1}` and
+    `eps ~ N(0, I)`, form `x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps`
+    and minimise `|eps - eps_theta(x_t, t)|^2` (the compiled loss, `"mse"`
+    by default). `fit(x)` trains an unconditional model and
+    `fit((x, labels))` a conditional one; labels are replaced by the "no
+    label" index `num_classes` with probability `label_dropout`, so the same
+    network also learns the unconditional model that classifier-free
+    guidance needs (Ho & Salimans, 2022).
+
+    `generate` runs the reverse process as ONE compiled loop
+    (`keras.ops.fori_loop` inside `tf.function` on TensorFlow, `jax.jit`
+    on JAX), cached per `(n, steps, sampler, ...)`, with the
+    ancestral DDPM sampler (Algorithm 2, posterior variance
+    `beta~_t`) or DDIM (Song et al., 2021) over a subsequence of the
+    timesteps. Every step predicts `x_0 = (x_t - sqrt(1 - abar_t) eps_hat) /
+    sqrt(abar_t)` (clipped to [-1, 1] with `clip_denoised`) and steps to
+    `x_prev = c0 x_0 + c1 x_t + c2 eps_hat + sigma z` with the coefficients
+    of the chosen sampler. With guidance scale `w`,
+    `eps_hat = eps(x_t, null) + w (eps(x_t, y) - eps(x_t, null))`.
+
+    Calling the model on clean data returns `{"noise", "predicted_noise"}`
+    for freshly drawn `t` and `eps` (from a fixed seed when
+    `training=False`, so evaluation is repeatable).
+
+    Args:
+        network: a `keras.Model` with inputs `[x_t, t]` or `[x_t, t, label]`
+            (int32 timesteps and labels shaped `(batch,)`) returning the
+            predicted noise, e.g. from `build_diffusion_unet`.
+        schedule: a `NoiseSchedule` (or its serialized config); defaults to
+            `NoiseSchedule("linear", steps=1000)`.
+        num_classes: number of classes of a conditional network (whose
+            label input must accept `0 .. num_classes`); `None` when the
+            network takes no label.
+        label_dropout: probability of training on the "no label" index
+            instead of the label, in [0, 1).
+        data_range: `(low, high)` of the data given to `fit` and returned
+            by `generate`; mapped linearly to [-1, 1] inside the model.
+        clip_denoised: clip the predicted `x_0` to [-1, 1] while sampling.
+        seed: seed of the training noise (an integer or `None`).
+        **kwargs: base `keras.Model` arguments (`name`, `dtype`).
+
+    Call arguments:
+        inputs: clean data `x`, or `(x, labels)` for a conditional model.
+        training: `True` draws fresh `t` and noise and applies label
+            dropout; otherwise a fixed seed is used.
+
+    Returns:
+        A dict with `"noise"` and `"predicted_noise"`, float32, shaped like
+        `x`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_dlparts.models import build_diffusion_unet, NoiseSchedule
+    >>> net = build_diffusion_unet((8, 8, 1), base_filters=8,
+    ...                            channel_multipliers=(1,),
+    ...                            attention_resolutions=())
+    >>> model = DiffusionModel(net, NoiseSchedule(steps=10),
+    ...                        data_range=(0.0, 1.0))
+    >>> model.compile(optimizer="adam")
+    >>> history = model.fit(np.random.rand(16, 8, 8, 1), epochs=1, verbose=0)
+    >>> samples = model.generate(4, seed=0)
+    >>> samples.shape, bool(samples.min() >= 0.0 and samples.max() <= 1.0)
+    ((4, 8, 8, 1), True)
+    """
+
+    def __init__(
+        self,
+        network,
+        schedule=None,
+        num_classes=None,
+        label_dropout=0.1,
+        data_range=(-1.0, 1.0),
+        clip_denoised=True,
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(network, keras.Model):
+            raise TypeError(
+                "Argument `network` must be a keras.Model. "
+                f"Received: network={network!r}"
+            )
+        if isinstance(schedule, dict):
+            schedule = keras.saving.deserialize_keras_object(schedule)
+        if schedule is None:
+            schedule = NoiseSchedule()
+        if not isinstance(schedule, NoiseSchedule):
+            raise TypeError(
+                "Argument `schedule` must be a NoiseSchedule. "
+                f"Received: schedule={schedule!r}"
+            )
+        n_inputs = len(network.inputs)
+        if n_inputs not in (2, 3):
+            raise ValueError(
+                "Argument `network` must take inputs [x_t, t] or "
+                f"[x_t, t, label]. Received a network with {n_inputs} inputs"
+            )
+        if (num_classes is None) != (n_inputs == 2):
+            raise ValueError(
+                "Argument `num_classes` must be given exactly when the "
+                f"network takes a label input. Received: num_classes="
+                f"{num_classes!r} for a network with {n_inputs} inputs"
+            )
+        if num_classes is not None and (
+            isinstance(num_classes, bool)
+            or not isinstance(num_classes, int)
+            or num_classes < 1
+        ):
+            raise ValueError(
+                "Argument `num_classes` must be a positive integer. "
+                f"Received: num_classes={num_classes!r}"
+            )
+        if not 0.0 <= label_dropout < 1.0:
+            raise ValueError(
+                "Argument `label_dropout` must be in [0, 1). "
+                f"Received: label_dropout={label_dropout!r}"
+            )
+        low, high = (float(v) for v in data_range)
+        if not low < high:
+            raise ValueError(
+                "Argument `data_range` must be (low, high) with low < high. "
+                f"Received: data_range={data_range!r}"
+            )
+        self.network = network
+        self.schedule = schedule
+        self.num_classes = num_classes
+        self.label_dropout = float(label_dropout)
+        self.data_range = (low, high)
+        self.clip_denoised = bool(clip_denoised)
+        self.seed = seed
+        self.image_shape = tuple(network.inputs[0].shape[1:])
+        self._seed_generator = keras.random.SeedGenerator(seed)
+        self._sampling_seed = keras.random.SeedGenerator(0)
+        self._samplers = _SamplerCache()
+        self.built = True
+
+    # ------------------------------------------------------------------
+    # Training: Algorithm 1.
+    # ------------------------------------------------------------------
+
+    def compile(self, optimizer="adam", loss="mse", **kwargs):
+        """Compiles with the noise-prediction loss (`"mse"` by default)."""
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    def compile_from_config(self, config):
+        # `compile` is overridden only for its defaults: restore it on load.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        self.optimizer.build(self.trainable_variables)
+
+    def call(self, inputs, training=False):
+        images, labels = self._split(inputs)
+        x0 = self._to_model_range(images)
+        batch = keras.ops.shape(x0)[0]
+        seeds = (self._seed_generator,) * 3 if training else (11, 12, 13)
+        t = keras.random.randint(
+            (batch,), 0, self.schedule.steps, dtype="int32", seed=seeds[0]
+        )
+        noise = keras.random.normal(keras.ops.shape(x0), seed=seeds[1])
+        x_t = self.schedule.q_sample(x0, t, noise)
+        network_inputs = [x_t, t]
+        if labels is not None:
+            labels = keras.ops.cast(keras.ops.reshape(labels, (-1,)), "int32")
+            if training and self.label_dropout > 0:
+                drop = keras.random.uniform((batch,), seed=seeds[2])
+                labels = keras.ops.where(
+                    drop < self.label_dropout, self.num_classes, labels
+                )
+            network_inputs.append(labels)
+        predicted = self.network(network_inputs, training=training)
+        return {
+            "noise": noise,
+            "predicted_noise": keras.ops.cast(predicted, "float32"),
+        }
+
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
+        return super().compute_loss(
+            x,
+            y_pred["noise"],
+            y_pred["predicted_noise"],
+            sample_weight,
+            training=training,
+        )
+
+    def train_step(self, *args):
+        *state, data = args
+        return super().train_step(*state, self._labels_into_x(data))
+
+    def test_step(self, *args):
+        *state, data = args
+        return super().test_step(*state, self._labels_into_x(data))
+
+    def _labels_into_x(self, data):
+        """`fit((x, labels))` arrives as x, y: the model needs both as inputs."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if y is not None:
+            x = (x, y)
+        return (x, None, sample_weight)
+
+    def _split(self, inputs):
+        if isinstance(inputs, (tuple, list)):
+            if len(inputs) != 2:
+                raise ValueError(
+                    "DiffusionModel expects `x` or `(x, labels)`. Received "
+                    f"{len(inputs)} inputs"
+                )
+            images, labels = inputs
+        else:
+            images, labels = inputs, None
+        if (labels is None) != (self.num_classes is None):
+            raise ValueError(
+                "A conditional DiffusionModel (num_classes="
+                f"{self.num_classes}) trains on `(x, labels)` and an "
+                "unconditional one on `x` alone. Received labels="
+                f"{'None' if labels is None else 'a tensor'}"
+            )
+        if tuple(images.shape[1:]) != self.image_shape:
+            raise ValueError(
+                f"Input `x` must have shape (batch,) + {self.image_shape}. "
+                f"Received: shape={tuple(images.shape)}"
+            )
+        return images, labels
+
+    def _to_model_range(self, images):
+        low, high = self.data_range
+        images = keras.ops.cast(images, "float32")
+        return (images - low) * (2.0 / (high - low)) - 1.0
+
+    # ------------------------------------------------------------------
+    # Sampling: Algorithm 2 (DDPM) and DDIM, one compiled loop.
+    # ------------------------------------------------------------------
+
+    def generate(
+        self,
+        n,
+        seed=None,
+        labels=None,
+        steps=None,
+        guidance_scale=1.0,
+        sampler="ddpm",
+        eta=0.0,
+        jit_compile=True,
+    ):
+        """Samples `n` images by running the reverse process.
+
+        Args:
+            n: number of samples, a positive integer.
+            seed: integer seed; the same seed gives the same samples.
+                `None` draws a fresh one.
+            labels: for a conditional model, an int or an int array of
+                shape `(n,)` in `[0, num_classes]` (`num_classes` means
+                "no label"); `None` samples unconditionally. Must be `None`
+                for an unconditional model.
+            steps: number of denoising steps, at most `schedule.steps`;
+                `None` uses all of them. Fewer steps visit an evenly spaced
+                subsequence of the timesteps (respaced DDPM, or DDIM).
+            guidance_scale: classifier-free guidance weight `w`; 1.0 is
+                plain conditional sampling, larger values push samples
+                toward their class.
+            sampler: `"ddpm"` (ancestral) or `"ddim"`.
+            eta: DDIM's noise level (0 = deterministic, 1 ~ DDPM).
+            jit_compile: compile the sampling loop with XLA.
+
+        Returns:
+            A float32 NumPy array shaped `(n,) + image_shape`, in
+            `data_range`.
+        """
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(
+                f"Argument `n` must be a positive integer. Received: n={n!r}"
+            )
+        n = int(n)
+        total = self.schedule.steps
+        steps = total if steps is None else steps
+        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not (
+            1 <= steps <= total
+        ):
+            raise ValueError(
+                f"Argument `steps` must be an integer in [1, {total}]. "
+                f"Received: steps={steps!r}"
+            )
+        if sampler not in _SAMPLERS:
+            raise ValueError(
+                f"Argument `sampler` must be one of {list(_SAMPLERS)}. "
+                f"Received: sampler={sampler!r}"
+            )
+        if not eta >= 0.0:
+            raise ValueError(
+                f"Argument `eta` must be >= 0. Received: eta={eta!r}"
+            )
+        labels = self._sampling_labels(labels, n)
+        guided = self.num_classes is not None and guidance_scale != 1.0
+        if seed is None:
+            seed = int(np.random.randint(0, 2**31 - 1))
+        key = (n, int(steps), sampler, float(eta), guided, bool(jit_compile))
+        run = self._samplers.get(key)
+        if run is None:
+            tables = _step_tables(self.schedule, int(steps), sampler, eta)
+            run = _compile(
+                lambda s, y, w: self._sample_loop(n, tables, s, y, w, guided),
+                self.network.variables,
+                jit_compile,
+            )
+            self._samplers.put(key, run)
+        seed_pair = np.array([seed, 0], dtype=self._sampling_seed.state.dtype)
+        x = run(seed_pair, labels, np.float32(guidance_scale))
+        x = keras.ops.convert_to_numpy(x)
+        low, high = self.data_range
+        x = (x + 1.0) * ((high - low) / 2.0) + low
+        return np.clip(x, low, high).astype("float32")
+
+    def _sampling_labels(self, labels, n):
+        if self.num_classes is None:
+            if labels is not None:
+                raise ValueError(
+                    "Argument `labels` must be None for an unconditional "
+                    f"DiffusionModel. Received: labels={labels!r}"
+                )
+            return np.zeros((n,), "int32")
+        if labels is None:
+            return np.full((n,), self.num_classes, "int32")
+        labels = np.broadcast_to(np.asarray(labels), (n,)).astype("int32")
+        if labels.min() < 0 or labels.max() > self.num_classes:
+            raise ValueError(
+                f"Argument `labels` must be in [0, {self.num_classes}]. "
+                f"Received values from {labels.min()} to {labels.max()}"
+            )
+        return labels
+
+    def _predict_noise(self, x, t, labels, guidance_scale, guided):
+        if self.num_classes is None:
+            eps = self.network([x, t], training=False)
+            return keras.ops.cast(eps, "float32")
+        if not guided:
+            eps = self.network([x, t, labels], training=False)
+            return keras.ops.cast(eps, "float32")
+        null = keras.ops.full_like(labels, self.num_classes)
+        eps = self.network(
+            [
+                keras.ops.concatenate([x, x], 0),
+                keras.ops.concatenate([t, t], 0),
+                keras.ops.concatenate([labels, null], 0),
+            ],
+            training=False,
+        )
+        eps_cond, eps_uncond = keras.ops.split(
+            keras.ops.cast(eps, "float32"), 2, axis=0
+        )
+        return eps_uncond + guidance_scale * (eps_cond - eps_uncond)
+
+    def _sample_loop(self, n, tables, seed, labels, guidance_scale, guided):
+        shape = (n,) + self.image_shape
+        consts = {k: keras.ops.convert_to_tensor(v) for k, v in tables.items()}
+        count = len(tables["timesteps"])
+
+        def step(i, carry):
+            x, seed = carry
+            j = count - 1 - i
+            pick = {k: keras.ops.take(v, j) for k, v in consts.items()}
+            t = keras.ops.full((n,), pick["timesteps"], dtype="int32")
+            eps = self._predict_noise(x, t, labels, guidance_scale, guided)
+            x0 = (x - pick["sqrt_one_minus_abar"] * eps) / pick["sqrt_abar"]
+            if self.clip_denoised:
+                x0 = keras.ops.clip(x0, -1.0, 1.0)
+                eps = (x - pick["sqrt_abar"] * x0) / pick["sqrt_one_minus_abar"]
+            z, seed = self._normal(shape, seed)
+            x = (
+                pick["coef_x0"] * x0
+                + pick["coef_xt"] * x
+                + pick["coef_eps"] * eps
+                + pick["sigma"] * z
+            )
+            return x, seed
+
+        x, seed = self._normal(shape, seed)
+        return keras.ops.fori_loop(0, count, step, (x, seed))[0]
+
+    def _normal(self, shape, seed):
+        """Standard normal noise from a seed carried through the loop.
+
+        The seed generator's state is mapped to `seed` in a stateless scope,
+        so no variable is written inside the compiled loop (any backend).
+        """
+        state = self._sampling_seed.state
+        with keras.StatelessScope(state_mapping=[(state, seed)]) as scope:
+            z = keras.random.normal(shape, seed=self._sampling_seed)
+            return z, scope.get_current_value(state)
+
+    # ------------------------------------------------------------------
+    # Serialization.
+    # ------------------------------------------------------------------
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.saving.serialize_keras_object(self.dtype_policy),
+            "network": keras.saving.serialize_keras_object(self.network),
+            "schedule": keras.saving.serialize_keras_object(self.schedule),
+            "num_classes": self.num_classes,
+            "label_dropout": self.label_dropout,
+            "data_range": list(self.data_range),
+            "clip_denoised": self.clip_denoised,
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["network"] = keras.saving.deserialize_keras_object(
+            config["network"]
+        )
+        config["schedule"] = keras.saving.deserialize_keras_object(
+            config["schedule"]
+        )
+        return cls(**config)
+
+
+def _step_tables(schedule, steps, sampler, eta):
+    """Per-step coefficients of the reverse process, in NumPy (float32).
+
+    The visited timesteps are all `T` of them or, for `steps < T`, `steps`
+    evenly spaced ones from 0 to `T - 1`; `abar_prev` is the cumulative
+    alpha of the next visited (smaller) timestep, 1 after the last.
+    """
+    total = schedule.steps
+    if steps == total:
+        timesteps = np.arange(total)
+    elif steps == 1:
+        timesteps = np.array([total - 1])
+    else:
+        timesteps = np.round(np.linspace(0, total - 1, steps)).astype("int64")
+    abar = schedule.alphas_cumprod[timesteps]
+    abar_prev = np.append(1.0, abar[:-1])
+    if sampler == "ddpm":
+        beta = 1.0 - abar / abar_prev
+        coef_x0 = beta * np.sqrt(abar_prev) / (1.0 - abar)
+        coef_xt = (1.0 - abar_prev) * np.sqrt(1.0 - beta) / (1.0 - abar)
+        coef_eps = np.zeros_like(abar)
+        sigma = np.sqrt(beta * (1.0 - abar_prev) / (1.0 - abar))
+    else:
+        sigma = eta * np.sqrt(
+            (1.0 - abar_prev) / (1.0 - abar) * (1.0 - abar / abar_prev)
+        )
+        coef_x0 = np.sqrt(abar_prev)
+        coef_xt = np.zeros_like(abar)
+        coef_eps = np.sqrt(np.maximum(1.0 - abar_prev - sigma**2, 0.0))
+    tables = {
+        "sqrt_abar": np.sqrt(abar),
+        "sqrt_one_minus_abar": np.sqrt(1.0 - abar),
+        "coef_x0": coef_x0,
+        "coef_xt": coef_xt,
+        "coef_eps": coef_eps,
+        "sigma": sigma,
+    }
+    tables = {k: v.astype("float32") for k, v in tables.items()}
+    tables["timesteps"] = timesteps.astype("int32")
+    return tables
+
+
+class _SamplerCache:
+    """Compiled sampling loops by their static arguments (kept untracked)."""
+
+    def __init__(self):
+        self._runs = {}
+
+    def get(self, key):
+        return self._runs.get(key)
+
+    def put(self, key, run):
+        self._runs[key] = run
+
+
+def _compile(fn, variables, jit_compile):
+    """Compiles the sampling loop once per static key, for the backend.
+
+    TensorFlow: `tf.function` (with XLA when `jit_compile`). JAX: `jax.jit`
+    of a pure function of the network's variable values, mapped in with a
+    `keras.StatelessScope`, so later training is seen by the cached loop.
+    Other backends run `keras.ops.fori_loop` uncompiled.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf  # TF-only branch.
+
+        return tf.function(fn, jit_compile=jit_compile, reduce_retracing=True)
+    if backend == "jax":
+        import jax  # JAX-only branch.
+
+        def pure(values, *args):
+            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+                return fn(*args)
+
+        jitted = jax.jit(pure)
+        return lambda *args: jitted([v.value for v in variables], *args)
+    return fn

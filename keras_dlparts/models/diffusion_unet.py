@@ -1,0 +1,210 @@
+"""The noise-prediction U-Net of DDPM, as a functional model builder."""
+
+import keras
+
+from keras_dlparts.layers.timestep import TimestepEmbedding
+
+
+def build_diffusion_unet(
+    image_shape,
+    base_filters=32,
+    channel_multipliers=(1, 2),
+    num_res_blocks=1,
+    attention_resolutions=(4,),
+    num_classes=None,
+    num_heads=1,
+    groups=8,
+    dropout=0.0,
+    name="diffusion_unet",
+):
+    """Builds the noise predictor `eps_theta(x_t, t[, label])` of DDPM.
+
+    A U-Net (Ho et al., 2020) at small scale: a 3x3 stem convolution; per
+    resolution level `num_res_blocks` residual blocks
+    `h + Conv(act(GN(Conv(act(GN(h))) + Dense(act(temb)))))` into which the
+    timestep embedding is injected, with a self-attention block after each
+    residual block whose spatial size is in `attention_resolutions`; a
+    stride-2 convolution between levels; a middle of residual, attention,
+    residual; the mirror-image decoder (nearest upsampling + 3x3 conv) with
+    skip connections concatenated; and a 3x3 output convolution kept in
+    float32 under mixed precision.
+
+    The timestep embedding is `TimestepEmbedding(4 * base_filters)`. With
+    `num_classes`, a class embedding of `num_classes + 1` rows is added to
+    it; row `num_classes` is the "no label" token that classifier-free
+    guidance trains and samples with.
+
+    Args:
+        image_shape: `(height, width, channels)`; height and width divisible
+            by `2 ** (len(channel_multipliers) - 1)`.
+        base_filters: channels of the first level, a positive integer
+            divisible by `groups`.
+        channel_multipliers: channels of each level as multiples of
+            `base_filters`; one level per entry.
+        num_res_blocks: residual blocks per level in the encoder (the
+            decoder has one more).
+        attention_resolutions: spatial sizes (height) at which
+            self-attention blocks are added; `()` for none.
+        num_classes: `None` for an unconditional model, else the number of
+            classes of the label input.
+        num_heads: heads of the self-attention blocks.
+        groups: groups of the GroupNormalization layers.
+        dropout: dropout rate inside the residual blocks.
+        name: name of the model.
+
+    Returns:
+        An uncompiled `keras.Model` with inputs `[x_t, t]` (images and int32
+        timesteps shaped `(batch,)`) or `[x_t, t, label]` and output the
+        predicted noise, shaped like `x_t`.
+
+    Example:
+
+    >>> net = build_diffusion_unet((8, 8, 1), base_filters=8,
+    ...                            channel_multipliers=(1, 2), num_classes=3)
+    >>> [tuple(i.shape) for i in net.inputs]
+    [(None, 8, 8, 1), (None,), (None,)]
+    >>> tuple(net.output.shape)
+    (None, 8, 8, 1)
+    """
+    image_shape = tuple(image_shape)
+    if len(image_shape) != 3 or not all(
+        isinstance(d, int) and d > 0 for d in image_shape
+    ):
+        raise ValueError(
+            "Argument `image_shape` must be (height, width, channels) of "
+            f"positive integers. Received: image_shape={image_shape!r}"
+        )
+    for arg, value in (
+        ("base_filters", base_filters),
+        ("num_res_blocks", num_res_blocks),
+        ("num_heads", num_heads),
+        ("groups", groups),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(
+                f"Argument `{arg}` must be a positive integer. "
+                f"Received: {arg}={value!r}"
+            )
+    multipliers = tuple(channel_multipliers)
+    if not multipliers or not all(
+        isinstance(m, int) and m > 0 for m in multipliers
+    ):
+        raise ValueError(
+            "Argument `channel_multipliers` must be a non-empty sequence of "
+            f"positive integers. Received: channel_multipliers={channel_multipliers!r}"
+        )
+    if any((base_filters * m) % groups for m in multipliers):
+        raise ValueError(
+            f"Argument `groups` must divide every level's channels "
+            f"{[base_filters * m for m in multipliers]}. Received: groups={groups}"
+        )
+    factor = 2 ** (len(multipliers) - 1)
+    if image_shape[0] % factor or image_shape[1] % factor:
+        raise ValueError(
+            f"Argument `image_shape` must have height and width divisible by "
+            f"{factor} for {len(multipliers)} levels. "
+            f"Received: image_shape={image_shape!r}"
+        )
+    if num_classes is not None and (
+        isinstance(num_classes, bool)
+        or not isinstance(num_classes, int)
+        or num_classes < 1
+    ):
+        raise ValueError(
+            "Argument `num_classes` must be None or a positive integer. "
+            f"Received: num_classes={num_classes!r}"
+        )
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(
+            f"Argument `dropout` must be in [0, 1). Received: dropout={dropout!r}"
+        )
+
+    blocks = _Blocks(groups, num_heads, dropout)
+    x_t = keras.Input(image_shape, name="x_t")
+    t = keras.Input((), dtype="int32", name="t")
+    inputs = [x_t, t]
+    temb = TimestepEmbedding(4 * base_filters, name="timestep_embedding")(t)
+    if num_classes is not None:
+        label = keras.Input((), dtype="int32", name="label")
+        inputs.append(label)
+        temb = keras.layers.Add(name="conditioning")(
+            [temb, keras.layers.Embedding(num_classes + 1, 4 * base_filters,
+                                          name="label_embedding")(label)]
+        )
+    temb = keras.layers.Activation("swish")(temb)
+
+    h = keras.layers.Conv2D(base_filters, 3, padding="same", name="stem")(x_t)
+    skips = [h]
+    size = image_shape[0]
+    for level, mult in enumerate(multipliers):
+        for _ in range(num_res_blocks):
+            h = blocks.residual(h, temb, base_filters * mult)
+            if size in attention_resolutions:
+                h = blocks.attention(h)
+            skips.append(h)
+        if level < len(multipliers) - 1:
+            h = keras.layers.Conv2D(
+                h.shape[-1], 3, strides=2, padding="same"
+            )(h)
+            size //= 2
+            skips.append(h)
+
+    h = blocks.residual(h, temb, h.shape[-1])
+    h = blocks.attention(h)
+    h = blocks.residual(h, temb, h.shape[-1])
+
+    for level, mult in reversed(list(enumerate(multipliers))):
+        for _ in range(num_res_blocks + 1):
+            h = keras.layers.Concatenate()([h, skips.pop()])
+            h = blocks.residual(h, temb, base_filters * mult)
+            if size in attention_resolutions:
+                h = blocks.attention(h)
+        if level > 0:
+            h = keras.layers.UpSampling2D(2, interpolation="nearest")(h)
+            h = keras.layers.Conv2D(h.shape[-1], 3, padding="same")(h)
+            size *= 2
+
+    h = keras.layers.GroupNormalization(groups)(h)
+    h = keras.layers.Activation("swish")(h)
+    out = keras.layers.Conv2D(
+        image_shape[-1],
+        3,
+        padding="same",
+        name="noise",
+        dtype="float32",
+    )(h)
+    return keras.Model(inputs, out, name=name)
+
+
+class _Blocks:
+    """Factories of the U-Net's two repeated blocks (functional layers)."""
+
+    def __init__(self, groups, num_heads, dropout):
+        self.groups = groups
+        self.num_heads = num_heads
+        self.dropout = dropout
+
+    def residual(self, x, temb, filters):
+        h = keras.layers.GroupNormalization(self.groups)(x)
+        h = keras.layers.Activation("swish")(h)
+        h = keras.layers.Conv2D(filters, 3, padding="same")(h)
+        shift = keras.layers.Dense(filters)(temb)
+        h = keras.layers.Add()([h, keras.layers.Reshape((1, 1, filters))(shift)])
+        h = keras.layers.GroupNormalization(self.groups)(h)
+        h = keras.layers.Activation("swish")(h)
+        if self.dropout:
+            h = keras.layers.Dropout(self.dropout)(h)
+        h = keras.layers.Conv2D(filters, 3, padding="same")(h)
+        if x.shape[-1] != filters:
+            x = keras.layers.Conv2D(filters, 1)(x)
+        return keras.layers.Add()([x, h])
+
+    def attention(self, x):
+        height, width, channels = x.shape[1:]
+        h = keras.layers.GroupNormalization(self.groups)(x)
+        h = keras.layers.Reshape((height * width, channels))(h)
+        h = keras.layers.MultiHeadAttention(
+            self.num_heads, channels // self.num_heads
+        )(h, h)
+        h = keras.layers.Reshape((height, width, channels))(h)
+        return keras.layers.Add()([x, h])
