@@ -25,4 +25,3 @@ from keras_dlparts.models.seq2seq import greedy_decode
 from keras_dlparts.models.vit import build_vit
 from keras_dlparts.models.diffusion import DiffusionModel
 from keras_dlparts.models.diffusion_unet import build_diffusion_unet
-from keras_dlparts.models.diffusion import DiffusionModel
