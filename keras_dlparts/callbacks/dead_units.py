@@ -15,10 +15,7 @@ from keras_dlparts.callbacks.summary_writer import check_positive_int
 def is_relu_layer(layer):
     """True for layers whose output is a ReLU: `activation="relu"` or `ReLU()`."""
     if isinstance(layer, keras.layers.ReLU):
-        return (
-            not layer.negative_slope
-            and layer.threshold == 0
-        )
+        return not layer.negative_slope and layer.threshold == 0
     return getattr(layer, "activation", None) is keras.activations.relu
 
 
@@ -108,8 +105,7 @@ class DeadUnitMonitor(SummaryWriterCallback):
                 tf.summary.text(
                     "dead_units/alerts",
                     f"step {step}: layers with >= {self.alert_fraction:.0%} dead "
-                    "units: "
-                    + ", ".join(f"{n} ({fractions[n]:.0%})" for n in alerts),
+                    "units: " + ", ".join(f"{n} ({fractions[n]:.0%})" for n in alerts),
                 )
         entry = {"step": step, "fractions": fractions, "alerts": alerts}
         self.history.append(entry)

@@ -15,7 +15,7 @@ def _layer_key(variable, model_name):
     """`"model/dense_3/kernel"` -> `"dense_3"`: the path of the owning layer."""
     owner = variable.path.rsplit("/", 1)[0]
     prefix = model_name + "/"
-    return owner[len(prefix):] if owner.startswith(prefix) else owner
+    return owner[len(prefix) :] if owner.startswith(prefix) else owner
 
 
 class GradientFlowMonitor(SummaryWriterCallback):
@@ -57,9 +57,11 @@ class GradientFlowMonitor(SummaryWriterCallback):
     >>> x, y = np.ones((8, 4), "float32"), np.zeros((8, 1), "float32")
     >>> monitor = GradientFlowMonitor(tempfile.mkdtemp(), (x, y), every_n_steps=1)
     >>> _ = model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[monitor])
-    >>> [entry["step"] for entry in monitor.history]
+    >>> steps = [entry["step"] for entry in monitor.history]
+    >>> steps
     [0, 1]
-    >>> sorted(monitor.history[0]["norms"])
+    >>> first = monitor.history[0]
+    >>> list(first["norms"])
     ['out']
     """
 
@@ -99,7 +101,9 @@ class GradientFlowMonitor(SummaryWriterCallback):
         """Returns `{layer: [gradient arrays]}` on the reference batch."""
         model = self.model
         x, y = self.reference_data[:2]
-        sample_weight = self.reference_data[2] if len(self.reference_data) == 3 else None
+        sample_weight = (
+            self.reference_data[2] if len(self.reference_data) == 3 else None
+        )
         variables = model.trainable_variables
         state = [v.numpy() for v in model.non_trainable_variables]
         with tf.GradientTape() as tape:

@@ -13,7 +13,9 @@ from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts.callbacks.summary_writer import check_positive_int
 
 
-def polynomial_sparsity(step, target_sparsity, begin_step, end_step, initial_sparsity=0.0):
+def polynomial_sparsity(
+    step, target_sparsity, begin_step, end_step, initial_sparsity=0.0
+):
     """The sparsity of Zhu and Gupta (2017) at `step`.
 
     ```
@@ -104,7 +106,10 @@ class MagnitudePruning(SummaryWriterCallback):
         log_dir=None,
     ):
         super().__init__(log_dir)
-        if not isinstance(target_sparsity, (int, float)) or not 0 <= target_sparsity < 1:
+        if (
+            not isinstance(target_sparsity, (int, float))
+            or not 0 <= target_sparsity < 1
+        ):
             raise ValueError(
                 "Argument `target_sparsity` must be a float in [0, 1). "
                 f"Received: target_sparsity={target_sparsity!r}"

@@ -31,8 +31,10 @@ class SummaryWriterCallback(keras.callbacks.Callback):
 
     def __init__(self, log_dir):
         super().__init__()
-        if log_dir is not None and not isinstance(log_dir, (str, bytes)) and not hasattr(
-            log_dir, "__fspath__"
+        if (
+            log_dir is not None
+            and not isinstance(log_dir, (str, bytes))
+            and not hasattr(log_dir, "__fspath__")
         ):
             raise ValueError(
                 f"Argument `log_dir` must be a path. Received: log_dir={log_dir!r}"

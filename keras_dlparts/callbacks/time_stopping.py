@@ -41,7 +41,11 @@ class TimeStopping(SummaryWriterCallback):
 
     def __init__(self, seconds, log_dir=None, verbose=False):
         super().__init__(log_dir)
-        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds <= 0:
+        if (
+            isinstance(seconds, bool)
+            or not isinstance(seconds, (int, float))
+            or seconds <= 0
+        ):
             raise ValueError(
                 "Argument `seconds` must be a positive number. Received: "
                 f"seconds={seconds!r}"
@@ -59,7 +63,10 @@ class TimeStopping(SummaryWriterCallback):
         self._epoch = epoch
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.stopped_epoch is None and time.monotonic() - self._start >= self.seconds:
+        if (
+            self.stopped_epoch is None
+            and time.monotonic() - self._start >= self.seconds
+        ):
             self.model.stop_training = True
             self.stopped_epoch = self._epoch
             if self.verbose:

@@ -73,9 +73,7 @@ class RandomAugmentation(keras.layers.Layer):
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if seed is not None and (
-            not isinstance(seed, int) or isinstance(seed, bool)
-        ):
+        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
             raise ValueError(
                 f"Argument `seed` must be an integer or None. Received: "
                 f"seed={seed!r}"

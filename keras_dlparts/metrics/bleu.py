@@ -56,19 +56,33 @@ class BLEU(keras.metrics.Metric):
 
     def __init__(self, max_order=4, smooth=False, name="bleu", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        if not isinstance(max_order, int) or isinstance(max_order, bool) or max_order < 1:
+        if (
+            not isinstance(max_order, int)
+            or isinstance(max_order, bool)
+            or max_order < 1
+        ):
             raise ValueError(
                 "Argument `max_order` must be a positive integer. Received: "
                 f"max_order={max_order!r}"
             )
         if not isinstance(smooth, bool):
-            raise ValueError(f"Argument `smooth` must be a bool. Received: smooth={smooth!r}")
+            raise ValueError(
+                f"Argument `smooth` must be a bool. Received: smooth={smooth!r}"
+            )
         self.max_order = max_order
         self.smooth = smooth
-        self.matches = self.add_variable((max_order,), "zeros", "float32", name="matches")
-        self.possible = self.add_variable((max_order,), "zeros", "float32", name="possible")
-        self.candidate_length = self.add_variable((), "zeros", "float32", name="candidate_length")
-        self.reference_length = self.add_variable((), "zeros", "float32", name="reference_length")
+        self.matches = self.add_variable(
+            (max_order,), "zeros", "float32", name="matches"
+        )
+        self.possible = self.add_variable(
+            (max_order,), "zeros", "float32", name="possible"
+        )
+        self.candidate_length = self.add_variable(
+            (), "zeros", "float32", name="candidate_length"
+        )
+        self.reference_length = self.add_variable(
+            (), "zeros", "float32", name="reference_length"
+        )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         references, candidates = prepare_ids(y_true, y_pred)
@@ -81,9 +95,7 @@ class BLEU(keras.metrics.Metric):
             )
         clipped, cand_total, _ = ngram_counts(candidates, references, self.max_order)
         weight = 1.0 if sample_weight is None else ops.cast(sample_weight, "float32")
-        self.matches.assign_add(
-            ops.stack([ops.sum(c * weight) for c in clipped])
-        )
+        self.matches.assign_add(ops.stack([ops.sum(c * weight) for c in clipped]))
         self.possible.assign_add(
             ops.stack([ops.sum(ops.maximum(t, 1.0) * weight) for t in cand_total])
         )
@@ -92,9 +104,9 @@ class BLEU(keras.metrics.Metric):
         # Closest reference length, ties to the shorter; empty refs ignored.
         distance = ops.abs(refs - hyp[:, None]) + ops.where(refs > 0, 0.0, 1e9)
         key = distance * 1e4 + refs
-        closest = ops.take_along_axis(
-            refs, ops.argmin(key, axis=1)[:, None], axis=1
-        )[:, 0]
+        closest = ops.take_along_axis(refs, ops.argmin(key, axis=1)[:, None], axis=1)[
+            :, 0
+        ]
         self.candidate_length.assign_add(ops.sum(hyp * weight))
         self.reference_length.assign_add(ops.sum(closest * weight))
 
@@ -106,9 +118,7 @@ class BLEU(keras.metrics.Metric):
         precision = matches / ops.maximum(possible, 1.0)
         log_mean = ops.mean(ops.log(ops.maximum(precision, 1e-30)))
         c, r = self.candidate_length, self.reference_length
-        penalty = ops.where(
-            c > r, 1.0, ops.exp(1.0 - r / ops.maximum(c, 1e-30))
-        )
+        penalty = ops.where(c > r, 1.0, ops.exp(1.0 - r / ops.maximum(c, 1e-30)))
         score = penalty * ops.exp(log_mean)
         score = ops.where(ops.min(matches) > 0, score, 0.0)
         return ops.cast(ops.where(c > 0, score, 0.0), self.dtype)
@@ -118,4 +128,8 @@ class BLEU(keras.metrics.Metric):
             v.assign(ops.zeros(v.shape, v.dtype))
 
     def get_config(self):
-        return {**super().get_config(), "max_order": self.max_order, "smooth": self.smooth}
+        return {
+            **super().get_config(),
+            "max_order": self.max_order,
+            "smooth": self.smooth,
+        }

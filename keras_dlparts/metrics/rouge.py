@@ -60,7 +60,8 @@ class ROUGE(keras.metrics.Metric):
             )
         if not isinstance(order, int) or isinstance(order, bool) or order < 1:
             raise ValueError(
-                f"Argument `order` must be a positive integer. Received: order={order!r}"
+                "Argument `order` must be a positive integer. "
+                f"Received: order={order!r}"
             )
         if score not in _SCORES:
             raise ValueError(
@@ -98,7 +99,9 @@ class ROUGE(keras.metrics.Metric):
         if self.score == "recall":
             return recall
         both = precision + recall
-        return ops.where(both > 0, 2.0 * precision * recall / ops.maximum(both, 1e-30), 0.0)
+        return ops.where(
+            both > 0, 2.0 * precision * recall / ops.maximum(both, 1e-30), 0.0
+        )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
         scores = self.sentence_scores(y_true, y_pred)

@@ -53,7 +53,9 @@ def test_logs_attention_of_named_layer(attention_cls, tmp_path):
     assert first.shape == (6 * 2, 2 * 7 * 2 - 2)
     # Head 1 of example 0, one pixel per cell, scaled by its maximum.
     head = first[::2, 14::2]
-    np.testing.assert_allclose(head, expected[0, 1] / expected[0, 1].max(), atol=1 / 255 + 1e-6)
+    np.testing.assert_allclose(
+        head, expected[0, 1] / expected[0, 1].max(), atol=1 / 255 + 1e-6
+    )
     assert np.all(first[:, 12:14] == 0.0)  # separator column between heads
 
 

@@ -13,7 +13,9 @@ def deep_mlp(activation, batch_norm, depth=20, width=32):
     for i in range(depth):
         layers.append(
             keras.layers.Dense(
-                width, activation=None if batch_norm else activation, name=f"dense_{i:02d}"
+                width,
+                activation=None if batch_norm else activation,
+                name=f"dense_{i:02d}",
             )
         )
         if batch_norm:
@@ -35,6 +37,7 @@ def digits():
     return x[:96], y[:96]
 
 
+@pytest.mark.slow
 def test_sigmoid_mlp_reports_vanishing_early_layers(digits, tmp_path):
     keras.utils.set_random_seed(0)
     x, y = digits
@@ -46,8 +49,12 @@ def test_sigmoid_mlp_reports_vanishing_early_layers(digits, tmp_path):
     assert [e["step"] for e in monitor.history] == [0, 2]
     for entry in monitor.history:
         # The first layers vanish, the last ones do not.
-        assert {"dense_00", "dense_01", "dense_02", "dense_03"} <= set(entry["vanishing"])
-        assert not {"dense_17", "dense_18", "dense_19", "head"} & set(entry["vanishing"])
+        assert {"dense_00", "dense_01", "dense_02", "dense_03"} <= set(
+            entry["vanishing"]
+        )
+        assert not {"dense_17", "dense_18", "dense_19", "head"} & set(
+            entry["vanishing"]
+        )
         assert entry["exploding"] == []
         norms = [entry["norms"][f"dense_{i:02d}"] for i in range(20)]
         assert norms[0] < 1e-3 * norms[-1]
@@ -58,11 +65,14 @@ def test_sigmoid_mlp_reports_vanishing_early_layers(digits, tmp_path):
     assert b"dense_00" in flags[0][1].item() and b"vanishing" in flags[0][1].item()
     logged = scalars(str(tmp_path), "gradient_norm/dense_00")
     np.testing.assert_allclose(
-        [v for _, v in logged], [e["norms"]["dense_00"] for e in monitor.history], rtol=1e-6
+        [v for _, v in logged],
+        [e["norms"]["dense_00"] for e in monitor.history],
+        rtol=1e-6,
     )
     assert "gradients/dense_00" in events  # the histogram
 
 
+@pytest.mark.slow
 def test_relu_batch_norm_mlp_does_not_vanish(digits, tmp_path):
     keras.utils.set_random_seed(0)
     x, y = digits
@@ -110,7 +120,10 @@ def test_norms_match_numpy_gradient(tmp_path):
     [
         ({"reference_data": np.ones(3)}, "reference_data"),
         ({"every_n_steps": 0}, "every_n_steps"),
-        ({"vanishing_threshold": 1.0, "exploding_threshold": 0.5}, "vanishing_threshold"),
+        (
+            {"vanishing_threshold": 1.0, "exploding_threshold": 0.5},
+            "vanishing_threshold",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, match, tmp_path):

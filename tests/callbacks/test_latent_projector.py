@@ -29,7 +29,11 @@ def test_writes_checkpoint_metadata_and_config(tmp_path):
     names = [f"digit {i}" for i in range(10)]
     log_dir = str(tmp_path)
     callback = LatentSpaceProjector(
-        log_dir, x[:40], labels=y[:40], layer_name="code", class_names=names,
+        log_dir,
+        x[:40],
+        labels=y[:40],
+        layer_name="code",
+        class_names=names,
         every_n_epochs=1,
     )
     model.fit(x, y, epochs=2, batch_size=50, verbose=0, callbacks=[callback])

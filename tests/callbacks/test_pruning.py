@@ -61,7 +61,9 @@ def test_schedule_logged_and_zeros_stay_zero(tmp_path):
     x, y = x[:320], y[:320]
     model = digits_mlp()
     log_dir = str(tmp_path / "logs")
-    pruning = MagnitudePruning(0.75, begin_step=2, end_step=22, frequency=5, log_dir=log_dir)
+    pruning = MagnitudePruning(
+        0.75, begin_step=2, end_step=22, frequency=5, log_dir=log_dir
+    )
     model.fit(x, y, batch_size=32, epochs=3, verbose=0, callbacks=[pruning])  # 30 steps
     target = scalars(log_dir, "pruning/target_sparsity")
     updates = [(s, v) for s, v in target if s in (2, 7, 12, 17, 22)]
@@ -83,7 +85,9 @@ def test_schedule_logged_and_zeros_stay_zero(tmp_path):
     path = os.path.join(str(tmp_path), "pruned.keras")
     model.save(path)
     reloaded = keras.saving.load_model(path, safe_mode=True)
-    np.testing.assert_array_equal(reloaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    np.testing.assert_array_equal(
+        reloaded.predict(x, verbose=0), model.predict(x, verbose=0)
+    )
     again = MagnitudePruning(0.75, begin_step=2, end_step=22, frequency=5)
     reloaded.fit(x, y, batch_size=32, epochs=1, verbose=0, callbacks=[again])
     for name, mask in zeros_of(reloaded).items():
@@ -109,7 +113,14 @@ def test_digits_mlp_pruned_to_80_percent_keeps_accuracy():
 def test_layer_selection_and_errors():
     model = digits_mlp()
     pruning = MagnitudePruning(0.5, 0, 10, 1, layer_names=["h2"])
-    model.fit(np.ones((4, 64)), np.zeros(4), epochs=1, batch_size=2, verbose=0, callbacks=[pruning])
+    model.fit(
+        np.ones((4, 64)),
+        np.zeros(4),
+        epochs=1,
+        batch_size=2,
+        verbose=0,
+        callbacks=[pruning],
+    )
     assert set(pruning.kernels) == {"h2"}
     with pytest.raises(ValueError, match="target_sparsity"):
         MagnitudePruning(1.0)

@@ -16,9 +16,7 @@ def test_stops_after_the_budget(tmp_path):
     model.fit(x, y, verbose=0)  # trace first, so the budget measures training
     stop = TimeStopping(seconds=1.0, log_dir=str(tmp_path))
     start = time.monotonic()
-    history = model.fit(
-        x, y, batch_size=4, epochs=100000, verbose=0, callbacks=[stop]
-    )
+    history = model.fit(x, y, batch_size=4, epochs=100000, verbose=0, callbacks=[stop])
     elapsed = time.monotonic() - start
     assert 1.0 <= elapsed < 10.0  # one batch past the budget, on a busy machine
     assert stop.stopped_epoch == history.epoch[-1] < 99999
@@ -32,7 +30,9 @@ def test_does_not_stop_within_budget():
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
     stop = TimeStopping(seconds=600)
-    history = model.fit(np.ones((8, 2)), np.ones((8, 1)), epochs=3, verbose=0, callbacks=[stop])
+    history = model.fit(
+        np.ones((8, 2)), np.ones((8, 1)), epochs=3, verbose=0, callbacks=[stop]
+    )
     assert history.epoch == [0, 1, 2] and stop.stopped_epoch is None
 
 

@@ -36,7 +36,7 @@ def test_contract_time_stretch():
     )
 
 
-LIGHT = [
+OTHERS = [
     (RandomTimeShift, {"max_shift": 0.2, "seed": 1}),
     (RandomGain, {"min_gain_db": -3.0, "max_gain_db": 3.0, "seed": 1}),
     (AddBackgroundNoise, {"min_snr_db": 5.0, "max_snr_db": 20.0, "seed": 1}),
@@ -44,33 +44,30 @@ LIGHT = [
 ]
 
 
-@pytest.mark.parametrize("cls, kwargs", LIGHT)
-def test_contract_light(cls, kwargs):
-    # The base class got the full contract above; here what differs.
+@pytest.mark.slow
+@pytest.mark.parametrize("cls, kwargs", OTHERS)
+def test_contract(cls, kwargs):
     x = np.random.default_rng(0).normal(size=(8, 64)).astype("float32")
     check_layer(
         cls,
         kwargs,
         x,
         reference=lambda layer, x: x,
-        only=["output_shape", "reference", "config", "keras_file", "fit_jit"],
     )
 
 
 def test_time_stretch_rate_one_is_exact():
     x = np.random.default_rng(1).normal(size=(3, 1000, 2)).astype("float32")
     y = RandomTimeStretch(1.0, 1.0, frame_length=64)(x, training=True)
-    np.testing.assert_allclose(y, x, atol=1e-5)
+    np.testing.assert_allclose(y, x, atol=1e-4)
 
 
 @pytest.mark.parametrize("rate", [0.8, 1.25])
 def test_time_stretch_keeps_pitch_and_scales_duration(rate):
     # A 0.4 s burst of 300 Hz at the start of a 1 s clip.
     x = tone(300.0, stop=0.4)
-    y = np.asarray(
-        RandomTimeStretch(rate, rate, frame_length=256)(x, training=True)
-    )[0]
-    assert abs(peak_hz(y) - 300.0) <= FS / 256
+    y = np.asarray(RandomTimeStretch(rate, rate, frame_length=256)(x, training=True))[0]
+    assert abs(peak_hz(y) - 300.0) <= 2.0
     energy = np.cumsum(y**2) / np.sum(y**2)
     end = np.searchsorted(energy, 0.99) / FS
     assert end == pytest.approx(0.4 / rate, abs=0.03)
@@ -81,7 +78,7 @@ def test_pitch_shift_moves_pitch_and_keeps_duration(semitones):
     x = tone(400.0, stop=0.6)
     layer = RandomPitchShift(semitones, semitones, frame_length=256)
     y = np.asarray(layer(x, training=True))[0]
-    assert abs(peak_hz(y) - 400.0 * 2 ** (semitones / 12)) <= FS / 256
+    assert abs(peak_hz(y) - 400.0 * 2 ** (semitones / 12)) <= 2.0
     energy = np.cumsum(y**2) / np.sum(y**2)
     assert np.searchsorted(energy, 0.99) / FS == pytest.approx(0.6, abs=0.03)
 
@@ -133,7 +130,7 @@ def test_background_noise_snr():
 
 def test_tf_data_map_and_identity_outside_training():
     x = np.random.default_rng(3).normal(size=(6, 256)).astype("float32")
-    layers = [cls(**kwargs) for cls, kwargs in LIGHT] + [
+    layers = [cls(**kwargs) for cls, kwargs in OTHERS] + [
         RandomTimeStretch(frame_length=32, seed=0)
     ]
     for layer in layers:

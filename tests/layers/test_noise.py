@@ -6,6 +6,7 @@ from keras_dlparts.layers.noise import SaltAndPepperNoise
 from keras_dlparts.testing import check_layer
 
 
+@pytest.mark.slow
 def test_contract():
     x = np.random.default_rng(0).uniform(0.2, 0.8, (8, 4, 4, 3)).astype("float32")
     check_layer(

@@ -95,9 +95,7 @@ def test_insertion_truncates_at_full_length():
 def test_rank_one_and_tf_data(cls, kwargs):
     x, _ = padded_ids(6, 12, seed=4)
     layer = cls(**kwargs)
-    ds = tf.data.Dataset.from_tensor_slices(x).map(
-        lambda s: layer(s, training=True)
-    )
+    ds = tf.data.Dataset.from_tensor_slices(x).map(lambda s: layer(s, training=True))
     out = np.stack([np.asarray(s) for s in ds])
     assert out.shape == x.shape and out.dtype == x.dtype
     for row in out:

@@ -16,7 +16,9 @@ def make_corpus(n=40, length=14, vocab=6, refs=1, seed=0):
     rng = np.random.default_rng(seed)
 
     def sentence(min_len=1):
-        return rng.integers(1, vocab + 1, size=rng.integers(min_len, length + 1)).tolist()
+        return rng.integers(
+            1, vocab + 1, size=rng.integers(min_len, length + 1)
+        ).tolist()
 
     hyps = [sentence() for _ in range(n)]
     # References: a noisy copy of the hypothesis, so higher orders match.
@@ -24,7 +26,9 @@ def make_corpus(n=40, length=14, vocab=6, refs=1, seed=0):
     for h in hyps:
         group = []
         for _ in range(refs):
-            r = [t if rng.random() < 0.7 else int(rng.integers(1, vocab + 1)) for t in h]
+            r = [
+                t if rng.random() < 0.7 else int(rng.integers(1, vocab + 1)) for t in h
+            ]
             r = r[: rng.integers(max(1, len(r) - 3), len(r) + 1)] + sentence()[:2]
             group.append(r[:length])
         references.append(group)
@@ -42,7 +46,9 @@ def make_corpus(n=40, length=14, vocab=6, refs=1, seed=0):
 
 def batched_bleu(metric, ref_ids, hyp_ids, batch=16):
     for start in range(0, len(hyp_ids), batch):
-        metric.update_state(ref_ids[start : start + batch], hyp_ids[start : start + batch])
+        metric.update_state(
+            ref_ids[start : start + batch], hyp_ids[start : start + batch]
+        )
     return float(metric.result())
 
 
@@ -79,8 +85,12 @@ def test_no_match_short_and_scores_input():
     # has no 3- or 4-grams, so unsmoothed BLEU-4 is ~0 as in nltk.
     scores = keras.ops.one_hot(np.array([[1, 2, 0, 0]]), 6)
     metric.update_state(np.array([[1, 2, 0, 0]]), scores)
-    assert float(metric.result()) == pytest.approx(corpus_bleu([[[1, 2]]], [[1, 2]]), abs=1e-6)
-    assert float(BLEU(max_order=2)(np.array([[1, 2, 0]]), scores[:, :3])) == pytest.approx(1.0)
+    assert float(metric.result()) == pytest.approx(
+        corpus_bleu([[[1, 2]]], [[1, 2]]), abs=1e-6
+    )
+    assert float(
+        BLEU(max_order=2)(np.array([[1, 2, 0]]), scores[:, :3])
+    ) == pytest.approx(1.0)
 
 
 def test_in_compiled_model_jit_and_saved(tmp_path):
@@ -92,19 +102,27 @@ def test_in_compiled_model_jit_and_saved(tmp_path):
     model = keras.Model(inputs, outputs)
     expected = batched_bleu(BLEU(), ref_ids[:, 0], hyp_ids, batch=8)
     for jit in (False, True):
-        model.compile(loss="sparse_categorical_crossentropy", metrics=[BLEU()], jit_compile=jit)
-        logs = model.evaluate(hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True)
+        model.compile(
+            loss="sparse_categorical_crossentropy", metrics=[BLEU()], jit_compile=jit
+        )
+        logs = model.evaluate(
+            hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True
+        )
         assert logs["bleu"] == pytest.approx(expected, abs=1e-5)
     devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
     with tf.distribute.MirroredStrategy(devices).scope():
         mirrored = keras.Model(inputs, outputs)
         mirrored.compile(loss="sparse_categorical_crossentropy", metrics=[BLEU()])
-    logs = mirrored.evaluate(hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True)
+    logs = mirrored.evaluate(
+        hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True
+    )
     assert logs["bleu"] == pytest.approx(expected, abs=1e-5)
     path = os.path.join(str(tmp_path), "m.keras")
     model.save(path)
     reloaded = keras.saving.load_model(path, safe_mode=True)
-    logs = reloaded.evaluate(hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True)
+    logs = reloaded.evaluate(
+        hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True
+    )
     assert logs["bleu"] == pytest.approx(expected, abs=1e-5)
 
 

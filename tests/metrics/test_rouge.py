@@ -18,8 +18,10 @@ def lcs(a, b):
     table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
     for i, x in enumerate(a, 1):
         for j, y in enumerate(b, 1):
-            table[i][j] = table[i - 1][j - 1] + 1 if x == y else max(
-                table[i - 1][j], table[i][j - 1]
+            table[i][j] = (
+                table[i - 1][j - 1] + 1
+                if x == y
+                else max(table[i - 1][j], table[i][j - 1])
             )
     return table[-1][-1]
 
@@ -46,10 +48,13 @@ def corpus(n=40, length=12, vocab=5, seed=0):
     refs, cands = [], []
     for _ in range(n):
         ref = rng.integers(1, vocab + 1, size=rng.integers(1, length + 1)).tolist()
-        cand = [t if rng.random() < 0.6 else int(rng.integers(1, vocab + 1)) for t in ref]
-        cand = cand[: rng.integers(1, len(cand) + 1)] + rng.integers(
-            1, vocab + 1, size=rng.integers(0, 3)
-        ).tolist()
+        cand = [
+            t if rng.random() < 0.6 else int(rng.integers(1, vocab + 1)) for t in ref
+        ]
+        cand = (
+            cand[: rng.integers(1, len(cand) + 1)]
+            + rng.integers(1, vocab + 1, size=rng.integers(0, 3)).tolist()
+        )
         refs.append(ref)
         cands.append(cand[:length])
 
@@ -108,7 +113,10 @@ def test_compiled_jit_mirrored_and_saved(tmp_path):
         return keras.Model(inputs, outputs)
 
     devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
-    for jit, strategy in [(True, None), (False, tf.distribute.MirroredStrategy(devices))]:
+    for jit, strategy in [
+        (True, None),
+        (False, tf.distribute.MirroredStrategy(devices)),
+    ]:
         scope = strategy.scope() if strategy else tf.name_scope("plain")
         with scope:
             model = build()
@@ -117,7 +125,9 @@ def test_compiled_jit_mirrored_and_saved(tmp_path):
                 metrics=[ROUGE("l"), ROUGE("n", 2)],
                 jit_compile=jit,
             )
-        logs = model.evaluate(cand_ids, ref_ids, batch_size=8, verbose=0, return_dict=True)
+        logs = model.evaluate(
+            cand_ids, ref_ids, batch_size=8, verbose=0, return_dict=True
+        )
         assert logs["rouge_l"] == pytest.approx(expected, abs=1e-5)
         assert logs["rouge_2"] == pytest.approx(
             reference_rouge(refs, cands, "n", 2, "f1"), abs=1e-5
@@ -125,7 +135,9 @@ def test_compiled_jit_mirrored_and_saved(tmp_path):
     path = os.path.join(str(tmp_path), "m.keras")
     model.save(path)
     reloaded = keras.saving.load_model(path, safe_mode=True)
-    logs = reloaded.evaluate(cand_ids, ref_ids, batch_size=8, verbose=0, return_dict=True)
+    logs = reloaded.evaluate(
+        cand_ids, ref_ids, batch_size=8, verbose=0, return_dict=True
+    )
     assert logs["rouge_l"] == pytest.approx(expected, abs=1e-5)
 
 
