@@ -15,3 +15,4 @@ from keras_dlparts.testing.optimizers import check_optimizer
 from keras_dlparts.testing.optimizers import optimizer_problem
 from keras_dlparts.testing.losses import LOSS_CHECKS
 from keras_dlparts.testing.losses import check_loss
+from keras_dlparts.testing.contract import MIXED_POLICIES

@@ -146,3 +146,21 @@ def test_model_contract_passes_and_catches_a_frozen_model():
     with pytest.raises(ContractError) as info:
         check_model(build_untrainable, X, y, only=["fit"])
     assert "did not lower the loss" in info.value.failures["fit"]
+
+
+def test_contract_runs_are_recorded_for_the_sweep_table(tmp_path, monkeypatch):
+    from keras_dlparts.testing import report
+
+    results = tmp_path / "runs.jsonl"
+    monkeypatch.setenv(report.REPORT_ENV, str(results))
+    check_layer(Affine, {"initial_scale": 0.5}, X, only=["output_shape", "fit"])
+    with pytest.raises(ContractError):
+        check_layer(WrongShape, {"initial_scale": 0.5}, X, only=["output_shape"])
+    runs = report.read_results(results)
+    assert [r["results"] for r in runs] == [
+        {"output_shape": "pass", "fit": "pass"},
+        {"output_shape": "fail"},
+    ]
+    table = report.contract_table(runs)
+    assert "| `Affine(initial_scale=0.5)` | pass | - | - | - | 1/1 |" in table
+    assert report.summary(runs) == "1 of 2 contract runs passed every check."
