@@ -157,7 +157,11 @@ class VAE(keras.Model):
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
         per_sample = _per_sample_reconstruction(self.reconstruction, x, y_pred)
-        kl = sum(self.sampler.losses) if self.sampler.losses else 0.0
+        # The sampler's own `add_loss` term. On JAX, Keras hands the
+        # losses of the whole call back as `self.losses` only, so there
+        # `kl_loss` also counts the encoder's and decoder's regularisers.
+        kl_terms = self.sampler.losses or (self.losses if self.beta else [])
+        kl = sum(kl_terms) if kl_terms else 0.0
         self.reconstruction_tracker.update_state(ops.mean(per_sample))
         self.kl_tracker.update_state(kl)
         total = self._reconstruction_loss(x, y_pred)
