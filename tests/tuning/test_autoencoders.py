@@ -1,0 +1,67 @@
+"""Two-trial searches of the autoencoder and VAE hypermodels."""
+
+import keras
+import keras_tuner
+import numpy as np
+import pytest
+
+from keras_dlparts.models import VAE
+from keras_dlparts.tuning import AutoencoderHyperModel
+from keras_dlparts.tuning import VAEHyperModel
+from keras_dlparts.tuning import build_dense_vae
+
+EAGER = {"run_eagerly": True}
+X = np.random.default_rng(0).random((24, 8, 8, 1)).astype("float32")
+
+
+def _check_training(values, model):
+    assert type(model.optimizer).__name__.lower() == values["optimizer"]
+    assert float(model.optimizer.learning_rate) == pytest.approx(
+        values["learning_rate"], rel=1e-6)
+
+
+def _units(model):
+    return [layer.units for layer in model.layers
+            if isinstance(layer, keras.layers.Dense)]
+
+
+def test_dense_autoencoder_hypermodel(two_trial_search):
+    hypermodel = AutoencoderHyperModel((8, 8, 1), compile=EAGER)
+    for values, model in two_trial_search(hypermodel, X, X):
+        _check_training(values, model)
+        hidden = [max(1, values["width"] // 2**i) for i in range(values["depth"])]
+        assert _units(model.get_layer("encoder")) == hidden + [values["latent_dim"]]
+        noise = [layer for layer in model.get_layer("encoder").layers
+                 if isinstance(layer, keras.layers.GaussianNoise)]
+        assert [n.stddev for n in noise] == (
+            [values["denoising"]] if values["denoising"] else [])
+        assert model.loss == "mse"
+
+
+def test_conv_autoencoder_hypermodel_widths():
+    hypermodel = AutoencoderHyperModel((8, 8, 1), kind="conv",
+                                       search_space={"depth": 2, "width": 4})
+    model = hypermodel.build(keras_tuner.HyperParameters())
+    convs = [layer.filters for layer in model.get_layer("encoder").layers
+             if isinstance(layer, keras.layers.Conv2D)]
+    assert convs == [4, 8]
+
+
+def test_vae_hypermodel(two_trial_search):
+    hypermodel = VAEHyperModel((8, 8, 1), compile=EAGER)
+    for values, model in two_trial_search(hypermodel, X):
+        _check_training(values, model)
+        assert isinstance(model, VAE)
+        assert model.beta == pytest.approx(values["beta"])
+        assert model.latent_shape == (values["latent_dim"],)
+        hidden = [max(1, values["width"] // 2**i) for i in range(values["depth"])]
+        assert _units(model.encoder) == hidden + [values["latent_dim"]] * 2
+
+
+def test_build_dense_vae_trains_and_generates():
+    vae = build_dense_vae((4,), latent_dim=2, hidden_units=(8,), beta=0.5, seed=0)
+    vae.compile(optimizer="adam")
+    history = vae.fit(X.reshape(-1, 64)[:, :4], epochs=2, verbose=0)
+    assert np.isfinite(history.history["loss"]).all()
+    assert tuple(vae.generate(3, seed=1).shape) == (3, 4)
+    assert vae.reconstruction == "bce" and vae.beta == 0.5
