@@ -112,10 +112,6 @@ def test_guidance_identities_and_seeds():
     )
     again = model.generate(4, seed=5, labels=labels)
     np.testing.assert_array_equal(cond, again)
-    # Ancestral sampling with the oracle ends on the point from any noise,
-    # but intermediate noise depends on the seed: check on x_T directly.
-    a = model.generate(4, seed=1, labels=labels, steps=1, sampler="ddim", eta=1.0)
-    assert a.shape == (4, 2, 2, 1)
 
 
 def tiny_digits_model(conditional=True):
@@ -152,6 +148,8 @@ def test_loss_falls_save_reload_and_keep_training():
     after = model.evaluate((x, y), batch_size=64, verbose=0)
     assert after < 0.8 * before
     samples = model.generate(4, seed=7, labels=[0, 1, 2, 3], steps=5, sampler="ddim")
+    other = model.generate(4, seed=8, labels=[0, 1, 2, 3], steps=5, sampler="ddim")
+    assert np.abs(samples - other).max() > 1e-3  # the seed decides the noise
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "ddpm.keras")
         model.save(path)
