@@ -1,14 +1,20 @@
-"""Imports a script of examples/ as a module, so tests can reuse and check it."""
+"""Imports a script of examples/ or benchmarks/ as a module, so tests can reuse it."""
 
 import importlib.util
 import pathlib
 
-EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
-def load_example(name):
-    """The module `examples/<name>.py`, executed once per call."""
-    spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
+def load_script(relative_path):
+    """The module of the script at `relative_path` (from the repository root)."""
+    path = ROOT / relative_path
+    spec = importlib.util.spec_from_file_location(f"script_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_example(name):
+    """The module `examples/<name>.py`."""
+    return load_script(f"examples/{name}.py")
