@@ -6,6 +6,7 @@ from support.tensorboard_events import scalars
 
 from keras_dlparts.callbacks.gradient_flow import GradientFlowMonitor
 from keras_dlparts.data import load_digits
+from keras_dlparts.testing import mirrored_strategy
 
 
 def deep_mlp(activation, batch_norm, depth=20, width=32):
@@ -130,3 +131,38 @@ def test_bad_arguments(kwargs, match, tmp_path):
     args = {"reference_data": (np.ones((2, 3)), np.ones((2, 1))), **kwargs}
     with pytest.raises(ValueError, match=match):
         GradientFlowMonitor(str(tmp_path), **args)
+
+
+@pytest.mark.parametrize("mode", ["jit", "mirrored"])
+def test_under_jit_and_mirrored_strategy(mode, tmp_path):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 8)).astype("float32")
+    y = (x.sum(1) > 0).astype("int32")
+    strategy = mirrored_strategy() if mode == "mirrored" else None
+    with strategy.scope() if strategy else tf.name_scope("plain"):
+        model = keras.Sequential(
+            [
+                keras.Input((8,)),
+                keras.layers.Dense(16, activation="relu", name="h"),
+                keras.layers.BatchNormalization(name="bn"),
+                keras.layers.Dense(2, name="o"),
+            ]
+        )
+        model.compile(
+            "adam",
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=mode == "jit",
+        )
+    monitor = GradientFlowMonitor(str(tmp_path), (x[:16], y[:16]), every_n_steps=1)
+    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
+    assert [e["step"] for e in monitor.history] == [0, 1]
+    # The last measurement equals a plain GradientTape gradient now.
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(
+            x=x[:16], y=y[:16], y_pred=model(x[:16], training=True)
+        )
+    grads = tape.gradient(loss, model.get_layer("o").trainable_variables)
+    expected = np.sqrt(sum(np.sum(np.square(g)) for g in grads))
+    assert monitor.measure(step=2)["norms"]["o"] == pytest.approx(expected, rel=1e-4)

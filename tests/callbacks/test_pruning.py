@@ -9,6 +9,7 @@ from keras_dlparts.callbacks.pruning import MagnitudePruning
 from keras_dlparts.callbacks.pruning import magnitude_mask
 from keras_dlparts.callbacks.pruning import polynomial_sparsity
 from keras_dlparts.data import load_digits
+from keras_dlparts.testing import mirrored_strategy
 
 
 def digits_mlp(seed=1):
@@ -130,3 +131,13 @@ def test_layer_selection_and_errors():
         MagnitudePruning(0.5, frequency=0)
     with pytest.raises(ValueError, match="initial_sparsity"):
         MagnitudePruning(0.5, initial_sparsity=0.6)
+
+
+def test_under_mirrored_strategy():
+    with mirrored_strategy().scope():
+        model = digits_mlp()
+    (x, y), _ = load_digits(as_images=False)
+    pruning = MagnitudePruning(0.6, begin_step=0, end_step=6, frequency=2)
+    model.fit(x[:320], y[:320], batch_size=32, epochs=1, verbose=0, callbacks=[pruning])
+    for mask in zeros_of(model).values():
+        assert mask.mean() == pytest.approx(0.6, abs=1e-3)

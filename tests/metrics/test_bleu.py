@@ -4,11 +4,11 @@ import tempfile
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 from nltk.translate.bleu_score import SmoothingFunction
 from nltk.translate.bleu_score import corpus_bleu
 
 from keras_dlparts.metrics.bleu import BLEU
+from keras_dlparts.testing import mirrored_strategy
 
 
 def make_corpus(n=40, length=14, vocab=6, refs=1, seed=0):
@@ -109,8 +109,7 @@ def test_in_compiled_model_jit_and_saved(tmp_path):
             hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True
         )
         assert logs["bleu"] == pytest.approx(expected, abs=1e-5)
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
-    with tf.distribute.MirroredStrategy(devices).scope():
+    with mirrored_strategy().scope():
         mirrored = keras.Model(inputs, outputs)
         mirrored.compile(loss="sparse_categorical_crossentropy", metrics=[BLEU()])
     logs = mirrored.evaluate(

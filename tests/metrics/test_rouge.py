@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from keras_dlparts.metrics.rouge import ROUGE
+from keras_dlparts.testing import mirrored_strategy
 
 
 # ---- Reference implementation from the definition (Lin, 2004) -------------
@@ -112,10 +113,9 @@ def test_compiled_jit_mirrored_and_saved(tmp_path):
         outputs = keras.layers.CategoryEncoding(6, output_mode="one_hot")(inputs)
         return keras.Model(inputs, outputs)
 
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")[:2]]
     for jit, strategy in [
         (True, None),
-        (False, tf.distribute.MirroredStrategy(devices)),
+        (False, mirrored_strategy()),
     ]:
         scope = strategy.scope() if strategy else tf.name_scope("plain")
         with scope:
