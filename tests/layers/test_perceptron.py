@@ -11,6 +11,7 @@ def _reference(layer, x):
     return (z > 0).astype("float32")
 
 
+@pytest.mark.slow
 def test_contract_with_straight_through_gradients():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(64, 3)).astype("float32")

@@ -11,6 +11,7 @@ def _reference(layer, x):
     return np.exp(-gamma * ((x[:, None, :] - c[None]) ** 2).sum(-1))
 
 
+@pytest.mark.slow
 def test_contract():
     x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
     check_layer(

@@ -39,6 +39,7 @@ def _data(n=24, seed=0):
     return np.random.default_rng(seed).random((n, 3))
 
 
+@pytest.mark.slow
 def test_contract():
     x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
 
