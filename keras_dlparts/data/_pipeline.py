@@ -90,7 +90,11 @@ def batched_pipeline(
     are the element itself, the first item of a tuple, or
     `element[input_key]` of a dict.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or batch_size < 1
+    ):
         raise ValueError(
             "Argument `batch_size` must be a positive integer. "
             f"Received: batch_size={batch_size!r}"
@@ -106,7 +110,9 @@ def batched_pipeline(
     if cache:
         dataset = dataset.cache() if cache is True else dataset.cache(cache)
     if shuffle_buffer:
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(
+            shuffle_buffer, seed=seed, reshuffle_each_iteration=True
+        )
     dataset = dataset.batch(
         batch_size, drop_remainder=drop_remainder, num_parallel_calls=AUTOTUNE
     )

@@ -92,7 +92,9 @@ def load_tfds(
                 "`label_key=`."
             )
     if as_supervised:
-        dataset = dataset.map(lambda features: (features[image_key], features[label_key]))
+        dataset = dataset.map(
+            lambda features: (features[image_key], features[label_key])
+        )
     return batched_pipeline(
         dataset,
         batch_size,

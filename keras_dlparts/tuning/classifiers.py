@@ -52,7 +52,9 @@ CLASSIFIER_COMPILE = {
 class _ClassifierHyperModel(BuilderHyperModel):
     """Merges a builder's default space, fixed and compile arguments."""
 
-    def __init__(self, build_fn, defaults, fixed, search_space, compile, transform, name):
+    def __init__(
+        self, build_fn, defaults, fixed, search_space, compile, transform, name
+    ):
         super().__init__(
             build_fn,
             merge_search_space(

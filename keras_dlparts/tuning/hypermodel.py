@@ -94,7 +94,8 @@ class BuilderHyperModel(keras_tuner.HyperModel):
         _check_training_ranges(self.search_space)
         if transform is not None and not callable(transform):
             raise ValueError(
-                f"Argument `transform` must be callable. Received: transform={transform!r}"
+                "Argument `transform` must be callable. "
+                f"Received: transform={transform!r}"
             )
         self.build_fn = build_fn
         self.transform = transform
@@ -133,7 +134,9 @@ def _check_dict(name, value):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ValueError(f"Argument `{name}` must be a dict. Received: {name}={value!r}")
+        raise ValueError(
+            f"Argument `{name}` must be a dict. Received: {name}={value!r}"
+        )
     return dict(value)
 
 

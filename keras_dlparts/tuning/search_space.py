@@ -41,7 +41,9 @@ class Int:
         default: optional starting value (default `min_value`).
     """
 
-    def __init__(self, min_value, max_value, step=None, sampling="linear", default=None):
+    def __init__(
+        self, min_value, max_value, step=None, sampling="linear", default=None
+    ):
         self.min_value = min_value
         self.max_value = max_value
         self.step = step
@@ -207,7 +209,7 @@ def validate_search_space(search_space, name="search_space"):
     >>> validate_search_space({"units": Int(8, 4)})
     Traceback (most recent call last):
     ...
-    ValueError: Search space key 'units': min_value must be smaller than max_value. Received: Int(8, 4, step=None, sampling='linear')
+    ValueError: Search space key 'units': min_value must be smaller than ...
     """
     if not isinstance(search_space, dict):
         raise ValueError(

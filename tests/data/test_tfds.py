@@ -1,4 +1,4 @@
-"""load_tfds on tfds.testing.mock_data: pipeline, normalisation, augmentation, tf.distribute."""
+"""load_tfds on tfds.testing.mock_data: normalisation, augmentation, tf.distribute."""
 
 import os
 
@@ -65,7 +65,8 @@ def test_augmentation_applied_only_when_asked():
     raw_images, _ = _raw()
     raw = raw_images / 255.0
     (plain, _), _ = _all(load_tfds("mnist", batch_size=8, shuffle_buffer=0))
-    np.testing.assert_allclose(plain, raw, rtol=1e-6, atol=1e-6)  # no augment: untouched
+    # no augment: untouched
+    np.testing.assert_allclose(plain, raw, rtol=1e-6, atol=1e-6)
 
     (inverted, _), _ = _all(load_tfds("mnist", batch_size=8, shuffle_buffer=0,
                                       augment=lambda x: 1.0 - x))

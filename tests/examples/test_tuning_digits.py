@@ -1,4 +1,4 @@
-"""The tuning example: three tuners run, and every trial reaches the HParams dashboard."""
+"""The tuning example: three tuners, every trial logged to the HParams dashboard."""
 
 import glob
 import json

@@ -1,4 +1,4 @@
-"""Two-trial searches of the classifier hypermodels: the sampled values are the model's."""
+"""Two-trial searches of the classifier hypermodels: sampled values are the model's."""
 
 import keras
 import numpy as np
@@ -43,7 +43,8 @@ def _check_training(values, model):
 
 def test_mlp_hypermodel(two_trial_search):
     x, y = _images((8, 8, 1))
-    for values, model in two_trial_search(MLPHyperModel((8, 8, 1), 10, compile=EAGER), x, y):
+    hypermodel = MLPHyperModel((8, 8, 1), 10, compile=EAGER)
+    for values, model in two_trial_search(hypermodel, x, y):
         _check_training(values, model)
         dense = [layer for layer in _of_type(model, keras.layers.Dense)
                  if layer.name.startswith("hidden")]
@@ -67,7 +68,8 @@ def test_vgg_hypermodel(two_trial_search):
         assert convs[-1].filters == values["width"] * 2 ** (values["depth"] - 1)
         dense = _of_type(model, keras.layers.Dense)
         assert [d.units for d in dense[:-1]] == [values["dense_units"]] * 2
-        assert bool(_of_type(model, keras.layers.BatchNormalization)) == values["batch_norm"]
+        norms = _of_type(model, keras.layers.BatchNormalization)
+        assert bool(norms) == values["batch_norm"]
 
 
 def test_resnet_hypermodel(two_trial_search):

@@ -45,7 +45,8 @@ def test_values_reach_builder_and_optimizer():
         learning_rate=Float(1e-4, 1e-1, sampling="log"), momentum=Choice([0.0, 0.9]),
     )
     model = hypermodel.build(
-        _hp(depth=2, width=12, l2=0.01, optimizer="sgd", learning_rate=0.05, momentum=0.9)
+        _hp(depth=2, width=12, l2=0.01, optimizer="sgd", learning_rate=0.05,
+            momentum=0.9)
     )
     assert [model.get_layer(f"hidden_{i}").units for i in range(2)] == [12, 12]
     assert "hidden_2" not in [layer.name for layer in model.layers]
@@ -95,7 +96,10 @@ def test_batch_size_reaches_fit_for_arrays_and_datasets():
 
 
 def test_batch_size_search_in_random_search(two_trial_search):
-    hypermodel = _hypermodel(depth=1, width=Int(4, 8, step=4), batch_size=Choice([4, 8]))
+    hypermodel = _hypermodel(
+        depth=1, width=Int(4, 8, step=4), batch_size=Choice([4, 8])
+    )
+    hypermodel.compile_arguments["run_eagerly"] = True  # skip tracing: 1 step
     x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
     for values, model in two_trial_search(hypermodel, x, np.arange(16) % 3):
         assert model.get_layer("hidden_0").units == values["width"]
@@ -105,12 +109,14 @@ def test_batch_size_search_in_random_search(two_trial_search):
     "kwargs, message",
     [
         ({"search_space": {"units": Int(4, 2)}}, "'units'"),
-        ({"search_space": {"optimizer": Choice(["adam", "adamax2"])}}, "'optimizer'.*adamax2"),
+        ({"search_space": {"optimizer": Choice(["adam", "adamax2"])}},
+         "'optimizer'.*adamax2"),
         ({"search_space": {"batch_size": Choice([8, 0])}}, "'batch_size'.*0"),
         ({"search_space": {"batch_size": Float(8, 32)}}, "'batch_size'"),
         ({"search_space": {"l2": Choice([0.0, 0.1])}, "fixed": {"l2": 0.1}},
          "'l2' is both"),
-        ({"search_space": {}, "fixed": {"learning_rate": 0.1}}, "training hyperparameter"),
+        ({"search_space": {}, "fixed": {"learning_rate": 0.1}},
+         "training hyperparameter"),
         ({"search_space": {}, "compile": "mse"}, "`compile` must be a dict"),
         ({"search_space": {}, "transform": 3}, "`transform` must be callable"),
     ],

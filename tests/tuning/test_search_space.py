@@ -76,7 +76,8 @@ def test_bad_containers_raise():
 
 def test_merge_overrides_fixes_and_drops():
     merged = merge_search_space(
-        {"a": Int(1, 3), "b": Choice([1, 2]), "c": 0.5}, {"a": 2, "c": None, "d": Boolean()}
+        {"a": Int(1, 3), "b": Choice([1, 2]), "c": 0.5},
+        {"a": 2, "c": None, "d": Boolean()},
     )
     assert merged["a"] == 2 and isinstance(merged["b"], Choice)
     assert "c" not in merged and isinstance(merged["d"], Boolean)
