@@ -20,8 +20,8 @@ class BuilderHyperModel(keras_tuner.HyperModel):
     `keras_dlparts.tuning.search_space`) and splits the values:
 
     - the training keys (`optimizer`, `learning_rate`, `momentum`,
-      `weight_decay`, `batch_size`) build the optimizer passed to
-      `compile()` and set `fit()`'s batch size;
+      `weight_decay`, `batch_size`, `epochs`) build the optimizer passed
+      to `compile()` and set `fit()`'s batch size and epochs;
     - the other keys, passed through `transform` when given, are keyword
       arguments of `build_fn`, on top of `fixed`.
 
@@ -115,6 +115,8 @@ class BuilderHyperModel(keras_tuner.HyperModel):
         return model
 
     def fit(self, hp, model, *args, **kwargs):
+        if "epochs" in self.search_space:
+            kwargs["epochs"] = hp.get("epochs")
         if "batch_size" not in self.search_space:
             return model.fit(*args, **kwargs)
         batch_size = hp.get("batch_size")
@@ -146,18 +148,22 @@ def _check_training_ranges(search_space):
         names = optimizer.values if isinstance(optimizer, Choice) else [optimizer]
         for name in names:
             check_optimizer_name(name)
-    batch_size = search_space.get("batch_size")
-    if isinstance(batch_size, Choice):
-        sizes = batch_size.values
-    elif isinstance(batch_size, Float):
-        sizes = [float(batch_size.min_value)]
-    elif isinstance(batch_size, Int):
-        sizes = [batch_size.min_value]
+    for key in ("batch_size", "epochs"):
+        _check_positive_ints(key, search_space.get(key))
+
+
+def _check_positive_ints(key, spec):
+    if isinstance(spec, Choice):
+        values = spec.values
+    elif isinstance(spec, Float):
+        values = [float(spec.min_value)]
+    elif isinstance(spec, Int):
+        values = [spec.min_value]
     else:
-        sizes = [] if batch_size is None else [batch_size]
-    for size in sizes:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        values = [] if spec is None else [spec]
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(
-                "Search space key 'batch_size' must hold positive integers. "
-                f"Received: {size!r}"
+                f"Search space key {key!r} must hold positive integers. "
+                f"Received: {value!r}"
             )

@@ -9,12 +9,16 @@ the model builder:
   the others;
 - `weight_decay`: the optimizer's decoupled weight decay (an L2 strength
   that works for every builder, with or without an `l2` argument);
-- `batch_size`: the batch size `fit()` uses.
+- `batch_size`: the batch size `fit()` uses;
+- `epochs`: the epochs `fit()` runs (not with `Hyperband`, which sets the
+  epochs of each trial itself).
 """
 
 import keras
 
-TRAINING_KEYS = ("optimizer", "learning_rate", "momentum", "weight_decay", "batch_size")
+TRAINING_KEYS = (
+    "optimizer", "learning_rate", "momentum", "weight_decay", "batch_size", "epochs"
+)
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "nadam", "lion")
 

@@ -95,6 +95,16 @@ def test_batch_size_reaches_fit_for_arrays_and_datasets():
     assert counted == [4]  # the 1-batch dataset re-batched into 4
 
 
+def test_epochs_reach_fit():
+    hypermodel = _hypermodel(depth=1, width=4, epochs=Choice([2, 3]))
+    hypermodel.compile_arguments["run_eagerly"] = True
+    hp = _hp(epochs=3)
+    model = hypermodel.build(hp)
+    x = np.zeros((4, 4), "float32")
+    history = hypermodel.fit(hp, model, x, np.zeros(4), epochs=1, verbose=0)
+    assert len(history.history["loss"]) == 3
+
+
 def test_batch_size_search_in_random_search(two_trial_search):
     hypermodel = _hypermodel(
         depth=1, width=Int(4, 8, step=4), batch_size=Choice([4, 8])
@@ -113,6 +123,7 @@ def test_batch_size_search_in_random_search(two_trial_search):
          "'optimizer'.*adamax2"),
         ({"search_space": {"batch_size": Choice([8, 0])}}, "'batch_size'.*0"),
         ({"search_space": {"batch_size": Float(8, 32)}}, "'batch_size'"),
+        ({"search_space": {"epochs": Int(0, 3)}}, "'epochs'.*0"),
         ({"search_space": {"l2": Choice([0.0, 0.1])}, "fixed": {"l2": 0.1}},
          "'l2' is both"),
         ({"search_space": {}, "fixed": {"learning_rate": 0.1}},
