@@ -103,17 +103,30 @@ class _TransformerBlock(keras.layers.Layer):
                 f"Argument `score` must be one of {SCORES}. "
                 f"Received: score={score!r}"
             )
-        if not isinstance(layer_norm_epsilon, (int, float)) or not (
-            layer_norm_epsilon > 0
+        if (
+            isinstance(layer_norm_epsilon, bool)
+            or not isinstance(layer_norm_epsilon, (int, float))
+            or not layer_norm_epsilon > 0
         ):
             raise ValueError(
                 "Argument `layer_norm_epsilon` must be a positive number. "
                 f"Received: layer_norm_epsilon={layer_norm_epsilon!r}"
             )
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ValueError(
+                f"Argument `seed` must be None or an integer. Received: seed={seed!r}"
+            )
+        try:
+            activation_fn = keras.activations.get(activation)
+        except ValueError as error:
+            raise ValueError(
+                "Argument `activation` must name a Keras activation or be a "
+                f"callable. Received: activation={activation!r}"
+            ) from error
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
-        self.activation = keras.activations.get(activation)
+        self.activation = activation_fn
         self.norm_first = norm_first
         self.score = score
         self.layer_norm_epsilon = layer_norm_epsilon

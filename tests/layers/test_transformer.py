@@ -262,6 +262,11 @@ def test_decoder_keras_masks_from_both_sequences():
         ),
         ({"num_heads": 2, "intermediate_dim": 4, "dropout": 1.5}, r"`dropout`.*=1.5"),
         ({"num_heads": 2, "intermediate_dim": 4, "norm_first": 1}, r"`norm_first`.*=1"),
+        ({"num_heads": 2, "intermediate_dim": 4, "activation": "nope"},
+         r"`activation`.*'nope'"),
+        ({"num_heads": 2, "intermediate_dim": 4, "seed": 1.5}, r"`seed`.*=1.5"),
+        ({"num_heads": 2, "intermediate_dim": 4, "layer_norm_epsilon": 0},
+         r"`layer_norm_epsilon`.*=0"),
     ],
 )
 def test_bad_arguments(cls, kwargs, match):
