@@ -157,8 +157,12 @@ class LearnedPositionalEmbedding(keras.layers.Layer):
 
     def call(self, inputs):
         length = ops.shape(inputs)[1]
+        # The variable's value, not the variable: JAX cannot slice a
+        # KerasVariable inside a traced function.
         table = ops.slice(
-            self.position_embeddings, (0, 0), (length, inputs.shape[-1])
+            ops.convert_to_tensor(self.position_embeddings),
+            (0, 0),
+            (length, inputs.shape[-1]),
         )
         return inputs + ops.cast(table, inputs.dtype)
 
