@@ -40,6 +40,7 @@ class DenseBlock(keras.layers.Layer):
             bottleneck convolution.
         dropout_rate: float in [0, 1), dropout after each convolution.
         epsilon: batch normalisation epsilon.
+        momentum: batch normalisation momentum.
         kernel_initializer: initializer of the convolution kernels.
         kernel_regularizer: optional regularizer of the kernels.
         seed: integer seed of the dropout.
@@ -67,6 +68,7 @@ class DenseBlock(keras.layers.Layer):
         bottleneck=True,
         dropout_rate=0.0,
         epsilon=1.001e-5,
+        momentum=0.99,
         kernel_initializer="he_normal",
         kernel_regularizer=None,
         seed=None,
@@ -92,6 +94,7 @@ class DenseBlock(keras.layers.Layer):
         self.bottleneck = bottleneck
         self.dropout_rate = float(dropout_rate)
         self.epsilon = epsilon
+        self.momentum = momentum
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.seed = seed
@@ -106,6 +109,7 @@ class DenseBlock(keras.layers.Layer):
             layers.append(
                 keras.layers.BatchNormalization(
                     epsilon=self.epsilon,
+                    momentum=self.momentum,
                     dtype=self.dtype_policy,
                     name=f"layer{index}_bn{j}",
                 )
@@ -185,6 +189,7 @@ class DenseBlock(keras.layers.Layer):
             "bottleneck": self.bottleneck,
             "dropout_rate": self.dropout_rate,
             "epsilon": self.epsilon,
+            "momentum": self.momentum,
             "kernel_initializer": serialize(self.kernel_initializer),
             "kernel_regularizer": serialize(self.kernel_regularizer),
             "seed": self.seed,
@@ -201,6 +206,7 @@ class TransitionLayer(keras.layers.Layer):
     Args:
         compression: float in (0, 1], the fraction of channels kept.
         epsilon: batch normalisation epsilon.
+        momentum: batch normalisation momentum.
         kernel_initializer: initializer of the convolution kernel.
         kernel_regularizer: optional regularizer of the kernel.
         **kwargs: base layer arguments (`name`, `dtype`).
@@ -224,6 +230,7 @@ class TransitionLayer(keras.layers.Layer):
         self,
         compression=0.5,
         epsilon=1.001e-5,
+        momentum=0.99,
         kernel_initializer="he_normal",
         kernel_regularizer=None,
         **kwargs,
@@ -238,6 +245,7 @@ class TransitionLayer(keras.layers.Layer):
         super().__init__(**kwargs)
         self.compression = float(compression)
         self.epsilon = epsilon
+        self.momentum = momentum
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
 
@@ -250,7 +258,10 @@ class TransitionLayer(keras.layers.Layer):
                 f"channel of an input with {input_shape[-1]} channels."
             )
         self.norm = keras.layers.BatchNormalization(
-            epsilon=self.epsilon, dtype=self.dtype_policy, name="bn"
+            epsilon=self.epsilon,
+            momentum=self.momentum,
+            dtype=self.dtype_policy,
+            name="bn",
         )
         self.conv = keras.layers.Conv2D(
             filters,
@@ -289,6 +300,7 @@ class TransitionLayer(keras.layers.Layer):
             **super().get_config(),
             "compression": self.compression,
             "epsilon": self.epsilon,
+            "momentum": self.momentum,
             "kernel_initializer": serialize(self.kernel_initializer),
             "kernel_regularizer": serialize(self.kernel_regularizer),
         }

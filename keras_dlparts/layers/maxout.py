@@ -30,7 +30,8 @@ class Maxout(keras.layers.Layer):
             of `num_units`.
 
     Returns:
-        The input's shape with `num_units` along `axis`.
+        The input's shape with `num_units` along `axis`. With `axis=-1` an
+        incoming mask (e.g. over time steps) is passed on unchanged.
 
     Example:
 
@@ -59,6 +60,9 @@ class Maxout(keras.layers.Layer):
         super().__init__(**kwargs)
         self.num_units = num_units
         self.axis = axis
+        # A mask over the leading (batch, time) axes stays valid when the
+        # features are grouped along the last axis.
+        self.supports_masking = axis == -1
 
     def _axis(self, rank):
         axis = self.axis % rank if -rank <= self.axis < rank else None

@@ -51,7 +51,8 @@ X = np.random.default_rng(1).normal(size=(4, 5, 5, 3)).astype("float32")
 def test_dense_block_contract():
     check_layer(
         DenseBlock,
-        {"num_layers": 2, "growth_rate": 2, "bottleneck": True},
+        {"num_layers": 2, "growth_rate": 2, "bottleneck": True,
+         "momentum": 0.5},
         X,
         reference=_numpy_dense_block,
         atol=1e-4,
@@ -63,7 +64,7 @@ def test_transition_contract():
     x = np.random.default_rng(2).normal(size=(4, 4, 4, 6)).astype("float32")
     check_layer(
         TransitionLayer,
-        {"compression": 0.5},
+        {"compression": 0.5, "momentum": 0.5},
         x,
         reference=_numpy_transition,
         atol=1e-5,

@@ -1,5 +1,6 @@
 """Tests of keras_dlparts.layers.Maxout."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -36,6 +37,16 @@ def test_other_axis():
     out = np.asarray(layer(x))
     np.testing.assert_allclose(out, _numpy_maxout(x, 3, axis=1))
     assert layer.compute_output_shape((2, 6, 5)) == (2, 3, 5)
+
+
+def test_passes_the_time_mask_on():
+    embedded = keras.layers.Embedding(5, 6, mask_zero=True)(
+        np.array([[1, 2, 0]])
+    )
+    out = Maxout(2)(embedded)
+    assert tuple(out.shape) == (1, 3, 2)
+    np.testing.assert_array_equal(np.asarray(out._keras_mask),
+                                  [[True, True, False]])
 
 
 def test_indivisible_input_raises():

@@ -52,7 +52,8 @@ X = np.random.default_rng(1).normal(size=(4, 6, 6, 3)).astype("float32")
 def test_contract_bottleneck_with_projection():
     check_layer(
         ResidualBlock,
-        {"filters": 2, "kind": "bottleneck", "strides": 2, "use_bias": True},
+        {"filters": 2, "kind": "bottleneck", "strides": 2, "use_bias": True,
+         "momentum": 0.5},
         X,
         reference=_numpy_block,
         atol=1e-4,

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from support.batch_norm import fast_batch_norm
 
 from keras_dlparts.layers import DenseBlock
 from keras_dlparts.layers import TransitionLayer
@@ -38,8 +39,9 @@ def test_custom_blocks_channel_arithmetic():
 
 
 def _tiny():
-    return build_densenet(input_shape=(16, 16, 3), num_classes=3,
-                          blocks=(2, 2), growth_rate=4)
+    return fast_batch_norm(build_densenet(
+        input_shape=(16, 16, 3), num_classes=3, blocks=(2, 2), growth_rate=4
+    ))
 
 
 @pytest.mark.slow

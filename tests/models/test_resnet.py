@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from support.batch_norm import fast_batch_norm
 
 from keras_dlparts.layers import ResidualBlock
 from keras_dlparts.models import build_resnet
@@ -35,10 +36,10 @@ def test_depths_and_stage_shapes():
 
 
 def _tiny():
-    return build_resnet(
+    return fast_batch_norm(build_resnet(
         18, input_shape=(16, 16, 3), num_classes=3, width=4,
         blocks_per_stage=(1, 1), kind="bottleneck",
-    )
+    ))
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 import pytest
+from support.batch_norm import fast_batch_norm
 
 from keras_dlparts.models import build_unet
 from keras_dlparts.testing import check_model
@@ -38,7 +39,8 @@ def test_skip_connection_carries_fine_detail():
 
 
 def _tiny():
-    return build_unet((16, 16, 1), num_classes=1, filters=(4, 8))
+    return fast_batch_norm(build_unet((16, 16, 1), num_classes=1,
+                                      filters=(4, 8)))
 
 
 @pytest.mark.slow
