@@ -445,9 +445,10 @@ def _shape_list(declared):
         yield from _shape_list(item)
 
 
-def _check_config(layer_cls, layer, init_kwargs, inputs, call_kwargs):
-    config = layer.get_config()
-    params = inspect.signature(layer_cls.__init__).parameters
+def check_config_keys(obj):
+    """Raises if `obj.get_config()` lacks an argument of `type(obj).__init__`."""
+    config = obj.get_config()
+    params = inspect.signature(type(obj).__init__).parameters
     missing = [
         name
         for name, p in params.items()
@@ -459,18 +460,40 @@ def _check_config(layer_cls, layer, init_kwargs, inputs, call_kwargs):
         raise AssertionError(
             f"get_config() lacks the __init__ argument(s) {missing}"
         )
+    return config
+
+
+def check_same_config(clone, config):
+    """Raises if `clone.get_config()` differs from the original `config`."""
+    if _normalise(clone.get_config()) != _normalise(config):
+        raise AssertionError(
+            "from_config(get_config()).get_config() differs from the original"
+        )
+
+
+def _same_setting(given, stored):
+    """Whether a config entry records the constructor value `given`.
+
+    A string naming a Keras object (`"glorot_uniform"`) is stored as its
+    serialized form (`{"class_name": "GlorotUniform", ...}`).
+    """
+    if isinstance(given, str) and isinstance(stored, dict):
+        name = str(stored.get("class_name", ""))
+        return name.replace("_", "").lower() == given.replace("_", "").lower()
+    return _normalise(stored) == _normalise(given)
+
+
+def _check_config(layer_cls, layer, init_kwargs, inputs, call_kwargs):
+    config = check_config_keys(layer)
     for name, value in init_kwargs.items():
         if isinstance(value, _PLAIN_TYPES + (list, tuple)) and name in config:
-            if _normalise(config[name]) != _normalise(value):
+            if not _same_setting(value, config[name]):
                 raise AssertionError(
                     f"get_config()[{name!r}] is {config[name]!r}, the layer "
                     f"was built with {value!r}"
                 )
     clone = layer_cls.from_config(config)
-    if _normalise(clone.get_config()) != _normalise(config):
-        raise AssertionError(
-            "from_config(get_config()).get_config() differs from the original"
-        )
+    check_same_config(clone, config)
     clone(*inputs, **call_kwargs)
     clone.set_weights(layer.get_weights())
     _assert_close(

@@ -6,7 +6,6 @@ model-training helpers of `keras_dlparts.testing.contract` and report
 failures the same way, as one `ContractError` naming every failed check.
 """
 
-import inspect
 import os
 import tempfile
 
@@ -36,29 +35,14 @@ def _value(loss, y_true, y_pred):
 def _check_config(loss_fn, y_true, y_pred):
     loss = loss_fn()
     cls = type(loss)
-    config = loss.get_config()
-    params = inspect.signature(cls.__init__).parameters
-    missing = [
-        name
-        for name, p in params.items()
-        if name != "self"
-        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        and name not in config
-    ]
-    if missing:
-        raise AssertionError(
-            f"get_config() lacks the __init__ argument(s) {missing}"
-        )
+    config = contract.check_config_keys(loss)
     clone = keras.losses.deserialize(keras.losses.serialize(loss))
     if type(clone) is not cls:
         raise AssertionError(
             f"deserialize(serialize(loss)) gave a {type(clone).__name__}, "
             f"expected {cls.__name__}"
         )
-    if contract._normalise(clone.get_config()) != contract._normalise(config):
-        raise AssertionError(
-            "from_config(get_config()).get_config() differs from the original"
-        )
+    contract.check_same_config(clone, config)
     contract._assert_close(
         _value(clone, y_true, y_pred),
         _value(loss, y_true, y_pred),
