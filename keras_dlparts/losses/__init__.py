@@ -1,7 +1,8 @@
 """keras_dlparts.losses: public names of this folder."""
-from keras_dlparts.losses.gan import GANDiscriminatorLoss
-from keras_dlparts.losses.gan import GANGeneratorLoss
+
 from keras_dlparts.losses.clip import CLIPLoss
 from keras_dlparts.losses.contrastive import ContrastiveLoss
+from keras_dlparts.losses.gan import GANDiscriminatorLoss
+from keras_dlparts.losses.gan import GANGeneratorLoss
 from keras_dlparts.losses.robust import RobustLoss
 from keras_dlparts.losses.triplet import TripletLoss

@@ -1,3 +1,4 @@
 """keras_dlparts.metrics: public names of this folder."""
+
 from keras_dlparts.metrics.bleu import BLEU
 from keras_dlparts.metrics.rouge import ROUGE

@@ -1,4 +1,5 @@
 """keras_dlparts.optimizers: public names of this folder."""
+
 from keras_dlparts.optimizers.add_sign import AddSign
 from keras_dlparts.optimizers.lookahead import Lookahead
 from keras_dlparts.optimizers.power_sign import PowerSign
