@@ -1,8 +1,7 @@
 """DDPM training (Algorithm 1) and compiled DDPM/DDIM sampling (Algorithm 2)."""
 
-import numpy as np
-
 import keras
+import numpy as np
 
 from keras_dlparts.models.noise_schedule import NoiseSchedule
 
@@ -337,7 +336,13 @@ class DiffusionModel(keras.Model):
             return np.zeros((n,), "int32")
         if labels is None:
             return np.full((n,), self.num_classes, "int32")
-        labels = np.broadcast_to(np.asarray(labels), (n,)).astype("int32")
+        try:
+            labels = np.broadcast_to(np.asarray(labels), (n,)).astype("int32")
+        except ValueError:
+            raise ValueError(
+                f"Argument `labels` must be an int or an array of shape ({n},). "
+                f"Received: shape={np.shape(labels)}"
+            ) from None
         if labels.min() < 0 or labels.max() > self.num_classes:
             raise ValueError(
                 f"Argument `labels` must be in [0, {self.num_classes}]. "

@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_dlparts.layers.attention import MultiHeadAttention
 from keras_dlparts.layers.timestep import TimestepEmbedding
 
 
@@ -23,7 +24,8 @@ def build_diffusion_unet(
     resolution level `num_res_blocks` residual blocks
     `h + Conv(act(GN(Conv(act(GN(h))) + Dense(act(temb)))))` into which the
     timestep embedding is injected, with a self-attention block after each
-    residual block whose spatial size is in `attention_resolutions`; a
+    residual block whose spatial size is in `attention_resolutions`
+    (`keras_dlparts.layers.MultiHeadAttention`, scaled dot-product); a
     stride-2 convolution between levels; a middle of residual, attention,
     residual; the mirror-image decoder (nearest upsampling + 3x3 conv) with
     skip connections concatenated; and a 3x3 output convolution kept in
@@ -203,8 +205,6 @@ class _Blocks:
         height, width, channels = x.shape[1:]
         h = keras.layers.GroupNormalization(self.groups)(x)
         h = keras.layers.Reshape((height * width, channels))(h)
-        h = keras.layers.MultiHeadAttention(
-            self.num_heads, channels // self.num_heads
-        )(h, h)
+        h = MultiHeadAttention(self.num_heads, channels // self.num_heads)(h, h)
         h = keras.layers.Reshape((height, width, channels))(h)
         return keras.layers.Add()([x, h])
