@@ -59,17 +59,17 @@ class AttentionMapLogger(SummaryWriterCallback):
         normalize: bool, scale each head map to [0, 1] by its maximum.
         zoom: positive int, pixels per attention cell.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np, keras, tempfile
-    >>> x = keras.Input((5, 8))
-    >>> y = keras.layers.MultiHeadAttention(2, 4, name="mha")(x, x)
-    >>> model = keras.Model(x, y)
-    >>> logger = AttentionMapLogger(tempfile.mkdtemp(), "mha",
-    ...                             np.ones((3, 5, 8), "float32"), max_images=2)
-    >>> logger.set_model(model)
-    >>> logger.log(step=0).shape  # 2 images, 5 rows, 2 heads of 5 columns
-    (2, 5, 11, 1)
+        >>> import numpy as np, keras, tempfile
+        >>> x = keras.Input((5, 8))
+        >>> y = keras.layers.MultiHeadAttention(2, 4, name="mha")(x, x)
+        >>> model = keras.Model(x, y)
+        >>> logger = AttentionMapLogger(tempfile.mkdtemp(), "mha",
+        ...                             np.ones((3, 5, 8), "float32"), max_images=2)
+        >>> logger.set_model(model)
+        >>> logger.log(step=0).shape  # 2 images, 5 rows, 2 heads of 5 columns
+        (2, 5, 11, 1)
     """
 
     def __init__(

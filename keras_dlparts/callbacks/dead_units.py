@@ -44,18 +44,18 @@ class DeadUnitMonitor(SummaryWriterCallback):
         alert_fraction: float in (0, 1]; a layer with at least this dead
             fraction is flagged.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np, keras, tempfile
-    >>> model = keras.Sequential([keras.Input((3,)),
-    ...     keras.layers.Dense(4, activation="relu", name="hidden",
-    ...                        bias_initializer=keras.initializers.Constant(-100.0)),
-    ...     keras.layers.Dense(1)])
-    >>> model.compile("sgd", "mse")
-    >>> monitor = DeadUnitMonitor(tempfile.mkdtemp(), np.ones((5, 3), "float32"))
-    >>> monitor.set_model(model)
-    >>> monitor.measure(step=0)["fractions"]
-    {'hidden': 1.0}
+        >>> import numpy as np, keras, tempfile
+        >>> model = keras.Sequential([keras.Input((3,)),
+        ...     keras.layers.Dense(4, activation="relu", name="hidden",
+        ...                        bias_initializer=keras.initializers.Constant(-100.0)),
+        ...     keras.layers.Dense(1)])
+        >>> model.compile("sgd", "mse")
+        >>> monitor = DeadUnitMonitor(tempfile.mkdtemp(), np.ones((5, 3), "float32"))
+        >>> monitor.set_model(model)
+        >>> monitor.measure(step=0)["fractions"]
+        {'hidden': 1.0}
     """
 
     def __init__(self, log_dir, reference_data, every_n_epochs=1, alert_fraction=0.5):

@@ -49,20 +49,20 @@ class GradientFlowMonitor(SummaryWriterCallback):
         vanishing_threshold: float; norms below it are flagged vanishing.
         exploding_threshold: float; norms above it are flagged exploding.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np, keras, tempfile
-    >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="out")])
-    >>> model.compile("sgd", "mse")
-    >>> x, y = np.ones((8, 4), "float32"), np.zeros((8, 1), "float32")
-    >>> monitor = GradientFlowMonitor(tempfile.mkdtemp(), (x, y), every_n_steps=1)
-    >>> _ = model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[monitor])
-    >>> steps = [entry["step"] for entry in monitor.history]
-    >>> steps
-    [0, 1]
-    >>> first = monitor.history[0]
-    >>> list(first["norms"])
-    ['out']
+        >>> import numpy as np, keras, tempfile
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="out")])
+        >>> model.compile("sgd", "mse")
+        >>> x, y = np.ones((8, 4), "float32"), np.zeros((8, 1), "float32")
+        >>> monitor = GradientFlowMonitor(tempfile.mkdtemp(), (x, y), every_n_steps=1)
+        >>> _ = model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[monitor])
+        >>> steps = [entry["step"] for entry in monitor.history]
+        >>> steps
+        [0, 1]
+        >>> first = monitor.history[0]
+        >>> list(first["norms"])
+        ['out']
     """
 
     def __init__(

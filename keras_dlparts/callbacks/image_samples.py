@@ -31,12 +31,12 @@ def image_grid(
         (columns * (width + padding) - padding) * scale, channels)` in
         [0, 1].
 
-    Example:
+    Examples:
 
-    >>> image_grid(np.ones((3, 2, 2, 1)), scale=2).shape
-    (8, 8, 1)
-    >>> image_grid(np.ones((3, 2, 2, 1)), padding=1).shape
-    (5, 5, 1)
+        >>> image_grid(np.ones((3, 2, 2, 1)), scale=2).shape
+        (8, 8, 1)
+        >>> image_grid(np.ones((3, 2, 2, 1)), padding=1).shape
+        (5, 5, 1)
     """
     images = np.asarray(images, "float32")
     if images.ndim == 3:
@@ -109,17 +109,17 @@ class ImageSampleLogger(SummaryWriterCallback):
             black and white (`(-1.0, 1.0)` for tanh outputs).
         tag: name of the TensorBoard image and of the PNG files.
 
-    Example:
+    Examples:
 
-    >>> import keras, numpy as np, tempfile
-    >>> class Gray(keras.Model):  # any model with `generate` will do
-    ...     def generate(self, n, seed=None):
-    ...         return np.full((n, 2, 2, 1), 0.5, "float32")
-    >>> logger = ImageSampleLogger(tempfile.mkdtemp(), num_samples=4,
-    ...                            png_dir=tempfile.mkdtemp(), scale=3)
-    >>> logger.set_model(Gray())
-    >>> logger.log(step=1).shape  # 2 x 2 images of 2 x 2 pixels, 1 apart
-    (15, 15, 1)
+        >>> import keras, numpy as np, tempfile
+        >>> class Gray(keras.Model):  # any model with `generate` will do
+        ...     def generate(self, n, seed=None):
+        ...         return np.full((n, 2, 2, 1), 0.5, "float32")
+        >>> logger = ImageSampleLogger(tempfile.mkdtemp(), num_samples=4,
+        ...                            png_dir=tempfile.mkdtemp(), scale=3)
+        >>> logger.set_model(Gray())
+        >>> logger.log(step=1).shape  # 2 x 2 images of 2 x 2 pixels, 1 apart
+        (15, 15, 1)
     """
 
     def __init__(

@@ -45,20 +45,20 @@ class LatentSpaceProjector(SummaryWriterCallback):
         class_names: `None` or a list mapping integer labels to names.
         every_n_epochs: `None` (only at the end) or a positive int.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np, keras, tempfile, os
-    >>> model = keras.Sequential([keras.Input((4,)),
-    ...     keras.layers.Dense(2, name="code"), keras.layers.Dense(4)])
-    >>> log_dir = tempfile.mkdtemp()
-    >>> projector = LatentSpaceProjector(log_dir, np.ones((3, 4), "float32"),
-    ...     labels=[0, 1, 1], layer_name="code")
-    >>> projector.set_model(model)
-    >>> projector.write(step=0).shape
-    (3, 2)
-    >>> files = os.listdir(log_dir)
-    >>> "metadata.tsv" in files, "projector_config.pbtxt" in files
-    (True, True)
+        >>> import numpy as np, keras, tempfile, os
+        >>> model = keras.Sequential([keras.Input((4,)),
+        ...     keras.layers.Dense(2, name="code"), keras.layers.Dense(4)])
+        >>> log_dir = tempfile.mkdtemp()
+        >>> projector = LatentSpaceProjector(log_dir, np.ones((3, 4), "float32"),
+        ...     labels=[0, 1, 1], layer_name="code")
+        >>> projector.set_model(model)
+        >>> projector.write(step=0).shape
+        (3, 2)
+        >>> files = os.listdir(log_dir)
+        >>> "metadata.tsv" in files, "projector_config.pbtxt" in files
+        (True, True)
     """
 
     def __init__(

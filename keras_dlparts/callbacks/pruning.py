@@ -83,16 +83,16 @@ class MagnitudePruning(SummaryWriterCallback):
             names of the layers to prune.
         log_dir: `None` or a TensorBoard run directory.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np, keras
-    >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(10)])
-    >>> model.compile("adam", "mse")
-    >>> pruning = MagnitudePruning(0.8, begin_step=0, end_step=4, frequency=2)
-    >>> x, y = np.ones((16, 8), "float32"), np.ones((16, 10), "float32")
-    >>> _ = model.fit(x, y, batch_size=2, verbose=0, callbacks=[pruning])
-    >>> float(np.mean(model.layers[0].kernel.numpy() == 0))
-    0.8
+        >>> import numpy as np, keras
+        >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(10)])
+        >>> model.compile("adam", "mse")
+        >>> pruning = MagnitudePruning(0.8, begin_step=0, end_step=4, frequency=2)
+        >>> x, y = np.ones((16, 8), "float32"), np.ones((16, 10), "float32")
+        >>> _ = model.fit(x, y, batch_size=2, verbose=0, callbacks=[pruning])
+        >>> float(np.mean(model.layers[0].kernel.numpy() == 0))
+        0.8
     """
 
     def __init__(

@@ -27,16 +27,16 @@ class TimeStopping(SummaryWriterCallback):
         log_dir: `None` or a TensorBoard run directory.
         verbose: bool, print a line when training is stopped.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np, keras
-    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    >>> model.compile("sgd", "mse")
-    >>> stop = TimeStopping(seconds=0.01)
-    >>> history = model.fit(np.ones((64, 2)), np.ones((64, 1)), batch_size=1,
-    ...                     epochs=1000, verbose=0, callbacks=[stop])
-    >>> len(history.epoch) < 1000, stop.stopped_epoch is not None
-    (True, True)
+        >>> import numpy as np, keras
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile("sgd", "mse")
+        >>> stop = TimeStopping(seconds=0.01)
+        >>> history = model.fit(np.ones((64, 2)), np.ones((64, 1)), batch_size=1,
+        ...                     epochs=1000, verbose=0, callbacks=[stop])
+        >>> len(history.epoch) < 1000, stop.stopped_epoch is not None
+        (True, True)
     """
 
     def __init__(self, seconds, log_dir=None, verbose=False):

@@ -39,12 +39,12 @@ def make_dataset(
     Returns:
         A `tf.data.Dataset` of `x` batches or `(x, y)` batches.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> x, y = np.zeros((10, 8, 8, 1), "float32"), np.arange(10)
-    >>> [int(b[0].shape[0]) for b in make_dataset(x, y, batch_size=4)]
-    [4, 4, 2]
+        >>> import numpy as np
+        >>> x, y = np.zeros((10, 8, 8, 1), "float32"), np.arange(10)
+        >>> [int(b[0].shape[0]) for b in make_dataset(x, y, batch_size=4)]
+        [4, 4, 2]
     """
     x = np.asarray(x)
     if y is not None:

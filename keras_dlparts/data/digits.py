@@ -20,13 +20,13 @@ def load_digits(test_fraction=0.2, seed=0, as_images=True):
         `((x_train, y_train), (x_test, y_test))` with float32 images and
         int32 labels.
 
-    Example:
+    Examples:
 
-    >>> (x_train, y_train), (x_test, y_test) = load_digits()
-    >>> x_train.shape, x_test.shape
-    ((1438, 8, 8, 1), (359, 8, 8, 1))
-    >>> float(x_train.max())
-    1.0
+        >>> (x_train, y_train), (x_test, y_test) = load_digits()
+        >>> x_train.shape, x_test.shape
+        ((1438, 8, 8, 1), (359, 8, 8, 1))
+        >>> float(x_train.max())
+        1.0
     """
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(
@@ -72,10 +72,10 @@ CAPTION_TEMPLATES = (
 def digit_captions(labels, templates=CAPTION_TEMPLATES, seed=0):
     """A short caption for each digit label, from a randomly chosen template.
 
-    Example:
+    Examples:
 
-    >>> digit_captions([7, 0], templates=("a photo of the digit {}",))
-    ['a photo of the digit seven', 'a photo of the digit zero']
+        >>> digit_captions([7, 0], templates=("a photo of the digit {}",))
+        ['a photo of the digit seven', 'a photo of the digit zero']
     """
     rng = np.random.default_rng(seed)
     return [

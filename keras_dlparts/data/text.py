@@ -20,10 +20,10 @@ _PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
 def standardize(text):
     """Lower-cases `text`, strips punctuation and splits it into words.
 
-    Example:
+    Examples:
 
-    >>> standardize("The cat, the DOG!")
-    ['the', 'cat', 'the', 'dog']
+        >>> standardize("The cat, the DOG!")
+        ['the', 'cat', 'the', 'dog']
     """
     if not isinstance(text, str):
         raise TypeError(
@@ -44,13 +44,13 @@ class Vocabulary:
         max_size: largest vocabulary size, padding and UNK included (>= 3),
             or `None` for every word.
 
-    Example:
+    Examples:
 
-    >>> vocab = Vocabulary(["a b b c", "b c"], max_size=4)
-    >>> vocab.words
-    ['', '[UNK]', 'b', 'c']
-    >>> vocab.encode("b a d")
-    [2, 1, 1]
+        >>> vocab = Vocabulary(["a b b c", "b c"], max_size=4)
+        >>> vocab.words
+        ['', '[UNK]', 'b', 'c']
+        >>> vocab.encode("b a d")
+        [2, 1, 1]
     """
 
     def __init__(self, texts, max_size=None):
@@ -82,10 +82,10 @@ class Vocabulary:
     def encode_batch(self, texts, length):
         """Word ids of each text, cut or padded with 0 to `length`: int32 `(n, length)`.
 
-        Example:
+        Examples:
 
-        >>> Vocabulary(["a b c"]).encode_batch(["a b c", "c"], length=2).tolist()
-        [[2, 3], [4, 0]]
+            >>> Vocabulary(["a b c"]).encode_batch(["a b c", "c"], length=2).tolist()
+            [[2, 3], [4, 0]]
         """
         ids = np.zeros((len(texts), length), dtype="int32")
         for row, text in enumerate(texts):
@@ -123,10 +123,10 @@ def skipgram_pairs(sequences, window_size=2):
     Returns:
         `(targets, contexts)`, two int32 arrays of the same length.
 
-    Example:
+    Examples:
 
-    >>> skipgram_pairs([[5, 6, 7]], window_size=1)
-    (array([5, 6, 6, 7], dtype=int32), array([6, 5, 7, 6], dtype=int32))
+        >>> skipgram_pairs([[5, 6, 7]], window_size=1)
+        (array([5, 6, 6, 7], dtype=int32), array([6, 5, 7, 6], dtype=int32))
     """
     _check_window(window_size)
     pairs = [
@@ -149,11 +149,11 @@ def cbow_examples(sequences, window_size=2):
         `(contexts, targets)`: int32 arrays shaped `(n, 2 * window_size)`
         and `(n,)`.
 
-    Example:
+    Examples:
 
-    >>> contexts, targets = cbow_examples([[5, 6, 7]], window_size=1)
-    >>> contexts.tolist(), targets.tolist()
-    ([[6, 0], [5, 7], [6, 0]], [5, 6, 7])
+        >>> contexts, targets = cbow_examples([[5, 6, 7]], window_size=1)
+        >>> contexts.tolist(), targets.tolist()
+        ([[6, 0], [5, 7], [6, 0]], [5, 6, 7])
     """
     _check_window(window_size)
     contexts, targets = [], []

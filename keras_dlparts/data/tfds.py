@@ -64,14 +64,14 @@ def load_tfds(
     Returns:
         A `tf.data.Dataset` of batches.
 
-    Example:
+    Examples:
 
-    >>> import tensorflow_datasets as tfds
-    >>> with tfds.testing.mock_data(num_examples=8):
-    ...     dataset = load_tfds("mnist", batch_size=4, seed=0)
-    ...     images, labels = next(iter(dataset))
-    >>> images.shape, images.dtype.name, labels.shape
-    (TensorShape([4, 28, 28, 1]), 'float32', TensorShape([4]))
+        >>> import tensorflow_datasets as tfds
+        >>> with tfds.testing.mock_data(num_examples=8):
+        ...     dataset = load_tfds("mnist", batch_size=4, seed=0)
+        ...     images, labels = next(iter(dataset))
+        >>> images.shape, images.dtype.name, labels.shape
+        (TensorShape([4, 28, 28, 1]), 'float32', TensorShape([4]))
     """
     import tensorflow_datasets as tfds
 

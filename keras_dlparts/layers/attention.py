@@ -80,19 +80,19 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         The attention output `(B, T, dim)` (or `(B, T) + output_shape`), and
             the weights when `return_attention_scores=True`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = MultiHeadAttention(num_heads=2, key_dim=4, score="cosine")
-    >>> x = np.ones((1, 3, 8), "float32")
-    >>> out, weights = layer(x, x, use_causal_mask=True,
-    ...                      return_attention_scores=True)
-    >>> tuple(out.shape), tuple(weights.shape)
-    ((1, 3, 8), (1, 2, 3, 3))
-    >>> np.round(keras.ops.convert_to_numpy(weights)[0, 0], 3)
-    array([[1.   , 0.   , 0.   ],
-           [0.5  , 0.5  , 0.   ],
-           [0.333, 0.333, 0.333]], dtype=float32)
+        >>> import numpy as np
+        >>> layer = MultiHeadAttention(num_heads=2, key_dim=4, score="cosine")
+        >>> x = np.ones((1, 3, 8), "float32")
+        >>> out, weights = layer(x, x, use_causal_mask=True,
+        ...                      return_attention_scores=True)
+        >>> tuple(out.shape), tuple(weights.shape)
+        ((1, 3, 8), (1, 2, 3, 3))
+        >>> np.round(keras.ops.convert_to_numpy(weights)[0, 0], 3)
+        array([[1.   , 0.   , 0.   ],
+               [0.5  , 0.5  , 0.   ],
+               [0.333, 0.333, 0.333]], dtype=float32)
     """
 
     def __init__(self, num_heads, key_dim, *args, score="scaled_dot", **kwargs):

@@ -173,13 +173,13 @@ class RandomTimeShift(_AudioAugmentation):
     Returns:
         A tensor with the shape and dtype of `inputs`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> x = np.array([[1.0, 2.0, 3.0, 4.0]], "float32")
-    >>> y = RandomTimeShift(max_shift=0.5, seed=0)(x, training=True).numpy()
-    >>> y.shape, float(np.abs(y).sum()) <= 10.0
-    ((1, 4), True)
+        >>> import numpy as np
+        >>> x = np.array([[1.0, 2.0, 3.0, 4.0]], "float32")
+        >>> y = RandomTimeShift(max_shift=0.5, seed=0)(x, training=True).numpy()
+        >>> y.shape, float(np.abs(y).sum()) <= 10.0
+        ((1, 4), True)
     """
 
     def __init__(self, max_shift, wrap=False, seed=None, **kwargs):
@@ -231,12 +231,12 @@ class RandomGain(_AudioAugmentation):
     Returns:
         A tensor with the shape and dtype of `inputs`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = RandomGain(min_gain_db=20.0, max_gain_db=20.0)
-    >>> layer(np.array([[0.5, -1.0]], "float32"), training=True).numpy().tolist()
-    [[5.0, -10.0]]
+        >>> import numpy as np
+        >>> layer = RandomGain(min_gain_db=20.0, max_gain_db=20.0)
+        >>> layer(np.array([[0.5, -1.0]], "float32"), training=True).numpy().tolist()
+        [[5.0, -10.0]]
     """
 
     def __init__(self, min_gain_db=-6.0, max_gain_db=6.0, seed=None, **kwargs):
@@ -280,14 +280,14 @@ class AddBackgroundNoise(_AudioAugmentation):
     Returns:
         A tensor with the shape and dtype of `inputs`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = AddBackgroundNoise(min_snr_db=20.0, max_snr_db=20.0, seed=0)
-    >>> x = np.sin(np.linspace(0, 100, 8000))[None].astype("float32")
-    >>> noise = layer(x, training=True).numpy() - x
-    >>> round(10 * np.log10(np.mean(x ** 2) / np.mean(noise ** 2)))
-    20
+        >>> import numpy as np
+        >>> layer = AddBackgroundNoise(min_snr_db=20.0, max_snr_db=20.0, seed=0)
+        >>> x = np.sin(np.linspace(0, 100, 8000))[None].astype("float32")
+        >>> noise = layer(x, training=True).numpy() - x
+        >>> round(10 * np.log10(np.mean(x ** 2) / np.mean(noise ** 2)))
+        20
     """
 
     def __init__(self, min_snr_db=10.0, max_snr_db=30.0, seed=None, **kwargs):
@@ -338,13 +338,13 @@ class RandomTimeStretch(_AudioAugmentation):
     Returns:
         A tensor with the shape and dtype of `inputs`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = RandomTimeStretch(min_rate=1.0, max_rate=1.0, frame_length=8)
-    >>> x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0]], "float32")
-    >>> layer(x, training=True).numpy().round(4).tolist()  # rate 1: identity
-    [[1.0, 2.0, 3.0, 4.0, 5.0]]
+        >>> import numpy as np
+        >>> layer = RandomTimeStretch(min_rate=1.0, max_rate=1.0, frame_length=8)
+        >>> x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0]], "float32")
+        >>> layer(x, training=True).numpy().round(4).tolist()  # rate 1: identity
+        [[1.0, 2.0, 3.0, 4.0, 5.0]]
     """
 
     def __init__(
@@ -401,15 +401,15 @@ class RandomPitchShift(_AudioAugmentation):
     Returns:
         A tensor with the shape and dtype of `inputs`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = RandomPitchShift(12.0, 12.0, frame_length=256)
-    >>> t = np.arange(4096) / 4096.0
-    >>> x = np.sin(2 * np.pi * 100 * t)[None].astype("float32")
-    >>> y = layer(x, training=True).numpy()[0]
-    >>> int(np.argmax(np.abs(np.fft.rfft(y))))  # 100 Hz -> one octave up
-    200
+        >>> import numpy as np
+        >>> layer = RandomPitchShift(12.0, 12.0, frame_length=256)
+        >>> t = np.arange(4096) / 4096.0
+        >>> x = np.sin(2 * np.pi * 100 * t)[None].astype("float32")
+        >>> y = layer(x, training=True).numpy()[0]
+        >>> int(np.argmax(np.abs(np.fft.rfft(y))))  # 100 Hz -> one octave up
+        200
     """
 
     def __init__(

@@ -53,12 +53,12 @@ class DenseBlock(keras.layers.Layer):
     Returns:
         `(batch, height, width, channels + num_layers * growth_rate)`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> from keras_dlparts.layers import DenseBlock
-    >>> tuple(DenseBlock(3, growth_rate=4)(np.ones((1, 5, 5, 2))).shape)
-    (1, 5, 5, 14)
+        >>> import numpy as np
+        >>> from keras_dlparts.layers import DenseBlock
+        >>> tuple(DenseBlock(3, growth_rate=4)(np.ones((1, 5, 5, 2))).shape)
+        (1, 5, 5, 14)
     """
 
     def __init__(
@@ -218,12 +218,12 @@ class TransitionLayer(keras.layers.Layer):
     Returns:
         `(batch, height // 2, width // 2, floor(compression * channels))`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> from keras_dlparts.layers import TransitionLayer
-    >>> tuple(TransitionLayer(0.5)(np.ones((1, 6, 6, 8))).shape)
-    (1, 3, 3, 4)
+        >>> import numpy as np
+        >>> from keras_dlparts.layers import TransitionLayer
+        >>> tuple(TransitionLayer(0.5)(np.ones((1, 6, 6, 8))).shape)
+        (1, 3, 3, 4)
     """
 
     def __init__(

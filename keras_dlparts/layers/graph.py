@@ -44,15 +44,15 @@ class GraphConvolution(keras.layers.Layer):
     Returns:
         `(batch, N, units)` (or `(N, units)`) node features.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> from keras_dlparts.layers import GraphConvolution
-    >>> x = np.eye(3, dtype="float32")[None]
-    >>> a = np.array([[[0, 1, 0], [1, 0, 1], [0, 1, 0]]], "float32")
-    >>> gcn = GraphConvolution(2, kernel_initializer="ones", use_bias=False)
-    >>> np.round(np.asarray(gcn(x, a), "float64"), 4).tolist()
-    [[[0.9082, 0.9082], [1.1498, 1.1498], [0.9082, 0.9082]]]
+        >>> import numpy as np
+        >>> from keras_dlparts.layers import GraphConvolution
+        >>> x = np.eye(3, dtype="float32")[None]
+        >>> a = np.array([[[0, 1, 0], [1, 0, 1], [0, 1, 0]]], "float32")
+        >>> gcn = GraphConvolution(2, kernel_initializer="ones", use_bias=False)
+        >>> np.round(np.asarray(gcn(x, a), "float64"), 4).tolist()
+        [[[0.9082, 0.9082], [1.1498, 1.1498], [0.9082, 0.9082]]]
     """
 
     def __init__(

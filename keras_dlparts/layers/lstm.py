@@ -62,8 +62,8 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
         activation: activation of the candidate and the output (`tanh`).
         recurrent_activation: activation of the gates (`sigmoid`).
         use_bias: boolean, whether the cell uses a bias vector.
-        kernel_initializer, recurrent_initializer, bias_initializer,
-        peephole_initializer: initializers of the weights.
+        kernel_initializer, recurrent_initializer, bias_initializer, peephole_initializer:
+            initializers of the weights.
         unit_forget_bias: boolean, add 1 to the forget-gate bias at
             initialisation (forces `bias_initializer="zeros"` for the rest,
             as in Keras).
@@ -88,13 +88,13 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
     Returns:
         `(h_t, [h_t, C_t])`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np, keras
-    >>> from keras_dlparts.layers import LSTMCell
-    >>> rnn = keras.layers.RNN(LSTMCell(4, layer_norm=True, peephole=True))
-    >>> tuple(rnn(np.ones((2, 5, 3), "float32")).shape)
-    (2, 4)
+        >>> import numpy as np, keras
+        >>> from keras_dlparts.layers import LSTMCell
+        >>> rnn = keras.layers.RNN(LSTMCell(4, layer_norm=True, peephole=True))
+        >>> tuple(rnn(np.ones((2, 5, 3), "float32")).shape)
+        (2, 4)
     """
 
     def __init__(

@@ -33,13 +33,13 @@ class Maxout(keras.layers.Layer):
         The input's shape with `num_units` along `axis`. With `axis=-1` an
         incoming mask (e.g. over time steps) is passed on unchanged.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> from keras_dlparts.layers import Maxout
-    >>> x = np.array([[1.0, 4.0, 3.0, 2.0, -1.0, 0.0]], "float32")
-    >>> np.asarray(Maxout(3)(x)).tolist()
-    [[4.0, 3.0, 0.0]]
+        >>> import numpy as np
+        >>> from keras_dlparts.layers import Maxout
+        >>> x = np.array([[1.0, 4.0, 3.0, 2.0, -1.0, 0.0]], "float32")
+        >>> np.asarray(Maxout(3)(x)).tolist()
+        [[4.0, 3.0, 0.0]]
     """
 
     def __init__(self, num_units, axis=-1, **kwargs):

@@ -45,15 +45,15 @@ class SaltAndPepperNoise(RandomAugmentation):
     Returns:
         A tensor with the shape and dtype of `inputs`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = SaltAndPepperNoise(rate=1.0, salt_ratio=1.0, seed=0)
-    >>> x = np.full((1, 2, 2, 1), 0.5, "float32")
-    >>> layer(x, training=True).numpy().ravel().tolist()
-    [1.0, 1.0, 1.0, 1.0]
-    >>> layer(x).numpy().ravel().tolist()
-    [0.5, 0.5, 0.5, 0.5]
+        >>> import numpy as np
+        >>> layer = SaltAndPepperNoise(rate=1.0, salt_ratio=1.0, seed=0)
+        >>> x = np.full((1, 2, 2, 1), 0.5, "float32")
+        >>> layer(x, training=True).numpy().ravel().tolist()
+        [1.0, 1.0, 1.0, 1.0]
+        >>> layer(x).numpy().ravel().tolist()
+        [0.5, 0.5, 0.5, 0.5]
     """
 
     def __init__(

@@ -40,12 +40,12 @@ class PatchEmbedding(keras.layers.Layer):
     Returns:
         A tensor of shape `(batch, N, embedding_dim)`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = PatchEmbedding(patch_size=2, embedding_dim=5)
-    >>> tuple(layer(np.zeros((1, 4, 6, 3), "float32")).shape)
-    (1, 6, 5)
+        >>> import numpy as np
+        >>> layer = PatchEmbedding(patch_size=2, embedding_dim=5)
+        >>> tuple(layer(np.zeros((1, 4, 6, 3), "float32")).shape)
+        (1, 6, 5)
     """
 
     def __init__(
@@ -152,13 +152,13 @@ class ClassToken(keras.layers.Layer):
     Returns:
         A tensor of shape `(batch, N + 1, dim)` whose first position is `c`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = ClassToken(token_initializer="ones")
-    >>> out = np.asarray(layer(np.zeros((2, 3, 4), "float32")))
-    >>> out.shape, out[:, 0].tolist()[0], float(out[:, 1:].max())
-    ((2, 4, 4), [1.0, 1.0, 1.0, 1.0], 0.0)
+        >>> import numpy as np
+        >>> layer = ClassToken(token_initializer="ones")
+        >>> out = np.asarray(layer(np.zeros((2, 3, 4), "float32")))
+        >>> out.shape, out[:, 0].tolist()[0], float(out[:, 1:].max())
+        ((2, 4, 4), [1.0, 1.0, 1.0, 1.0], 0.0)
     """
 
     def __init__(self, token_initializer="zeros", **kwargs):

@@ -29,14 +29,14 @@ class Perceptron(keras.layers.Layer):
     Returns:
         A tensor of shape `(..., units)` holding 0.0 or 1.0.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = Perceptron(1, kernel_initializer="ones",
-    ...                    bias_initializer=keras.initializers.Constant(-1.5))
-    >>> x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], "float32")
-    >>> np.asarray(layer(x)).ravel().tolist()  # logical AND
-    [0.0, 0.0, 0.0, 1.0]
+        >>> import numpy as np
+        >>> layer = Perceptron(1, kernel_initializer="ones",
+        ...                    bias_initializer=keras.initializers.Constant(-1.5))
+        >>> x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], "float32")
+        >>> np.asarray(layer(x)).ravel().tolist()  # logical AND
+        [0.0, 0.0, 0.0, 1.0]
     """
 
     def __init__(

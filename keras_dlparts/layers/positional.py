@@ -44,15 +44,15 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
     Returns:
         A tensor shaped like `inputs`: `inputs + PE[:length]`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = SinusoidalPositionalEncoding()
-    >>> out = layer(np.zeros((1, 3, 2), "float32"))
-    >>> print(np.asarray(out)[0].round(4))
-    [[ 0.      1.    ]
-     [ 0.8415  0.5403]
-     [ 0.9093 -0.4161]]
+        >>> import numpy as np
+        >>> layer = SinusoidalPositionalEncoding()
+        >>> out = layer(np.zeros((1, 3, 2), "float32"))
+        >>> print(np.asarray(out)[0].round(4))
+        [[ 0.      1.    ]
+         [ 0.8415  0.5403]
+         [ 0.9093 -0.4161]]
     """
 
     def __init__(self, base=10000.0, **kwargs):
@@ -110,14 +110,14 @@ class LearnedPositionalEmbedding(keras.layers.Layer):
     Returns:
         A tensor shaped like `inputs`: `inputs + P[:length]`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = LearnedPositionalEmbedding(sequence_length=4,
-    ...                                    embeddings_initializer="ones")
-    >>> out = layer(np.zeros((2, 3, 5), "float32"))
-    >>> tuple(out.shape), float(np.asarray(out).max())
-    ((2, 3, 5), 1.0)
+        >>> import numpy as np
+        >>> layer = LearnedPositionalEmbedding(sequence_length=4,
+        ...                                    embeddings_initializer="ones")
+        >>> out = layer(np.zeros((2, 3, 5), "float32"))
+        >>> tuple(out.shape), float(np.asarray(out).max())
+        ((2, 3, 5), 1.0)
     """
 
     def __init__(
@@ -208,15 +208,15 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     Returns:
         A float tensor of shape `(batch, length, embedding_dim)`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = TokenAndPositionEmbedding(10, 4, 3, mask_zero=True)
-    >>> ids = np.array([[5, 2, 0, 0]])
-    >>> tuple(layer(ids).shape)
-    (1, 4, 3)
-    >>> np.asarray(layer.compute_mask(ids)).tolist()
-    [[True, True, False, False]]
+        >>> import numpy as np
+        >>> layer = TokenAndPositionEmbedding(10, 4, 3, mask_zero=True)
+        >>> ids = np.array([[5, 2, 0, 0]])
+        >>> tuple(layer(ids).shape)
+        (1, 4, 3)
+        >>> np.asarray(layer.compute_mask(ids)).tolist()
+        [[True, True, False, False]]
     """
 
     def __init__(

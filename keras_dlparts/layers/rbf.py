@@ -44,16 +44,16 @@ class RBF(keras.layers.Layer):
     Returns:
         A tensor of shape `(..., units)` with values in `(0, 1]`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = RBF(2, gamma=1.0)
-    >>> data = np.array([[0., 0.], [0., .1], [5., 5.], [5., 5.1]], "float32")
-    >>> layer.adapt(data, seed=0)
-    >>> sorted(np.asarray(layer.centers).round(2).tolist())
-    [[0.0, 0.05], [5.0, 5.05]]
-    >>> tuple(layer(data).shape)
-    (4, 2)
+        >>> import numpy as np
+        >>> layer = RBF(2, gamma=1.0)
+        >>> data = np.array([[0., 0.], [0., .1], [5., 5.], [5., 5.1]], "float32")
+        >>> layer.adapt(data, seed=0)
+        >>> sorted(np.asarray(layer.centers).round(2).tolist())
+        [[0.0, 0.05], [5.0, 5.05]]
+        >>> tuple(layer(data).shape)
+        (4, 2)
     """
 
     def __init__(

@@ -44,13 +44,13 @@ class ResidualBlock(keras.layers.Layer):
         `(batch, ceil(height / strides), ceil(width / strides), out)`
         with `out = filters` or `4 * filters`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> from keras_dlparts.layers import ResidualBlock
-    >>> block = ResidualBlock(4, kind="bottleneck", strides=2)
-    >>> tuple(block(np.ones((1, 8, 8, 3), "float32")).shape)
-    (1, 4, 4, 16)
+        >>> import numpy as np
+        >>> from keras_dlparts.layers import ResidualBlock
+        >>> block = ResidualBlock(4, kind="bottleneck", strides=2)
+        >>> tuple(block(np.ones((1, 8, 8, 3), "float32")).shape)
+        (1, 4, 4, 16)
     """
 
     def __init__(

@@ -43,18 +43,18 @@ class ReparameterizationSampler(keras.layers.Layer):
         A tensor shaped like `mean`: the sample `z` in training, `mean`
         otherwise.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> sampler = ReparameterizationSampler(kl_weight=1.0, seed=0)
-    >>> mean = np.zeros((2, 3), "float32")
-    >>> log_var = np.full((2, 3), -100.0, "float32")
-    >>> z = sampler([mean + 1.0, log_var], training=True)
-    >>> np.round(np.asarray(z), 3).tolist()
-    [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
-    >>> _ = sampler([mean, np.zeros((2, 3), "float32")])
-    >>> [float(loss) for loss in sampler.losses]
-    [0.0]
+        >>> import numpy as np
+        >>> sampler = ReparameterizationSampler(kl_weight=1.0, seed=0)
+        >>> mean = np.zeros((2, 3), "float32")
+        >>> log_var = np.full((2, 3), -100.0, "float32")
+        >>> z = sampler([mean + 1.0, log_var], training=True)
+        >>> np.round(np.asarray(z), 3).tolist()
+        [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]
+        >>> _ = sampler([mean, np.zeros((2, 3), "float32")])
+        >>> [float(loss) for loss in sampler.losses]
+        [0.0]
     """
 
     def __init__(self, kl_weight=0.0, seed=None, **kwargs):

@@ -121,18 +121,18 @@ class SelfOrganizingMap(keras.layers.Layer):
     Returns:
         The distances `|x - w_u|`, shaped `(batch, rows, cols)`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> som = SelfOrganizingMap((2, 3), sigma=1.0, decay_steps=10)
-    >>> x = np.random.default_rng(0).random((10, 4)).astype("float32")
-    >>> tuple(som(x).shape)
-    (10, 2, 3)
-    >>> errors = som.online_update(x)  # measured before the update
-    >>> int(som.iterations.numpy()), tuple(som.bmu(x[:2]).shape)
-    (10, (2, 2))
-    >>> tuple(som.umatrix().shape)
-    (2, 3)
+        >>> import numpy as np
+        >>> som = SelfOrganizingMap((2, 3), sigma=1.0, decay_steps=10)
+        >>> x = np.random.default_rng(0).random((10, 4)).astype("float32")
+        >>> tuple(som(x).shape)
+        (10, 2, 3)
+        >>> errors = som.online_update(x)  # measured before the update
+        >>> int(som.iterations.numpy()), tuple(som.bmu(x[:2]).shape)
+        (10, (2, 2))
+        >>> tuple(som.umatrix().shape)
+        (2, 3)
     """
 
     def __init__(

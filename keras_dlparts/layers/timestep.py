@@ -51,12 +51,12 @@ class TimestepEmbedding(keras.layers.Layer):
     Returns:
         A tensor shaped `(batch, embedding_dim)` in the compute dtype.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = TimestepEmbedding(8)
-    >>> tuple(layer(np.array([0, 10, 999])).shape)
-    (3, 8)
+        >>> import numpy as np
+        >>> layer = TimestepEmbedding(8)
+        >>> tuple(layer(np.array([0, 10, 999])).shape)
+        (3, 8)
     """
 
     def __init__(

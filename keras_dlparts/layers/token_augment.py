@@ -86,15 +86,15 @@ class RandomTokenDeletion(_TokenAugmentation):
     Returns:
         Integer ids with the shape and dtype of `inputs`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = RandomTokenDeletion(rate=1.0)
-    >>> ids = np.array([[5, 6, 7, 0, 0]], "int32")
-    >>> layer(ids, training=True).numpy().tolist()
-    [[0, 0, 0, 0, 0]]
-    >>> layer(ids).numpy().tolist()
-    [[5, 6, 7, 0, 0]]
+        >>> import numpy as np
+        >>> layer = RandomTokenDeletion(rate=1.0)
+        >>> ids = np.array([[5, 6, 7, 0, 0]], "int32")
+        >>> layer(ids, training=True).numpy().tolist()
+        [[0, 0, 0, 0, 0]]
+        >>> layer(ids).numpy().tolist()
+        [[5, 6, 7, 0, 0]]
     """
 
     def augment_batch(self, tokens):
@@ -127,14 +127,14 @@ class RandomTokenSwap(_TokenAugmentation):
     Returns:
         Integer ids with the shape and dtype of `inputs`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = RandomTokenSwap(rate=1.0, seed=0)
-    >>> ids = np.array([[5, 6, 7, 0]], "int32")
-    >>> out = layer(ids, training=True).numpy()
-    >>> sorted(out[0, :3].tolist()), out[0, 3].item()
-    ([5, 6, 7], 0)
+        >>> import numpy as np
+        >>> layer = RandomTokenSwap(rate=1.0, seed=0)
+        >>> ids = np.array([[5, 6, 7, 0]], "int32")
+        >>> out = layer(ids, training=True).numpy()
+        >>> sorted(out[0, :3].tolist()), out[0, 3].item()
+        ([5, 6, 7], 0)
     """
 
     def augment_batch(self, tokens):
@@ -183,13 +183,13 @@ class RandomTokenInsertion(_TokenAugmentation):
     Returns:
         Integer ids with the shape and dtype of `inputs`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> layer = RandomTokenInsertion(rate=1.0, seed=0)
-    >>> ids = np.array([[4, 4, 0, 0, 0, 0]], "int32")
-    >>> layer(ids, training=True).numpy().tolist()
-    [[4, 4, 4, 4, 0, 0]]
+        >>> import numpy as np
+        >>> layer = RandomTokenInsertion(rate=1.0, seed=0)
+        >>> ids = np.array([[4, 4, 0, 0, 0, 0]], "int32")
+        >>> layer(ids, training=True).numpy().tolist()
+        [[4, 4, 4, 4, 0, 0]]
     """
 
     def __init__(self, rate, vocabulary_size=None, seed=None, **kwargs):

@@ -269,13 +269,13 @@ class TransformerEncoderBlock(_TransformerBlock):
     Returns:
         A tensor shaped like `inputs`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=8)
-    >>> x = np.random.default_rng(0).normal(size=(1, 3, 4)).astype("float32")
-    >>> tuple(block(x, padding_mask=np.array([[True, True, False]])).shape)
-    (1, 3, 4)
+        >>> import numpy as np
+        >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=8)
+        >>> x = np.random.default_rng(0).normal(size=(1, 3, 4)).astype("float32")
+        >>> tuple(block(x, padding_mask=np.array([[True, True, False]])).shape)
+        (1, 3, 4)
     """
 
     def build(self, inputs_shape):
@@ -350,15 +350,15 @@ class TransformerDecoderBlock(_TransformerBlock):
     Returns:
         A tensor shaped like `decoder_sequence`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> block = TransformerDecoderBlock(num_heads=2, intermediate_dim=8)
-    >>> rng = np.random.default_rng(0)
-    >>> target = rng.normal(size=(1, 3, 4)).astype("float32")
-    >>> source = rng.normal(size=(1, 5, 6)).astype("float32")
-    >>> tuple(block(target, source).shape)
-    (1, 3, 4)
+        >>> import numpy as np
+        >>> block = TransformerDecoderBlock(num_heads=2, intermediate_dim=8)
+        >>> rng = np.random.default_rng(0)
+        >>> target = rng.normal(size=(1, 3, 4)).astype("float32")
+        >>> source = rng.normal(size=(1, 5, 6)).astype("float32")
+        >>> tuple(block(target, source).shape)
+        (1, 3, 4)
     """
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):

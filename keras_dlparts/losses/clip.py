@@ -47,13 +47,13 @@ class CLIPLoss(keras.losses.Loss):
     Returns:
         The reduced loss (a scalar by default).
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> loss = CLIPLoss(temperature=0.5)
-    >>> similarities = np.array([[1.0, 0.0], [0.0, 1.0]])
-    >>> round(float(loss(np.zeros(2), similarities)), 4)  # log(1 + e**-2)
-    0.1269
+        >>> import numpy as np
+        >>> loss = CLIPLoss(temperature=0.5)
+        >>> similarities = np.array([[1.0, 0.0], [0.0, 1.0]])
+        >>> round(float(loss(np.zeros(2), similarities)), 4)  # log(1 + e**-2)
+        0.1269
     """
 
     def __init__(

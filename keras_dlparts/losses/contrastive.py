@@ -53,12 +53,12 @@ class ContrastiveLoss(keras.losses.Loss):
     Returns:
         The reduced loss (a scalar by default).
 
-    Example:
+    Examples:
 
-    >>> loss = ContrastiveLoss(margin=1.0)
-    >>> # similar at distance 0.5: 0.25; dissimilar at 0.25: 0.75**2 = 0.5625
-    >>> float(loss([1, 0], [0.5, 0.25]))
-    0.40625
+        >>> loss = ContrastiveLoss(margin=1.0)
+        >>> # similar at distance 0.5: 0.25; dissimilar at 0.25: 0.75**2 = 0.5625
+        >>> float(loss([1, 0], [0.5, 0.25]))
+        0.40625
     """
 
     def __init__(

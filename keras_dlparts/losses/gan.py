@@ -104,12 +104,12 @@ class GANDiscriminatorLoss(_GANLoss):
     Returns:
         The reduced loss (a scalar by default).
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> loss = GANDiscriminatorLoss(kind="hinge")
-    >>> float(loss(np.array([[2.0], [0.5]]), np.array([[-2.0], [0.0]])))
-    0.75
+        >>> import numpy as np
+        >>> loss = GANDiscriminatorLoss(kind="hinge")
+        >>> float(loss(np.array([[2.0], [0.5]]), np.array([[-2.0], [0.0]])))
+        0.75
     """
 
     def call(self, y_true, y_pred):
@@ -147,12 +147,12 @@ class GANGeneratorLoss(_GANLoss):
     Returns:
         The reduced loss (a scalar by default).
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> loss = GANGeneratorLoss(kind="least_squares")
-    >>> float(loss(np.zeros((2, 1)), np.array([[1.0], [3.0]])))
-    1.0
+        >>> import numpy as np
+        >>> loss = GANGeneratorLoss(kind="least_squares")
+        >>> float(loss(np.zeros((2, 1)), np.array([[1.0], [3.0]])))
+        1.0
     """
 
     def call(self, y_true, y_pred):

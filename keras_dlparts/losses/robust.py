@@ -70,12 +70,12 @@ class RobustLoss(keras.losses.Loss):
     Returns:
         The reduced loss (a scalar by default).
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> loss = RobustLoss(alpha=1.0, scale=1.0)
-    >>> round(float(loss(np.zeros((1, 2)), np.array([[0.0, 1.0]]))), 4)
-    0.2071
+        >>> import numpy as np
+        >>> loss = RobustLoss(alpha=1.0, scale=1.0)
+        >>> round(float(loss(np.zeros((1, 2)), np.array([[0.0, 1.0]]))), 4)
+        0.2071
     """
 
     def __init__(

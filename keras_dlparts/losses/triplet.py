@@ -146,15 +146,15 @@ class TripletLoss(keras.losses.Loss):
     Returns:
         The loss, a scalar.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> loss = TripletLoss(margin=1.0, mining="batch_hard")
-    >>> labels = np.array([0, 0, 1, 1])
-    >>> embeddings = np.array([[0.0], [0.5], [1.0], [3.0]])
-    >>> # per anchor: 0.5+1-1, 0.5+1-0.5, 2+1-0.5, 2+1-2.5 -> mean 1.125
-    >>> float(loss(labels, embeddings))
-    1.125
+        >>> import numpy as np
+        >>> loss = TripletLoss(margin=1.0, mining="batch_hard")
+        >>> labels = np.array([0, 0, 1, 1])
+        >>> embeddings = np.array([[0.0], [0.5], [1.0], [3.0]])
+        >>> # per anchor: 0.5+1-1, 0.5+1-0.5, 2+1-0.5, 2+1-2.5 -> mean 1.125
+        >>> float(loss(labels, embeddings))
+        1.125
     """
 
     def __init__(

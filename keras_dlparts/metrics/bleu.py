@@ -45,13 +45,13 @@ class BLEU(keras.metrics.Metric):
     Returns:
         `result()`: the BLEU score in [0, 1].
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> bleu = BLEU(max_order=2)
-    >>> bleu.update_state(np.array([[1, 2, 3, 4, 0]]), np.array([[1, 2, 3, 5, 0]]))
-    >>> round(float(bleu.result()), 4)  # p1 = 3/4, p2 = 2/3
-    0.7071
+        >>> import numpy as np
+        >>> bleu = BLEU(max_order=2)
+        >>> bleu.update_state(np.array([[1, 2, 3, 4, 0]]), np.array([[1, 2, 3, 5, 0]]))
+        >>> round(float(bleu.result()), 4)  # p1 = 3/4, p2 = 2/3
+        0.7071
     """
 
     def __init__(self, max_order=4, smooth=False, name="bleu", dtype=None):

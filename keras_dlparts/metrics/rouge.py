@@ -44,13 +44,13 @@ class ROUGE(keras.metrics.Metric):
     Returns:
         `result()`: the mean score in [0, 1].
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> rouge = ROUGE(variant="l")
-    >>> rouge.update_state(np.array([[1, 2, 3, 4]]), np.array([[1, 3, 4, 0]]))
-    >>> round(float(rouge.result()), 4)  # LCS 3: P = 3/3, R = 3/4
-    0.8571
+        >>> import numpy as np
+        >>> rouge = ROUGE(variant="l")
+        >>> rouge.update_state(np.array([[1, 2, 3, 4]]), np.array([[1, 3, 4, 0]]))
+        >>> round(float(rouge.result()), 4)  # LCS 3: P = 3/3, R = 3/4
+        0.8571
     """
 
     def __init__(self, variant="n", order=2, score="f1", name=None, dtype=None):

@@ -35,16 +35,16 @@ class AnomalyDetector(keras.Model):
         `call` returns the reconstructions; `score` the per-sample errors;
         `predict` boolean anomaly flags.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> from keras_dlparts.models import build_autoencoder
-    >>> x = np.random.default_rng(0).random((32, 4)).astype("float32")
-    >>> detector = AnomalyDetector(build_autoencoder((4,), 2), quantile=0.9)
-    >>> detector.compile(optimizer="adam")
-    >>> _ = detector.fit(x, epochs=1, verbose=0)
-    >>> float(np.mean(detector.predict(x)))
-    0.125
+        >>> import numpy as np
+        >>> from keras_dlparts.models import build_autoencoder
+        >>> x = np.random.default_rng(0).random((32, 4)).astype("float32")
+        >>> detector = AnomalyDetector(build_autoencoder((4,), 2), quantile=0.9)
+        >>> detector.compile(optimizer="adam")
+        >>> _ = detector.fit(x, epochs=1, verbose=0)
+        >>> float(np.mean(detector.predict(x)))
+        0.125
     """
 
     def __init__(self, autoencoder, quantile=0.99, **kwargs):

@@ -172,14 +172,14 @@ def build_autoencoder(
     Returns:
         An uncompiled `keras.Model` from inputs to reconstructions.
 
-    Example:
+    Examples:
 
-    >>> model = build_autoencoder((8, 8, 1), latent_dim=4, kind="conv",
-    ...                           filters=(8,), upsampling="resize")
-    >>> model.output_shape
-    (None, 8, 8, 1)
-    >>> model.get_layer("encoder").output_shape
-    (None, 4)
+        >>> model = build_autoencoder((8, 8, 1), latent_dim=4, kind="conv",
+        ...                           filters=(8,), upsampling="resize")
+        >>> model.output_shape
+        (None, 8, 8, 1)
+        >>> model.get_layer("encoder").output_shape
+        (None, 4)
     """
     input_shape = _check_arguments(
         input_shape, latent_dim, kind, upsampling, denoising

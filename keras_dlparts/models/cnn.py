@@ -36,11 +36,11 @@ def build_lenet5(
     Returns:
         An uncompiled `keras.Model`.
 
-    Example:
+    Examples:
 
-    >>> from keras_dlparts.models import build_lenet5
-    >>> build_lenet5().count_params()
-    61706
+        >>> from keras_dlparts.models import build_lenet5
+        >>> build_lenet5().count_params()
+        61706
     """
     input_shape = args.image_shape(input_shape)
     if min(input_shape[:2]) < 16:
@@ -96,13 +96,13 @@ def build_vgg(
     Returns:
         An uncompiled `keras.Model`.
 
-    Example:
+    Examples:
 
-    >>> from keras_dlparts.models import build_vgg
-    >>> model = build_vgg(input_shape=(8, 8, 3), num_classes=2,
-    ...                   blocks=((4, 1), (8, 2)), dense_units=16)
-    >>> model.output_shape
-    (None, 2)
+        >>> from keras_dlparts.models import build_vgg
+        >>> model = build_vgg(input_shape=(8, 8, 3), num_classes=2,
+        ...                   blocks=((4, 1), (8, 2)), dense_units=16)
+        >>> model.output_shape
+        (None, 2)
     """
     if blocks is None and depth not in VGG_DEPTHS:
         raise ValueError(

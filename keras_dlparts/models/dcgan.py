@@ -78,11 +78,11 @@ def build_dcgan_generator(
     Returns:
         A `keras.Model` from `z` (or `[z, labels]`) to images.
 
-    Example:
+    Examples:
 
-    >>> g = build_dcgan_generator(16, (8, 8, 1), filters=(8, 4))
-    >>> g.output_shape
-    (None, 8, 8, 1)
+        >>> g = build_dcgan_generator(16, (8, 8, 1), filters=(8, 4))
+        >>> g.output_shape
+        (None, 8, 8, 1)
     """
     if (
         isinstance(latent_dim, bool)
@@ -146,11 +146,11 @@ def build_dcgan_discriminator(
         A `keras.Model` from images (or `[images, labels]`) to logits
         `(batch, 1)`, computed in float32.
 
-    Example:
+    Examples:
 
-    >>> d = build_dcgan_discriminator((8, 8, 1), filters=(8, 16))
-    >>> d.output_shape
-    (None, 1)
+        >>> d = build_dcgan_discriminator((8, 8, 1), filters=(8, 16))
+        >>> d.output_shape
+        (None, 1)
     """
     image_shape, filters, _ = _check_common(image_shape, filters, num_classes)
     if (

@@ -52,13 +52,13 @@ def build_densenet(
     Returns:
         An uncompiled `keras.Model` from images to class scores.
 
-    Example:
+    Examples:
 
-    >>> from keras_dlparts.models import build_densenet
-    >>> model = build_densenet(input_shape=(16, 16, 3), num_classes=2,
-    ...                        blocks=(2, 2), growth_rate=4)
-    >>> model.output_shape
-    (None, 2)
+        >>> from keras_dlparts.models import build_densenet
+        >>> model = build_densenet(input_shape=(16, 16, 3), num_classes=2,
+        ...                        blocks=(2, 2), growth_rate=4)
+        >>> model.output_shape
+        (None, 2)
     """
     if blocks is None and depth not in DENSENET_DEPTHS:
         raise ValueError(

@@ -63,20 +63,20 @@ class DiffusionModel(keras.Model):
         A dict with `"noise"` and `"predicted_noise"`, float32, shaped like
         `x`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> from keras_dlparts.models import build_diffusion_unet, NoiseSchedule
-    >>> net = build_diffusion_unet((8, 8, 1), base_filters=8,
-    ...                            channel_multipliers=(1,),
-    ...                            attention_resolutions=())
-    >>> model = DiffusionModel(net, NoiseSchedule(steps=10),
-    ...                        data_range=(0.0, 1.0))
-    >>> model.compile(optimizer="adam")
-    >>> history = model.fit(np.random.rand(16, 8, 8, 1), epochs=1, verbose=0)
-    >>> samples = model.generate(4, seed=0)
-    >>> samples.shape, bool(samples.min() >= 0.0 and samples.max() <= 1.0)
-    ((4, 8, 8, 1), True)
+        >>> import numpy as np
+        >>> from keras_dlparts.models import build_diffusion_unet, NoiseSchedule
+        >>> net = build_diffusion_unet((8, 8, 1), base_filters=8,
+        ...                            channel_multipliers=(1,),
+        ...                            attention_resolutions=())
+        >>> model = DiffusionModel(net, NoiseSchedule(steps=10),
+        ...                        data_range=(0.0, 1.0))
+        >>> model.compile(optimizer="adam")
+        >>> history = model.fit(np.random.rand(16, 8, 8, 1), epochs=1, verbose=0)
+        >>> samples = model.generate(4, seed=0)
+        >>> samples.shape, bool(samples.min() >= 0.0 and samples.max() <= 1.0)
+        ((4, 8, 8, 1), True)
     """
 
     def __init__(

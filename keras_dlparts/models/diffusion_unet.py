@@ -59,14 +59,14 @@ def build_diffusion_unet(
         timesteps shaped `(batch,)`) or `[x_t, t, label]` and output the
         predicted noise, shaped like `x_t`.
 
-    Example:
+    Examples:
 
-    >>> net = build_diffusion_unet((8, 8, 1), base_filters=8,
-    ...                            channel_multipliers=(1, 2), num_classes=3)
-    >>> [tuple(i.shape) for i in net.inputs]
-    [(None, 8, 8, 1), (None,), (None,)]
-    >>> tuple(net.output.shape)
-    (None, 8, 8, 1)
+        >>> net = build_diffusion_unet((8, 8, 1), base_filters=8,
+        ...                            channel_multipliers=(1, 2), num_classes=3)
+        >>> [tuple(i.shape) for i in net.inputs]
+        [(None, 8, 8, 1), (None,), (None,)]
+        >>> tuple(net.output.shape)
+        (None, 8, 8, 1)
     """
     image_shape = tuple(image_shape)
     if len(image_shape) != 3 or not all(

@@ -42,15 +42,15 @@ class DualEncoder(keras.Model):
     Returns:
         The `(n, n)` image-to-text logits.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> images = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8)])
-    >>> texts = keras.Sequential([keras.Input((3,), dtype="int32"),
-    ...     keras.layers.Embedding(10, 8), keras.layers.GlobalAveragePooling1D()])
-    >>> model = DualEncoder(images, texts, projection_dim=5)
-    >>> model((np.ones((2, 4)), np.ones((2, 3), "int32"))).shape
-    TensorShape([2, 2])
+        >>> import numpy as np
+        >>> images = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8)])
+        >>> texts = keras.Sequential([keras.Input((3,), dtype="int32"),
+        ...     keras.layers.Embedding(10, 8), keras.layers.GlobalAveragePooling1D()])
+        >>> model = DualEncoder(images, texts, projection_dim=5)
+        >>> model((np.ones((2, 4)), np.ones((2, 3), "int32"))).shape
+        TensorShape([2, 2])
     """
 
     def __init__(

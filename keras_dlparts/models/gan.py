@@ -74,19 +74,19 @@ class GAN(keras.Model):
     Returns:
         The discriminator's logits.
 
-    Example:
+    Examples:
 
-    >>> import keras, numpy as np
-    >>> g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
-    >>> d = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
-    >>> gan = GAN(g, d, latent_dim=2, seed=0)
-    >>> gan.compile(d_optimizer="adam", g_optimizer="adam", d_loss="hinge",
-    ...             g_loss="hinge")
-    >>> x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
-    >>> sorted(gan.fit(x, epochs=1, verbose=0).history)
-    ['d_loss', 'g_loss']
-    >>> gan.generate(4, seed=1).shape
-    TensorShape([4, 3])
+        >>> import keras, numpy as np
+        >>> g = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+        >>> d = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        >>> gan = GAN(g, d, latent_dim=2, seed=0)
+        >>> gan.compile(d_optimizer="adam", g_optimizer="adam", d_loss="hinge",
+        ...             g_loss="hinge")
+        >>> x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+        >>> sorted(gan.fit(x, epochs=1, verbose=0).history)
+        ['d_loss', 'g_loss']
+        >>> gan.generate(4, seed=1).shape
+        TensorShape([4, 3])
     """
 
     def __init__(
@@ -313,19 +313,19 @@ class ConditionalGAN(GAN):
     Returns:
         The discriminator's logits.
 
-    Example:
+    Examples:
 
-    >>> import keras, numpy as np
-    >>> from keras_dlparts.models import build_dcgan_discriminator
-    >>> from keras_dlparts.models import build_dcgan_generator
-    >>> g = build_dcgan_generator(4, (8, 8, 1), filters=(4,), num_classes=3)
-    >>> d = build_dcgan_discriminator((8, 8, 1), filters=(4,), num_classes=3)
-    >>> cgan = ConditionalGAN(g, d, latent_dim=4, num_classes=3, seed=0)
-    >>> cgan.compile()
-    >>> x = np.random.default_rng(0).random((6, 8, 8, 1)).astype("float32")
-    >>> _ = cgan.fit(x, np.arange(6) % 3, epochs=1, verbose=0)
-    >>> cgan.generate(3, seed=0, labels=[0, 1, 2]).shape
-    TensorShape([3, 8, 8, 1])
+        >>> import keras, numpy as np
+        >>> from keras_dlparts.models import build_dcgan_discriminator
+        >>> from keras_dlparts.models import build_dcgan_generator
+        >>> g = build_dcgan_generator(4, (8, 8, 1), filters=(4,), num_classes=3)
+        >>> d = build_dcgan_discriminator((8, 8, 1), filters=(4,), num_classes=3)
+        >>> cgan = ConditionalGAN(g, d, latent_dim=4, num_classes=3, seed=0)
+        >>> cgan.compile()
+        >>> x = np.random.default_rng(0).random((6, 8, 8, 1)).astype("float32")
+        >>> _ = cgan.fit(x, np.arange(6) % 3, epochs=1, verbose=0)
+        >>> cgan.generate(3, seed=0, labels=[0, 1, 2]).shape
+        TensorShape([3, 8, 8, 1])
     """
 
     def __init__(

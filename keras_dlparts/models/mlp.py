@@ -57,12 +57,12 @@ def build_mlp(
     Returns:
         An uncompiled functional `keras.Model`.
 
-    Example:
+    Examples:
 
-    >>> model = build_mlp(2, hidden_units=(8, 8), num_outputs=1,
-    ...                   output_activation="sigmoid")
-    >>> model.output_shape, model.count_params()
-    ((None, 1), 105)
+        >>> model = build_mlp(2, hidden_units=(8, 8), num_outputs=1,
+        ...                   output_activation="sigmoid")
+        >>> model.output_shape, model.count_params()
+        ((None, 1), 105)
     """
     shape = _as_shape(input_shape)
     hidden_units = tuple(hidden_units)

@@ -47,17 +47,17 @@ class NoiseSchedule:
         cosine_s: offset `s` of the cosine schedule, >= 0.
         max_beta: upper clip of the cosine schedule's betas, in (0, 1).
 
-    Example:
+    Examples:
 
-    >>> schedule = NoiseSchedule("linear", steps=10, beta_start=0.1,
-    ...                          beta_end=0.1)
-    >>> [round(float(a), 4) for a in schedule.alphas_cumprod[:3]]
-    [0.9, 0.81, 0.729]
-    >>> x_t = schedule.q_sample(np.ones((2, 3)), np.array([0, 1]),
-    ...                         np.zeros((2, 3)))
-    >>> np.round(keras.ops.convert_to_numpy(x_t), 4)
-    array([[0.9487, 0.9487, 0.9487],
-           [0.9   , 0.9   , 0.9   ]], dtype=float32)
+        >>> schedule = NoiseSchedule("linear", steps=10, beta_start=0.1,
+        ...                          beta_end=0.1)
+        >>> [round(float(a), 4) for a in schedule.alphas_cumprod[:3]]
+        [0.9, 0.81, 0.729]
+        >>> x_t = schedule.q_sample(np.ones((2, 3)), np.array([0, 1]),
+        ...                         np.zeros((2, 3)))
+        >>> np.round(keras.ops.convert_to_numpy(x_t), 4)
+        array([[0.9487, 0.9487, 0.9487],
+               [0.9   , 0.9   , 0.9   ]], dtype=float32)
     """
 
     def __init__(

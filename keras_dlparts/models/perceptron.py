@@ -35,16 +35,16 @@ class PerceptronClassifier(keras.Model):
     Returns:
         0.0 / 1.0 outputs shaped `(batch, units)`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], "float32")
-    >>> model = PerceptronClassifier()
-    >>> model.compile()
-    >>> _ = model.fit(x, np.array([0, 1, 1, 1]), batch_size=1, epochs=5,
-    ...               verbose=0)
-    >>> np.asarray(model(x)).ravel().tolist()  # logical OR
-    [0.0, 1.0, 1.0, 1.0]
+        >>> import numpy as np
+        >>> x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], "float32")
+        >>> model = PerceptronClassifier()
+        >>> model.compile()
+        >>> _ = model.fit(x, np.array([0, 1, 1, 1]), batch_size=1, epochs=5,
+        ...               verbose=0)
+        >>> np.asarray(model(x)).ravel().tolist()  # logical OR
+        [0.0, 1.0, 1.0, 1.0]
     """
 
     def __init__(

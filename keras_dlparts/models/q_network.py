@@ -32,12 +32,12 @@ def build_q_network(
         A `keras.Model` mapping int state ids `(batch,)` to action values
         `(batch, num_actions)`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> model = build_q_network(num_states=16, num_actions=4)
-    >>> model.predict(np.array([0, 5]), verbose=0).shape
-    (2, 4)
+        >>> import numpy as np
+        >>> model = build_q_network(num_states=16, num_actions=4)
+        >>> model.predict(np.array([0, 5]), verbose=0).shape
+        (2, 4)
     """
     for arg, value in (("num_states", num_states), ("num_actions", num_actions)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:

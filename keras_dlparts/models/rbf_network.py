@@ -42,13 +42,13 @@ def build_rbf_network(
     Returns:
         An uncompiled functional `keras.Model`.
 
-    Example:
+    Examples:
 
-    >>> corners = [[0, 0], [0, 1], [1, 0], [1, 1]]
-    >>> model = build_rbf_network(2, 4, centers=corners,
-    ...                           output_activation="sigmoid")
-    >>> model.get_layer("rbf").centers.numpy().tolist() == corners
-    True
+        >>> corners = [[0, 0], [0, 1], [1, 0], [1, 1]]
+        >>> model = build_rbf_network(2, 4, centers=corners,
+        ...                           output_activation="sigmoid")
+        >>> model.get_layer("rbf").centers.numpy().tolist() == corners
+        True
     """
     shape = _as_shape(input_shape)
     if len(shape) != 1:

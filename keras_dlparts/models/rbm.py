@@ -43,17 +43,17 @@ class RBM(keras.Model):
         The mean-field reconstruction `p(v | p(h | inputs))`, shaped like
         `inputs`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> x = (np.random.default_rng(0).random((16, 6)) > 0.5).astype("float32")
-    >>> rbm = RBM(hidden_units=4, seed=0)
-    >>> rbm.compile()
-    >>> history = rbm.fit(x, batch_size=8, epochs=2, verbose=0)
-    >>> list(history.history)
-    ['reconstruction_error']
-    >>> tuple(rbm.free_energy(x).shape), tuple(rbm.sample(x, steps=2).shape)
-    ((16,), (16, 6))
+        >>> import numpy as np
+        >>> x = (np.random.default_rng(0).random((16, 6)) > 0.5).astype("float32")
+        >>> rbm = RBM(hidden_units=4, seed=0)
+        >>> rbm.compile()
+        >>> history = rbm.fit(x, batch_size=8, epochs=2, verbose=0)
+        >>> list(history.history)
+        ['reconstruction_error']
+        >>> tuple(rbm.free_energy(x).shape), tuple(rbm.sample(x, steps=2).shape)
+        ((16,), (16, 6))
     """
 
     def __init__(

@@ -43,12 +43,12 @@ def build_lstm_language_model(
     Returns:
         An uncompiled `keras.Model` giving next-token logits.
 
-    Example:
+    Examples:
 
-    >>> from keras_dlparts.models import build_lstm_language_model
-    >>> model = build_lstm_language_model(50, embedding_dim=8, units=8)
-    >>> model.output_shape
-    (None, None, 50)
+        >>> from keras_dlparts.models import build_lstm_language_model
+        >>> model = build_lstm_language_model(50, embedding_dim=8, units=8)
+        >>> model.output_shape
+        (None, None, 50)
     """
     args.positive_int("vocab_size", vocab_size)
     args.positive_int("embedding_dim", embedding_dim)

@@ -50,13 +50,13 @@ def build_resnet(
     Returns:
         An uncompiled `keras.Model` from images to class scores.
 
-    Example:
+    Examples:
 
-    >>> from keras_dlparts.models import build_resnet
-    >>> model = build_resnet(18, input_shape=(16, 16, 3), num_classes=2,
-    ...                      width=4, blocks_per_stage=(1, 1))
-    >>> model.output_shape
-    (None, 2)
+        >>> from keras_dlparts.models import build_resnet
+        >>> model = build_resnet(18, input_shape=(16, 16, 3), num_classes=2,
+        ...                      width=4, blocks_per_stage=(1, 1))
+        >>> model.output_shape
+        (None, 2)
     """
     if depth not in RESNET_DEPTHS and (blocks_per_stage is None or kind is None):
         raise ValueError(

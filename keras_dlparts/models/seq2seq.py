@@ -67,14 +67,14 @@ def build_seq2seq_transformer(
         target_input_ids]` (int32) and float32 next-token logits; train it
         with `SparseCategoricalCrossentropy(from_logits=True)`.
 
-    Example:
+    Examples:
 
-    >>> model = build_seq2seq_transformer(12, 12, 6, 7, embedding_dim=8,
-    ...                                   num_heads=2, intermediate_dim=16,
-    ...                                   num_encoder_layers=1,
-    ...                                   num_decoder_layers=1)
-    >>> model.output_shape
-    (None, None, 12)
+        >>> model = build_seq2seq_transformer(12, 12, 6, 7, embedding_dim=8,
+        ...                                   num_heads=2, intermediate_dim=16,
+        ...                                   num_encoder_layers=1,
+        ...                                   num_decoder_layers=1)
+        >>> model.output_shape
+        (None, None, 12)
     """
     for arg in (
         "source_vocabulary_size",

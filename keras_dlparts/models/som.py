@@ -30,9 +30,8 @@ class SOM(keras.Model):
     averaged.
 
     Args:
-        map_shape, sigma, learning_rate, decay_steps, neighborhood,
-        topology, learning_rate_decay, sigma_decay, update,
-        codebook_initializer: as for `SelfOrganizingMap`.
+        map_shape, sigma, learning_rate, decay_steps, neighborhood, topology, learning_rate_decay, sigma_decay, update, codebook_initializer:
+            as for `SelfOrganizingMap`.
         **kwargs: base `keras.Model` arguments (`name`, ...).
 
     Call arguments:
@@ -41,17 +40,17 @@ class SOM(keras.Model):
     Returns:
         The distances to every unit, shaped `(batch, rows, cols)`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> x = np.random.default_rng(0).random((32, 3)).astype("float32")
-    >>> som = SOM((4, 4), sigma=1.5, decay_steps=4, update="batch")
-    >>> som.compile()
-    >>> history = som.fit(x, batch_size=32, epochs=4, verbose=0)
-    >>> sorted(history.history)
-    ['quantization_error', 'topographic_error']
-    >>> tuple(som.map.bmu(x[:1]).shape)
-    (1, 2)
+        >>> import numpy as np
+        >>> x = np.random.default_rng(0).random((32, 3)).astype("float32")
+        >>> som = SOM((4, 4), sigma=1.5, decay_steps=4, update="batch")
+        >>> som.compile()
+        >>> history = som.fit(x, batch_size=32, epochs=4, verbose=0)
+        >>> sorted(history.history)
+        ['quantization_error', 'topographic_error']
+        >>> tuple(som.map.bmu(x[:1]).shape)
+        (1, 2)
     """
 
     def __init__(

@@ -36,11 +36,11 @@ def build_timeseries_cnn(
     Returns:
         An uncompiled `keras.Model`.
 
-    Example:
+    Examples:
 
-    >>> from keras_dlparts.models import build_timeseries_cnn
-    >>> build_timeseries_cnn(window=12, horizon=3).output_shape
-    (None, 3)
+        >>> from keras_dlparts.models import build_timeseries_cnn
+        >>> build_timeseries_cnn(window=12, horizon=3).output_shape
+        (None, 3)
     """
     args.positive_int("window", window)
     args.positive_int("num_features", num_features)

@@ -134,13 +134,13 @@ def build_transformer_classifier(
         (float32 even under mixed precision); train it with
         `sparse_categorical_crossentropy`.
 
-    Example:
+    Examples:
 
-    >>> model = build_transformer_classifier((8, 8), 10, embedding_dim=16,
-    ...                                      num_heads=2, intermediate_dim=32,
-    ...                                      num_layers=1)
-    >>> model.output_shape
-    (None, 10)
+        >>> model = build_transformer_classifier((8, 8), 10, embedding_dim=16,
+        ...                                      num_heads=2, intermediate_dim=32,
+        ...                                      num_layers=1)
+        >>> model.output_shape
+        (None, 10)
     """
     input_shape = tuple(input_shape)
     if vocabulary_size is None and len(input_shape) not in (2, 3):

@@ -59,11 +59,11 @@ def build_unet(
         An uncompiled `keras.Model` mapping `(batch, h, w, c)` images to
         `(batch, h, w, num_classes)` maps.
 
-    Example:
+    Examples:
 
-    >>> from keras_dlparts.models import build_unet
-    >>> build_unet((16, 16, 1), filters=(4, 8)).output_shape
-    (None, 16, 16, 1)
+        >>> from keras_dlparts.models import build_unet
+        >>> build_unet((16, 16, 1), filters=(4, 8)).output_shape
+        (None, 16, 16, 1)
     """
     input_shape = args.image_shape(input_shape)
     filters = args.positive_ints("filters", filters)

@@ -78,23 +78,23 @@ class VAE(keras.Model):
     Returns:
         The reconstructions.
 
-    Example:
+    Examples:
 
-    >>> import keras, numpy as np
-    >>> inputs = keras.Input((4,))
-    >>> encoder = keras.Model(inputs, [keras.layers.Dense(2)(inputs),
-    ...                                keras.layers.Dense(2)(inputs)])
-    >>> codes = keras.Input((2,))
-    >>> decoder = keras.Model(
-    ...     codes, keras.layers.Dense(4, activation="sigmoid")(codes))
-    >>> vae = VAE(encoder, decoder, beta=1.0, seed=0)
-    >>> vae.compile(optimizer="adam")
-    >>> x = np.random.default_rng(0).random((8, 4)).astype("float32")
-    >>> history = vae.fit(x, epochs=1, verbose=0)
-    >>> sorted(history.history)
-    ['kl_loss', 'loss', 'reconstruction_loss']
-    >>> vae.generate(3, seed=1).shape
-    TensorShape([3, 4])
+        >>> import keras, numpy as np
+        >>> inputs = keras.Input((4,))
+        >>> encoder = keras.Model(inputs, [keras.layers.Dense(2)(inputs),
+        ...                                keras.layers.Dense(2)(inputs)])
+        >>> codes = keras.Input((2,))
+        >>> decoder = keras.Model(
+        ...     codes, keras.layers.Dense(4, activation="sigmoid")(codes))
+        >>> vae = VAE(encoder, decoder, beta=1.0, seed=0)
+        >>> vae.compile(optimizer="adam")
+        >>> x = np.random.default_rng(0).random((8, 4)).astype("float32")
+        >>> history = vae.fit(x, epochs=1, verbose=0)
+        >>> sorted(history.history)
+        ['kl_loss', 'loss', 'reconstruction_loss']
+        >>> vae.generate(3, seed=1).shape
+        TensorShape([3, 4])
     """
 
     def __init__(

@@ -55,12 +55,12 @@ def build_vit(
         An uncompiled `keras.Model` mapping images to float32 class
         probabilities; train it with `sparse_categorical_crossentropy`.
 
-    Example:
+    Examples:
 
-    >>> model = build_vit((8, 8, 1), 4, 10, embedding_dim=16, num_heads=2,
-    ...                   intermediate_dim=32, num_layers=1)
-    >>> model.output_shape
-    (None, 10)
+        >>> model = build_vit((8, 8, 1), 4, 10, embedding_dim=16, num_heads=2,
+        ...                   intermediate_dim=32, num_layers=1)
+        >>> model.output_shape
+        (None, 10)
     """
     image_shape = tuple(image_shape)
     if len(image_shape) != 3 or not all(

@@ -46,15 +46,15 @@ class Word2Vec(keras.Model):
     Returns:
         Logits `(batch, 1 + negative_samples)`: the positive pair first.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> model = Word2Vec(vocab_size=10, embedding_dim=4, seed=0)
-    >>> model.compile(optimizer="adam")
-    >>> targets = np.array([2, 3, 4, 5]); contexts = np.array([3, 2, 5, 4])
-    >>> history = model.fit((targets, contexts), epochs=2, verbose=0)
-    >>> model.word_vectors().shape
-    (10, 4)
+        >>> import numpy as np
+        >>> model = Word2Vec(vocab_size=10, embedding_dim=4, seed=0)
+        >>> model.compile(optimizer="adam")
+        >>> targets = np.array([2, 3, 4, 5]); contexts = np.array([3, 2, 5, 4])
+        >>> history = model.fit((targets, contexts), epochs=2, verbose=0)
+        >>> model.word_vectors().shape
+        (10, 4)
     """
 
     def __init__(

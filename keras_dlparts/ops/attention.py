@@ -35,14 +35,14 @@ def masked_softmax(scores, mask=None, axis=-1):
         Weights shaped and typed like `scores`, summing to 1 over `axis`
             wherever at least one entry is unmasked.
 
-    Example:
+    Examples:
 
-    >>> from keras_dlparts.ops.attention import masked_softmax
-    >>> keras.ops.convert_to_numpy(masked_softmax(
-    ...     [[0.0, 0.0, 5.0], [1.0, 2.0, 3.0]],
-    ...     [[True, True, False], [False, False, False]]))
-    array([[0.5, 0.5, 0. ],
-           [0. , 0. , 0. ]], dtype=float32)
+        >>> from keras_dlparts.ops.attention import masked_softmax
+        >>> keras.ops.convert_to_numpy(masked_softmax(
+        ...     [[0.0, 0.0, 5.0], [1.0, 2.0, 3.0]],
+        ...     [[True, True, False], [False, False, False]]))
+        array([[0.5, 0.5, 0. ],
+               [0. , 0. , 0. ]], dtype=float32)
     """
     scores = ops.convert_to_tensor(scores)
     rank = len(scores.shape)
@@ -85,18 +85,18 @@ def scaled_dot_product_attention(query, key, value, mask=None):
         ValueError: when an input has rank below 2, `query` and `key` differ
             in their last dimension, or `key` and `value` in their length.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> from keras_dlparts.ops import scaled_dot_product_attention
-    >>> q = np.array([[[1.0, 0.0]]], "float32")
-    >>> k = np.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]], "float32")
-    >>> v = np.array([[[1.0], [2.0], [3.0]]], "float32")
-    >>> out, w = scaled_dot_product_attention(q, k, v, mask=[True, True, False])
-    >>> np.round(keras.ops.convert_to_numpy(w), 4)
-    array([[[0.6698, 0.3302, 0.    ]]], dtype=float32)
-    >>> np.round(keras.ops.convert_to_numpy(out), 4)
-    array([[[1.3302]]], dtype=float32)
+        >>> import numpy as np
+        >>> from keras_dlparts.ops import scaled_dot_product_attention
+        >>> q = np.array([[[1.0, 0.0]]], "float32")
+        >>> k = np.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]], "float32")
+        >>> v = np.array([[[1.0], [2.0], [3.0]]], "float32")
+        >>> out, w = scaled_dot_product_attention(q, k, v, mask=[True, True, False])
+        >>> np.round(keras.ops.convert_to_numpy(w), 4)
+        array([[[0.6698, 0.3302, 0.    ]]], dtype=float32)
+        >>> np.round(keras.ops.convert_to_numpy(out), 4)
+        array([[[1.3302]]], dtype=float32)
     """
     query = ops.convert_to_tensor(query)
     dtype = keras.backend.standardize_dtype(query.dtype)

@@ -17,13 +17,13 @@ def pairwise_squared_distance(x, y):
     Returns:
         Tensor shaped `(..., n, m)` in the dtype of `x`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> d = pairwise_squared_distance(np.array([[0.0, 0.0], [1.0, 1.0]]),
-    ...                               np.array([[0.0, 1.0]]))
-    >>> np.asarray(d).ravel().tolist()
-    [1.0, 1.0]
+        >>> import numpy as np
+        >>> d = pairwise_squared_distance(np.array([[0.0, 0.0], [1.0, 1.0]]),
+        ...                               np.array([[0.0, 1.0]]))
+        >>> np.asarray(d).ravel().tolist()
+        [1.0, 1.0]
     """
     x = ops.convert_to_tensor(x)
     y = ops.cast(y, x.dtype)

@@ -23,14 +23,14 @@ def sinusoidal_positional_encoding(length, depth, base=10000.0):
     Returns:
         A float32 tensor of shape `(length, depth)`.
 
-    Example:
+    Examples:
 
-    >>> from keras import ops
-    >>> table = sinusoidal_positional_encoding(3, 4)
-    >>> print(ops.convert_to_numpy(table).round(4))
-    [[ 0.      1.      0.      1.    ]
-     [ 0.8415  0.5403  0.01    1.    ]
-     [ 0.9093 -0.4161  0.02    0.9998]]
+        >>> from keras import ops
+        >>> table = sinusoidal_positional_encoding(3, 4)
+        >>> print(ops.convert_to_numpy(table).round(4))
+        [[ 0.      1.      0.      1.    ]
+         [ 0.8415  0.5403  0.01    1.    ]
+         [ 0.9093 -0.4161  0.02    0.9998]]
     """
     if isinstance(depth, bool) or not isinstance(depth, int) or depth <= 0:
         raise ValueError(

@@ -19,13 +19,13 @@ def rbf_kernel(x, centers, gamma):
     Returns:
         Tensor shaped `(..., units)` in the dtype of `x`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> h = rbf_kernel(np.array([[0.0, 0.0]]),
-    ...                np.array([[0.0, 0.0], [1.0, 1.0]]), 0.5)
-    >>> np.round(np.asarray(h), 4).tolist()
-    [[1.0, 0.3679]]
+        >>> import numpy as np
+        >>> h = rbf_kernel(np.array([[0.0, 0.0]]),
+        ...                np.array([[0.0, 0.0], [1.0, 1.0]]), 0.5)
+        >>> np.round(np.asarray(h), 4).tolist()
+        [[1.0, 0.3679]]
     """
     x = ops.convert_to_tensor(x)
     squared = pairwise_squared_distance(x, centers)

@@ -22,12 +22,12 @@ def l2_normalize(x, axis=-1):
     Returns:
         A tensor shaped and typed like `x`.
 
-    Example:
+    Examples:
 
-    >>> from keras_dlparts.ops.similarity import l2_normalize
-    >>> keras.ops.convert_to_numpy(l2_normalize([[3.0, 4.0], [0.0, 0.0]]))
-    array([[0.6, 0.8],
-           [0. , 0. ]], dtype=float32)
+        >>> from keras_dlparts.ops.similarity import l2_normalize
+        >>> keras.ops.convert_to_numpy(l2_normalize([[3.0, 4.0], [0.0, 0.0]]))
+        array([[0.6, 0.8],
+               [0. , 0. ]], dtype=float32)
     """
     x = ops.convert_to_tensor(x)
     dtype = keras.backend.standardize_dtype(x.dtype)
@@ -58,14 +58,14 @@ def cosine_similarity(a, b, axis=-1):
     Raises:
         ValueError: when `a` and `b` differ in size along `axis`.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> from keras_dlparts.ops import cosine_similarity
-    >>> a = [[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
-    >>> b = [[0.0, 2.0], [2.0, 2.0], [1.0, 0.0]]
-    >>> np.round(keras.ops.convert_to_numpy(cosine_similarity(a, b)), 4)
-    array([0., 1., 0.], dtype=float32)
+        >>> import numpy as np
+        >>> from keras_dlparts.ops import cosine_similarity
+        >>> a = [[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
+        >>> b = [[0.0, 2.0], [2.0, 2.0], [1.0, 0.0]]
+        >>> np.round(keras.ops.convert_to_numpy(cosine_similarity(a, b)), 4)
+        array([0., 1., 0.], dtype=float32)
     """
     a = ops.convert_to_tensor(a)
     b = ops.convert_to_tensor(b)

@@ -38,14 +38,14 @@ class AddSign(SignAgreementOptimizer):
         - [Bello et al., 2017, Neural Optimizer Search with Reinforcement
           Learning](https://arxiv.org/abs/1709.07417)
 
-    Example:
+    Examples:
 
-    >>> import keras
-    >>> opt = AddSign(learning_rate=0.1)
-    >>> w = keras.Variable([1.0, -1.0])
-    >>> opt.apply([keras.ops.convert_to_tensor([0.5, -0.5])], [w])
-    >>> [round(float(x), 4) for x in w.numpy()]
-    [0.9, -0.9]
+        >>> import keras
+        >>> opt = AddSign(learning_rate=0.1)
+        >>> w = keras.Variable([1.0, -1.0])
+        >>> opt.apply([keras.ops.convert_to_tensor([0.5, -0.5])], [w])
+        >>> [round(float(x), 4) for x in w.numpy()]
+        [0.9, -0.9]
     """
 
     def __init__(

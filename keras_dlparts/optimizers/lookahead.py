@@ -49,15 +49,15 @@ class Lookahead(keras.optimizers.Optimizer):
         - [Zhang et al., 2019, Lookahead Optimizer: k steps forward, 1 step
           back](https://arxiv.org/abs/1907.08610)
 
-    Example:
+    Examples:
 
-    >>> import keras
-    >>> opt = Lookahead(keras.optimizers.SGD(0.1), sync_period=2)
-    >>> w = keras.Variable([1.0])
-    >>> for _ in range(2):
-    ...     opt.apply([keras.ops.convert_to_tensor([1.0])], [w])
-    >>> round(float(w.numpy()[0]), 4)  # SGD reaches 0.8; Lookahead halves it
-    0.9
+        >>> import keras
+        >>> opt = Lookahead(keras.optimizers.SGD(0.1), sync_period=2)
+        >>> w = keras.Variable([1.0])
+        >>> for _ in range(2):
+        ...     opt.apply([keras.ops.convert_to_tensor([1.0])], [w])
+        >>> round(float(w.numpy()[0]), 4)  # SGD reaches 0.8; Lookahead halves it
+        0.9
     """
 
     def __init__(

@@ -53,14 +53,14 @@ class RAdam(keras.optimizers.Optimizer):
         - [Liu et al., 2019, On the Variance of the Adaptive Learning Rate
           and Beyond](https://arxiv.org/abs/1908.03265)
 
-    Example:
+    Examples:
 
-    >>> import keras
-    >>> opt = RAdam(learning_rate=0.1)
-    >>> w = keras.Variable([1.0, -1.0])
-    >>> opt.apply([keras.ops.convert_to_tensor([0.5, -0.5])], [w])
-    >>> [round(float(x), 4) for x in w.numpy()]
-    [0.95, -0.95]
+        >>> import keras
+        >>> opt = RAdam(learning_rate=0.1)
+        >>> w = keras.Variable([1.0, -1.0])
+        >>> opt.apply([keras.ops.convert_to_tensor([0.5, -0.5])], [w])
+        >>> [round(float(x), 4) for x in w.numpy()]
+        [0.95, -0.95]
     """
 
     def __init__(

@@ -6,7 +6,9 @@ and `tf.distribute.MirroredStrategy`, so they run on the TensorFlow backend.
 `check_layer` runs every check of DESIGN.md on one layer class and
 `check_model` on a model builder. Each check runs even when an earlier one
 failed; at the end a `ContractError` lists every failed check by name, with
-the reason, so a user sees at once what to fix.
+the reason, so a user sees at once what to fix. Each check starts from
+`keras.utils.set_random_seed(0)` (Python, NumPy and Keras seeds), so results
+repeat from run to run.
 """
 
 import contextlib
@@ -344,8 +346,13 @@ def _check_gradients(trainable_weights, loss_fn, owner):
         )
 
 
-def _run_checks(subject, checks, only, skip):
-    """Runs each named check; collects failures into one ContractError."""
+def _run_checks(subject, checks, only, skip, seed=0):
+    """Runs each named check; collects failures into one ContractError.
+
+    Every check starts from `keras.utils.set_random_seed(seed)`, so that a
+    check's weights and data do not depend on which checks ran before it and
+    a failure repeats.
+    """
     unknown = set(only or ()) | set(skip or ())
     unknown -= set(checks)
     if unknown:
@@ -357,6 +364,7 @@ def _run_checks(subject, checks, only, skip):
     for name, fn in checks.items():
         if (only and name not in only) or (skip and name in skip):
             continue
+        keras.utils.set_random_seed(seed)
         try:
             fn()
         except Exception as error:  # noqa: BLE001 - reported by name below
@@ -548,14 +556,14 @@ def check_layer(
     Raises:
         ContractError: listing every failed check by name.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np, keras
-    >>> from keras_dlparts.testing import check_layer
-    >>> check_layer(keras.layers.Dense, {"units": 3},
-    ...             np.ones((4, 2), "float32"),
-    ...             reference=lambda layer, x: x @ layer.kernel.numpy()
-    ...             + layer.bias.numpy(), only=["output_shape", "reference"])
+        >>> import numpy as np, keras
+        >>> from keras_dlparts.testing import check_layer
+        >>> check_layer(keras.layers.Dense, {"units": 3},
+        ...             np.ones((4, 2), "float32"),
+        ...             reference=lambda layer, x: x @ layer.kernel.numpy()
+        ...             + layer.bias.numpy(), only=["output_shape", "reference"])
     """
     inputs = _as_tuple(inputs)
     call_kwargs = dict(call_kwargs or {})

@@ -189,14 +189,14 @@ def check_loss(
     Raises:
         ContractError: listing every failed check by name.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np
-    >>> from keras_dlparts.losses import RobustLoss
-    >>> check_loss(lambda: RobustLoss(alpha=2.0),  # half the squared error
-    ...            np.zeros((4, 2)), np.ones((4, 2)),
-    ...            reference=lambda t, p: np.mean((p - t) ** 2) / 2,
-    ...            only=["config", "reference", "finite_gradients"])
+        >>> import numpy as np
+        >>> from keras_dlparts.losses import RobustLoss
+        >>> check_loss(lambda: RobustLoss(alpha=2.0),  # half the squared error
+        ...            np.zeros((4, 2)), np.ones((4, 2)),
+        ...            reference=lambda t, p: np.mean((p - t) ** 2) / 2,
+        ...            only=["config", "reference", "finite_gradients"])
     """
     y_true = np.asarray(y_true)
     y_pred = np.asarray(y_pred, "float32")

@@ -259,17 +259,17 @@ def check_optimizer(
     Raises:
         ContractError: listing every failed check by name.
 
-    Example:
+    Examples:
 
-    >>> import numpy as np, keras
-    >>> def sgd_reference(w, gradient_fn, steps):
-    ...     out = []
-    ...     for t in range(steps):
-    ...         w = w - 0.1 * gradient_fn(w, t)
-    ...         out.append(w)
-    ...     return np.stack(out)
-    >>> check_optimizer(lambda: keras.optimizers.SGD(0.1),
-    ...                 reference=sgd_reference, only=["reference", "config"])
+        >>> import numpy as np, keras
+        >>> def sgd_reference(w, gradient_fn, steps):
+        ...     out = []
+        ...     for t in range(steps):
+        ...         w = w - 0.1 * gradient_fn(w, t)
+        ...         out.append(w)
+        ...     return np.stack(out)
+        >>> check_optimizer(lambda: keras.optimizers.SGD(0.1),
+        ...                 reference=sgd_reference, only=["reference", "config"])
     """
     if x is None:
         x, y = _default_data()

@@ -47,13 +47,13 @@ def read_results(path):
 def contract_table(runs):
     """A Markdown table of contract runs: one row a run, one column a check.
 
-    Example:
+    Examples:
 
-    >>> print(contract_table([{"subject": "Maxout(num_units=2)",
-    ...     "results": {"fit": "pass", "fit_jit": "pass", "config": "pass"}}]))
-    | part | fit | fit_jit | fit_mirrored | mixed_precision | other |
-    | --- | --- | --- | --- | --- | --- |
-    | `Maxout(num_units=2)` | pass | pass | - | - | 1/1 |
+        >>> print(contract_table([{"subject": "Maxout(num_units=2)",
+        ...     "results": {"fit": "pass", "fit_jit": "pass", "config": "pass"}}]))
+        | part | fit | fit_jit | fit_mirrored | mixed_precision | other |
+        | --- | --- | --- | --- | --- | --- |
+        | `Maxout(num_units=2)` | pass | pass | - | - | 1/1 |
     """
     rows = [
         "| part | " + " | ".join(MAIN_CHECKS) + " | other |",

@@ -55,13 +55,13 @@ class AutoencoderHyperModel(BuilderHyperModel):
         compile: optional further `compile()` arguments.
         name: optional name of the hypermodel.
 
-    Example:
+    Examples:
 
-    >>> import keras_tuner
-    >>> hypermodel = AutoencoderHyperModel((64,), search_space={"latent_dim": 4})
-    >>> model = hypermodel.build(keras_tuner.HyperParameters())
-    >>> model.get_layer("encoder").output_shape
-    (None, 4)
+        >>> import keras_tuner
+        >>> hypermodel = AutoencoderHyperModel((64,), search_space={"latent_dim": 4})
+        >>> model = hypermodel.build(keras_tuner.HyperParameters())
+        >>> model.get_layer("encoder").output_shape
+        (None, 4)
     """
 
     def __init__(self, input_shape, kind="dense", search_space=None, fixed=None,
@@ -134,13 +134,13 @@ class VAEHyperModel(BuilderHyperModel):
         compile: optional further `compile()` arguments.
         name: optional name of the hypermodel.
 
-    Example:
+    Examples:
 
-    >>> import keras_tuner
-    >>> hypermodel = VAEHyperModel((8, 8, 1), search_space={"beta": 0.5})
-    >>> vae = hypermodel.build(keras_tuner.HyperParameters())
-    >>> vae.beta, vae.latent_shape
-    (0.5, (2,))
+        >>> import keras_tuner
+        >>> hypermodel = VAEHyperModel((8, 8, 1), search_space={"beta": 0.5})
+        >>> vae = hypermodel.build(keras_tuner.HyperParameters())
+        >>> vae.beta, vae.latent_shape
+        (0.5, (2,))
     """
 
     def __init__(self, input_shape, search_space=None, fixed=None, compile=None,

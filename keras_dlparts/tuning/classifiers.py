@@ -29,10 +29,10 @@ from keras_dlparts.tuning.search_space import merge_search_space
 def training_search_space():
     """The default training ranges: optimizer, learning rate, momentum, ...
 
-    Example:
+    Examples:
 
-    >>> sorted(training_search_space())
-    ['batch_size', 'learning_rate', 'momentum', 'optimizer', 'weight_decay']
+        >>> sorted(training_search_space())
+        ['batch_size', 'learning_rate', 'momentum', 'optimizer', 'weight_decay']
     """
     return {
         "optimizer": Choice(["adam", "sgd", "rmsprop"]),
@@ -105,13 +105,13 @@ class MLPHyperModel(_ClassifierHyperModel):
         compile: optional further `compile()` arguments.
         name: optional name of the hypermodel.
 
-    Example:
+    Examples:
 
-    >>> import keras_tuner
-    >>> hypermodel = MLPHyperModel(64, 10, search_space={"depth": 2, "width": 8})
-    >>> model = hypermodel.build(keras_tuner.HyperParameters())
-    >>> [model.get_layer(f"hidden_{i}").units for i in range(2)]
-    [8, 8]
+        >>> import keras_tuner
+        >>> hypermodel = MLPHyperModel(64, 10, search_space={"depth": 2, "width": 8})
+        >>> model = hypermodel.build(keras_tuner.HyperParameters())
+        >>> [model.get_layer(f"hidden_{i}").units for i in range(2)]
+        [8, 8]
     """
 
     def __init__(self, input_shape, num_classes, search_space=None, fixed=None,
@@ -164,13 +164,13 @@ class VGGHyperModel(_ClassifierHyperModel):
         num_classes: the number of classes.
         search_space, fixed, compile, name: as in `MLPHyperModel`.
 
-    Example:
+    Examples:
 
-    >>> import keras_tuner
-    >>> hypermodel = VGGHyperModel((8, 8, 1), 10)
-    >>> hp = keras_tuner.HyperParameters()
-    >>> hypermodel.build(hp).output_shape, hp.get("depth")
-    ((None, 10), 1)
+        >>> import keras_tuner
+        >>> hypermodel = VGGHyperModel((8, 8, 1), 10)
+        >>> hp = keras_tuner.HyperParameters()
+        >>> hypermodel.build(hp).output_shape, hp.get("depth")
+        ((None, 10), 1)
     """
 
     def __init__(self, input_shape, num_classes, search_space=None, fixed=None,

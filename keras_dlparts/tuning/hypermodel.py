@@ -44,22 +44,22 @@ class BuilderHyperModel(keras_tuner.HyperModel):
             `width` to `hidden_units=(width,) * depth`).
         name: optional name of the hypermodel.
 
-    Example:
+    Examples:
 
-    >>> import keras_tuner
-    >>> from keras_dlparts.models import build_mlp
-    >>> from keras_dlparts.tuning import BuilderHyperModel, Choice, Float
-    >>> hypermodel = BuilderHyperModel(
-    ...     build_mlp,
-    ...     search_space={"hidden_units": Choice([(8,), (16, 16)]),
-    ...                   "learning_rate": Float(1e-3, 1e-1, sampling="log")},
-    ...     fixed={"input_shape": 4, "num_outputs": 3,
-    ...            "output_activation": "softmax"},
-    ...     compile={"loss": "sparse_categorical_crossentropy"})
-    >>> hp = keras_tuner.HyperParameters()
-    >>> model = hypermodel.build(hp)
-    >>> model.get_layer("hidden_0").units, float(model.optimizer.learning_rate)
-    (8, 0.001)
+        >>> import keras_tuner
+        >>> from keras_dlparts.models import build_mlp
+        >>> from keras_dlparts.tuning import BuilderHyperModel, Choice, Float
+        >>> hypermodel = BuilderHyperModel(
+        ...     build_mlp,
+        ...     search_space={"hidden_units": Choice([(8,), (16, 16)]),
+        ...                   "learning_rate": Float(1e-3, 1e-1, sampling="log")},
+        ...     fixed={"input_shape": 4, "num_outputs": 3,
+        ...            "output_activation": "softmax"},
+        ...     compile={"loss": "sparse_categorical_crossentropy"})
+        >>> hp = keras_tuner.HyperParameters()
+        >>> model = hypermodel.build(hp)
+        >>> model.get_layer("hidden_0").units, float(model.optimizer.learning_rate)
+        (8, 0.001)
     """
 
     def __init__(

@@ -204,12 +204,12 @@ def validate_search_space(search_space, name="search_space"):
     Returns:
         The search space as a new `dict`.
 
-    Example:
+    Examples:
 
-    >>> validate_search_space({"units": Int(8, 4)})
-    Traceback (most recent call last):
-    ...
-    ValueError: Search space key 'units': min_value must be smaller than ...
+        >>> validate_search_space({"units": Int(8, 4)})
+        Traceback (most recent call last):
+        ...
+        ValueError: Search space key 'units': min_value must be smaller than ...
     """
     if not isinstance(search_space, dict):
         raise ValueError(
@@ -242,15 +242,15 @@ def sample(hp, search_space):
     Returns:
         A dictionary from each key to its value for this trial.
 
-    Example:
+    Examples:
 
-    >>> import keras_tuner
-    >>> hp = keras_tuner.HyperParameters()
-    >>> sample(hp, {"units": Int(8, 32, step=8), "sizes": Choice([(4,), (4, 4)]),
-    ...             "rate": 0.5})
-    {'units': 8, 'sizes': (4,), 'rate': 0.5}
-    >>> sorted(hp.values)
-    ['rate', 'sizes', 'units']
+        >>> import keras_tuner
+        >>> hp = keras_tuner.HyperParameters()
+        >>> sample(hp, {"units": Int(8, 32, step=8), "sizes": Choice([(4,), (4, 4)]),
+        ...             "rate": 0.5})
+        {'units': 8, 'sizes': (4,), 'rate': 0.5}
+        >>> sorted(hp.values)
+        ['rate', 'sizes', 'units']
     """
     values = {}
     for key, spec in search_space.items():
@@ -266,10 +266,10 @@ def sample(hp, search_space):
 def merge_search_space(defaults, overrides=None):
     """`defaults` updated by `overrides`; an override of `None` drops the key.
 
-    Example:
+    Examples:
 
-    >>> merge_search_space({"a": Int(1, 3), "b": 0.5}, {"a": 2, "b": None})
-    {'a': 2}
+        >>> merge_search_space({"a": Int(1, 3), "b": 0.5}, {"a": 2, "b": None})
+        {'a': 2}
     """
     if overrides is not None and not isinstance(overrides, dict):
         raise ValueError(

@@ -52,14 +52,14 @@ def make_optimizer(training, default="adam"):
     Returns:
         A `keras.optimizers.Optimizer`.
 
-    Example:
+    Examples:
 
-    >>> optimizer = make_optimizer({"optimizer": "sgd", "learning_rate": 0.1,
-    ...                             "momentum": 0.9})
-    >>> type(optimizer).__name__, round(float(optimizer.learning_rate), 3)
-    ('SGD', 0.1)
-    >>> optimizer.momentum
-    0.9
+        >>> optimizer = make_optimizer({"optimizer": "sgd", "learning_rate": 0.1,
+        ...                             "momentum": 0.9})
+        >>> type(optimizer).__name__, round(float(optimizer.learning_rate), 3)
+        ('SGD', 0.1)
+        >>> optimizer.momentum
+        0.9
     """
     name = training.get("optimizer", default)
     check_optimizer_name(name)

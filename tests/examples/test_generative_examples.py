@@ -1,21 +1,11 @@
 """Smoke runs of the VAE and GAN digits examples: PNG grid and TensorBoard samples."""
 
-import importlib.util
 import os
-import pathlib
 
 import pytest
 from PIL import Image
+from support.examples import load_example
 from support.tensorboard_events import read_events
-
-EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
-
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.parametrize(
@@ -25,7 +15,7 @@ def _load(name):
 def test_example_writes_grid_and_tensorboard_samples(name, shape, tmp_path):
     output, logdir = str(tmp_path / "grid.png"), str(tmp_path / "logs")
     extra = ["--per-class", "10"] if name == "gan_digits" else []
-    accuracy = _load(name).main(
+    accuracy = load_example(name).main(
         ["--epochs", "2", "--log-every", "1", "--output", output,
          "--logdir", logdir] + extra
     )
