@@ -9,7 +9,7 @@ import tensorflow as tf
 from keras_dlparts.callbacks.probe import find_layer
 from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
-from keras_dlparts.callbacks.summary_writer import check_positive_int
+from keras_dlparts._validation import positive_int
 
 
 def attention_grid(scores, normalize=True, zoom=1):
@@ -88,9 +88,9 @@ class AttentionMapLogger(SummaryWriterCallback):
                 f"Argument `layer_name` must be a string. Received: "
                 f"layer_name={layer_name!r}"
             )
-        check_positive_int("every_n_epochs", every_n_epochs)
-        check_positive_int("max_images", max_images)
-        check_positive_int("zoom", zoom)
+        positive_int("every_n_epochs", every_n_epochs)
+        positive_int("max_images", max_images)
+        positive_int("zoom", zoom)
         self.layer_name = layer_name
         self.inputs = inputs
         self.every_n_epochs = every_n_epochs

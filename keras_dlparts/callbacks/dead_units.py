@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
-from keras_dlparts.callbacks.summary_writer import check_positive_int
+from keras_dlparts._validation import positive_int
 
 
 def is_relu_layer(layer):
@@ -60,7 +60,7 @@ class DeadUnitMonitor(SummaryWriterCallback):
 
     def __init__(self, log_dir, reference_data, every_n_epochs=1, alert_fraction=0.5):
         super().__init__(log_dir)
-        check_positive_int("every_n_epochs", every_n_epochs)
+        positive_int("every_n_epochs", every_n_epochs)
         if not 0 < alert_fraction <= 1:
             raise ValueError(
                 "Argument `alert_fraction` must be a float in (0, 1]. "

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
-from keras_dlparts.callbacks.summary_writer import check_positive_int
+from keras_dlparts._validation import positive_int
 
 
 def _layer_key(variable, model_name):
@@ -82,7 +82,7 @@ class GradientFlowMonitor(SummaryWriterCallback):
                 "Argument `reference_data` must be a tuple (x, y) or (x, y, "
                 f"sample_weight). Received: reference_data={type(reference_data)}"
             )
-        check_positive_int("every_n_steps", every_n_steps)
+        positive_int("every_n_steps", every_n_steps)
         if not 0 <= vanishing_threshold < exploding_threshold:
             raise ValueError(
                 "Arguments `vanishing_threshold` and `exploding_threshold` must "

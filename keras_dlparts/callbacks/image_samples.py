@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
-from keras_dlparts.callbacks.summary_writer import check_positive_int
+from keras_dlparts._validation import positive_int
 
 
 def image_grid(
@@ -137,9 +137,9 @@ class ImageSampleLogger(SummaryWriterCallback):
         tag="samples",
     ):
         super().__init__(log_dir)
-        check_positive_int("every_n_epochs", every_n_epochs)
-        check_positive_int("num_samples", num_samples)
-        check_positive_int("scale", scale)
+        positive_int("every_n_epochs", every_n_epochs)
+        positive_int("num_samples", num_samples)
+        positive_int("scale", scale)
         if (
             isinstance(padding, bool)
             or not isinstance(padding, int)
@@ -150,7 +150,7 @@ class ImageSampleLogger(SummaryWriterCallback):
                 f"Received: padding={padding!r}"
             )
         if columns is not None:
-            check_positive_int("columns", columns)
+            positive_int("columns", columns)
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise ValueError(
                 f"Argument `seed` must be an integer. Received: seed={seed!r}"

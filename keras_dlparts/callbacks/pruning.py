@@ -10,7 +10,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
-from keras_dlparts.callbacks.summary_writer import check_positive_int
+from keras_dlparts._validation import positive_int
 
 
 def polynomial_sparsity(
@@ -124,7 +124,7 @@ class MagnitudePruning(SummaryWriterCallback):
                 "Argument `end_step` must be an integer > begin_step. Received: "
                 f"end_step={end_step!r}, begin_step={begin_step!r}"
             )
-        check_positive_int("frequency", frequency)
+        positive_int("frequency", frequency)
         if not 0 <= initial_sparsity <= target_sparsity:
             raise ValueError(
                 "Argument `initial_sparsity` must be in [0, target_sparsity]. "

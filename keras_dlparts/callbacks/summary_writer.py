@@ -9,15 +9,6 @@ import keras
 import tensorflow as tf
 
 
-def check_positive_int(name, value):
-    """Raises a `ValueError` unless `value` is a positive integer."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. Received: "
-            f"{name}={value!r}"
-        )
-
-
 class SummaryWriterCallback(keras.callbacks.Callback):
     """A `keras.callbacks.Callback` that owns a `tf.summary` file writer.
 

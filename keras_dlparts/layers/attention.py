@@ -7,19 +7,12 @@ from keras import ops
 
 from keras_dlparts.ops.attention import masked_softmax
 from keras_dlparts.ops.similarity import l2_normalize
+from keras_dlparts._validation import positive_int
 
 #: The score functions `MultiHeadAttention(score=...)` accepts.
 SCORES = ("scaled_dot", "dot", "general", "additive", "cosine")
 
 _LOW_PRECISION = ("float16", "bfloat16")
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. "
-            f"Received: {name}={value!r}"
-        )
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -96,8 +89,8 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
     """
 
     def __init__(self, num_heads, key_dim, *args, score="scaled_dot", **kwargs):
-        _positive_int("num_heads", num_heads)
-        _positive_int("key_dim", key_dim)
+        positive_int("num_heads", num_heads)
+        positive_int("key_dim", key_dim)
         if score not in SCORES:
             raise ValueError(
                 f"Argument `score` must be one of {SCORES}. "

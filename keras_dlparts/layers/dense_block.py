@@ -2,14 +2,7 @@
 
 import keras
 from keras import ops
-
-
-def _check_positive_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. "
-            f"Received: {name}={value!r}"
-        )
+from keras_dlparts._validation import positive_int
 
 
 def _check_image(layer, input_shape):
@@ -74,8 +67,8 @@ class DenseBlock(keras.layers.Layer):
         seed=None,
         **kwargs,
     ):
-        _check_positive_int("num_layers", num_layers)
-        _check_positive_int("growth_rate", growth_rate)
+        positive_int("num_layers", num_layers)
+        positive_int("growth_rate", growth_rate)
         if not isinstance(bottleneck, bool):
             raise ValueError(
                 "Argument `bottleneck` must be a boolean. "

@@ -7,14 +7,7 @@ from keras import ops
 # batches) only when the cell is an instance of this mixin, which Keras does
 # not export; there is no public equivalent.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-
-
-def _check_rate(name, value):
-    if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-        raise ValueError(
-            f"Argument `{name}` must be a float in [0, 1]. "
-            f"Received: {name}={value!r}"
-        )
+from keras_dlparts._validation import fraction
 
 
 def _check_bool(name, value):
@@ -134,8 +127,8 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
             ("unit_forget_bias", unit_forget_bias),
         ):
             _check_bool(name, value)
-        _check_rate("dropout", dropout)
-        _check_rate("recurrent_dropout", recurrent_dropout)
+        fraction("dropout", dropout)
+        fraction("recurrent_dropout", recurrent_dropout)
         if not isinstance(layer_norm_epsilon, (int, float)) or not (
             layer_norm_epsilon > 0
         ):

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_dlparts.ops.positional import sinusoidal_positional_encoding
+from keras_dlparts._validation import positive_int
 
 
 def _check_sequence_shape(input_shape, name="inputs"):
@@ -12,14 +13,6 @@ def _check_sequence_shape(input_shape, name="inputs"):
         raise ValueError(
             f"Input `{name}` must have rank 3 (batch, sequence, features). "
             f"Received: {name}.shape={tuple(input_shape)}"
-        )
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. "
-            f"Received: {name}={value!r}"
         )
 
 
@@ -127,7 +120,7 @@ class LearnedPositionalEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive_int("sequence_length", sequence_length)
+        positive_int("sequence_length", sequence_length)
         self.sequence_length = sequence_length
         self.embeddings_initializer = keras.initializers.get(
             embeddings_initializer
@@ -230,9 +223,9 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive_int("vocabulary_size", vocabulary_size)
-        _check_positive_int("sequence_length", sequence_length)
-        _check_positive_int("embedding_dim", embedding_dim)
+        positive_int("vocabulary_size", vocabulary_size)
+        positive_int("sequence_length", sequence_length)
+        positive_int("embedding_dim", embedding_dim)
         if not isinstance(mask_zero, bool):
             raise ValueError(
                 "Argument `mask_zero` must be a bool. "

@@ -7,6 +7,7 @@ import numpy as np
 from keras import ops
 
 from keras_dlparts.ops.distance import pairwise_squared_distance
+from keras_dlparts._validation import positive_number
 
 _NEIGHBORHOODS = ("gaussian", "bubble")
 _TOPOLOGIES = ("rectangular", "hexagonal")
@@ -18,18 +19,6 @@ def _check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(
             f"Argument `{name}` must be one of {list(choices)}. "
-            f"Received: {name}={value!r}"
-        )
-
-
-def _check_positive_number(name, value):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not value > 0
-    ):
-        raise ValueError(
-            f"Argument `{name}` must be a positive number. "
             f"Received: {name}={value!r}"
         )
 
@@ -164,8 +153,8 @@ class SelfOrganizingMap(keras.layers.Layer):
                 "positive integers with at least two units. "
                 f"Received: map_shape={map_shape!r}"
             )
-        _check_positive_number("sigma", sigma)
-        _check_positive_number("learning_rate", learning_rate)
+        positive_number("sigma", sigma)
+        positive_number("learning_rate", learning_rate)
         if (
             isinstance(decay_steps, bool)
             or not isinstance(decay_steps, int)

@@ -3,6 +3,7 @@
 import math
 
 import keras
+from keras_dlparts._validation import positive_int
 
 
 def _timestep_frequencies(timesteps, frequency_dim, max_period):
@@ -71,16 +72,16 @@ class TimestepEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive_int("embedding_dim", embedding_dim)
+        positive_int("embedding_dim", embedding_dim)
         if frequency_dim is not None:
-            _check_positive_int("frequency_dim", frequency_dim)
+            positive_int("frequency_dim", frequency_dim)
             if frequency_dim % 2 or frequency_dim < 4:
                 raise ValueError(
                     "Argument `frequency_dim` must be an even integer >= 4. "
                     f"Received: frequency_dim={frequency_dim}"
                 )
         if hidden_dim is not None:
-            _check_positive_int("hidden_dim", hidden_dim)
+            positive_int("hidden_dim", hidden_dim)
         if not (isinstance(max_period, (int, float)) and max_period > 1):
             raise ValueError(
                 "Argument `max_period` must be a number > 1. "
@@ -156,11 +157,3 @@ class TimestepEmbedding(keras.layers.Layer):
             }
         )
         return config
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. "
-            f"Received: {name}={value!r}"
-        )

@@ -3,31 +3,14 @@
 import math
 
 import keras
+from keras_dlparts._validation import positive_ints
 
 _KINDS = ("dense", "conv")
 _UPSAMPLING = ("transpose", "resize")
 
 
-def _positive_ints(name, value):
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value,)
-    if (
-        not isinstance(value, (list, tuple))
-        or not value
-        or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0
-            for v in value
-        )
-    ):
-        raise ValueError(
-            f"Argument `{name}` must be a non-empty sequence of positive "
-            f"integers. Received: {name}={value!r}"
-        )
-    return tuple(value)
-
-
 def _check_arguments(input_shape, latent_dim, kind, upsampling, denoising):
-    input_shape = _positive_ints("input_shape", input_shape)
+    input_shape = positive_ints("input_shape", input_shape)
     if (
         isinstance(latent_dim, bool)
         or not isinstance(latent_dim, int)
@@ -185,12 +168,12 @@ def build_autoencoder(
         input_shape, latent_dim, kind, upsampling, denoising
     )
     if kind == "dense":
-        hidden_units = _positive_ints("hidden_units", hidden_units)
+        hidden_units = positive_ints("hidden_units", hidden_units)
         encoder, decoder, head = _dense_halves(
             input_shape, latent_dim, hidden_units, activation
         )
     else:
-        filters = _positive_ints("filters", filters)
+        filters = positive_ints("filters", filters)
         encoder, decoder, head = _conv_halves(
             input_shape, latent_dim, filters, upsampling, batch_norm_momentum
         )

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_dlparts.models import _builder_args as args
+from keras_dlparts import _validation as args
 
 #: (filters, convolutions) per block for the standard VGG depths.
 VGG_DEPTHS = {

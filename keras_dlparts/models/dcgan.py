@@ -3,32 +3,17 @@
 import math
 
 import keras
-
-
-def _positive_ints(name, value):
-    if (
-        not isinstance(value, (list, tuple))
-        or not value
-        or not all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0
-            for v in value
-        )
-    ):
-        raise ValueError(
-            f"Argument `{name}` must be a non-empty sequence of positive "
-            f"integers. Received: {name}={value!r}"
-        )
-    return tuple(value)
+from keras_dlparts._validation import positive_ints
 
 
 def _check_common(image_shape, filters, num_classes):
-    image_shape = _positive_ints("image_shape", image_shape)
+    image_shape = positive_ints("image_shape", image_shape)
     if len(image_shape) != 3:
         raise ValueError(
             "Argument `image_shape` must be (height, width, channels). "
             f"Received: image_shape={image_shape!r}"
         )
-    filters = _positive_ints("filters", filters)
+    filters = positive_ints("filters", filters)
     factor = 2 ** len(filters)
     if image_shape[0] % factor or image_shape[1] % factor:
         raise ValueError(

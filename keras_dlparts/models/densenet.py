@@ -4,7 +4,7 @@ import keras
 
 from keras_dlparts.layers.dense_block import DenseBlock
 from keras_dlparts.layers.dense_block import TransitionLayer
-from keras_dlparts.models import _builder_args as args
+from keras_dlparts import _validation as args
 
 #: Layers per dense block for the standard depths.
 DENSENET_DEPTHS = {

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_dlparts.models._builder_args import positive_int
+from keras_dlparts._validation import positive_int
 from keras_dlparts.models._nested import deserialize_models
 from keras_dlparts.models._nested import serialize_models
 from keras_dlparts.ops.similarity import l2_normalize

@@ -11,15 +11,7 @@ from keras import ops
 
 from keras_dlparts.losses.gan import GANDiscriminatorLoss
 from keras_dlparts.losses.gan import GANGeneratorLoss
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. "
-            f"Received: {name}={value!r}"
-        )
-    return value
+from keras_dlparts._validation import positive_int
 
 
 def _get_loss(value, cls, name):
@@ -104,7 +96,7 @@ class GAN(keras.Model):
                 )
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_dim = _positive_int("latent_dim", latent_dim)
+        self.latent_dim = positive_int("latent_dim", latent_dim)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -258,7 +250,7 @@ class GAN(keras.Model):
 
     def generate(self, n, seed=None):
         """Draws `n` samples `G(z)`, `z ~ N(0, I)`; equal seeds repeat."""
-        _positive_int("n", n)
+        positive_int("n", n)
         z = keras.random.normal((n, self.latent_dim), seed=seed)
         return self.generator(z, training=False)
 
@@ -338,7 +330,7 @@ class ConditionalGAN(GAN):
         **kwargs,
     ):
         super().__init__(generator, discriminator, latent_dim, seed, **kwargs)
-        self.num_classes = _positive_int("num_classes", num_classes)
+        self.num_classes = positive_int("num_classes", num_classes)
 
     def _split_batch(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -359,7 +351,7 @@ class ConditionalGAN(GAN):
 
     def generate(self, n, seed=None, labels=None):
         """Draws `n` samples of classes `labels` (default `i % num_classes`)."""
-        _positive_int("n", n)
+        positive_int("n", n)
         if labels is None:
             labels = ops.arange(n) % self.num_classes
         labels = ops.cast(ops.convert_to_tensor(labels), "int32")

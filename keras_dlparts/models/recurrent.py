@@ -3,7 +3,7 @@
 import keras
 
 from keras_dlparts.layers.lstm import LSTMCell
-from keras_dlparts.models import _builder_args as args
+from keras_dlparts import _validation as args
 
 
 def build_lstm_language_model(

@@ -3,7 +3,7 @@
 import keras
 
 from keras_dlparts.layers.residual import ResidualBlock
-from keras_dlparts.models import _builder_args as args
+from keras_dlparts import _validation as args
 
 #: Blocks per stage and block kind for the standard depths.
 RESNET_DEPTHS = {

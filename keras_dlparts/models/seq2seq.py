@@ -8,14 +8,7 @@ from keras_dlparts.layers.transformer import (
     TransformerDecoderBlock,
     TransformerEncoderBlock,
 )
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. "
-            f"Received: {name}={value!r}"
-        )
+from keras_dlparts._validation import positive_int
 
 
 def build_seq2seq_transformer(
@@ -86,7 +79,7 @@ def build_seq2seq_transformer(
         "num_encoder_layers",
         "num_decoder_layers",
     ):
-        _positive_int(arg, locals()[arg])
+        positive_int(arg, locals()[arg])
     if embedding_dim % num_heads:
         raise ValueError(
             "Argument `embedding_dim` must be divisible by `num_heads`="
@@ -160,7 +153,7 @@ def greedy_decode(model, source_ids, start_id, end_id, max_length):
         An int32 NumPy array `(batch, max_length)`: `start_id`, the decoded
         tokens up to and including `end_id`, then 0 (padding).
     """
-    _positive_int("max_length", max_length)
+    positive_int("max_length", max_length)
     source_ids = np.asarray(source_ids, "int32")
     if source_ids.ndim != 2:
         raise ValueError(

@@ -8,25 +8,11 @@ from keras_dlparts.layers.positional import (
     TokenAndPositionEmbedding,
 )
 from keras_dlparts.layers.transformer import TransformerEncoderBlock
+from keras_dlparts._validation import one_of
+from keras_dlparts._validation import positive_int
 
 POSITIONS = ("learned", "sinusoidal")
 POOLINGS = ("mean", "max")
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. "
-            f"Received: {name}={value!r}"
-        )
-
-
-def _one_of(name, value, choices):
-    if value not in choices:
-        raise ValueError(
-            f"Argument `{name}` must be one of {choices}. "
-            f"Received: {name}={value!r}"
-        )
 
 
 def _embed_sequence(
@@ -150,16 +136,16 @@ def build_transformer_classifier(
             f"`vocabulary_size` for token ids. Received: input_shape={input_shape}"
         )
     if vocabulary_size is not None:
-        _positive_int("vocabulary_size", vocabulary_size)
+        positive_int("vocabulary_size", vocabulary_size)
         if len(input_shape) != 1:
             raise ValueError(
                 "Argument `input_shape` must be (length,) when "
                 f"`vocabulary_size` is given. Received: input_shape={input_shape}"
             )
     for arg in ("num_classes", "embedding_dim", "num_heads", "num_layers"):
-        _positive_int(arg, locals()[arg])
-    _one_of("position", position, POSITIONS)
-    _one_of("pooling", pooling, POOLINGS)
+        positive_int(arg, locals()[arg])
+    one_of("position", position, POSITIONS)
+    one_of("pooling", pooling, POOLINGS)
     if embedding_dim % num_heads:
         raise ValueError(
             "Argument `embedding_dim` must be divisible by `num_heads`="

@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_dlparts.models import _builder_args as args
+from keras_dlparts import _validation as args
 
 _UPSAMPLING = ("transpose", "resize")
 

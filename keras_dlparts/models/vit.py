@@ -5,14 +5,7 @@ import keras
 from keras_dlparts.layers.patches import ClassToken, PatchEmbedding
 from keras_dlparts.layers.positional import LearnedPositionalEmbedding
 from keras_dlparts.layers.transformer import TransformerEncoderBlock
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive integer. "
-            f"Received: {name}={value!r}"
-        )
+from keras_dlparts._validation import positive_int
 
 
 def build_vit(
@@ -71,7 +64,7 @@ def build_vit(
             f"positive integers. Received: image_shape={image_shape}"
         )
     for arg in ("num_classes", "embedding_dim", "num_heads", "num_layers"):
-        _positive_int(arg, locals()[arg])
+        positive_int(arg, locals()[arg])
     if embedding_dim % num_heads:
         raise ValueError(
             "Argument `embedding_dim` must be divisible by `num_heads`="

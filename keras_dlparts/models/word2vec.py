@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_dlparts.ops.similarity import cosine_similarity
+from keras_dlparts._validation import positive_int
 
 MODES = ("skipgram", "cbow")
 
@@ -68,9 +69,9 @@ class Word2Vec(keras.Model):
         seed=None,
         **kwargs,
     ):
-        _check_positive("vocab_size", vocab_size, minimum=2)
-        _check_positive("embedding_dim", embedding_dim)
-        _check_positive("negative_samples", negative_samples)
+        positive_int("vocab_size", vocab_size, minimum=2)
+        positive_int("embedding_dim", embedding_dim)
+        positive_int("negative_samples", negative_samples)
         if mode not in MODES:
             raise ValueError(
                 f"Argument `mode` must be one of {MODES}. Received: mode={mode!r}"
@@ -206,11 +207,3 @@ class Word2Vec(keras.Model):
             "vocabulary": self.vocabulary,
             "seed": self.seed,
         }
-
-
-def _check_positive(name, value, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"Argument `{name}` must be an integer >= {minimum}. "
-            f"Received: {name}={value!r}"
-        )
