@@ -389,7 +389,12 @@ def _record(subject, checks, only, skip, failures):
         if not ((only and name not in only) or (skip and name in skip))
     }
     with open(path, "a", encoding="utf-8") as report:
-        report.write(json.dumps({"subject": subject, "results": results}) + "\n")
+        record = {
+            "subject": subject,
+            "results": results,
+            "partial": bool(only or skip),
+        }
+        report.write(json.dumps(record) + "\n")
 
 
 # --------------------------------------------------------------------------

@@ -38,10 +38,15 @@ its tests run the contract on several configurations.
 """
 
 
-def read_results(path):
-    """The contract runs recorded in a JSON-lines file, in order."""
+def read_results(path, include_partial=False):
+    """The contract runs recorded in a JSON-lines file, in order.
+
+    Runs restricted with `only=` or `skip=` are left out unless
+    `include_partial`: the sweep is about whole contracts.
+    """
     with open(path, encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+        runs = [json.loads(line) for line in lines if line.strip()]
+    return [r for r in runs if include_partial or not r.get("partial")]
 
 
 def contract_table(runs):
