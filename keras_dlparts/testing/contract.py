@@ -346,6 +346,23 @@ def _check_gradients(trainable_weights, loss_fn, owner):
         )
 
 
+def training_checks(case, reference_outputs=None):
+    """The four checks that train `case`: plain, XLA, mirrored, mixed precision.
+
+    Shared by the contracts of layers, models, losses and optimizers;
+    `reference_outputs` (float32 outputs) lets the mixed-precision check
+    compare 16-bit outputs with them.
+    """
+    return {
+        "fit": lambda: _check_fit(case, jit_compile=False),
+        "fit_jit": lambda: _check_fit(case, jit_compile=True),
+        "fit_mirrored": lambda: _check_fit_mirrored(case),
+        "mixed_precision": lambda: _check_mixed_precision(
+            case, reference_outputs
+        ),
+    }
+
+
 def _run_checks(subject, checks, only, skip, seed=0):
     """Runs each named check; collects failures into one ContractError.
 
@@ -620,10 +637,7 @@ def check_layer(
         ),
         "keras_file": lambda: _check_keras_file(case),
         "checkpoint": lambda: _check_checkpoint(case),
-        "fit": lambda: _check_fit(case, jit_compile=False),
-        "fit_jit": lambda: _check_fit(case, jit_compile=True),
-        "fit_mirrored": lambda: _check_fit_mirrored(case),
-        "mixed_precision": lambda: _check_mixed_precision(case, outputs),
+        **training_checks(case, outputs),
         "gradients": lambda: _check_gradients(
             layer.trainable_weights, weighted_output_sum, layer.name
         ),
@@ -698,10 +712,7 @@ def check_model(
     checks = {
         "keras_file": lambda: _check_keras_file(case, probe),
         "checkpoint": lambda: _check_checkpoint(case),
-        "fit": lambda: _check_fit(case, jit_compile=False),
-        "fit_jit": lambda: _check_fit(case, jit_compile=True),
-        "fit_mirrored": lambda: _check_fit_mirrored(case),
-        "mixed_precision": lambda: _check_mixed_precision(case, None),
+        **training_checks(case),
         "gradients": lambda: _check_gradients(
             probe.trainable_weights, model_loss, probe.name
         ),

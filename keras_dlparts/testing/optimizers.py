@@ -291,9 +291,6 @@ def check_optimizer(
         ),
         "checkpoint": lambda: _check_checkpoint(case),
         "keras_file": lambda: _check_keras_file(case),
-        "fit": lambda: contract._check_fit(case, jit_compile=False),
-        "fit_jit": lambda: contract._check_fit(case, jit_compile=True),
-        "fit_mirrored": lambda: contract._check_fit_mirrored(case),
-        "mixed_precision": lambda: contract._check_mixed_precision(case, None),
+        **contract.training_checks(case),
     }
     contract._run_checks(subject, checks, only, skip)
