@@ -209,10 +209,17 @@ class _Case:
         return model
 
     def fit_lowers_loss(self, model):
+        """Fits a few epochs; the loss must fall.
+
+        The loss is compared in inference mode (`evaluate` before and after)
+        and, failing that, in training mode (the first and last epoch of
+        `fit`): a few steps can lower the training loss while batch-norm
+        moving statistics still lag behind in inference mode.
+        """
         before = model.evaluate(
             self.x, self.y, batch_size=self.batch_size, verbose=0
         )
-        model.fit(
+        history = model.fit(
             self.x,
             self.y,
             epochs=self.epochs,
@@ -226,12 +233,14 @@ class _Case:
         before, after = _first(before), _first(after)
         if not np.isfinite(after):
             raise AssertionError(f"loss became {after} after fit")
-        if not after < before:
-            raise AssertionError(
-                f"fit did not lower the loss: {before:.6g} before, "
-                f"{after:.6g} after {self.epochs} epochs"
-            )
-        return before, after
+        training = history.history.get("loss", [])
+        if after < before or (len(training) > 1 and training[-1] < training[0]):
+            return before, after
+        raise AssertionError(
+            f"fit did not lower the loss: {before:.6g} before, {after:.6g} "
+            f"after {self.epochs} epochs (training loss {training[:1]} -> "
+            f"{training[-1:]})"
+        )
 
     def predict(self, model):
         return _to_numpy(model(self.x, training=False))
