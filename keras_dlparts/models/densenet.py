@@ -2,6 +2,7 @@
 
 import keras
 
+from keras_dlparts.models._stem import imagenet_stem
 from keras_dlparts.layers.dense_block import DenseBlock
 from keras_dlparts.layers.dense_block import TransitionLayer
 from keras_dlparts import _validation as args
@@ -81,14 +82,7 @@ def build_densenet(
     )
 
     inputs = keras.Input(input_shape, name="image")
-    x = keras.layers.ZeroPadding2D(3, name="stem_pad")(inputs)
-    x = keras.layers.Conv2D(
-        stem_filters, 7, strides=2, use_bias=False, name="stem_conv"
-    )(x)
-    x = keras.layers.BatchNormalization(epsilon=1.001e-5, name="stem_bn")(x)
-    x = keras.layers.Activation("relu", name="stem_relu")(x)
-    x = keras.layers.ZeroPadding2D(1, name="pool_pad")(x)
-    x = keras.layers.MaxPooling2D(3, strides=2, name="stem_pool")(x)
+    x = imagenet_stem(inputs, stem_filters, use_bias=False)
     for index, num_layers in enumerate(blocks):
         x = DenseBlock(
             num_layers,

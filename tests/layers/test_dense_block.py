@@ -10,6 +10,7 @@ from support.numpy_conv import relu
 from keras_dlparts.layers import DenseBlock
 from keras_dlparts.layers import TransitionLayer
 from keras_dlparts.testing import check_layer
+from support.batch_norm import randomise_weights
 
 
 def _bn_relu(x, layer):
@@ -33,15 +34,6 @@ def _numpy_dense_block(block, x):
 def _numpy_transition(layer, x):
     y = _bn_relu(x.astype("float64"), layer.norm)
     return average_pool(conv2d(y, layer.conv.kernel.numpy(), padding="valid"))
-
-
-def _randomise(layer, seed=0):
-    rng = np.random.default_rng(seed)
-    layer.set_weights([
-        np.abs(rng.normal(size=w.shape)) + 0.5
-        if "variance" in w.path else rng.normal(scale=0.3, size=w.shape)
-        for w in layer.weights
-    ])
 
 
 X = np.random.default_rng(1).normal(size=(4, 5, 5, 3)).astype("float32")
@@ -75,7 +67,7 @@ def test_transition_contract():
 def test_dense_block_numpy_reference(bottleneck):
     block = DenseBlock(3, growth_rate=4, bottleneck=bottleneck)
     block(X)
-    _randomise(block)
+    randomise_weights(block)
     out = np.asarray(block(X))
     assert out.shape == (4, 5, 5, 3 + 3 * 4)
     assert out.shape == block.compute_output_shape(X.shape)
@@ -90,7 +82,7 @@ def test_transition_numpy_reference_odd_size():
     x = np.random.default_rng(3).normal(size=(2, 5, 5, 7)).astype("float32")
     layer = TransitionLayer(compression=0.5)
     layer(x)
-    _randomise(layer)
+    randomise_weights(layer)
     out = np.asarray(layer(x))
     assert out.shape == (2, 2, 2, 3) == layer.compute_output_shape(x.shape)
     np.testing.assert_allclose(out, _numpy_transition(layer, x), atol=1e-5)

@@ -8,6 +8,7 @@ from support.numpy_conv import relu
 
 from keras_dlparts.layers import ResidualBlock
 from keras_dlparts.testing import check_layer
+from support.batch_norm import randomise_weights
 
 
 def _bn(x, layer):
@@ -34,15 +35,6 @@ def _numpy_block(block, x):
     if block.shortcut_conv is not None:
         shortcut = _bn(_conv(x, block.shortcut_conv), block.shortcut_norm)
     return relu(y + shortcut)
-
-
-def _randomise(layer, seed=0):
-    rng = np.random.default_rng(seed)
-    layer.set_weights([
-        np.abs(rng.normal(size=w.shape)) + 0.5
-        if "variance" in w.path else rng.normal(scale=0.3, size=w.shape)
-        for w in layer.weights
-    ])
 
 
 X = np.random.default_rng(1).normal(size=(4, 6, 6, 3)).astype("float32")
@@ -76,7 +68,7 @@ def test_numpy_reference_and_shortcut(kwargs, channels, projected, out_shape):
     x = x.astype("float32")
     block = ResidualBlock(**kwargs)
     block(x)
-    _randomise(block)
+    randomise_weights(block)
     out = np.asarray(block(x))
     assert out.shape == out_shape == block.compute_output_shape(x.shape)
     assert (block.shortcut_conv is not None) == projected

@@ -7,6 +7,7 @@ while the training-mode loss falls. Tiny test models use a low momentum.
 """
 
 import keras
+import numpy as np
 
 
 def fast_batch_norm(model, momentum=0.5):
@@ -15,3 +16,13 @@ def fast_batch_norm(model, momentum=0.5):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = momentum
     return model
+
+
+def randomise_weights(layer, seed=0):
+    """Random weights for a numerical check, with positive BN variances."""
+    rng = np.random.default_rng(seed)
+    layer.set_weights([
+        np.abs(rng.normal(size=w.shape)) + 0.5
+        if "variance" in w.path else rng.normal(scale=0.3, size=w.shape)
+        for w in layer.weights
+    ])
