@@ -4,10 +4,11 @@ import keras
 from keras import ops
 
 from keras_dlparts.layers.perceptron import Perceptron
+from keras_dlparts.models._stateful_step import StatefulStep
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class PerceptronClassifier(keras.Model):
+class PerceptronClassifier(StatefulStep, keras.Model):
     """Rosenblatt's perceptron, trained by `fit(x, y)` with its own rule.
 
     Predicts `f(x W + b)` with the step `f` (`keras_dlparts.layers.Perceptron`)
@@ -102,7 +103,7 @@ class PerceptronClassifier(keras.Model):
         self.accuracy_tracker.update_state(1.0 - wrong)
         return {m.name: m.result() for m in self.metrics}
 
-    def train_step(self, data):
+    def stateful_train_step(self, data):
         x, outputs, targets = self._outputs_and_targets(data)
         error = targets - outputs
         x = ops.cast(x, "float32")
@@ -114,7 +115,7 @@ class PerceptronClassifier(keras.Model):
         )
         return self._report(outputs, targets)
 
-    def test_step(self, data):
+    def stateful_test_step(self, data):
         _, outputs, targets = self._outputs_and_targets(data)
         return self._report(outputs, targets)
 
