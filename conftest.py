@@ -1,10 +1,48 @@
-"""Test session setup: quiet TensorFlow and two logical CPUs for MirroredStrategy."""
+"""Test session setup: the backend, quiet TensorFlow, two devices.
+
+The suite runs on the backend named by `KERAS_BACKEND` (TensorFlow when
+unset); CI runs it on TensorFlow and on JAX. Two devices let the
+distribution checks run for real on a CPU: two logical CPUs for
+TensorFlow's `MirroredStrategy`, two virtual CPU devices for JAX's
+`keras.distribution.DataParallel` (set before JAX starts).
+
+A test marked `@pytest.mark.backends("tensorflow")` runs only on the named
+backends: keep it for what only exists there (`tf.data`, `tf.distribute`).
+"""
 
 import os
 
+import pytest
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+if os.environ["KERAS_BACKEND"] == "jax":
+    os.environ.setdefault(
+        "XLA_FLAGS", "--xla_force_host_platform_device_count=2"
+    )
+
+import keras  # noqa: E402
 
 from keras_dlparts.testing import configure_logical_cpus  # noqa: E402
 
 configure_logical_cpus(2)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "backends(*names): run only on these Keras backends",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    backend = keras.backend.backend()
+    for item in items:
+        marker = item.get_closest_marker("backends")
+        if marker is not None and backend not in marker.args:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason=f"needs the {' or '.join(marker.args)} backend; "
+                    f"running on {backend}"
+                )
+            )
