@@ -31,7 +31,7 @@ LAYER_CHECKS = (
     "checkpoint",
     "fit",
     "fit_jit",
-    "fit_mirrored",
+    "fit_distributed",
     "mixed_precision",
     "gradients",
 )
@@ -42,7 +42,7 @@ MODEL_CHECKS = (
     "checkpoint",
     "fit",
     "fit_jit",
-    "fit_mirrored",
+    "fit_distributed",
     "mixed_precision",
     "gradients",
 )
@@ -283,7 +283,7 @@ def _check_fit(case, jit_compile):
     case.fit_lowers_loss(case.compiled(jit_compile=jit_compile))
 
 
-def _check_fit_mirrored(case):
+def _check_fit_distributed(case):
     strategy = mirrored_strategy()
     with strategy.scope():
         model = case.compiled()
@@ -365,7 +365,7 @@ def training_checks(case, reference_outputs=None):
     return {
         "fit": lambda: _check_fit(case, jit_compile=False),
         "fit_jit": lambda: _check_fit(case, jit_compile=True),
-        "fit_mirrored": lambda: _check_fit_mirrored(case),
+        "fit_distributed": lambda: _check_fit_distributed(case),
         "mixed_precision": lambda: _check_mixed_precision(
             case, reference_outputs
         ),

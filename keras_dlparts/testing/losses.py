@@ -23,7 +23,7 @@ LOSS_CHECKS = (
     "keras_file",
     "fit",
     "fit_jit",
-    "fit_mirrored",
+    "fit_distributed",
     "mixed_precision",
 )
 
@@ -166,7 +166,7 @@ def check_loss(
     the degenerate cases, such as coincident embeddings, in the sample),
     `keras_file` (a compiled model saved to a `.keras` file and reloaded
     with `safe_mode=True` has the same loss class, config and value),
-    `fit`, `fit_jit`, `fit_mirrored` and `mixed_precision` (a few epochs of
+    `fit`, `fit_jit`, `fit_distributed` and `mixed_precision` (a few epochs of
     Adam lower the loss, also with `jit_compile=True`, under
     `MirroredStrategy` over two devices and under `mixed_float16`).
 

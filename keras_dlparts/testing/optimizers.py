@@ -23,7 +23,7 @@ OPTIMIZER_CHECKS = (
     "keras_file",
     "fit",
     "fit_jit",
-    "fit_mirrored",
+    "fit_distributed",
     "mixed_precision",
 )
 
@@ -230,7 +230,7 @@ def check_optimizer(
     training on from the restored state repeats the original run),
     `keras_file` (the same through a compiled model saved to a `.keras`
     file and reloaded with `safe_mode=True`), `fit`, `fit_jit`,
-    `fit_mirrored` and `mixed_precision` (a few epochs lower the loss,
+    `fit_distributed` and `mixed_precision` (a few epochs lower the loss,
     eagerly-traced, with `jit_compile=True`, under `MirroredStrategy` over
     two devices, and under `mixed_float16`).
 

@@ -105,7 +105,7 @@ def test_weight_without_gradient_fails_the_gradient_check():
 
 def test_python_side_numpy_fails_the_graph_checks():
     error = _failures(CallsNumpy)
-    assert {"fit", "fit_jit", "fit_mirrored"} <= set(error.failures)
+    assert {"fit", "fit_jit", "fit_distributed"} <= set(error.failures)
     assert "[fit_jit]" in str(error)
 
 
@@ -124,7 +124,7 @@ def test_wrong_reference_fails_the_reference_check():
 def test_unknown_check_name_is_rejected():
     with pytest.raises(ValueError, match="Unknown contract check"):
         check_layer(Affine, {}, X, only=["no_such_check"])
-    assert "fit_mirrored" in LAYER_CHECKS
+    assert "fit_distributed" in LAYER_CHECKS
 
 
 def test_model_contract_passes_and_catches_a_frozen_model():
