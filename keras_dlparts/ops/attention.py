@@ -99,6 +99,8 @@ def scaled_dot_product_attention(query, key, value, mask=None):
         array([[[1.3302]]], dtype=float32)
     """
     query = ops.convert_to_tensor(query)
+    key = ops.convert_to_tensor(key)
+    value = ops.convert_to_tensor(value)
     dtype = keras.backend.standardize_dtype(query.dtype)
     for name, tensor in (("query", query), ("key", key), ("value", value)):
         if len(ops.shape(tensor)) < 2:

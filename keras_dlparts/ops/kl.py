@@ -27,10 +27,10 @@ def gaussian_kl_divergence(mean, log_var):
 
         >>> import numpy as np
         >>> from keras_dlparts.ops import gaussian_kl_divergence
-        >>> kl = gaussian_kl_divergence(np.array([[0.0, 1.0]]),
-        ...                             np.array([[0.0, 0.0]]))
-        >>> np.round(np.asarray(kl), 4)
-        array([0.5])
+        >>> kl = gaussian_kl_divergence(np.array([[0.0, 1.0]], "float32"),
+        ...                             np.array([[0.0, 0.0]], "float32"))
+        >>> np.round(np.asarray(kl), 4).tolist()
+        [0.5]
     """
     mean = ops.convert_to_tensor(mean)
     log_var = ops.convert_to_tensor(log_var)

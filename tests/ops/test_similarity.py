@@ -3,7 +3,7 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
+from support.backend import gradients
 
 from keras_dlparts.ops import cosine_similarity
 from keras_dlparts.ops.similarity import l2_normalize
@@ -47,15 +47,12 @@ def test_broadcasts_and_known_values():
 
 
 def test_zero_vectors_give_zero_without_nan_in_value_or_gradient():
-    a = tf.constant([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]])
-    b = tf.constant([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
-    with tf.GradientTape() as tape:
-        tape.watch([a, b])
-        sim = cosine_similarity(a, b)
-    grads = tape.gradient(sim, [a, b])
-    np.testing.assert_array_equal(sim.numpy(), [0.0, 0.0])
+    a = np.array([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]], "float32")
+    b = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], "float32")
+    sim, grads = gradients(cosine_similarity, a, b)
+    np.testing.assert_array_equal(sim, [0.0, 0.0])
     for g in grads:
-        assert np.all(np.isfinite(g.numpy()))
+        assert np.all(np.isfinite(g))
 
 
 def test_float16_keeps_dtype_and_handles_zero_and_large_vectors():

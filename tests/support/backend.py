@@ -1,0 +1,74 @@
+"""Backend-neutral test helpers: gradients of tensors and compiled functions.
+
+Tests call these instead of `tf.GradientTape` / `tf.function` or
+`jax.grad` / `jax.jit`, so that one test body runs on every backend the
+suite runs on.
+"""
+
+import keras
+import numpy as np
+
+from keras_dlparts._autodiff import value_and_gradients
+
+
+def gradients(fn, *inputs):
+    """`fn(*inputs)` summed to a scalar, and its gradient w.r.t. each input.
+
+    Args:
+        fn: callable taking one tensor per input and returning a tensor
+            (summed, as `tf.GradientTape.gradient` does for a non-scalar
+            target).
+        *inputs: array-likes, differentiated at these values.
+
+    Returns:
+        `(value, grads)`: the value of `fn(*inputs)` as a NumPy array and
+        one NumPy gradient per input, of the input's shape.
+    """
+    variables = [
+        keras.Variable(np.asarray(x), dtype=np.asarray(x).dtype, trainable=True)
+        for x in inputs
+    ]
+
+    def loss_fn():
+        out = fn(*[keras.ops.convert_to_tensor(v) for v in variables])
+        return keras.ops.sum(out), out
+
+    (_, out), grads = value_and_gradients(loss_fn, variables)
+    grads = [
+        np.zeros(v.shape, v.dtype) if g is None else keras.ops.convert_to_numpy(g)
+        for v, g in zip(variables, grads)
+    ]
+    return keras.ops.convert_to_numpy(out), grads
+
+
+def jit(fn, input_shapes=None):
+    """`fn` compiled with the active backend's XLA (`jit_compile=True`).
+
+    Args:
+        fn: a function of tensors.
+        input_shapes: optional list of shapes (with `None` for unknown
+            sizes), one per positional argument. TensorFlow traces `fn`
+            once for these shapes, so `keras.ops.shape` gives tensors for
+            the unknown sizes; JAX always traces with the concrete shapes.
+
+    Returns:
+        A callable with the signature of `fn`.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        signature = None
+        if input_shapes is not None:
+            signature = [tf.TensorSpec(shape) for shape in input_shapes]
+        return tf.function(fn, jit_compile=True, input_signature=signature)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(fn)
+    raise NotImplementedError(f"No jit for backend={backend!r}")
+
+
+def to_numpy(x):
+    """A tensor (or nest of tensors) as NumPy."""
+    return keras.tree.map_structure(keras.ops.convert_to_numpy, x)
