@@ -1,17 +1,21 @@
 """Benchmark: keras.layers.RNN(our LSTMCell) vs keras.layers.RNN(keras.layers.LSTMCell).
 
-TensorFlow-only (tf.function, tf.GradientTape). Times one training step
-(forward over the sequence, MSE loss, backpropagation through time, Adam
-update) of each RNN with the same shapes and the same initial weights (both
-options of our cell off), in one process, interleaving the two repeat by
-repeat, in tf.function graph mode and with XLA (`jit_compile=True`).
-Prints the median wall-clock and process-CPU time per step and the ratios
-ours/keras (target <= 1.1); on a shared machine the CPU-time ratio is the
-steadier figure.
-Also times our cell with `layer_norm=True, peephole=True` for reference.
+Runs on the active Keras backend (`KERAS_BACKEND=tensorflow`, the default,
+or `jax`). Times one training step (forward over the sequence, MSE loss,
+backpropagation through time, Adam update) of each RNN with the same shapes
+and the same initial weights (both options of our cell off), in one
+process, interleaving the RNNs repeat by repeat (the order rotating), in
+every compiled mode of the backend (TensorFlow: `tf.function` graph mode and
+XLA; JAX: `jax.jit`), through `benchmarks/_steps.py`. Prints the median
+wall-clock and process-CPU time per step and the ratios ours/keras (target
+<= 1.1); on a shared machine the CPU-time ratio is the steadier figure.
+Also times our cell with `layer_norm=True, peephole=True` for reference,
+and says whether the traced steps of the two plain cells have the same
+operations.
 
-Run: `python benchmarks/lstm.py` (about a minute on 2 CPU cores);
-`--help` lists the shapes and repeats.
+Run: `python benchmarks/lstm.py` (about two minutes on 2 CPU cores;
+`--quick` for a short run at small shapes); `--help` lists the shapes and
+repeats.
 """
 
 import argparse
@@ -22,11 +26,13 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+import _steps  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
 
 from keras_dlparts.layers import LSTMCell  # noqa: E402
+
+QUICK = dict(batch=16, length=20, features=16, units=64, repeats=5, steps=3)
 
 
 def parse_args(argv=None):
@@ -37,60 +43,41 @@ def parse_args(argv=None):
     parser.add_argument("--units", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--steps", type=int, default=5)
-    return parser.parse_args(argv)
-
-
-def make_train_step(rnn, jit_compile):
-    optimizer = keras.optimizers.Adam(1e-3)
-
-    @tf.function(jit_compile=jit_compile)
-    def step(x, y):
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.square(rnn(x, training=True) - y))
-        grads = tape.gradient(loss, rnn.trainable_variables)
-        optimizer.apply(grads, rnn.trainable_variables)
-        return loss
-
-    return step
+    parser.add_argument("--quick", action="store_true",
+                        help=f"small shapes and few repeats: {QUICK}")
+    args = parser.parse_args(argv)
+    if args.quick:
+        for key, value in QUICK.items():
+            setattr(args, key, value)
+    return args
 
 
 def time_steps(step, x, y, steps):
-    """Wall-clock and process-CPU seconds per step."""
+    """(wall-clock, process-CPU) seconds per step."""
     start, start_cpu = time.perf_counter(), time.process_time()
-    for _ in range(steps):
-        loss = step(x, y)
-    float(loss)
+    step.run(x, y, steps)
     return (
         (time.perf_counter() - start) / steps,
         (time.process_time() - start_cpu) / steps,
     )
 
 
-def op_counts(step, x, y):
-    """Op-type counts of a traced step, its nested functions included."""
-    graph = step.get_concrete_function(x, y).graph
-    counts = {}
-    for fn in [graph, *[f.graph for f in graph._functions.values()]]:
-        for op in fn.get_operations():
-            counts[op.type] = counts.get(op.type, 0) + 1
-    return counts
-
-
 def main(argv=None):
     args = parse_args(argv)
     rng = np.random.default_rng(0)
-    x = tf.constant(
+    x = keras.ops.convert_to_tensor(
         rng.normal(size=(args.batch, args.length, args.features)), "float32"
     )
-    y = tf.constant(
+    y = keras.ops.convert_to_tensor(
         rng.normal(size=(args.batch, args.length, args.units)), "float32"
     )
+    print(_steps.describe())
     print(
         f"shapes: batch={args.batch} length={args.length} "
         f"features={args.features} units={args.units}; "
         f"median of {args.repeats} repeats x {args.steps} steps"
     )
-    for jit in (False, True):
+    for mode, jit in _steps.MODES:
         rnns = {
             "ours": keras.layers.RNN(LSTMCell(args.units), return_sequences=True),
             "keras": keras.layers.RNN(
@@ -104,24 +91,22 @@ def main(argv=None):
         for rnn in rnns.values():
             rnn(x)
         rnns["keras"].set_weights(rnns["ours"].get_weights())
-        steps = {k: make_train_step(r, jit) for k, r in rnns.items()}
-        for step in steps.values():  # trace and warm up
-            time_steps(step, x, y, 2)
-        ours_ops, keras_ops = (
-            op_counts(steps[name], x, y) for name in ("ours", "keras")
+        steps = {
+            name: _steps.TrainStep(
+                rnn, lambda t, rnn=rnn: rnn(t, training=True), jit
+            )
+            for name, rnn in rnns.items()
+        }
+        for step in steps.values():  # trace / compile, warm up
+            step.run(x, y, 2)
+        counts = {k: steps[k].op_counts(x, y) for k in ("ours", "keras")}
+        print(f"[{mode}] traced training steps: "
+              + _steps.describe_op_counts(counts["ours"], counts["keras"]))
+        times = _steps.interleaved(
+            steps, args.repeats, lambda s: time_steps(s, x, y, args.steps)
         )
-        print(f"[{'XLA' if jit else 'graph'}] traced ops: ours "
-              f"{sum(ours_ops.values())}, keras {sum(keras_ops.values())}, "
-              f"same op types and counts: {ours_ops == keras_ops}")
-        times = {k: [] for k in steps}
-        names = list(steps)
-        for repeat in range(args.repeats):
-            # Rotate the order so that no model always runs first.
-            for name in names[repeat % 3:] + names[: repeat % 3]:
-                times[name].append(time_steps(steps[name], x, y, args.steps))
         wall = {k: statistics.median(t[0] for t in v) for k, v in times.items()}
         cpu = {k: statistics.median(t[1] for t in v) for k, v in times.items()}
-        mode = "XLA" if jit else "graph"
         for name in steps:
             print(f"[{mode}] {name:>14}: {wall[name] * 1e3:8.2f} ms/step wall,"
                   f" {cpu[name] * 1e3:8.2f} ms/step CPU")
