@@ -154,22 +154,31 @@ class Lookahead(keras.optimizers.Optimizer):
         super().apply(grads, trainable_variables)
         # The inner update rule ran through `update_step`; advance its step
         # counter (bias corrections, schedules) as its own `apply` would.
-        self.inner_optimizer._iterations.assign_add(1)
+        self.inner_optimizer.iterations.assign_add(1)
 
     def update_step(self, gradient, variable, learning_rate):
         """One inner step, then a synchronisation every `sync_period` steps."""
         slow = self._slow_weights[self._get_variable_index(variable)]
-        step = self.iterations
+        step = ops.convert_to_tensor(self.iterations)
         # After every synchronisation (and before the first step) the fast
         # weights are where the slow ones must start: copy them then.
         starts_cycle = ops.equal(step % self.sync_period, 0)
-        self.assign(slow, ops.where(starts_cycle, variable, slow))
+        self.assign(
+            slow,
+            ops.where(
+                starts_cycle,
+                ops.convert_to_tensor(variable),
+                ops.convert_to_tensor(slow),
+            ),
+        )
         self.inner_optimizer.update_step(gradient, variable, learning_rate)
         syncs = ops.equal((step + 1) % self.sync_period, 0)
         alpha = ops.cast(self.slow_step_size, variable.dtype)
-        new_slow = slow + alpha * (variable - slow)
-        self.assign(slow, ops.where(syncs, new_slow, slow))
-        self.assign(variable, ops.where(syncs, new_slow, variable))
+        fast = ops.convert_to_tensor(variable)
+        old_slow = ops.convert_to_tensor(slow)
+        new_slow = old_slow + alpha * (fast - old_slow)
+        self.assign(slow, ops.where(syncs, new_slow, old_slow))
+        self.assign(variable, ops.where(syncs, new_slow, fast))
 
     def finalize_variable_values(self, var_list):
         self.inner_optimizer.finalize_variable_values(var_list)
