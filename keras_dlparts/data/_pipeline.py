@@ -1,17 +1,23 @@
 """The one tf.data pipeline shared by `load_tfds` and `make_dataset`.
 
-TensorFlow-only (tf.data).
+tf.data on every Keras backend (Keras's `fit` takes a `tf.data.Dataset` on
+JAX too); TensorFlow is imported when a pipeline is built, not when this
+module is.
 """
 
 import keras
-import tensorflow as tf
 
-AUTOTUNE = tf.data.AUTOTUNE
+
+def _to_float(x):
+    import tensorflow as tf
+
+    return tf.cast(x, "float32")
+
 
 _NORMALIZATIONS = {
-    "unit": lambda x: tf.cast(x, "float32") / 255.0,  # [0, 255] -> [0, 1]
-    "symmetric": lambda x: tf.cast(x, "float32") / 127.5 - 1.0,  # -> [-1, 1]
-    "float": lambda x: tf.cast(x, "float32"),
+    "unit": lambda x: _to_float(x) / 255.0,  # [0, 255] -> [0, 1]
+    "symmetric": lambda x: _to_float(x) / 127.5 - 1.0,  # -> [-1, 1]
+    "float": _to_float,
 }
 
 
@@ -106,6 +112,9 @@ def batched_pipeline(
             "Argument `shuffle_buffer` must be a non-negative integer. "
             f"Received: shuffle_buffer={shuffle_buffer!r}"
         )
+    import tensorflow as tf
+
+    AUTOTUNE = tf.data.AUTOTUNE
     steps = [f for f in (normalizer(normalize), augmenter(augment)) if f is not None]
     if cache:
         dataset = dataset.cache() if cache is True else dataset.cache(cache)

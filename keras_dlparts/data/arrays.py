@@ -1,10 +1,10 @@
 """In-memory NumPy arrays as batched `tf.data` pipelines.
 
-TensorFlow-only (tf.data).
+tf.data on every Keras backend; TensorFlow is imported when a dataset is
+made, not when this module is.
 """
 
 import numpy as np
-import tensorflow as tf
 
 from keras_dlparts.data._pipeline import batched_pipeline
 
@@ -54,6 +54,8 @@ def make_dataset(
                 "Arguments `x` and `y` must have the same length. "
                 f"Received: len(x)={len(x)}, len(y)={len(y)}"
             )
+    import tensorflow as tf
+
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
     return batched_pipeline(
         dataset,
