@@ -1,10 +1,10 @@
 """Attention weights of a named attention layer, as TensorBoard images.
 
-TensorFlow-only: the images go to TensorBoard through `tf.summary.image`.
+Works on every backend; the images go to TensorBoard through
+`tf.summary.image` (TensorFlow is imported when the first image is written).
 """
 
 import numpy as np
-import tensorflow as tf
 
 from keras_dlparts.callbacks.probe import find_layer
 from keras_dlparts.callbacks.probe import probe_model
@@ -123,6 +123,8 @@ class AttentionMapLogger(SummaryWriterCallback):
 
     def attention_scores(self):
         """Returns the attention weights `(batch, heads, T_q, T_k)` on `inputs`."""
+        # Reading `self.model` on JAX attaches the trainer's current state.
+        _ = self.model
         layer, probe = self._layer_and_probe()
         values = probe(self.inputs, training=False)
         values = values if isinstance(values, (list, tuple)) else [values]
@@ -141,7 +143,7 @@ class AttentionMapLogger(SummaryWriterCallback):
             self.last_scores[: self.max_images], self.normalize, self.zoom
         )
         with self.writer.as_default(step=step):
-            tf.summary.image(
+            self.summary.image(
                 f"attention/{self.layer_name}", images, max_outputs=self.max_images
             )
         return images

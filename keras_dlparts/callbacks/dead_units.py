@@ -1,11 +1,11 @@
 """Fraction of ReLU units that never activate, per layer, in TensorBoard.
 
-TensorFlow-only: the fractions go to TensorBoard through `tf.summary`.
+Works on every backend; the fractions go to TensorBoard through
+`tf.summary` (TensorFlow is imported when the first summary is written).
 """
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
@@ -85,6 +85,8 @@ class DeadUnitMonitor(SummaryWriterCallback):
 
     def dead_fractions(self):
         """Returns `{layer: fraction of dead units}` on the reference batch."""
+        # Reading `self.model` on JAX attaches the trainer's current state.
+        _ = self.model
         outputs = self._relu_probe()(self.reference_data, training=False)
         fractions = {}
         for name, out in zip(self._names, outputs):
@@ -99,10 +101,10 @@ class DeadUnitMonitor(SummaryWriterCallback):
         alerts = [n for n, f in fractions.items() if f >= self.alert_fraction]
         with self.writer.as_default(step=step):
             for name, fraction in fractions.items():
-                tf.summary.scalar(f"dead_units/{name}", fraction)
-            tf.summary.scalar("dead_units/alert_layers", len(alerts))
+                self.summary.scalar(f"dead_units/{name}", fraction)
+            self.summary.scalar("dead_units/alert_layers", len(alerts))
             if alerts:
-                tf.summary.text(
+                self.summary.text(
                     "dead_units/alerts",
                     f"step {step}: layers with >= {self.alert_fraction:.0%} dead "
                     "units: " + ", ".join(f"{n} ({fractions[n]:.0%})" for n in alerts),

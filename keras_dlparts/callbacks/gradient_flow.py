@@ -1,12 +1,14 @@
 """Per-layer gradient norms in TensorBoard, with vanishing/exploding flags.
 
-TensorFlow-only: gradients come from `tf.GradientTape` and go to
-TensorBoard through `tf.summary`.
+Works on every backend: the gradients come from the backend's own
+autodiff (`tf.GradientTape` on TensorFlow, `jax.value_and_grad` on JAX)
+and go to TensorBoard through `tf.summary` (TensorFlow is imported when
+the first summary is written).
 """
 
 import numpy as np
-import tensorflow as tf
 
+from keras_dlparts._autodiff import value_and_gradients
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts._validation import positive_int
 
@@ -99,20 +101,27 @@ class GradientFlowMonitor(SummaryWriterCallback):
 
     def gradients_by_layer(self):
         """Returns `{layer: [gradient arrays]}` on the reference batch."""
+        # On JAX, reading `self.model` inside `fit` attaches the trainer's
+        # current state to the variables first.
         model = self.model
         x, y = self.reference_data[:2]
         sample_weight = (
             self.reference_data[2] if len(self.reference_data) == 3 else None
         )
         variables = model.trainable_variables
-        state = [v.numpy() for v in model.non_trainable_variables]
-        with tf.GradientTape() as tape:
+        state = [(v, v.numpy()) for v in model.non_trainable_variables]
+
+        def loss_fn():
             y_pred = model(x, training=True)
             loss = model.compute_loss(
                 x=x, y=y, y_pred=y_pred, sample_weight=sample_weight
             )
-        grads = tape.gradient(loss, variables)
-        for v, value in zip(model.non_trainable_variables, state):
+            return loss, None
+
+        # Batch-norm statistics and seed states are not passed as state:
+        # JAX drops their updates, and TensorFlow's are undone below.
+        _, grads = value_and_gradients(loss_fn, variables)
+        for v, value in state:
             v.assign(value)
         by_layer = {}
         for v, g in zip(variables, grads):
@@ -131,14 +140,14 @@ class GradientFlowMonitor(SummaryWriterCallback):
         exploding = [n for n, v in norms.items() if v > self.exploding_threshold]
         with self.writer.as_default(step=step):
             for name, grads in by_layer.items():
-                tf.summary.scalar(f"gradient_norm/{name}", norms[name])
-                tf.summary.histogram(
+                self.summary.scalar(f"gradient_norm/{name}", norms[name])
+                self.summary.histogram(
                     f"gradients/{name}", np.concatenate([g.ravel() for g in grads])
                 )
-            tf.summary.scalar("gradient_flow/vanishing_layers", len(vanishing))
-            tf.summary.scalar("gradient_flow/exploding_layers", len(exploding))
+            self.summary.scalar("gradient_flow/vanishing_layers", len(vanishing))
+            self.summary.scalar("gradient_flow/exploding_layers", len(exploding))
             if vanishing or exploding:
-                tf.summary.text(
+                self.summary.text(
                     "gradient_flow/flags",
                     f"step {step}: vanishing (norm < {self.vanishing_threshold:g}): "
                     f"{', '.join(vanishing) or 'none'}; exploding (norm > "

@@ -1,6 +1,7 @@
 """Sample grids from a generative model, to TensorBoard and PNG files.
 
-TensorFlow-only: the images go to TensorBoard through `tf.summary.image`.
+Works on every backend; the images go to TensorBoard through
+`tf.summary.image` (TensorFlow is imported when the first grid is written).
 PNG files are written with Pillow (`pip install pillow`).
 """
 
@@ -9,7 +10,6 @@ import math
 import os
 
 import numpy as np
-import tensorflow as tf
 
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts._validation import positive_int
@@ -208,7 +208,7 @@ class ImageSampleLogger(SummaryWriterCallback):
             images, columns, self.scale, self.value_range, self.padding
         )
         with self.writer.as_default(step=step):
-            tf.summary.image(self.tag, grid[None])
+            self.summary.image(self.tag, grid[None])
         if self.png_dir is not None:
             os.makedirs(self.png_dir, exist_ok=True)
             name = f"{self.tag}_epoch_{step:04d}.png"

@@ -1,19 +1,19 @@
 """Encoder outputs with labels for the TensorBoard embedding projector.
 
-TensorFlow-only: the embedding is saved with `tf.train.Checkpoint` and the
-projector configuration with `tensorboard.plugins.projector`.
+Works on every backend: the embedding is saved with `tf.train.Checkpoint`
+and the projector configuration with `tensorboard.plugins.projector`, the
+file formats TensorBoard reads (TensorFlow is imported on the first write).
 """
 
 import os
 
 import keras
 import numpy as np
-import tensorflow as tf
-from tensorboard.plugins import projector
 
 from keras_dlparts.callbacks.probe import find_layer
 from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
+from keras_dlparts.callbacks.summary_writer import tensorflow
 
 #: Name of the embedding tensor inside the checkpoint.
 TENSOR_NAME = "embedding/.ATTRIBUTES/VARIABLE_VALUE"
@@ -119,6 +119,9 @@ class LatentSpaceProjector(SummaryWriterCallback):
 
     def write(self, step):
         """Writes the embedding, metadata and config; returns the embedding."""
+        from tensorboard.plugins import projector
+
+        tf = tensorflow()
         os.makedirs(self.log_dir, exist_ok=True)
         values = self.embeddings()
         if self._checkpoint is None or self._checkpoint.embedding.shape != values.shape:
@@ -134,7 +137,7 @@ class LatentSpaceProjector(SummaryWriterCallback):
             embedding.metadata_path = "metadata.tsv"
         projector.visualize_embeddings(self.log_dir, config)
         with self.writer.as_default(step=step):
-            tf.summary.text(
+            self.summary.text(
                 "latent_space/info",
                 f"{values.shape[0]} points of dimension {values.shape[1]} from "
                 f"{self.layer_name or 'the model output'}; open the Projector tab.",

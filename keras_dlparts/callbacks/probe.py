@@ -1,7 +1,7 @@
 """Probe models that read inner layer outputs of a Functional/Sequential model.
 
-TensorFlow-only like the rest of `keras_dlparts.callbacks` (the probes are
-plain Keras models, used by the TensorBoard callbacks).
+The probes are plain Keras models, used by the TensorBoard callbacks on
+every backend.
 """
 
 import keras

@@ -1,13 +1,13 @@
 """Magnitude pruning with the polynomial sparsity schedule of Zhu and Gupta.
 
-TensorFlow-only in the sense of this package's callbacks: the sparsity goes
-to TensorBoard through `tf.summary`; the masks are NumPy arrays applied with
-`Variable.assign`, so the pruned model is a plain Keras model (no wrapper
-layers) that saves and loads like any other.
+Works on every backend. The masks are computed with `keras.ops` and applied
+with `Variable.assign`, so the pruned model is a plain Keras model (no
+wrapper layers) that saves and loads like any other; the optional sparsity
+summaries go to TensorBoard through `tf.summary` (TensorFlow is imported
+only with a `log_dir`).
 """
 
-import numpy as np
-import tensorflow as tf
+from keras import ops
 
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts._validation import positive_int
@@ -36,13 +36,31 @@ def polynomial_sparsity(
 
 
 def magnitude_mask(weights, sparsity):
-    """Mask keeping all but the `round(sparsity * size)` smallest |weights|."""
-    flat = np.abs(np.asarray(weights)).ravel()
-    k = int(round(sparsity * flat.size))
-    mask = np.ones(flat.size, bool)
+    """Mask keeping all but the `round(sparsity * size)` smallest |weights|.
+
+    Ties are broken by position (the earlier weight is pruned first), as a
+    stable sort of `|weights|` would. Returns a boolean tensor shaped like
+    `weights`, `False` where a weight is pruned.
+
+    Examples:
+
+        >>> import keras
+        >>> mask = magnitude_mask([[0.5, -3.0], [0.1, 2.0]], 0.5)
+        >>> keras.ops.convert_to_numpy(mask).tolist()
+        [[False, True], [False, True]]
+    """
+    weights = ops.convert_to_tensor(weights)
+    flat = ops.reshape(ops.abs(weights), (-1,))
+    size = int(flat.shape[0])
+    k = int(round(sparsity * size))
+    mask = ops.ones((size,), dtype="bool")
     if k:
-        mask[np.argsort(flat, kind="stable")[:k]] = False
-    return mask.reshape(np.shape(weights))
+        # `top_k` puts the lower index first among equal values.
+        _, smallest = ops.top_k(ops.negative(flat), k=k)
+        mask = ops.scatter_update(
+            mask, ops.expand_dims(smallest, 1), ops.zeros((k,), dtype="bool")
+        )
+    return ops.reshape(mask, ops.shape(weights))
 
 
 class MagnitudePruning(SummaryWriterCallback):
@@ -165,26 +183,40 @@ class MagnitudePruning(SummaryWriterCallback):
 
     def _apply_masks(self):
         for name, kernel in self.kernels.items():
-            kernel.assign(kernel.numpy() * self.masks[name])
+            kernel.assign(
+                ops.where(
+                    self.masks[name],
+                    ops.convert_to_tensor(kernel),
+                    ops.zeros((), kernel.dtype),
+                )
+            )
 
     def _log(self, step, target=None):
         if self.log_dir is None:
             return
         with self.writer.as_default(step=step):
             if target is not None:
-                tf.summary.scalar("pruning/target_sparsity", target)
+                self.summary.scalar("pruning/target_sparsity", target)
             for name, kernel in self.kernels.items():
-                tf.summary.scalar(
-                    f"pruning/sparsity/{name}", float(np.mean(kernel.numpy() == 0))
-                )
+                self.summary.scalar(f"pruning/sparsity/{name}", _sparsity(kernel))
+
+    def _step(self):
+        # On JAX, reading `self.model` inside `fit` attaches the trainer's
+        # current state to the variables (`model.jax_state_sync()`), so the
+        # kernels read and assigned here are the live ones, and the trainer
+        # takes the assigned values into its state for the next step.
+        return int(ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def on_train_begin(self, logs=None):
         self.kernels = self._kernels()
-        self.masks = {n: k.numpy() != 0 for n, k in self.kernels.items()}
+        self.masks = {
+            n: ops.not_equal(ops.convert_to_tensor(k), 0)
+            for n, k in self.kernels.items()
+        }
         self._at_target = False
 
     def on_train_batch_begin(self, batch, logs=None):
-        step = int(self.model.optimizer.iterations.numpy())
+        step = self._step()
         scheduled = (
             self.begin_step <= step <= self.end_step
             and (step - self.begin_step) % self.frequency == 0
@@ -192,15 +224,26 @@ class MagnitudePruning(SummaryWriterCallback):
         if scheduled or (step >= self.end_step and not self._at_target):
             sparsity = self.sparsity_at(step)
             for name, kernel in self.kernels.items():
-                self.masks[name] = self.masks[name] & magnitude_mask(
-                    kernel.numpy() * self.masks[name], sparsity
+                mask = self.masks[name]
+                kept = ops.where(
+                    mask, ops.convert_to_tensor(kernel), ops.zeros((), kernel.dtype)
+                )
+                self.masks[name] = ops.logical_and(
+                    mask, magnitude_mask(kept, sparsity)
                 )
             self._apply_masks()
             self._at_target = step >= self.end_step
             self._log(step, sparsity)
 
     def on_train_batch_end(self, batch, logs=None):
+        _ = self.model  # on JAX: the trainer's current state, first
         self._apply_masks()
 
     def on_epoch_end(self, epoch, logs=None):
-        self._log(int(self.model.optimizer.iterations.numpy()))
+        self._log(self._step())
+
+
+def _sparsity(kernel):
+    """The fraction of exact zeros in `kernel`, a Python float."""
+    zeros = ops.cast(ops.equal(ops.convert_to_tensor(kernel), 0), "float32")
+    return float(ops.convert_to_numpy(ops.mean(zeros)))

@@ -1,12 +1,20 @@
 """Base class of the callbacks that write TensorBoard summaries.
 
-TensorFlow-only: summaries go through `tf.summary` file writers, which
-TensorBoard reads. The writer is created lazily, on the first summary, so
-that a callback can be constructed before TensorFlow is configured.
+Summaries go through `tf.summary` file writers, which TensorBoard reads, on
+every Keras backend. TensorFlow is imported only when a callback first
+writes (as `keras.callbacks.TensorBoard` does), so importing or
+constructing a callback loads no TensorFlow, and a callback whose
+summaries are optional never needs it.
 """
 
 import keras
-import tensorflow as tf
+
+
+def tensorflow():
+    """Imports and returns TensorFlow (summaries, checkpoints of the projector)."""
+    import tensorflow as tf
+
+    return tf
 
 
 class SummaryWriterCallback(keras.callbacks.Callback):
@@ -16,8 +24,12 @@ class SummaryWriterCallback(keras.callbacks.Callback):
         log_dir: directory of the TensorBoard run the summaries go to
             (`None` for callbacks whose summaries are optional).
 
-    Subclasses write with `with self.writer.as_default(): tf.summary...`
-    and the writer is flushed at the end of training.
+    Subclasses write with `with self.writer.as_default(step=...):
+    self.summary.scalar(...)`; the writer (and TensorFlow) is created on
+    first use and flushed at the end of training. On JAX, reading
+    `self.model` inside `fit` attaches the trainer's current state to the
+    model's variables (`model.jax_state_sync()`), so values read or
+    assigned through it are the live ones.
     """
 
     def __init__(self, log_dir):
@@ -34,9 +46,15 @@ class SummaryWriterCallback(keras.callbacks.Callback):
         self._writer = None
 
     @property
+    def summary(self):
+        """The `tf.summary` module (imports TensorFlow on first use)."""
+        return tensorflow().summary
+
+    @property
     def writer(self):
+        """The `tf.summary` file writer of `log_dir`, created on first use."""
         if self._writer is None:
-            self._writer = tf.summary.create_file_writer(self.log_dir)
+            self._writer = self.summary.create_file_writer(self.log_dir)
         return self._writer
 
     def on_train_end(self, logs=None):

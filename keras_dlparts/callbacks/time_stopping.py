@@ -1,12 +1,11 @@
 """Stop training after a wall-clock time budget.
 
-TensorFlow-only in the sense of this package's callbacks: the optional
-summary goes to TensorBoard through `tf.summary`.
+Works on every backend; the optional summary goes to TensorBoard through
+`tf.summary` (TensorFlow is imported only with a `log_dir`).
 """
 
 import time
 
-import tensorflow as tf
 
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 
@@ -79,11 +78,11 @@ class TimeStopping(SummaryWriterCallback):
         elapsed = time.monotonic() - self._start
         if self.log_dir is not None:
             with self.writer.as_default(step=self._epoch):
-                tf.summary.scalar("time_stopping/elapsed_seconds", elapsed)
+                self.summary.scalar("time_stopping/elapsed_seconds", elapsed)
                 message = (
                     f"stopped in epoch {self.stopped_epoch + 1} after {elapsed:.1f} s"
                     if self.stopped_epoch is not None
                     else f"finished within the budget ({elapsed:.1f} s)"
                 )
-                tf.summary.text("time_stopping/message", message)
+                self.summary.text("time_stopping/message", message)
         super().on_train_end(logs)

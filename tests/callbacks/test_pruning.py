@@ -9,7 +9,7 @@ from keras_dlparts.callbacks.pruning import MagnitudePruning
 from keras_dlparts.callbacks.pruning import magnitude_mask
 from keras_dlparts.callbacks.pruning import polynomial_sparsity
 from keras_dlparts.data import load_digits
-from keras_dlparts.testing import mirrored_strategy
+from keras_dlparts.testing import distribution_scope
 
 
 def digits_mlp(seed=1):
@@ -49,12 +49,64 @@ def test_schedule_matches_zhu_gupta():
     assert callback.sparsity_at(200) == pytest.approx(0.9 - 0.8 / 8)
 
 
+def numpy_mask(w, sparsity):
+    """The mask from the definition: a stable sort of |w|, smallest k pruned."""
+    flat = np.abs(w).ravel()
+    mask = np.ones(flat.size, bool)
+    mask[np.argsort(flat, kind="stable")[: int(round(sparsity * flat.size))]] = False
+    return mask.reshape(w.shape)
+
+
 def test_mask_keeps_the_largest_magnitudes():
-    w = np.array([[0.5, -3.0], [0.1, 2.0], [-0.2, 1.0]])
+    w = np.array([[0.5, -3.0], [0.1, 2.0], [-0.2, 1.0]], "float32")
     np.testing.assert_array_equal(
-        magnitude_mask(w, 0.5), [[False, True], [False, True], [False, True]]
+        keras.ops.convert_to_numpy(magnitude_mask(w, 0.5)),
+        [[False, True], [False, True], [False, True]],
     )
-    assert magnitude_mask(w, 0.0).all()
+    assert keras.ops.convert_to_numpy(magnitude_mask(w, 0.0)).all()
+    # Ties (zeros pruned before, repeated values) go by position.
+    rng = np.random.default_rng(0)
+    w = rng.choice([0.0, -0.5, 0.5, 1.0, -2.0], size=(6, 7)).astype("float32")
+    for sparsity in (0.1, 0.3, 0.5, 0.9):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(magnitude_mask(w, sparsity)),
+            numpy_mask(w, sparsity),
+        )
+
+
+def test_trainer_steps_from_the_pruned_weights():
+    # Linear least squares, full batch, plain SGD: the NumPy replay prunes
+    # at step 1 (schedule: 0 at step 0, the target from step 1) and masks
+    # after every step. If the trainer stepped from its own unpruned copy
+    # of the weights, the trajectory would differ.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(16, 6)).astype("float32")
+    y = rng.normal(size=(16, 4)).astype("float32")
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, name="lin")])
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    w, b = (v.numpy().astype("float64") for v in model.get_layer("lin").weights)
+    pruning = MagnitudePruning(0.5, begin_step=0, end_step=1, frequency=1)
+    seen = []
+
+    class Spy(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(self.model.get_layer("lin").kernel.numpy().copy())
+
+    model.fit(x, y, batch_size=16, epochs=6, shuffle=False, verbose=0,
+              callbacks=[pruning, Spy()])
+    mask = np.ones_like(w, bool)
+    for step in range(6):
+        if step == 1:
+            mask = numpy_mask(w, 0.5)
+            w = w * mask
+        np.testing.assert_allclose(seen[step], w, rtol=1e-5, atol=1e-6)
+        residual = 2.0 * (x @ w + b - y) / y.size
+        w, b = w - 0.1 * (x.T @ residual), b - 0.1 * residual.sum(0)
+        w = w * mask
+    kernel = model.get_layer("lin").kernel.numpy()
+    np.testing.assert_allclose(kernel, w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.get_layer("lin").bias.numpy(), b, rtol=1e-5)
+    assert np.mean(kernel == 0) == 0.5
 
 
 def test_schedule_logged_and_zeros_stay_zero(tmp_path):
@@ -133,11 +185,13 @@ def test_layer_selection_and_errors():
         MagnitudePruning(0.5, initial_sparsity=0.6)
 
 
-def test_under_mirrored_strategy():
-    with mirrored_strategy().scope():
-        model = digits_mlp()
+def test_under_distribution():
+    # MirroredStrategy on TensorFlow, DataParallel over two devices on JAX.
     (x, y), _ = load_digits(as_images=False)
     pruning = MagnitudePruning(0.6, begin_step=0, end_step=6, frequency=2)
-    model.fit(x[:320], y[:320], batch_size=32, epochs=1, verbose=0, callbacks=[pruning])
+    with distribution_scope():
+        model = digits_mlp()
+        model.fit(x[:320], y[:320], batch_size=32, epochs=1, verbose=0,
+                  callbacks=[pruning])
     for mask in zeros_of(model).values():
         assert mask.mean() == pytest.approx(0.6, abs=1e-3)
