@@ -1,9 +1,10 @@
 """The contract for losses: `check_loss`.
 
-TensorFlow-only: the checks use `tf.function(jit_compile=True)`,
-`tf.GradientTape` and `tf.distribute.MirroredStrategy`. They reuse the
-model-training helpers of `keras_dlparts.testing.contract` and report
-failures the same way, as one `ContractError` naming every failed check.
+The loss is checked on its own (config, reference numbers, finite
+gradients under the backend's XLA compilation) and as the loss of a small
+model (saving and training, with the checks of
+`keras_dlparts.testing.harness.training_checks`). Failures are reported as
+one `ContractError` naming every failed check.
 """
 
 import os
@@ -11,9 +12,8 @@ import tempfile
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from keras_dlparts.testing import contract
+from keras_dlparts.testing import harness
 
 #: The checks `check_loss` runs, in order.
 LOSS_CHECKS = (
@@ -35,15 +35,15 @@ def _value(loss, y_true, y_pred):
 def _check_config(loss_fn, y_true, y_pred):
     loss = loss_fn()
     cls = type(loss)
-    config = contract.check_config_keys(loss)
+    config = harness.check_config_keys(loss)
     clone = keras.losses.deserialize(keras.losses.serialize(loss))
     if type(clone) is not cls:
         raise AssertionError(
             f"deserialize(serialize(loss)) gave a {type(clone).__name__}, "
             f"expected {cls.__name__}"
         )
-    contract.check_same_config(clone, config)
-    contract._assert_close(
+    harness.check_same_config(clone, config)
+    harness.assert_close(
         _value(clone, y_true, y_pred),
         _value(loss, y_true, y_pred),
         1e-6,
@@ -55,7 +55,7 @@ def _check_config(loss_fn, y_true, y_pred):
 def _check_reference(loss_fn, y_true, y_pred, reference, atol, rtol):
     if reference is None:
         return
-    contract._assert_close(
+    harness.assert_close(
         _value(loss_fn(), y_true, y_pred),
         np.asarray(reference(y_true, y_pred), "float64"),
         atol,
@@ -66,27 +66,55 @@ def _check_reference(loss_fn, y_true, y_pred, reference, atol, rtol):
 
 def _check_finite_gradients(loss_fn, y_true, y_pred):
     loss = loss_fn()
-
-    @tf.function(jit_compile=True)
-    def value_and_gradient(y_true, y_pred):
-        with tf.GradientTape() as tape:
-            tape.watch(y_pred)
-            value = loss(y_true, y_pred)
-        return value, tape.gradient(value, y_pred)
-
+    value_and_gradient = _compiled_value_and_gradient(loss)
     for dtype in ("float32", "float16"):
         value, gradient = value_and_gradient(
-            tf.constant(y_true), tf.constant(y_pred, dtype=dtype)
+            keras.ops.convert_to_tensor(y_true),
+            keras.ops.convert_to_tensor(np.asarray(y_pred, dtype)),
         )
         if gradient is None:
             raise AssertionError(f"no gradient reaches {dtype} y_pred")
         for what, t in (("loss", value), ("gradient", gradient)):
-            t = np.asarray(tf.cast(t, "float32"))
+            t = np.asarray(keras.ops.convert_to_numpy(t), "float32")
             if not np.all(np.isfinite(t)):
                 raise AssertionError(
                     f"non-finite {what} under jit_compile=True with {dtype} "
                     f"y_pred: {t.ravel()[~np.isfinite(t.ravel())][:3]}"
                 )
+
+
+def _compiled_value_and_gradient(loss):
+    """`(y_true, y_pred) -> (loss, d loss / d y_pred)`, compiled with XLA.
+
+    TensorFlow: `tf.function(jit_compile=True)` around a `GradientTape`;
+    JAX: `jax.jit` around `jax.value_and_grad` (of the loss summed, should
+    the loss not reduce to a scalar, as the tape does).
+    """
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        @tf.function(jit_compile=True)
+        def tf_value_and_gradient(y_true, y_pred):
+            with tf.GradientTape() as tape:
+                tape.watch(y_pred)
+                value = loss(y_true, y_pred)
+            return value, tape.gradient(value, y_pred)
+
+        return tf_value_and_gradient
+    import jax
+
+    def summed(y_pred, y_true):
+        value = loss(y_true, y_pred)
+        return keras.ops.sum(value), value
+
+    gradient_fn = jax.value_and_grad(summed, has_aux=True)
+
+    @jax.jit
+    def jax_value_and_gradient(y_true, y_pred):
+        (_, value), gradient = gradient_fn(y_pred, y_true)
+        return value, gradient
+
+    return jax_value_and_gradient
 
 
 def _check_keras_file(case, loss_fn):
@@ -105,14 +133,14 @@ def _check_keras_file(case, loss_fn):
             f"the reloaded model's loss is {reloaded.loss!r}, expected a "
             f"{type(want).__name__}"
         )
-    if contract._normalise(reloaded.loss.get_config()) != contract._normalise(
+    if harness.normalise(reloaded.loss.get_config()) != harness.normalise(
         want.get_config()
     ):
         raise AssertionError(
             "the reloaded loss's config differs from the original: "
             f"{reloaded.loss.get_config()} != {want.get_config()}"
         )
-    contract._assert_close(
+    harness.assert_close(
         reloaded.evaluate(
             case.x, case.y, batch_size=case.batch_size, verbose=0
         ),
@@ -167,8 +195,9 @@ def check_loss(
     `keras_file` (a compiled model saved to a `.keras` file and reloaded
     with `safe_mode=True` has the same loss class, config and value),
     `fit`, `fit_jit`, `fit_distributed` and `mixed_precision` (a few epochs of
-    Adam lower the loss, also with `jit_compile=True`, under
-    `MirroredStrategy` over two devices and under `mixed_float16`).
+    Adam lower the loss, also with `jit_compile=True`, data-parallel over
+    two devices (`MirroredStrategy` on TensorFlow, `DataParallel` on JAX)
+    and under `mixed_float16` and `mixed_bfloat16`).
 
     Args:
         loss_fn: callable with no arguments returning a fresh loss.
@@ -214,7 +243,7 @@ def check_loss(
             jit_compile=jit_compile,
         )
 
-    case = contract._Case(
+    case = harness.Case(
         build_fn, x, y, None, learning_rate, epochs, batch, compile_fn
     )
     subject = f"loss {type(loss_fn()).__name__}"
@@ -227,6 +256,6 @@ def check_loss(
             loss_fn, y_true, y_pred
         ),
         "keras_file": lambda: _check_keras_file(case, loss_fn),
-        **contract.training_checks(case),
+        **harness.training_checks(case),
     }
-    contract._run_checks(subject, checks, only, skip)
+    harness.run_checks(subject, checks, only, skip)

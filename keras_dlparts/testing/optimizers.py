@@ -1,9 +1,10 @@
 """The contract for optimizers: `check_optimizer`.
 
-TensorFlow-only: the checks use `tf.train.Checkpoint` and
-`tf.distribute.MirroredStrategy`. They reuse the model-training helpers of
-`keras_dlparts.testing.contract` and report failures the same way, as one
-`ContractError` naming every failed check.
+The optimizer is checked on its own (config, the update rule against a
+NumPy reference) and as the optimizer of a small model (its state through
+the backend's checkpoint and a `.keras` file, and training, with the checks
+of `keras_dlparts.testing.harness.training_checks`). Failures are reported
+as one `ContractError` naming every failed check.
 """
 
 import os
@@ -11,9 +12,9 @@ import tempfile
 
 import keras
 import numpy as np
-import tensorflow as tf
 
-from keras_dlparts.testing import contract
+from keras_dlparts.testing import checkpoint
+from keras_dlparts.testing import harness
 
 #: The checks `check_optimizer` runs, in order.
 OPTIMIZER_CHECKS = (
@@ -102,7 +103,7 @@ def _check_reference(optimizer_fn, reference, steps, atol, dtype):
 def _check_config(optimizer_fn):
     optimizer = optimizer_fn()
     cls = type(optimizer)
-    config = contract.check_config_keys(optimizer)
+    config = harness.check_config_keys(optimizer)
     serialized = keras.optimizers.serialize(optimizer)
     clone = keras.optimizers.deserialize(serialized)
     if type(clone) is not cls:
@@ -110,7 +111,7 @@ def _check_config(optimizer_fn):
             f"deserialize(serialize(optimizer)) gave a {type(clone).__name__}, "
             f"expected {cls.__name__}"
         )
-    contract.check_same_config(clone, config)
+    harness.check_same_config(clone, config)
 
 
 def _train_steps(model, case, epochs=1):
@@ -134,23 +135,19 @@ def _check_checkpoint(case):
     _train_steps(model, case)
     state = _optimizer_state(model.optimizer)
     with tempfile.TemporaryDirectory() as tmp:
-        path = tf.train.Checkpoint(
-            model=model, optimizer=model.optimizer
-        ).save(os.path.join(tmp, "ckpt"))
+        restore = checkpoint.save(model, tmp, optimizer=True)
         expected = _train_steps(model, case)
         fresh = case.compiled()
         fresh.optimizer.build(fresh.trainable_variables)
-        tf.train.Checkpoint(model=fresh, optimizer=fresh.optimizer).restore(
-            path
-        ).assert_existing_objects_matched().expect_partial()
-    contract._assert_close(
+        restore(fresh)
+    harness.assert_close(
         _optimizer_state(fresh.optimizer),
         state,
         0,
         0,
         "optimizer variables restored from the checkpoint",
     )
-    contract._assert_close(
+    harness.assert_close(
         _train_steps(fresh, case),
         expected,
         1e-6,
@@ -172,14 +169,14 @@ def _check_keras_file(case):
             f"the reloaded optimizer is a {type(reloaded.optimizer).__name__}, "
             f"expected {type(model.optimizer).__name__}"
         )
-    contract._assert_close(
+    harness.assert_close(
         _optimizer_state(reloaded.optimizer),
         state,
         0,
         0,
         "optimizer variables reloaded from the .keras file",
     )
-    contract._assert_close(
+    harness.assert_close(
         _train_steps(reloaded, case),
         _train_steps(model, case),
         1e-6,
@@ -226,17 +223,19 @@ def check_optimizer(
     Checks: `config` (every `__init__` argument in `get_config()`,
     `serialize`/`deserialize` round trip), `reference` (20 steps on the
     fixed problem of `optimizer_problem` match a NumPy reference at every
-    step), `checkpoint` (slots saved and restored by `tf.train.Checkpoint`;
-    training on from the restored state repeats the original run),
+    step), `checkpoint` (slots saved and restored by the backend's
+    checkpoint: `tf.train.Checkpoint` on TensorFlow, the model's
+    `.weights.h5` file on JAX; training on from the restored state repeats
+    the original run),
     `keras_file` (the same through a compiled model saved to a `.keras`
     file and reloaded with `safe_mode=True`), `fit`, `fit_jit`,
     `fit_distributed` and `mixed_precision` (a few epochs lower the loss,
-    eagerly-traced, with `jit_compile=True`, under `MirroredStrategy` over
-    two devices, and under `mixed_float16`).
+    without and with `jit_compile=True`, data-parallel over two devices,
+    and under `mixed_float16` and `mixed_bfloat16`).
 
     Args:
         optimizer_fn: callable with no arguments returning a fresh optimizer
-            (it is called many times, also under a strategy scope).
+            (it is called many times, also under a distribution scope).
         reference: `None` or a callable `(w0, gradient_fn, steps) ->
             trajectory` written in NumPy from the update rule: starting from
             the flat float64 weights `w0`, it takes `steps` steps with the
@@ -280,7 +279,7 @@ def check_optimizer(
             optimizer=optimizer_fn(), loss=loss, jit_compile=jit_compile
         )
 
-    case = contract._Case(
+    case = harness.Case(
         build_fn, x, y, loss, None, epochs, batch_size, compile_fn
     )
     subject = f"optimizer {type(optimizer_fn()).__name__}"
@@ -291,6 +290,6 @@ def check_optimizer(
         ),
         "checkpoint": lambda: _check_checkpoint(case),
         "keras_file": lambda: _check_keras_file(case),
-        **contract.training_checks(case),
+        **harness.training_checks(case),
     }
-    contract._run_checks(subject, checks, only, skip)
+    harness.run_checks(subject, checks, only, skip)

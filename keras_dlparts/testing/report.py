@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-from keras_dlparts.testing.contract import REPORT_ENV
+from keras_dlparts.testing.harness import REPORT_ENV
 
 #: Columns of the table, in order; other checks are listed after them.
 MAIN_CHECKS = ("fit", "fit_jit", "fit_distributed", "mixed_precision")

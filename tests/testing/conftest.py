@@ -3,7 +3,7 @@ parts of the package, so they stay out of the contract sweep's table."""
 
 import pytest
 
-from keras_dlparts.testing.contract import REPORT_ENV
+from keras_dlparts.testing.harness import REPORT_ENV
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,481 @@
+"""The contract's harness: cases, running checks, comparing, reporting.
+
+Every contract (`check_layer`, `check_model`, `check_loss`,
+`check_optimizer`) builds a dict of named checks and hands it to
+`run_checks`. Each check runs even when an earlier one failed; at the end a
+`ContractError` lists every failed check by name, with the reason, so a
+user sees at once what to fix. Each check starts from
+`keras.utils.set_random_seed(0)` (Python, NumPy and Keras seeds), so results
+repeat from run to run.
+
+The checks that train (`training_checks`) and the gradient check run on the
+active Keras backend: TensorFlow and JAX.
+"""
+
+import contextlib
+import inspect
+import json
+import os
+
+import keras
+import numpy as np
+
+from keras_dlparts._autodiff import value_and_gradients
+from keras_dlparts.testing import devices
+
+#: Mixed-precision policies every part must train under, with the tolerance
+#: of their outputs against float32 (bfloat16 keeps 8 bits of mantissa).
+MIXED_POLICIES = {"mixed_float16": 5e-2, "mixed_bfloat16": 1e-1}
+
+#: Environment variable naming a JSON-lines file; when set, every contract
+#: run appends its results there (see `keras_dlparts.testing.report`).
+REPORT_ENV = "KERAS_DLPARTS_CONTRACT_REPORT"
+
+#: Types of constructor arguments whose value `get_config()` must repeat.
+PLAIN_TYPES = (bool, int, float, str, type(None))
+
+
+class ContractError(AssertionError):
+    """Raised when a part fails one or more contract checks.
+
+    `failures` maps each failed check's name to its reason.
+    """
+
+    def __init__(self, subject, failures):
+        self.subject = subject
+        self.failures = dict(failures)
+        lines = [f"{subject} failed {len(failures)} contract check(s):"]
+        lines += [f"  [{name}] {reason}" for name, reason in failures.items()]
+        super().__init__("\n".join(lines))
+
+
+# --------------------------------------------------------------------------
+# Comparing values.
+# --------------------------------------------------------------------------
+
+
+def to_numpy(structure):
+    """Every tensor of a nest as a NumPy array."""
+    return keras.tree.map_structure(
+        lambda t: np.asarray(keras.ops.convert_to_numpy(t)), structure
+    )
+
+
+def flat(structure):
+    """The leaves of a nest as a list of NumPy arrays."""
+    return [np.asarray(x) for x in keras.tree.flatten(structure)]
+
+
+def assert_close(actual, expected, atol, rtol, what):
+    """Raises an `AssertionError` naming `what` unless the nests agree."""
+    actual, expected = flat(actual), flat(expected)
+    if len(actual) != len(expected):
+        raise AssertionError(
+            f"{what}: expected {len(expected)} outputs, got {len(actual)}"
+        )
+    for a, e in zip(actual, expected):
+        if a.shape != e.shape:
+            raise AssertionError(
+                f"{what}: expected shape {e.shape}, got {a.shape}"
+            )
+        a64, e64 = a.astype("float64"), e.astype("float64")
+        if not np.allclose(a64, e64, atol=atol, rtol=rtol):
+            worst = float(np.max(np.abs(a64 - e64)))
+            raise AssertionError(
+                f"{what}: max abs difference {worst:.3g} exceeds "
+                f"atol={atol:g}, rtol={rtol:g}"
+            )
+
+
+def float_random_like(structure, seed):
+    """Standard normal float32 arrays shaped like the leaves of `structure`."""
+    rng = np.random.default_rng(seed)
+    return keras.tree.map_structure(
+        lambda t: rng.normal(size=np.shape(t)).astype("float32"), structure
+    )
+
+
+def is_floating(tensor):
+    return "float" in keras.backend.standardize_dtype(tensor.dtype)
+
+
+# --------------------------------------------------------------------------
+# Configs.
+# --------------------------------------------------------------------------
+
+
+def normalise(value):
+    """Plain-value form used to compare configs (tuples become lists)."""
+    if isinstance(value, (list, tuple)):
+        return [normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items()}
+    return value
+
+
+def check_config_keys(obj):
+    """Raises if `obj.get_config()` lacks an argument of `type(obj).__init__`."""
+    config = obj.get_config()
+    params = inspect.signature(type(obj).__init__).parameters
+    missing = [
+        name
+        for name, p in params.items()
+        if name != "self"
+        and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        and name not in config
+    ]
+    if missing:
+        raise AssertionError(
+            f"get_config() lacks the __init__ argument(s) {missing}"
+        )
+    return config
+
+
+def check_same_config(clone, config):
+    """Raises if `clone.get_config()` differs from the original `config`."""
+    if normalise(clone.get_config()) != normalise(config):
+        raise AssertionError(
+            "from_config(get_config()).get_config() differs from the original"
+        )
+
+
+def same_setting(given, stored):
+    """Whether a config entry records the constructor value `given`.
+
+    A string naming a Keras object (`"glorot_uniform"`) is stored as its
+    serialized form (`{"class_name": "GlorotUniform", ...}`).
+    """
+    if isinstance(given, str) and isinstance(stored, dict):
+        name = str(stored.get("class_name", ""))
+        return name.replace("_", "").lower() == given.replace("_", "").lower()
+    return normalise(stored) == normalise(given)
+
+
+# --------------------------------------------------------------------------
+# The case under test: how to build a fresh model and what to feed it.
+# --------------------------------------------------------------------------
+
+
+class Case:
+    """A model factory plus training data, shared by every contract.
+
+    Args:
+        build: callable with no arguments returning a fresh, uncompiled model.
+        x, y: the training data (`y` may be `None`).
+        loss: the loss to compile with when `compile_fn` is `None`.
+        learning_rate: Adam's learning rate when `compile_fn` is `None`.
+        epochs, batch_size: the fit checks' run.
+        compile_fn: `None` or a callable `(model, jit_compile)` compiling
+            the model itself.
+    """
+
+    def __init__(
+        self,
+        build,
+        x,
+        y,
+        loss,
+        learning_rate,
+        epochs,
+        batch_size,
+        compile_fn=None,
+    ):
+        self.build = build
+        self.compile_fn = compile_fn
+        self.x = x
+        self.y = y
+        self.loss = loss
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+
+    def compiled(self, jit_compile=False):
+        model = self.build()
+        if self.compile_fn is not None:
+            self.compile_fn(model, jit_compile)
+            return model
+        model.compile(
+            optimizer=keras.optimizers.Adam(self.learning_rate),
+            loss=self.loss,
+            jit_compile=jit_compile,
+        )
+        return model
+
+    def divisible_batches(self, replicas):
+        """This case with every batch a multiple of `replicas` samples.
+
+        A data-parallel step splits each batch evenly over the devices: the
+        batch size is rounded down to a multiple of `replicas` (at least
+        `replicas`) and the data cut to a multiple of it, so that the last
+        batch splits too. Returns `self` when nothing needs to change.
+        """
+        count = len(keras.tree.flatten(self.x)[0])
+        batch = max(replicas, self.batch_size - self.batch_size % replicas)
+        keep = count - count % replicas
+        if batch == self.batch_size and keep == count:
+            return self
+        if keep < replicas:
+            raise AssertionError(
+                f"{count} training sample(s) cannot be split over "
+                f"{replicas} devices"
+            )
+        cut = lambda data: keras.tree.map_structure(  # noqa: E731
+            lambda a: a[:keep], data
+        )
+        y = None if self.y is None else cut(self.y)
+        return Case(
+            self.build,
+            cut(self.x),
+            y,
+            self.loss,
+            self.learning_rate,
+            self.epochs,
+            batch,
+            self.compile_fn,
+        )
+
+    def fit_lowers_loss(self, model):
+        """Fits a few epochs; the loss must fall.
+
+        The loss is compared in inference mode (`evaluate` before and after)
+        and, failing that, in training mode (the first and last epoch of
+        `fit`): a few steps can lower the training loss while batch-norm
+        moving statistics still lag behind in inference mode.
+        """
+        before = model.evaluate(
+            self.x, self.y, batch_size=self.batch_size, verbose=0
+        )
+        history = model.fit(
+            self.x,
+            self.y,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            shuffle=False,
+            verbose=0,
+        )
+        after = model.evaluate(
+            self.x, self.y, batch_size=self.batch_size, verbose=0
+        )
+        before, after = _first(before), _first(after)
+        if not np.isfinite(after):
+            raise AssertionError(f"loss became {after} after fit")
+        training = history.history.get("loss", [])
+        if after < before or (len(training) > 1 and training[-1] < training[0]):
+            return before, after
+        raise AssertionError(
+            f"fit did not lower the loss: {before:.6g} before, {after:.6g} "
+            f"after {self.epochs} epochs (training loss {training[:1]} -> "
+            f"{training[-1:]})"
+        )
+
+    def predict(self, model):
+        return to_numpy(model(self.x, training=False))
+
+
+def _first(value):
+    return float(value[0] if isinstance(value, (list, tuple)) else value)
+
+
+# --------------------------------------------------------------------------
+# The checks that train, shared by every contract.
+# --------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def dtype_policy(name):
+    """Sets the global dtype policy to `name` for the block."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
+
+
+def check_fit(case, jit_compile):
+    case.fit_lowers_loss(case.compiled(jit_compile=jit_compile))
+
+
+def check_fit_distributed(case):
+    """Trains `case` data-parallel over two devices; the loss must fall.
+
+    On TensorFlow the model is created under `mirrored_strategy()`; on JAX
+    it is created, compiled and trained under the `data_parallel()`
+    distribution, and every variable must be laid out over both devices.
+    """
+    if keras.backend.backend() == "tensorflow":
+        strategy = devices.mirrored_strategy()
+        with strategy.scope():
+            model = case.compiled()
+        if model.distribute_strategy is not strategy:
+            raise AssertionError("model was not created under the strategy")
+        case.fit_lowers_loss(model)
+        return
+    distribution = devices.data_parallel()
+    replicas = len(distribution.device_mesh.devices.flatten())
+    case = case.divisible_batches(replicas)
+    with distribution.scope():
+        model = case.compiled()
+        devices.check_distributed_variables(model.variables, replicas)
+        case.fit_lowers_loss(model)
+        devices.check_distributed_variables(
+            model.variables + model.optimizer.variables, replicas
+        )
+
+
+def check_mixed_precision(case, reference_outputs):
+    """Trains under each of `MIXED_POLICIES`; a failure names the policy."""
+    for policy, tolerance in MIXED_POLICIES.items():
+        try:
+            _check_one_policy(case, reference_outputs, policy, tolerance)
+        except Exception as error:
+            raise AssertionError(
+                f"under {policy}: {type(error).__name__}: {error}"
+            ) from error
+
+
+def _check_one_policy(case, reference_outputs, policy, tolerance):
+    with dtype_policy(policy):
+        model = case.compiled()
+    outputs = case.predict(model)
+    for out in flat(outputs):
+        if np.issubdtype(out.dtype, np.floating) and not np.all(
+            np.isfinite(out)
+        ):
+            raise AssertionError("non-finite outputs")
+    for var in model.weights:
+        if "float" in str(var.dtype) and var.dtype != "float32":
+            raise AssertionError(
+                f"variable {var.path} is {var.dtype}; variables must stay "
+                "float32"
+            )
+    if reference_outputs is not None:
+        model_f32 = case.build()
+        model_f32.set_weights(model.get_weights())
+        assert_close(
+            outputs,
+            case.predict(model_f32),
+            tolerance,
+            tolerance,
+            "outputs against float32",
+        )
+    case.fit_lowers_loss(model)
+
+
+def training_checks(case, reference_outputs=None):
+    """The four checks that train `case`: plain, XLA, distributed, mixed.
+
+    Shared by the contracts of layers, models, losses and optimizers;
+    `reference_outputs` (float32 outputs) lets the mixed-precision check
+    compare 16-bit outputs with them.
+    """
+    return {
+        "fit": lambda: check_fit(case, jit_compile=False),
+        "fit_jit": lambda: check_fit(case, jit_compile=True),
+        "fit_distributed": lambda: check_fit_distributed(case),
+        "mixed_precision": lambda: check_mixed_precision(
+            case, reference_outputs
+        ),
+    }
+
+
+def projected_sum(outputs, projection):
+    """The float32 sum of each floating output times its `projection`."""
+    return sum(
+        keras.ops.sum(keras.ops.cast(o, "float32") * p)
+        for o, p in zip(keras.tree.flatten(outputs), flat(projection))
+        if is_floating(o)
+    )
+
+
+def check_gradients(owner, loss_fn):
+    """Raises unless a nonzero gradient of `loss_fn()` reaches every weight.
+
+    `owner` is the layer or model whose `trainable_weights` must all get
+    one; its other variables (batch-norm statistics, seeds) update as in a
+    training step. Gradients come from the backend's own autodiff
+    (`tf.GradientTape`, `jax.value_and_grad`).
+    """
+    weights = list(owner.trainable_weights)
+    if not weights:
+        return
+    _, grads = value_and_gradients(
+        lambda: (loss_fn(), None),
+        weights,
+        state_variables=owner.non_trainable_variables,
+    )
+    missing = [
+        w.path
+        for w, g in zip(weights, grads)
+        if g is None or not np.any(_gradient_to_numpy(g) != 0)
+    ]
+    if missing:
+        raise AssertionError(
+            f"no gradient reaches these trainable weights of {owner.name}: "
+            f"{missing}"
+        )
+
+
+def _gradient_to_numpy(gradient):
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        gradient = tf.convert_to_tensor(gradient)  # IndexedSlices too
+    return np.asarray(keras.ops.convert_to_numpy(gradient))
+
+
+# --------------------------------------------------------------------------
+# Running the checks and recording them for the sweep.
+# --------------------------------------------------------------------------
+
+
+def run_checks(subject, checks, only, skip, seed=0):
+    """Runs each named check; collects failures into one ContractError.
+
+    Every check starts from `keras.utils.set_random_seed(seed)`, so that a
+    check's weights and data do not depend on which checks ran before it and
+    a failure repeats.
+    """
+    unknown = set(only or ()) | set(skip or ())
+    unknown -= set(checks)
+    if unknown:
+        raise ValueError(
+            f"Unknown contract check(s) {sorted(unknown)}; expected names "
+            f"from {list(checks)}"
+        )
+    failures = {}
+    for name, fn in checks.items():
+        if (only and name not in only) or (skip and name in skip):
+            continue
+        keras.utils.set_random_seed(seed)
+        try:
+            fn()
+        except Exception as error:  # noqa: BLE001 - reported by name below
+            failures[name] = f"{type(error).__name__}: {error}"
+    _record(subject, checks, only, skip, failures)
+    if failures:
+        raise ContractError(subject, failures)
+
+
+def _record(subject, checks, only, skip, failures):
+    path = os.environ.get(REPORT_ENV)
+    if not path:
+        return
+    results = {
+        name: ("fail" if name in failures else "pass")
+        for name in checks
+        if not ((only and name not in only) or (skip and name in skip))
+    }
+    with open(path, "a", encoding="utf-8") as report:
+        record = {
+            "subject": subject,
+            "backend": keras.backend.backend(),
+            "results": results,
+            "partial": bool(only or skip),
+        }
+        report.write(json.dumps(record) + "\n")
+
+
+def describe(kwargs):
+    """`k=v` pairs of constructor arguments, for a contract's subject."""
+    return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
