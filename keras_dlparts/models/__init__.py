@@ -12,6 +12,7 @@ from keras_dlparts.models.diffusion_unet import build_diffusion_unet
 from keras_dlparts.models.dual_encoder import DualEncoder
 from keras_dlparts.models.gan import ConditionalGAN
 from keras_dlparts.models.gan import GAN
+from keras_dlparts.models.layout import transformer_layout_map
 from keras_dlparts.models.mlp import build_mlp
 from keras_dlparts.models.noise_schedule import NoiseSchedule
 from keras_dlparts.models.perceptron import PerceptronClassifier
