@@ -7,6 +7,7 @@ of `keras_dlparts.testing.harness.training_checks`). Failures are reported
 as one `ContractError` naming every failed check.
 """
 
+import contextlib
 import os
 import tempfile
 
@@ -80,12 +81,22 @@ def _keras_trajectory(optimizer, steps, dtype):
     return np.stack(trajectory)
 
 
+def _float64_enabled(dtype):
+    """JAX computes in float32 unless x64 is on: on for a float64 run."""
+    if keras.backend.backend() == "jax" and dtype == "float64":
+        import jax
+
+        return jax.enable_x64(True)
+    return contextlib.nullcontext()
+
+
 def _check_reference(optimizer_fn, reference, steps, atol, dtype):
     if reference is None:
         return
     w0, gradient_fn = optimizer_problem(steps)
     expected = np.asarray(reference(w0.copy(), gradient_fn, steps))
-    actual = _keras_trajectory(optimizer_fn(), steps, dtype)
+    with _float64_enabled(dtype):
+        actual = _keras_trajectory(optimizer_fn(), steps, dtype)
     if expected.shape != actual.shape:
         raise AssertionError(
             f"reference returned shape {expected.shape}, expected "
