@@ -1,12 +1,14 @@
+import contextlib
+
+import keras
 import numpy as np
 import pytest
-import keras
 from support.tensorboard_events import read_events
 from support.tensorboard_events import scalars
 
 from keras_dlparts.callbacks.gradient_flow import GradientFlowMonitor
 from keras_dlparts.data import load_digits
-from keras_dlparts.testing import mirrored_strategy
+from keras_dlparts.testing import distribution_scope
 
 
 def deep_mlp(activation, batch_norm, depth=20, width=32):
@@ -133,15 +135,37 @@ def test_bad_arguments(kwargs, match, tmp_path):
         GradientFlowMonitor(str(tmp_path), **args)
 
 
-@pytest.mark.parametrize("mode", ["jit", "mirrored"])
-def test_under_jit_and_mirrored_strategy(mode, tmp_path):
+def reference_gradients(model, x, y, variables):
+    """The loss gradient straight from the backend's autodiff, in training mode."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        trainable = model.trainable_variables
+        non_trainable = [v.value for v in model.non_trainable_variables]
+        wanted = [next(i for i, t in enumerate(trainable) if t is v) for v in variables]
+
+        def loss(values):
+            y_pred, _ = model.stateless_call(values, non_trainable, x, training=True)
+            return model.compute_loss(x=x, y=y, y_pred=y_pred)
+
+        grads = jax.grad(loss)([v.value for v in trainable])
+        return [grads[i] for i in wanted]
     import tensorflow as tf
 
+    with tf.GradientTape() as tape:
+        loss = model.compute_loss(x=x, y=y, y_pred=model(x, training=True))
+    return tape.gradient(loss, variables)
+
+
+@pytest.mark.parametrize("mode", ["jit", "distributed"])
+def test_under_jit_and_distribution(mode, tmp_path):
+    # Distributed: MirroredStrategy on TensorFlow, DataParallel on JAX.
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 8)).astype("float32")
     y = (x.sum(1) > 0).astype("int32")
-    strategy = mirrored_strategy() if mode == "mirrored" else None
-    with strategy.scope() if strategy else tf.name_scope("plain"):
+    monitor = GradientFlowMonitor(str(tmp_path), (x[:16], y[:16]), every_n_steps=1)
+    scope = distribution_scope() if mode == "distributed" else contextlib.nullcontext()
+    with scope:
         model = keras.Sequential(
             [
                 keras.Input((8,)),
@@ -155,14 +179,15 @@ def test_under_jit_and_mirrored_strategy(mode, tmp_path):
             keras.losses.SparseCategoricalCrossentropy(from_logits=True),
             jit_compile=mode == "jit",
         )
-    monitor = GradientFlowMonitor(str(tmp_path), (x[:16], y[:16]), every_n_steps=1)
-    model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
+        model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
     assert [e["step"] for e in monitor.history] == [0, 1]
-    # The last measurement equals a plain GradientTape gradient now.
-    with tf.GradientTape() as tape:
-        loss = model.compute_loss(
-            x=x[:16], y=y[:16], y_pred=model(x[:16], training=True)
-        )
-    grads = tape.gradient(loss, model.get_layer("o").trainable_variables)
-    expected = np.sqrt(sum(np.sum(np.square(g)) for g in grads))
+    # The last measurement equals the backend's own gradient now.
+    grads = reference_gradients(
+        model, x[:16], y[:16], model.get_layer("o").trainable_variables
+    )
+    expected = np.sqrt(sum(np.sum(np.square(np.asarray(g))) for g in grads))
     assert monitor.measure(step=2)["norms"]["o"] == pytest.approx(expected, rel=1e-4)
+    # The last measurement inside fit came after the last step: it saw the
+    # trainer's current weights (on JAX, its state), the same ones.
+    assert monitor.history[1]["norms"]["o"] == pytest.approx(expected, rel=1e-4)
+    assert monitor.history[0]["norms"]["o"] != pytest.approx(expected, rel=1e-4)

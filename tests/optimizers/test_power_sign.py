@@ -11,7 +11,7 @@ from keras_dlparts.optimizers import PowerSign
 from keras_dlparts.testing import check_optimizer
 
 
-def power_sign_reference(lr, base=math.e, beta=0.9, decay_steps=None):
+def power_sign_step(lr, base=math.e, beta=0.9, decay_steps=None):
     """Bello et al. (2017): w -= lr * base**(f(t) sign(g) sign(m)) * g."""
 
     def step(w, g, state, t):
@@ -19,7 +19,12 @@ def power_sign_reference(lr, base=math.e, beta=0.9, decay_steps=None):
         f = 1.0 if decay_steps is None else 1 - min(t - 1, decay_steps) / decay_steps
         return w - lr * base ** (f * np.sign(g) * np.sign(state["m"])) * g
 
-    return numpy_reference(step, "m")
+    return step
+
+
+def power_sign_reference(lr, base=math.e, beta=0.9, decay_steps=None):
+    """`power_sign_step` as a `check_optimizer` reference."""
+    return numpy_reference(power_sign_step(lr, base, beta, decay_steps), "m")
 
 
 @pytest.mark.slow

@@ -50,3 +50,48 @@ def digits_accuracy(optimizer, epochs=12, seed=0):
 def adam_digits_accuracy():
     """The accuracy Adam (learning rate 1e-2) reaches with `digits_accuracy`."""
     return digits_accuracy(keras.optimizers.Adam(1e-2))
+
+
+def fit_linear_least_squares(optimizer, steps, seed=0):
+    """Trains `Dense(3)` on a fixed least-squares problem with `model.fit`.
+
+    Full batches, no shuffling, one step per epoch: the optimizer runs
+    inside the backend's compiled training step. Returns the flat float64
+    weights `[kernel.ravel(), bias]` after every step.
+    """
+    x, y, w0 = _linear_problem(seed)
+    model = keras.Sequential([keras.Input((5,)), keras.layers.Dense(3)])
+    model.set_weights([w0[:15].reshape(5, 3), w0[15:]])
+    model.compile(optimizer, "mse")
+    trajectory = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            kernel, bias = self.model.get_weights()
+            trajectory.append(np.concatenate([kernel.ravel(), bias]))
+
+    model.fit(
+        x, y, batch_size=len(x), epochs=steps, shuffle=False, verbose=0,
+        callbacks=[Record()],
+    )
+    return np.asarray(trajectory, "float64")
+
+
+def linear_least_squares_reference(reference, steps, seed=0):
+    """A `numpy_reference` run on the problem of `fit_linear_least_squares`."""
+    x, y, w0 = (a.astype("float64") for a in _linear_problem(seed))
+
+    def gradient_fn(w, t):
+        kernel, bias = w[:15].reshape(5, 3), w[15:]
+        residual = 2.0 * (x @ kernel + bias - y) / y.size  # d mean((xW+b-y)^2)
+        return np.concatenate([(x.T @ residual).ravel(), residual.sum(0)])
+
+    return reference(w0, gradient_fn, steps)
+
+
+def _linear_problem(seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(8, 5)).astype("float32")
+    y = rng.normal(size=(8, 3)).astype("float32")
+    w0 = rng.normal(size=18).astype("float32")
+    return x, y, w0
