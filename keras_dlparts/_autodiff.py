@@ -16,12 +16,15 @@ def value_and_gradients(loss_fn, variables, state_variables=()):
         loss_fn: callable with no arguments returning `(loss, aux)`: a
             scalar tensor and any nest of tensors to hand back unchanged.
         variables: the `keras.Variable`s to differentiate against.
-        state_variables: the other variables `loss_fn` reads or updates
+        state_variables: the other variables `loss_fn` updates
             (batch-norm statistics, seed generator states). On JAX their
             values go into the differentiated function and their updates
             come out of it and are assigned, so that a step written with
-            `Variable.assign` behaves alike on every backend. Variables
-            left out are read as they are and their updates are dropped.
+            `Variable.assign` behaves alike on every backend. Other
+            variables `loss_fn` reads (the weights of a network held
+            fixed, a loss scale) are read with their current values, also
+            inside a `keras.StatelessScope` such as the JAX trainer's
+            state; their updates inside `loss_fn` are dropped on JAX.
 
     Returns:
         `((loss, aux), gradients)`, one gradient per variable (`None` where
@@ -69,6 +72,7 @@ def _jax_value_and_gradients(loss_fn, variables, state_variables):
         mapping = list(zip(variables, values))
         mapping += list(zip(state_variables, state_values))
         with keras.StatelessScope(state_mapping=mapping) as scope:
+            _inherit_enclosing_values(scope)
             loss, aux = loss_fn()
         updates = [scope.get_current_value(v) for v in state_variables]
         return loss, (aux, updates)
@@ -79,3 +83,19 @@ def _jax_value_and_gradients(loss_fn, variables, state_variables):
     for variable, value in zip(state_variables, updates):
         variable.assign(value)
     return (loss, aux), gradients
+
+
+def _inherit_enclosing_values(scope):
+    """Lets `scope` read the values of the scope it was entered in.
+
+    A variable read in a `keras.StatelessScope` takes the scope's value,
+    else its own stored value, which Keras's JAX trainer clears during
+    `fit` (the values travel in the trainer's state, held by the enclosing
+    scope of a `StatefulStep`). Without this, a variable `loss_fn` reads
+    but does not differentiate would read a placeholder there.
+    """
+    enclosing = getattr(scope, "original_scope", None)
+    if enclosing is None:
+        return
+    for key, value in enclosing.state_mapping.items():
+        scope.state_mapping.setdefault(key, value)

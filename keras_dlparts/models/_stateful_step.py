@@ -9,6 +9,14 @@ values back. A model that mixes in `StatefulStep` writes its step once, as
 runs inside a `keras.StatelessScope` holding the trainer's state, and the
 values it assigned become the new state. This is how Keras's own JAX trainer
 updates its metrics.
+
+Optimizer steps go through `apply_gradients(optimizer, gradients,
+variables)`: `optimizer.apply` on TensorFlow (gradients are all-reduced
+across `tf.distribute` replicas there) and `optimizer.stateless_apply` on
+JAX, the call Keras's JAX trainer makes, because a
+`keras.optimizers.LossScaleOptimizer` (`mixed_float16`) updates its
+variables inside `ops.cond` in `apply`, which JAX cannot trace in a
+`StatelessScope`.
 """
 
 import keras
@@ -19,7 +27,8 @@ class StatefulStep:
 
     Subclasses implement `stateful_train_step(data) -> logs` and may
     implement `stateful_test_step(data) -> logs`; gradients inside them come
-    from `keras_dlparts._autodiff.value_and_gradients`.
+    from `keras_dlparts._autodiff.value_and_gradients` and optimizer steps
+    from `apply_gradients`.
     """
 
     def stateful_train_step(self, data):
@@ -82,3 +91,29 @@ def _run_in_state(model, step, data, state, optimizer):
 def _current(scope, variable, old_value):
     value = scope.get_current_value(variable)
     return old_value if value is None else value
+
+
+def apply_gradients(optimizer, gradients, variables):
+    """Applies `gradients` to `variables` with `optimizer`, on any backend.
+
+    Args:
+        optimizer: a built `keras.optimizers.Optimizer` (possibly a
+            `LossScaleOptimizer`); on JAX, `variables` must be the list it
+            was built with, in that order.
+        gradients: one gradient per variable (scaled by
+            `optimizer.scale_loss` where the loss was).
+        variables: the trainable `keras.Variable`s to update.
+    """
+    variables = list(variables)
+    if keras.backend.backend() != "jax":
+        optimizer.apply(list(gradients), variables)
+        return
+    new_values, new_optimizer_values = optimizer.stateless_apply(
+        [v.value for v in optimizer.variables],
+        list(gradients),
+        [v.value for v in variables],
+    )
+    for variable, value in zip(variables, new_values):
+        variable.assign(value)
+    for variable, value in zip(optimizer.variables, new_optimizer_values):
+        variable.assign(value)

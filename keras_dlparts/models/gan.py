@@ -1,17 +1,27 @@
 """Generative adversarial networks: `GAN` and the class-conditional `ConditionalGAN`.
 
-The training step alternates two updates with two optimizers, which needs
-per-network gradients: it uses `tf.GradientTape`, so training these models
-is TensorFlow-only (building, calling, saving and `generate` are not).
+The training step alternates two updates with two optimizers. It is written
+once (`StatefulStep`), with per-network gradients from each backend's own
+autodiff (`value_and_gradients`), and trains alike on TensorFlow and JAX.
 """
 
 import keras
-import tensorflow as tf
 from keras import ops
 
+from keras_dlparts._autodiff import value_and_gradients
+from keras_dlparts._validation import positive_int
 from keras_dlparts.losses.gan import GANDiscriminatorLoss
 from keras_dlparts.losses.gan import GANGeneratorLoss
-from keras_dlparts._validation import positive_int
+from keras_dlparts.models._stateful_step import StatefulStep
+from keras_dlparts.models._stateful_step import apply_gradients
+
+#: Reductions with which a `keras.losses.Loss` divides its value by the
+#: number of `tf.distribute` replicas (see `keras.losses.Loss`).
+_REPLICA_SCALED_REDUCTIONS = (
+    "sum_over_batch_size",
+    "mean",
+    "mean_with_sample_weight",
+)
 
 
 def _get_loss(value, cls, name):
@@ -28,8 +38,39 @@ def _get_loss(value, cls, name):
     return value
 
 
+class _OptimizerPair:
+    """`model.optimizer` of a GAN: its two optimizers seen as one.
+
+    Keras's JAX trainer carries `model.optimizer.variables` through every
+    step, so they list both optimizers' variables; `optimizers` lets
+    `keras.callbacks.LearningRateScheduler` and `ReduceLROnPlateau` reach
+    both, as for `keras.optimizers.MultiOptimizer`. It is not a Keras
+    object and is not saved: the model saves `d_optimizer` and
+    `g_optimizer`, each once.
+    """
+
+    def __init__(self, d_optimizer, g_optimizer):
+        self.optimizers = [d_optimizer, g_optimizer]
+
+    @property
+    def variables(self):
+        return [v for optimizer in self.optimizers for v in optimizer.variables]
+
+    @property
+    def built(self):
+        return all(optimizer.built for optimizer in self.optimizers)
+
+    def build(self, variables):
+        """Nothing to do: `GAN.compile` builds each on its own network."""
+
+    @property
+    def iterations(self):
+        """The number of training steps (`d_optimizer.iterations`)."""
+        return self.optimizers[0].iterations
+
+
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class GAN(keras.Model):
+class GAN(StatefulStep, keras.Model):
     """A GAN trained by alternating discriminator and generator updates.
 
     Each `fit` step draws `z ~ N(0, I)` and takes two gradient steps
@@ -45,11 +86,12 @@ class GAN(keras.Model):
     default the non-saturating pair). `fit(x)` reports `d_loss` and
     `g_loss`; `evaluate` computes both without updating anything. Under a
     `mixed_float16` policy both optimizers are wrapped in a
-    `keras.optimizers.LossScaleOptimizer`.
+    `keras.optimizers.LossScaleOptimizer`. The step is the same on the
+    TensorFlow and JAX backends (`model.optimizer` holds both optimizers,
+    so that JAX's trainer carries their state).
 
     Calling the model scores inputs with the discriminator:
     `model(x)` returns `D`'s logits; `generate(n, seed)` draws samples.
-    Training uses `tf.GradientTape` (TensorFlow backend).
 
     Args:
         generator: a `keras.Model` from codes `(batch, latent_dim)` to
@@ -77,8 +119,8 @@ class GAN(keras.Model):
         >>> x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
         >>> sorted(gan.fit(x, epochs=1, verbose=0).history)
         ['d_loss', 'g_loss']
-        >>> gan.generate(4, seed=1).shape
-        TensorShape([4, 3])
+        >>> tuple(gan.generate(4, seed=1).shape)
+        (4, 3)
     """
 
     def __init__(
@@ -101,6 +143,10 @@ class GAN(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        # No weights of its own: built when both networks are, so that
+        # `fit` does not call the model on a training batch to build it
+        # (a ConditionalGAN's batch is not the discriminator's input).
+        self.built = generator.built and discriminator.built
 
     # -- conditioning hooks (ConditionalGAN overrides these three) ----------
 
@@ -152,6 +198,7 @@ class GAN(keras.Model):
         self.g_loss_fn = _get_loss(g_loss, GANGeneratorLoss, "g_loss")
         self.d_optimizer.build(self.discriminator.trainable_variables)
         self.g_optimizer.build(self.generator.trainable_variables)
+        self.optimizer = _OptimizerPair(self.d_optimizer, self.g_optimizer)
         self._gan_compile_args = dict(
             d_optimizer=d_optimizer,
             g_optimizer=g_optimizer,
@@ -199,52 +246,96 @@ class GAN(keras.Model):
         fake_logits = self._discriminate(fake, condition, training)
         return real_logits, fake_logits
 
+    def _num_replicas(self):
+        # TensorFlow runs the step on each replica of the model's
+        # `tf.distribute` strategy; JAX's trainer sees the whole batch.
+        strategy = getattr(self, "distribute_strategy", None)
+        return 1 if strategy is None else strategy.num_replicas_in_sync
+
+    def _objective_and_loss(self, loss_fn, loss, network):
+        """This replica's objective and the loss of the batch, from `loss`.
+
+        Under `tf.distribute` the replicas' gradients are summed, so each
+        replica minimises its share of the loss: Keras losses with a mean
+        reduction already divide by the number of replicas (see
+        `keras.losses.Loss`), other callables are divided here, and so are
+        the networks' own losses (as Keras's trainer does). On one replica
+        (and on JAX) the objective is `loss` plus the networks' losses.
+        """
+        replicas = self._num_replicas()
+        extra = self._extra_losses(network)
+        if replicas == 1:
+            return loss + extra, loss
+        scaled = isinstance(loss_fn, keras.losses.Loss) and (
+            loss_fn.reduction in _REPLICA_SCALED_REDUCTIONS
+        )
+        objective = loss if scaled else loss / replicas
+        return objective + extra / replicas, loss * replicas if scaled else loss
+
     def _report(self, d_loss, g_loss):
-        # Keras losses divide by the number of replicas; report per batch.
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        self.d_loss_tracker.update_state(d_loss * replicas)
-        self.g_loss_tracker.update_state(g_loss * replicas)
+        self.d_loss_tracker.update_state(d_loss)
+        self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
 
-    def train_step(self, data):
+    def stateful_train_step(self, data):
         real, condition = self._split_batch(data)
-        d_weights = self.discriminator.trainable_weights
-        g_weights = self.generator.trainable_weights
-        with tf.GradientTape() as tape:
+        batch_size = ops.shape(keras.tree.flatten(real)[0])[0]
+        # Codes, dropout masks and batch-norm statistics change in both
+        # steps; on JAX their new values come out of the differentiation.
+        state = self.non_trainable_variables
+        d_weights = self.discriminator.trainable_variables
+        g_weights = self.generator.trainable_variables
+
+        def d_objective():
             real_logits, fake_logits = self._real_and_fake_logits(
                 real, condition, True
             )
-            d_loss = self.d_loss_fn(real_logits, fake_logits)
-            d_total = d_loss + self._extra_losses(self.discriminator)
-            scaled = self.d_optimizer.scale_loss(d_total)
-        grads = tape.gradient(scaled, d_weights)
-        self.d_optimizer.apply_gradients(zip(grads, d_weights))
+            objective, d_loss = self._objective_and_loss(
+                self.d_loss_fn,
+                self.d_loss_fn(real_logits, fake_logits),
+                self.discriminator,
+            )
+            scaled = self.d_optimizer.scale_loss(objective)
+            return scaled, (d_loss, real_logits)
 
+        (_, (d_loss, real_logits)), grads = value_and_gradients(
+            d_objective, d_weights, state_variables=state
+        )
+        apply_gradients(self.d_optimizer, grads, d_weights)
         real_logits = ops.stop_gradient(real_logits)
-        batch_size = ops.shape(keras.tree.flatten(real)[0])[0]
-        with tf.GradientTape() as tape:
+
+        def g_objective():
             fake = self._generate(self._codes(batch_size), condition, True)
             fake_logits = self._discriminate(fake, condition, True)
-            g_loss = self.g_loss_fn(real_logits, fake_logits)
-            g_total = g_loss + self._extra_losses(self.generator)
-            scaled = self.g_optimizer.scale_loss(g_total)
-        grads = tape.gradient(scaled, g_weights)
-        self.g_optimizer.apply_gradients(zip(grads, g_weights))
+            objective, g_loss = self._objective_and_loss(
+                self.g_loss_fn,
+                self.g_loss_fn(real_logits, fake_logits),
+                self.generator,
+            )
+            return self.g_optimizer.scale_loss(objective), g_loss
+
+        (_, g_loss), grads = value_and_gradients(
+            g_objective, g_weights, state_variables=state
+        )
+        apply_gradients(self.g_optimizer, grads, g_weights)
         return self._report(d_loss, g_loss)
 
-    def test_step(self, data):
+    def stateful_test_step(self, data):
         real, condition = self._split_batch(data)
         real_logits, fake_logits = self._real_and_fake_logits(
             real, condition, False
         )
-        return self._report(
-            self.d_loss_fn(real_logits, fake_logits),
-            self.g_loss_fn(real_logits, fake_logits),
+        _, d_loss = self._objective_and_loss(
+            self.d_loss_fn, self.d_loss_fn(real_logits, fake_logits), None
         )
+        _, g_loss = self._objective_and_loss(
+            self.g_loss_fn, self.g_loss_fn(real_logits, fake_logits), None
+        )
+        return self._report(d_loss, g_loss)
 
     @staticmethod
     def _extra_losses(network):
-        if not network.losses:
+        if network is None or not network.losses:
             return 0.0
         return ops.sum([ops.cast(loss, "float32") for loss in network.losses])
 
@@ -316,8 +407,8 @@ class ConditionalGAN(GAN):
         >>> cgan.compile()
         >>> x = np.random.default_rng(0).random((6, 8, 8, 1)).astype("float32")
         >>> _ = cgan.fit(x, np.arange(6) % 3, epochs=1, verbose=0)
-        >>> cgan.generate(3, seed=0, labels=[0, 1, 2]).shape
-        TensorShape([3, 8, 8, 1])
+        >>> tuple(cgan.generate(3, seed=0, labels=[0, 1, 2]).shape)
+        (3, 8, 8, 1)
     """
 
     def __init__(

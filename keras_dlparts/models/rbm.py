@@ -3,9 +3,12 @@
 import keras
 from keras import ops
 
+from keras_dlparts.models._stateful_step import StatefulStep
+from keras_dlparts.models._stateful_step import apply_gradients
+
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class RBM(keras.Model):
+class RBM(StatefulStep, keras.Model):
     """Bernoulli-Bernoulli restricted Boltzmann machine, trained with CD-k.
 
     Visible units `v` and hidden units `h` are binary, with energy
@@ -253,17 +256,19 @@ class RBM(keras.Model):
         )
         return {m.name: m.result() for m in self.metrics}
 
-    def train_step(self, data):
+    def stateful_train_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         gradients, _ = self.contrastive_divergence(x)
         # Scaled like gradients of a scaled loss (mixed precision).
         gradients = [self.optimizer.scale_loss(g) for g in gradients]
-        self.optimizer.apply(
-            gradients, [self.kernel, self.visible_bias, self.hidden_bias]
+        apply_gradients(
+            self.optimizer,
+            gradients,
+            [self.kernel, self.visible_bias, self.hidden_bias],
         )
         return self._report(x)
 
-    def test_step(self, data):
+    def stateful_test_step(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
         return self._report(x)
 

@@ -3,10 +3,11 @@
 import keras
 
 from keras_dlparts.layers.som import SelfOrganizingMap
+from keras_dlparts.models._stateful_step import StatefulStep
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class SOM(keras.Model):
+class SOM(StatefulStep, keras.Model):
     """Self-organising map as a `keras.Model`: `fit(x)` without labels.
 
     Wraps `keras_dlparts.layers.SelfOrganizingMap` (see it for the update
@@ -25,9 +26,9 @@ class SOM(keras.Model):
     with `fit(x, epochs=E, shuffle=False)` and `decay_steps=E * len(x)`
     equals `MiniSom.train(x, E * len(x))`; the batch rule with
     `fit(x, batch_size=len(x), epochs=E)` and `decay_steps=E` equals
-    `MiniSom.train_batch_offline(x, E)`. Under `tf.distribute` each replica
-    updates the map on its share of the batch and the codebooks are
-    averaged.
+    `MiniSom.train_batch_offline(x, E)`, on the TensorFlow and the JAX
+    backend alike. Under `tf.distribute` each replica updates the map on
+    its share of the batch and the codebooks are averaged.
 
     Args:
         map_shape, sigma, learning_rate, decay_steps, neighborhood, topology, learning_rate_decay, sigma_decay, update, codebook_initializer:
@@ -113,10 +114,10 @@ class SOM(keras.Model):
             self.build(tuple(x.shape))
         return x
 
-    def train_step(self, data):
+    def stateful_train_step(self, data):
         return self._report(self.map.update_step(self._inputs(data)))
 
-    def test_step(self, data):
+    def stateful_test_step(self, data):
         return self._report(self.map.errors(self._inputs(data)))
 
     def get_config(self):
