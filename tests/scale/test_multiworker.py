@@ -25,6 +25,7 @@ def free_ports(count):
 
 
 @pytest.mark.slow
+@pytest.mark.backends("tensorflow")  # tf.distribute exists only there
 def test_two_workers_end_with_identical_weights(tmp_path):
     workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     processes = []
