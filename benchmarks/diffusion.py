@@ -1,8 +1,8 @@
 """Benchmark: DiffusionModel.generate (one compiled loop) vs a Python loop.
 
 `DiffusionModel.generate` runs all denoising steps of DDPM's Algorithm 2 as
-one compiled loop (`keras.ops.fori_loop` inside `tf.function`, with XLA by
-default). The peer is the way public examples sample: a Python `for` loop
+one compiled loop (`keras.ops.fori_loop`, inside `tf.function` on
+TensorFlow and `jax.jit` on JAX, with XLA by default). The peer is the way public examples sample: a Python `for` loop
 over the timesteps that calls the same network once per step
 (`network([x_t, t, label], training=False)`, eager) and does the update
 with eager ops. Both use the same untrained network (timing does not
@@ -11,12 +11,12 @@ same schedule and batch, in one process, interleaved repeat by repeat.
 Compilation is excluded (one warm-up call each). Prints the median seconds
 per generate call and the ratio loop / generate (target >= 3).
 
-Backend-agnostic: it runs on TensorFlow (the default) and on JAX
+Runs on the active Keras backend: TensorFlow (the default) or JAX
 (`KERAS_BACKEND=jax`), where the loop is `jax.lax.fori_loop`.
 
 Run: `python benchmarks/diffusion.py` (64 samples, 1000 steps: about 10
 minutes on a loaded 2-core CPU, most of it in the Python loop);
-`--steps 100` for a quick look.
+`--steps 100` for a shorter look, `--quick` for 16 samples and 50 steps.
 """
 
 import argparse
@@ -27,6 +27,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+import _steps  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
@@ -41,8 +42,14 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=1000, help="diffusion steps")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--base-filters", type=int, default=32)
-    parser.add_argument("--no-jit", action="store_true", help="tf.function without XLA")
-    return parser.parse_args(argv)
+    parser.add_argument("--no-jit", action="store_true",
+                        help="tf.function without XLA (TensorFlow only)")
+    parser.add_argument("--quick", action="store_true",
+                        help="16 samples, 50 steps, 2 repeats")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.n, args.steps, args.repeats = 16, 50, 2
+    return args
 
 
 def python_loop_sample(model, n, labels, seed):
@@ -79,7 +86,8 @@ def main(argv=None):
         data_range=(0.0, 1.0),
     )
     labels = np.arange(args.n, dtype="int32") % 10
-    jit = not args.no_jit
+    jit = not args.no_jit or keras.backend.backend() != "tensorflow"
+    print(_steps.describe())
     print(
         f"backend={keras.backend.backend()} n={args.n} steps={args.steps} "
         f"params={net.count_params()} jit_compile={jit}"
