@@ -6,6 +6,7 @@ and go to TensorBoard through `tf.summary` (TensorFlow is imported when
 the first summary is written).
 """
 
+import keras
 import numpy as np
 
 from keras_dlparts._autodiff import value_and_gradients
@@ -18,6 +19,28 @@ def _layer_key(variable, model_name):
     owner = variable.path.rsplit("/", 1)[0]
     prefix = model_name + "/"
     return owner[len(prefix) :] if owner.startswith(prefix) else owner
+
+
+def _as_one_replica(fn):
+    """`fn(replicas)` in a replica context of the active `tf.distribute` strategy.
+
+    A callback runs in the cross-replica context when `fit` is called in a
+    strategy's scope; there, distributed variables cannot be differentiated.
+    One replica computes the whole reference batch instead. On JAX, and on
+    TensorFlow outside any strategy scope, `fn(1)` runs directly.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return fn(1)
+    import tensorflow as tf
+
+    if not tf.distribute.in_cross_replica_context():
+        return fn(tf.distribute.get_strategy().num_replicas_in_sync)
+    strategy = tf.distribute.get_strategy()
+    results = strategy.run(fn, args=(strategy.num_replicas_in_sync,))
+    return [
+        None if g is None else strategy.experimental_local_results(g)[0]
+        for g in results
+    ]
 
 
 class GradientFlowMonitor(SummaryWriterCallback):
@@ -111,16 +134,20 @@ class GradientFlowMonitor(SummaryWriterCallback):
         variables = model.trainable_variables
         state = [(v, v.numpy()) for v in model.non_trainable_variables]
 
-        def loss_fn():
-            y_pred = model(x, training=True)
-            loss = model.compute_loss(
-                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight
-            )
-            return loss, None
+        def gradients(replicas):
+            def loss_fn():
+                y_pred = model(x, training=True)
+                loss = model.compute_loss(
+                    x=x, y=y, y_pred=y_pred, sample_weight=sample_weight
+                )
+                # Under tf.distribute Keras scales the loss by 1/replicas.
+                return loss * replicas, None
 
-        # Batch-norm statistics and seed states are not passed as state:
-        # JAX drops their updates, and TensorFlow's are undone below.
-        _, grads = value_and_gradients(loss_fn, variables)
+            # Batch-norm statistics and seed states are not passed as state:
+            # JAX drops their updates, and TensorFlow's are undone below.
+            return value_and_gradients(loss_fn, variables)[1]
+
+        grads = _as_one_replica(gradients)
         for v, value in state:
             v.assign(value)
         by_layer = {}
