@@ -89,7 +89,10 @@ class MagnitudePruning(SummaryWriterCallback):
     `pruning/sparsity/<layer>` (the measured fraction of zeros) at every
     mask update and every epoch end.
     Use `steps_per_execution=1` (the default) so that the callback sees
-    every step.
+    every step. On JAX the weights live in the trainer's state during
+    `fit`; the callback reads them through `self.model`, which attaches that
+    state to the variables (`model.jax_state_sync()`), so the masked values
+    it assigns are the ones the next step starts from.
 
     Args:
         target_sparsity: float in [0, 1), the final fraction of zeros `s_f`.
