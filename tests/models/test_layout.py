@@ -234,7 +234,7 @@ def test_model_parallel_training_matches_unsharded(tmp_path):
     env["CUDA_VISIBLE_DEVICES"] = ""
     process = subprocess.run(
         [sys.executable, str(pathlib.Path(__file__)), str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=240,
+        env=env, capture_output=True, text=True, timeout=300,
     )
     assert process.returncode == 0, process.stderr[-4000:]
     results = json.loads((tmp_path / "results.json").read_text())
