@@ -27,8 +27,9 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
     `W_O concat_heads(sum_s a_ts v_s)`. `score` picks `f` (`d = key_dim`):
 
     - `"scaled_dot"` (default): `q . k / sqrt(d)`, through
-      `keras.ops.dot_product_attention`, so fused kernels run where the
-      backend has them;
+      `keras.ops.dot_product_attention` for float32 inputs with
+      `value_dim == key_dim` and no dropout, so fused kernels run where
+      the backend has them;
     - `"dot"`: `q . k`;
     - `"general"`: `q W k`, with a `(key_dim, key_dim)` matrix `W` per head;
     - `"additive"`: `u . tanh(W_q q + W_k k)`, with `(key_dim, key_dim)`
@@ -230,11 +231,19 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
                 if attention_mask is None
                 else ops.logical_and(ops.cast(attention_mask, "bool"), causal)
             )
+        # The fused kernel runs float32 inputs whose value heads are as wide
+        # as the key heads: Keras' JAX `dot_product_attention` fails on
+        # other widths, and XLA on CPU cannot run its 16-bit products with
+        # float32 accumulation. The explicit path scores 16-bit inputs in
+        # float32, with the same numbers on every backend.
         if (
             self.score == "scaled_dot"
             and not return_attention_scores
             and self._dropout == 0.0
             and len(query.shape) == 4
+            and value.shape[-1] == key.shape[-1]
+            and keras.backend.standardize_dtype(query.dtype)
+            not in _LOW_PRECISION
         ):
             return self._fused_attention(query, key, value, attention_mask), None
 
@@ -254,10 +263,6 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
     def _fused_attention(self, query, key, value, attention_mask):
         """`keras.ops.dot_product_attention`; rows with no visible key -> 0."""
         scale = self._inverse_sqrt_key_dim
-        if keras.backend.standardize_dtype(query.dtype) in _LOW_PRECISION:
-            # Scale before the product so 16-bit logits cannot overflow.
-            query = query * ops.cast(scale, query.dtype)
-            scale = 1.0
         mask = None
         if attention_mask is not None:
             mask = ops.cast(self._expand_mask(attention_mask, 4), "bool")

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_dlparts.layers.noise import SaltAndPepperNoise
 from keras_dlparts.testing import check_layer
+from support.backend import MappedBatches
 
 
 @pytest.mark.slow
@@ -42,7 +42,10 @@ def test_seeded_runs_repeat():
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.backends("tensorflow")
 def test_in_tf_data_map():
+    import tensorflow as tf
+
     x = np.full((6, 8, 8, 1), 0.5, "float32")
     layer = SaltAndPepperNoise(0.5, seed=2)
     ds = tf.data.Dataset.from_tensor_slices(x).batch(3)
@@ -52,6 +55,20 @@ def test_in_tf_data_map():
     assert 0.3 < np.mean(out != 0.5) < 0.7
     same = tf.data.Dataset.from_tensor_slices(x).map(lambda b: layer(b))
     np.testing.assert_array_equal(np.stack(list(same)), x)
+
+
+def test_in_python_data_pipeline():
+    x = np.full((6, 8, 8, 1), 0.5, "float32")
+    layer = SaltAndPepperNoise(0.5, seed=2)
+    noisy = MappedBatches(x, 3, lambda b: layer(b, training=True))
+    out = np.concatenate([noisy[i] for i in range(len(noisy))])
+    assert out.shape == x.shape
+    assert 0.3 < np.mean(out != 0.5) < 0.7
+    assert set(np.unique(out)) <= {0.0, 0.5, 1.0}
+    # The two batches draw different noise.
+    assert np.any(out[:3] != out[3:])
+    same = MappedBatches(x, 3, layer)
+    np.testing.assert_array_equal(np.concatenate([same[0], same[1]]), x)
 
 
 @pytest.mark.parametrize(

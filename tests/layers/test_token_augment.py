@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from keras_dlparts.layers.token_augment import RandomTokenDeletion
 from keras_dlparts.layers.token_augment import RandomTokenInsertion
 from keras_dlparts.layers.token_augment import RandomTokenSwap
 from keras_dlparts.testing import check_layer
+from support.backend import MappedBatches
 
 
 def padded_ids(batch, length, seed=0, min_len=1):
@@ -92,7 +92,28 @@ def test_insertion_truncates_at_full_length():
 
 
 @pytest.mark.parametrize("cls, kwargs", LAYERS)
+def test_rank_one_in_python_data_pipeline(cls, kwargs):
+    x, _ = padded_ids(6, 12, seed=4)
+    layer = cls(**kwargs)
+    # One example (rank one) at a time, as a per-example map would.
+    examples = MappedBatches(x, 1, lambda b: layer(b[0], training=True))
+    out = np.stack([examples[i] for i in range(len(examples))])
+    assert out.shape == x.shape and out.dtype == x.dtype
+    assert not np.array_equal(out, x)
+    for row, ids in zip(out, x):
+        n = (row != 0).sum()
+        assert np.all(row[n:] == 0)
+        if cls is RandomTokenSwap:
+            assert sorted(row) == sorted(ids)
+    batched = MappedBatches(x, 3, layer)
+    np.testing.assert_array_equal(np.concatenate([batched[0], batched[1]]), x)
+
+
+@pytest.mark.backends("tensorflow")
+@pytest.mark.parametrize("cls, kwargs", LAYERS)
 def test_rank_one_and_tf_data(cls, kwargs):
+    import tensorflow as tf
+
     x, _ = padded_ids(6, 12, seed=4)
     layer = cls(**kwargs)
     ds = tf.data.Dataset.from_tensor_slices(x).map(lambda s: layer(s, training=True))

@@ -72,3 +72,25 @@ def jit(fn, input_shapes=None):
 def to_numpy(x):
     """A tensor (or nest of tensors) as NumPy."""
     return keras.tree.map_structure(keras.ops.convert_to_numpy, x)
+
+
+class MappedBatches(keras.utils.PyDataset):
+    """A Python data pipeline: batches of `x`, each passed through `fn`.
+
+    The backend-neutral counterpart of `tf.data.Dataset.batch(...).map(fn)`:
+    a `keras.utils.PyDataset` whose batches are NumPy arrays, usable with
+    `model.fit` on every backend.
+    """
+
+    def __init__(self, x, batch_size, fn, **kwargs):
+        super().__init__(**kwargs)
+        self.x = np.asarray(x)
+        self.batch_size = batch_size
+        self.fn = fn
+
+    def __len__(self):
+        return -(-len(self.x) // self.batch_size)
+
+    def __getitem__(self, index):
+        batch = self.x[index * self.batch_size:(index + 1) * self.batch_size]
+        return to_numpy(self.fn(batch))
