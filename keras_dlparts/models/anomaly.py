@@ -116,9 +116,19 @@ class AnomalyDetector(keras.Model):
         self.threshold.assign(float(np.quantile(scores, self.quantile)))
         return float(self.threshold.numpy())
 
-    def predict_step(self, data):
+    def predict_step(self, *args):
+        # TensorFlow calls `predict_step(data)`; JAX calls
+        # `predict_step(state, data)` and expects the state back.
+        *state, data = args
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        return self.reconstruction_error(x, self(x, training=False))
+        outputs = super().predict_step(*state, data)
+        if state:
+            reconstructions, non_trainable_variables = outputs
+            return (
+                self.reconstruction_error(x, reconstructions),
+                non_trainable_variables,
+            )
+        return self.reconstruction_error(x, outputs)
 
     def score(self, x, batch_size=None, verbose=0, steps=None):
         """Per-sample reconstruction errors of `x` as a NumPy array."""

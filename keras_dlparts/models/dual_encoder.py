@@ -49,8 +49,8 @@ class DualEncoder(keras.Model):
         >>> texts = keras.Sequential([keras.Input((3,), dtype="int32"),
         ...     keras.layers.Embedding(10, 8), keras.layers.GlobalAveragePooling1D()])
         >>> model = DualEncoder(images, texts, projection_dim=5)
-        >>> model((np.ones((2, 4)), np.ones((2, 3), "int32"))).shape
-        TensorShape([2, 2])
+        >>> tuple(model((np.ones((2, 4)), np.ones((2, 3), "int32"))).shape)
+        (2, 2)
     """
 
     def __init__(

@@ -41,8 +41,10 @@ class SiameseNetwork(keras.Model):
         >>> import numpy as np
         >>> encoder = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
         >>> model = SiameseNetwork(encoder)
-        >>> model(np.ones((2, 4))).shape, model((np.ones((2, 4)), np.ones((2, 4)))).shape
-        (TensorShape([2, 3]), TensorShape([2]))
+        >>> tuple(model(np.ones((2, 4))).shape)
+        (2, 3)
+        >>> tuple(model((np.ones((2, 4)), np.ones((2, 4)))).shape)
+        (2,)
     """
 
     def __init__(self, encoder, normalize=True, distance="euclidean", **kwargs):

@@ -93,8 +93,8 @@ class VAE(keras.Model):
         >>> history = vae.fit(x, epochs=1, verbose=0)
         >>> sorted(history.history)
         ['kl_loss', 'loss', 'reconstruction_loss']
-        >>> vae.generate(3, seed=1).shape
-        TensorShape([3, 4])
+        >>> tuple(vae.generate(3, seed=1).shape)
+        (3, 4)
     """
 
     def __init__(
