@@ -13,6 +13,7 @@ from keras_dlparts.models import ConditionalGAN
 from keras_dlparts.models import build_dcgan_discriminator
 from keras_dlparts.models import build_dcgan_generator
 from keras_dlparts.testing import check_model
+from support.backend import jit
 
 LATENT = 4
 
@@ -127,6 +128,167 @@ def test_each_step_updates_only_its_own_network(frozen):
             assert all(changed), f"some {name} weights never moved"
     # Each optimizer holds slots for its own network's weights only.
     assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 2
+
+
+def _linear_gan(seed):
+    """A GAN of one Dense layer each, with fixed weights: G(z) = z Wg + bg."""
+    gan = GAN(
+        keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)]),
+        keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)]),
+        latent_dim=2,
+        seed=seed,
+    )
+    rng = np.random.default_rng(1)
+    weights = [
+        rng.normal(0.0, 0.5, shape).astype("float32")
+        for shape in [(2, 3), (3,), (3, 1), (1,)]
+    ]
+    gan.generator.set_weights(weights[:2])
+    gan.discriminator.set_weights(weights[2:])
+    return gan, [w.astype("float64") for w in weights]
+
+
+def _numpy_least_squares_gan(x, codes, weights, lr_d, lr_g, batch_size):
+    """The alternating SGD steps of a linear least-squares GAN, by hand."""
+    wg, bg, wd, bd = weights
+    d_losses, g_losses = [], []
+    for step in range(len(x) // batch_size):
+        real = x[step * batch_size:(step + 1) * batch_size]
+        n = len(real)
+        z_d, z_g = codes[2 * step], codes[2 * step + 1]
+        # Discriminator: 0.5 (D(x) - 1)^2 + 0.5 D(G(z))^2, mean over the batch.
+        fake = z_d @ wg + bg
+        r, f = real @ wd + bd, fake @ wd + bd
+        d_losses.append(np.mean(0.5 * (r - 1) ** 2 + 0.5 * f**2))
+        dr, df = (r - 1) / n, f / n
+        wd, bd = (
+            wd - lr_d * (real.T @ dr + fake.T @ df),
+            bd - lr_d * (dr.sum(0) + df.sum(0)),
+        )
+        # Generator, against the updated discriminator: 0.5 (D(G(z)) - 1)^2.
+        f = (z_g @ wg + bg) @ wd + bd
+        g_losses.append(np.mean(0.5 * (f - 1) ** 2))
+        d_fake = ((f - 1) / n) @ wd.T
+        wg, bg = wg - lr_g * z_g.T @ d_fake, bg - lr_g * d_fake.sum(0)
+    return [wg, bg, wd, bd], d_losses, g_losses
+
+
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["eager", "jit"])
+def test_fit_steps_equal_hand_derived_sgd_on_a_linear_gan(jit_compile):
+    # The same numbers on every backend: each is checked against NumPy.
+    x = np.random.default_rng(2).normal(size=(8, 3)).astype("float32")
+    gan, weights = _linear_gan(seed=7)
+    lr_d, lr_g = 0.1, 0.05
+    gan.compile(
+        d_optimizer=keras.optimizers.SGD(lr_d),
+        g_optimizer=keras.optimizers.SGD(lr_g),
+        d_loss="least_squares",
+        g_loss="least_squares",
+        jit_compile=jit_compile,
+    )
+    # fit draws the codes of each step from a SeedGenerator seeded like
+    # the model's: the discriminator's, then the generator's. Draw them
+    # compiled like fit (TensorFlow's XLA draws differ from its kernels').
+    generator = keras.random.SeedGenerator(7)
+
+    def draw_codes(state):
+        mapping = [(generator.state, state)]
+        with keras.StatelessScope(state_mapping=mapping):
+            return [keras.random.normal((4, 2), seed=generator) for _ in range(4)]
+
+    if jit_compile:
+        draw_codes = jit(draw_codes)
+    codes = [
+        np.asarray(keras.ops.convert_to_numpy(c), "float64")
+        for c in draw_codes(generator.state.value)
+    ]
+    history = gan.fit(x, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    expected, d_losses, g_losses = _numpy_least_squares_gan(
+        x.astype("float64"), codes, weights, lr_d, lr_g, batch_size=4
+    )
+    got = gan.generator.get_weights() + gan.discriminator.get_weights()
+    for g, e in zip(got, expected):
+        np.testing.assert_allclose(g, e, atol=1e-5)
+    # fit reports the mean of the steps' losses.
+    assert history.history["d_loss"][0] == pytest.approx(np.mean(d_losses), abs=1e-5)
+    assert history.history["g_loss"][0] == pytest.approx(np.mean(g_losses), abs=1e-5)
+    assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 2
+
+
+def test_seeded_runs_repeat():
+    x, y = _digits(16)
+
+    def run():
+        keras.utils.set_random_seed(4)
+        gan = ConditionalGAN(
+            build_dcgan_generator(LATENT, (8, 8, 1), filters=(4,), num_classes=3),
+            build_dcgan_discriminator((8, 8, 1), filters=(4,), num_classes=3),
+            latent_dim=LATENT,
+            num_classes=3,
+            seed=4,
+        )
+        gan.compile()
+        history = gan.fit(x, y % 3, batch_size=8, epochs=1, verbose=0)
+        return history.history, gan.get_weights()
+
+    (history, weights), (again, weights_again) = run(), run()
+    assert history == again
+    for w, w_again in zip(weights, weights_again):
+        np.testing.assert_array_equal(w, w_again)
+
+
+def test_optimizer_holds_both_optimizers_and_saves_each_once(tmp_path):
+    gan = _gan()
+    gan.compile(d_optimizer="adam", g_optimizer=keras.optimizers.SGD(0.1))
+    assert gan.optimizer.optimizers == [gan.d_optimizer, gan.g_optimizer]
+    assert [v.path for v in gan.optimizer.variables] == [
+        v.path for v in gan.d_optimizer.variables + gan.g_optimizer.variables
+    ]
+    path = os.path.join(tmp_path, "gan.keras")
+    gan.save(path)
+    import zipfile
+
+    import h5py
+
+    with zipfile.ZipFile(path) as archive:
+        archive.extract("model.weights.h5", tmp_path)
+    stored = []
+    with h5py.File(os.path.join(tmp_path, "model.weights.h5")) as weights:
+        weights.visit(stored.append)
+    optimizer_groups = {p.split("/")[0] for p in stored if "optimizer" in p}
+    assert optimizer_groups == {"d_optimizer", "g_optimizer"}, optimizer_groups
+    # A learning-rate callback reaches both optimizers.
+    x, _ = _digits(8)
+    gan.fit(
+        x,
+        epochs=1,
+        verbose=0,
+        callbacks=[keras.callbacks.LearningRateScheduler(lambda e, lr: lr / 2)],
+    )
+    assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.05)
+
+
+def test_mixed_float16_wraps_both_optimizers_and_trains():
+    x, _ = _digits(8)
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        gan = _gan()
+    finally:
+        keras.config.set_dtype_policy(previous)
+    gan.compile(
+        d_optimizer=keras.optimizers.LossScaleOptimizer(
+            keras.optimizers.SGD(0.1), initial_scale=2.0**40
+        ),
+        g_optimizer="adam",
+    )
+    assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
+    history = gan.fit(x, batch_size=4, epochs=1, verbose=0).history
+    assert np.isfinite(history["d_loss"][0]) and np.isfinite(history["g_loss"][0])
+    # The discriminator's scaled gradients overflow float16: both steps are
+    # skipped and the scale halved each time, as on every backend.
+    assert float(gan.d_optimizer.dynamic_scale) == 2.0**38
+    assert int(gan.d_optimizer.iterations) == 0
 
 
 def test_reported_losses_match_the_loss_objects():
