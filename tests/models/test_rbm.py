@@ -8,6 +8,7 @@ import pytest
 from keras_dlparts.data import load_digits
 from keras_dlparts.models import RBM
 from keras_dlparts.testing import check_model
+from support.backend import jit
 
 
 def _sigmoid(z):
@@ -70,20 +71,67 @@ def test_cd_k_gradient_equals_numpy_with_the_same_draws(k):
         np.testing.assert_allclose(-np.asarray(got), want, atol=1e-5)
 
 
-def test_one_fit_step_is_one_cd1_update_with_sgd():
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["eager", "jit"])
+def test_one_fit_step_is_one_cd1_update_with_sgd(jit_compile):
+    # The same numbers on every backend: each is checked against NumPy.
     model, v0 = _built(seed=3)
     lr = 0.5
-    model.compile(optimizer=keras.optimizers.SGD(lr))
+    model.compile(optimizer=keras.optimizers.SGD(lr), jit_compile=jit_compile)
     w, b, c = _weights(model)
     # The train step draws from a SeedGenerator seeded like the model's:
-    # first the hidden states (batch, hidden), then the visible ones.
+    # first the hidden states (batch, hidden), then the visible ones. Draw
+    # them compiled like fit (TensorFlow's XLA draws differ from its
+    # kernels').
     generator = keras.random.SeedGenerator(3)
-    noise = [np.asarray(keras.random.uniform(s, seed=generator))
-             for s in [(5, 4), (5, 6)]]
+
+    def draw(state):
+        with keras.StatelessScope(state_mapping=[(generator.state, state)]):
+            return [keras.random.uniform(s, seed=generator)
+                    for s in [(5, 4), (5, 6)]]
+
+    if jit_compile:
+        draw = jit(draw)
+    noise = [keras.ops.convert_to_numpy(n) for n in draw(generator.state.value)]
     model.fit(v0, batch_size=5, epochs=1, shuffle=False, verbose=0)
     dw, db, dc = _numpy_cd(v0.astype("float64"), w, b, c, noise, 1)
     for got, want in zip(_weights(model), (w + lr * dw, b + lr * db, c + lr * dc)):
         np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+def test_seeded_runs_repeat():
+    x = _binary_data()
+
+    def run():
+        keras.utils.set_random_seed(5)
+        model = RBM(8, k=2, seed=5)
+        model.compile(optimizer=keras.optimizers.Adam(0.01))
+        history = model.fit(x, batch_size=8, epochs=2, verbose=0)
+        return history.history, model.get_weights()
+
+    (history, weights), (again, weights_again) = run(), run()
+    assert history == again
+    for w, w_again in zip(weights, weights_again):
+        np.testing.assert_array_equal(w, w_again)
+
+
+def test_mixed_float16_scales_the_cd_gradients():
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy("mixed_float16")
+    try:
+        model, v0 = _built(seed=3)
+    finally:
+        keras.config.set_dtype_policy(previous)
+    model.compile(optimizer=keras.optimizers.SGD(0.5))
+    assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    reference, _ = _built(seed=3)
+    reference.compile(optimizer=keras.optimizers.SGD(0.5))
+    for m in (model, reference):
+        m.fit(v0, batch_size=5, epochs=1, shuffle=False, verbose=0)
+    # The chain runs in float32; the gradients are scaled by a power of
+    # two, then unscaled by the loss-scale optimizer: the same step.
+    for got, want in zip(_weights(model), _weights(reference)):
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    assert int(model.optimizer.iterations) == 1
 
 
 def test_free_energy_reconstruction_and_sampling():
