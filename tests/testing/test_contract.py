@@ -1,4 +1,10 @@
-"""The contract itself: a sound layer passes, each broken layer fails by name."""
+"""The contract itself: a sound layer passes, each broken layer fails by name.
+
+These tests run on TensorFlow and on JAX: each broken part fails the named
+checks on both, except where a check differs by backend (said where so).
+"""
+
+import json
 
 import keras
 import numpy as np
@@ -77,6 +83,30 @@ class WrongShape(Affine):
         return tuple(input_shape[:-1]) + (input_shape[-1] + 1,)
 
 
+@keras.saving.register_keras_serializable(package="contract_tests")
+class HiddenOffset(Affine):
+    """Broken: adds a random offset kept where no checkpoint looks."""
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        # A plain attribute of a non-trackable holder hides the variable.
+        self._holder = type("Holder", (), {})()
+        self._holder.offset = keras.Variable(
+            keras.random.normal(input_shape[-1:]), trainable=False
+        )
+
+    def call(self, x):
+        return super().call(x) + keras.ops.cast(self._holder.offset, x.dtype)
+
+
+@keras.saving.register_keras_serializable(package="contract_tests")
+class ForgetsWeights(Affine):
+    """Broken: ignores the weights Keras's weight files hand it."""
+
+    def load_own_variables(self, store):
+        pass
+
+
 def affine_reference(layer, x):
     return x * layer.scale.numpy() + layer.shift.numpy()
 
@@ -121,6 +151,65 @@ def test_wrong_reference_fails_the_reference_check():
     assert "max abs difference" in error.failures["reference"]
 
 
+def test_untracked_state_fails_the_checkpoint_check():
+    error = _failures(HiddenOffset, only=["checkpoint"])
+    assert "restored checkpoint" in error.failures["checkpoint"]
+
+
+@pytest.mark.backends("jax")
+def test_weights_not_loaded_fail_the_checkpoint_check_on_jax():
+    # On JAX the checkpoint is Keras's weight file, which goes through
+    # `load_own_variables`; TensorFlow's `tf.train.Checkpoint` does not.
+    error = _failures(ForgetsWeights, only=["checkpoint", "fit"])
+    assert set(error.failures) == {"checkpoint"}
+    assert "max abs difference" in error.failures["checkpoint"]
+
+
+def _reusing_builder():
+    """Broken model builder: every model shares one layer built up front."""
+    shared = keras.layers.Dense(2)
+    shared.build((None, 4))
+
+    def build_reusing():
+        return keras.Sequential([keras.Input((4,)), shared])
+
+    return build_reusing
+
+
+def test_layer_created_outside_the_distribution_fails_fit_distributed():
+    y = X @ np.ones((4, 2), "float32")
+    with pytest.raises(ContractError) as info:
+        check_model(_reusing_builder(), X, y, only=["fit", "fit_distributed"])
+    assert set(info.value.failures) == {"fit_distributed"}
+    if keras.backend.backend() == "jax":
+        assert "not laid out over the 2 devices" in str(info.value)
+
+
+@pytest.mark.backends("jax")
+def test_fit_distributed_lays_every_variable_over_two_devices_on_jax():
+    built = []
+
+    def build():
+        model = keras.Sequential(
+            [keras.Input((4,)), keras.layers.Dense(8, "tanh"), keras.layers.Dense(2)]
+        )
+        built.append(model)
+        return model
+
+    y = X @ np.ones((4, 2), "float32")
+    # 7 samples in batches of 3: the check trains on 6 in batches of 2, so
+    # that every batch splits over the two devices.
+    check_model(build, X[:7], y[:7], batch_size=3, only=["fit_distributed"])
+    probe, trained = built
+    assert int(trained.optimizer.iterations.numpy()) == 5 * 3  # epochs x steps
+    for variable in trained.variables + trained.optimizer.variables:
+        sharding = variable.value.sharding
+        assert {d.id for d in sharding.device_set} == {0, 1}, variable.path
+        assert len(variable.value.addressable_shards) == 2
+    for variable in probe.variables:  # created outside: one device
+        assert len(variable.value.sharding.device_set) == 1
+
+
 def test_unknown_check_name_is_rejected():
     with pytest.raises(ValueError, match="Unknown contract check"):
         check_layer(Affine, {}, X, only=["no_such_check"])
@@ -162,6 +251,49 @@ def test_contract_runs_are_recorded_for_the_sweep_table(tmp_path, monkeypatch):
         {"output_shape": "pass", "fit": "pass"},
         {"output_shape": "fail"},
     ]
+    backend = keras.backend.backend()
+    assert {r["backend"] for r in runs} == {backend}
     table = report.contract_table(runs)
-    assert "| `Affine(initial_scale=0.5)` | pass | - | - | - | 1/1 |" in table
-    assert report.summary(runs) == "1 of 2 contract runs passed every check."
+    cells = "pass | - | - | - | 1/1"
+    missing = "- | - | - | - | -"
+    row = "| `Affine(initial_scale=0.5)` | "
+    if backend == "tensorflow":
+        assert f"{row}{cells} | {missing} |" in table
+    else:
+        assert f"{row}{missing} | {cells} |" in table
+    assert report.summary(runs) == (
+        f"{report.BACKEND_NAMES[backend]}: 1 of 2 contract runs passed every "
+        "check."
+    )
+
+
+def test_report_from_a_results_file_has_a_column_group_per_backend(tmp_path):
+    from keras_dlparts.testing import report
+
+    every = {"fit": "pass", "fit_jit": "pass", "fit_distributed": "pass"}
+    runs = [
+        {"subject": "Maxout(num_units=4)", "backend": "tensorflow",
+         "results": {**every, "mixed_precision": "pass", "config": "pass"}},
+        {"subject": "Maxout(num_units=4)", "backend": "jax",
+         "results": {**every, "mixed_precision": "fail", "config": "pass"}},
+        {"subject": "loss RobustLoss", "results": {**every}},  # older: TF
+        {"subject": "loss RobustLoss", "backend": "jax", "partial": True,
+         "results": {"fit": "fail"}},
+    ]
+    source = tmp_path / "runs.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in runs))
+    output = tmp_path / "sweep.md"
+    report.main(["--from", str(source), "--output", str(output)])
+    text = output.read_text()
+    assert "| part | TF fit | TF fit_jit | TF fit_distributed |" in text
+    assert "| JAX fit | JAX fit_jit | JAX fit_distributed |" in text
+    assert (
+        "| `Maxout(num_units=4)` | pass | pass | pass | pass | 1/1 "
+        "| pass | pass | pass | fail | 1/1 |"
+    ) in text
+    assert (
+        "| `loss RobustLoss` | pass | pass | pass | - | 0/0 "
+        "| - | - | - | - | - |"
+    ) in text
+    assert "TensorFlow: 2 of 2 contract runs passed every check." in text
+    assert "JAX: 0 of 1 contract runs passed every check." in text
