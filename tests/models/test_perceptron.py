@@ -54,6 +54,38 @@ def test_learns_and_and_or_exactly_by_the_perceptron_rule(targets):
     np.testing.assert_allclose(model.perceptron.bias.numpy(), [b], atol=1e-6)
 
 
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["eager", "jit"])
+def test_batch_rule_from_random_weights_equals_numpy_and_repeats(jit_compile):
+    # The same numbers on every backend: each is checked against NumPy.
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(12, 3)).astype("float32")
+    targets = (x @ np.array([1.0, -2.0, 0.5]) > 0.1).astype("float32")
+
+    def run():
+        keras.utils.set_random_seed(7)
+        model = PerceptronClassifier(learning_rate=0.1,
+                                     kernel_initializer="random_normal")
+        model.compile(jit_compile=jit_compile)
+        model.build((None, 3))
+        start = model.perceptron.kernel.numpy().astype("float64").ravel()
+        model.fit(x, targets, batch_size=4, epochs=2, shuffle=False, verbose=0)
+        return model, start
+
+    model, w = run()
+    b = 0.0
+    for _ in range(2):
+        for i in range(0, len(x), 4):
+            xb, ab = x[i:i + 4].astype("float64"), targets[i:i + 4]
+            error = ab - (xb @ w + b > 0)
+            w, b = w + 0.1 * xb.T @ error, b + 0.1 * error.sum()
+    np.testing.assert_allclose(model.perceptron.kernel.numpy().ravel(), w, atol=1e-5)
+    np.testing.assert_allclose(model.perceptron.bias.numpy(), [b], atol=1e-5)
+    again, _ = run()
+    np.testing.assert_array_equal(
+        again.perceptron.kernel.numpy(), model.perceptron.kernel.numpy()
+    )
+
+
 def test_never_fits_xor():
     model = PerceptronClassifier()
     _compile(model)

@@ -18,32 +18,36 @@ def _data(n=24, seed=0):
     return np.random.default_rng(seed).random((n, 3))
 
 
-def _pair(steps, update, topology="rectangular", neighborhood="gaussian"):
+def _pair(steps, update, topology="rectangular", neighborhood="gaussian",
+          jit_compile=False):
     peer = MiniSom(5, 4, 3, sigma=2.0, learning_rate=0.5, random_seed=1,
                    topology=topology, neighborhood_function=neighborhood)
     ours = SOM((5, 4), sigma=2.0, learning_rate=0.5, decay_steps=steps,
                update=update, topology=topology, neighborhood=neighborhood)
     ours.build((None, 3))
     ours.map.codebook.assign(peer.get_weights().astype("float32"))
-    _compile(ours)
+    _compile(ours, jit_compile)
     return peer, ours
 
 
 @pytest.mark.slow
-def test_contract():
+@pytest.mark.parametrize("update", ["online", "batch"])
+def test_contract(update):
     x = np.random.default_rng(0).random((32, 3)).astype("float32")
     check_model(
-        lambda: SOM((3, 4), sigma=1.5, decay_steps=200),
+        lambda: SOM((3, 4), sigma=1.5, decay_steps=200, update=update),
         x,
         compile_fn=_compile,
         batch_size=16,
     )
 
 
-def test_online_fit_equals_minisom_train_and_reports_its_errors():
+@pytest.mark.parametrize("jit_compile", [False, True], ids=["eager", "jit"])
+def test_online_fit_equals_minisom_train_and_reports_its_errors(jit_compile):
+    # The same numbers on every backend: each is checked against MiniSom.
     x = _data()
     epochs = 3
-    peer, ours = _pair(epochs * len(x), "online")
+    peer, ours = _pair(epochs * len(x), "online", jit_compile=jit_compile)
     peer.train(x, epochs * len(x))
     history = ours.fit(x.astype("float32"), epochs=epochs, batch_size=5,
                        shuffle=False, verbose=0)
@@ -57,15 +61,36 @@ def test_online_fit_equals_minisom_train_and_reports_its_errors():
     assert te == pytest.approx(peer.topographic_error(x), abs=1e-6)
 
 
-@pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
-def test_batch_fit_equals_minisom_train_batch_offline(topology):
+@pytest.mark.parametrize(
+    "topology, jit_compile",
+    [("rectangular", False), ("hexagonal", True)],
+    ids=["rectangular-eager", "hexagonal-jit"],
+)
+def test_batch_fit_equals_minisom_train_batch_offline(topology, jit_compile):
     x = _data()
-    peer, ours = _pair(5, "batch", topology=topology, neighborhood="bubble")
+    peer, ours = _pair(5, "batch", topology=topology, neighborhood="bubble",
+                       jit_compile=jit_compile)
     peer.train_batch_offline(x, 5)
     ours.fit(x.astype("float32"), epochs=5, batch_size=len(x), verbose=0)
     np.testing.assert_allclose(
         ours.map.codebook.numpy(), peer.get_weights(), atol=1e-5
     )
+
+
+@pytest.mark.parametrize("update", ["online", "batch"])
+def test_seeded_runs_repeat(update):
+    x = _data().astype("float32")
+
+    def run():
+        keras.utils.set_random_seed(6)
+        model = SOM((3, 3), sigma=1.5, decay_steps=50, update=update)
+        _compile(model)
+        history = model.fit(x, batch_size=8, epochs=2, verbose=0)
+        return history.history, model.map.codebook.numpy()
+
+    (history, codebook), (again, codebook_again) = run(), run()
+    assert history == again
+    np.testing.assert_array_equal(codebook, codebook_again)
 
 
 def test_saved_model_loads_safely_and_keeps_training():
