@@ -22,9 +22,10 @@ class GraphConvolution(keras.layers.Layer):
     adjacency is only multiplied with dense matrices.
 
     Supported adjacencies: dense tensors `(N, N)` shared by the batch or
-    `(batch, N, N)`; on the TensorFlow backend also `tf.SparseTensor`s of
-    those shapes (e.g. from `keras.Input(..., sparse=True)`), since
-    `keras.ops.matmul` multiplies a sparse by a dense matrix there. Edge
+    `(batch, N, N)`, and sparse ones of those shapes (e.g. from
+    `keras.Input(..., sparse=True)`): `tf.SparseTensor` on TensorFlow,
+    `jax.experimental.sparse.BCOO` on JAX, since `keras.ops.matmul`
+    multiplies a sparse by a dense matrix on both. Edge
     weights are taken as given (weighted graphs work); `A` should have no
     self loops, as `I` is added.
 

@@ -50,9 +50,9 @@ class SaltAndPepperNoise(RandomAugmentation):
         >>> import numpy as np
         >>> layer = SaltAndPepperNoise(rate=1.0, salt_ratio=1.0, seed=0)
         >>> x = np.full((1, 2, 2, 1), 0.5, "float32")
-        >>> layer(x, training=True).numpy().ravel().tolist()
+        >>> np.asarray(layer(x, training=True)).ravel().tolist()
         [1.0, 1.0, 1.0, 1.0]
-        >>> layer(x).numpy().ravel().tolist()
+        >>> np.asarray(layer(x)).ravel().tolist()
         [0.5, 0.5, 0.5, 0.5]
     """
 

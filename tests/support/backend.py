@@ -94,3 +94,22 @@ class MappedBatches(keras.utils.PyDataset):
     def __getitem__(self, index):
         batch = self.x[index * self.batch_size:(index + 1) * self.batch_size]
         return to_numpy(self.fn(batch))
+
+
+def to_sparse(x):
+    """A dense array as the active backend's sparse tensor.
+
+    `tf.SparseTensor` on TensorFlow, `jax.experimental.sparse.BCOO` on JAX:
+    the two sparse types `keras.ops` accepts.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.sparse.from_dense(x)
+    if backend == "jax":
+        from jax.experimental import sparse
+
+        x = np.asarray(x)
+        return sparse.BCOO.fromdense(x, n_batch=max(x.ndim - 2, 0))
+    raise NotImplementedError(f"No sparse tensors for backend={backend!r}")
