@@ -15,14 +15,6 @@ from keras_dlparts.losses.gan import GANGeneratorLoss
 from keras_dlparts.models._stateful_step import StatefulStep
 from keras_dlparts.models._stateful_step import apply_gradients
 
-#: Reductions with which a `keras.losses.Loss` divides its value by the
-#: number of `tf.distribute` replicas (see `keras.losses.Loss`).
-_REPLICA_SCALED_REDUCTIONS = (
-    "sum_over_batch_size",
-    "mean",
-    "mean_with_sample_weight",
-)
-
 
 def _get_loss(value, cls, name):
     if isinstance(value, str):
@@ -255,22 +247,26 @@ class GAN(StatefulStep, keras.Model):
     def _objective_and_loss(self, loss_fn, loss, network):
         """This replica's objective and the loss of the batch, from `loss`.
 
-        Under `tf.distribute` the replicas' gradients are summed, so each
-        replica minimises its share of the loss: Keras losses with a mean
-        reduction already divide by the number of replicas (see
-        `keras.losses.Loss`), other callables are divided here, and so are
-        the networks' own losses (as Keras's trainer does). On one replica
-        (and on JAX) the objective is `loss` plus the networks' losses.
+        Under `tf.distribute` each replica sees its share of the batch and
+        the replicas' gradients are summed. A `keras.losses.Loss` accounts
+        for that itself (a mean reduction divides by the number of
+        replicas, a sum adds up across them), so its value is the objective
+        and times the number of replicas the batch's loss (the replicas'
+        reports are averaged); another callable is taken as a batch mean
+        and divided here. The networks' own losses are divided too, as
+        Keras's trainer does. On one replica, and on JAX (whose trainer
+        sees the whole batch), the objective is `loss` plus the networks'
+        losses.
         """
         replicas = self._num_replicas()
         extra = self._extra_losses(network)
         if replicas == 1:
             return loss + extra, loss
-        scaled = isinstance(loss_fn, keras.losses.Loss) and (
-            loss_fn.reduction in _REPLICA_SCALED_REDUCTIONS
-        )
-        objective = loss if scaled else loss / replicas
-        return objective + extra / replicas, loss * replicas if scaled else loss
+        if isinstance(loss_fn, keras.losses.Loss):
+            objective, batch_loss = loss, loss * replicas
+        else:
+            objective, batch_loss = loss / replicas, loss
+        return objective + extra / replicas, batch_loss
 
     def _report(self, d_loss, g_loss):
         self.d_loss_tracker.update_state(d_loss)

@@ -8,11 +8,13 @@ import pytest
 
 from keras_dlparts.data import load_digits
 from keras_dlparts.losses import GANDiscriminatorLoss
+from keras_dlparts.losses import GANGeneratorLoss
 from keras_dlparts.models import GAN
 from keras_dlparts.models import ConditionalGAN
 from keras_dlparts.models import build_dcgan_discriminator
 from keras_dlparts.models import build_dcgan_generator
 from keras_dlparts.testing import check_model
+from keras_dlparts.testing import distribution_scope
 from support.backend import jit
 
 LATENT = 4
@@ -213,6 +215,56 @@ def test_fit_steps_equal_hand_derived_sgd_on_a_linear_gan(jit_compile):
     assert history.history["d_loss"][0] == pytest.approx(np.mean(d_losses), abs=1e-5)
     assert history.history["g_loss"][0] == pytest.approx(np.mean(g_losses), abs=1e-5)
     assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 2
+
+
+def _least_squares_callable(real_logits, fake_logits):
+    return keras.ops.mean(0.5 * (real_logits - 1) ** 2 + 0.5 * fake_logits**2)
+
+
+@pytest.mark.parametrize("losses", ["mean", "sum", "callable"])
+def test_distributed_fit_reports_and_steps_on_the_whole_batch(losses):
+    # Two replicas (MirroredStrategy on TensorFlow, DataParallel on JAX)
+    # report the losses of the whole batch and take the single-device step.
+    x = np.random.default_rng(2).normal(size=(8, 3)).astype("float32")
+    lr_d, lr_g = 0.1, 0.05
+    d_loss, g_loss = {
+        "mean": ("least_squares", "least_squares"),
+        "sum": (
+            GANDiscriminatorLoss("least_squares", reduction="sum"),
+            GANGeneratorLoss("least_squares", reduction="sum"),
+        ),
+        "callable": (
+            _least_squares_callable,
+            lambda real, fake: keras.ops.mean(0.5 * (fake - 1) ** 2),
+        ),
+    }[losses]
+    with distribution_scope():
+        gan, weights = _linear_gan(seed=1)
+        # G(z) = bg whatever the codes (which differ per replica).
+        weights[0][:] = 0.0
+        gan.generator.set_weights([w.astype("float32") for w in weights[:2]])
+        gan.compile(
+            d_optimizer=keras.optimizers.SGD(lr_d),
+            g_optimizer=keras.optimizers.SGD(lr_g),
+            d_loss=d_loss,
+            g_loss=g_loss,
+        )
+        history = gan.fit(x, batch_size=8, epochs=1, verbose=0).history
+    codes = [np.zeros((8, 2))] * 2
+    expected, d_losses, g_losses = _numpy_least_squares_gan(
+        x.astype("float64"), codes, weights, lr_d, lr_g, batch_size=8
+    )
+    scale = 8.0 if losses == "sum" else 1.0  # the sum's gradient and value
+    if losses == "sum":
+        expected, d_losses, g_losses = _numpy_least_squares_gan(
+            x.astype("float64"), codes, weights, lr_d * scale, lr_g * scale, 8
+        )
+    assert history["d_loss"][0] == pytest.approx(scale * d_losses[0], abs=1e-5)
+    assert history["g_loss"][0] == pytest.approx(scale * g_losses[0], abs=1e-5)
+    _, bg = gan.generator.get_weights()
+    np.testing.assert_allclose(bg, expected[1], atol=1e-5)
+    for got, want in zip(gan.discriminator.get_weights(), expected[2:]):
+        np.testing.assert_allclose(got, want, atol=1e-5)
 
 
 def test_seeded_runs_repeat():
