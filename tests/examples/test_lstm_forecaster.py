@@ -20,7 +20,9 @@ def test_lstm_forecaster_beats_persistence():
     keras.utils.set_random_seed(0)
     x, y = forecaster.make_windows(forecaster.make_series(600), 24, 4)
     model = forecaster.build_lstm_forecaster(24, 4, units=16)
-    model.compile(keras.optimizers.Adam(3e-3), "mse")
+    # 1e-2: five epochs beat persistence by a margin from seeds 0-2 on both
+    # backends (which draw different initial weights from one seed).
+    model.compile(keras.optimizers.Adam(1e-2), "mse")
     model.fit(x[:400], y[:400], epochs=5, batch_size=32, verbose=0)
     mse = model.evaluate(x[400:], y[400:], verbose=0)
     persistence = np.mean((x[400:, -1:, 0] - y[400:]) ** 2)
