@@ -7,7 +7,9 @@ split for validation, then scores each tuner's best model on the test split.
 Every trial is logged to TensorBoard's HParams dashboard: passing a
 `keras.callbacks.TensorBoard` to `tuner.search` makes KerasTuner give each
 trial its own log directory and write the trial's hyperparameters there
-with `tensorboard.plugins.hparams.api.KerasCallback`.
+with `tensorboard.plugins.hparams.api.KerasCallback`. KerasTuner does that
+on the TensorFlow backend only; on the others (JAX) the tuners below do the
+same in `run_trial`.
 
 Usage: python examples/tuning_digits.py [--trials 6] [--epochs 9]
 (a few minutes on a 2-core CPU). Then: tensorboard --logdir logs/tuning_digits
@@ -15,6 +17,7 @@ and open the HPARAMS tab.
 """
 
 import argparse
+import copy
 import os
 import time
 import warnings
@@ -38,6 +41,70 @@ SEARCH_SPACE = {
 }
 
 
+def with_hparams_logging(tuner_class):
+    """`tuner_class` logging every trial to HParams on every backend.
+
+    KerasTuner gives each trial's `TensorBoard` callback the directory
+    `<log_dir>/<trial id>/execution<i>` and adds an HParams callback only
+    on TensorFlow; elsewhere this subclass does it (one execution a trial).
+    """
+
+    class HParamsLogging(tuner_class):
+        def run_trial(self, trial, *args, **kwargs):
+            if keras.backend.backend() != "tensorflow":
+                kwargs["callbacks"] = trial_callbacks(
+                    kwargs.get("callbacks", []), trial
+                )
+            return super().run_trial(trial, *args, **kwargs)
+
+    HParamsLogging.__name__ = tuner_class.__name__
+    return HParamsLogging
+
+
+def trial_callbacks(callbacks, trial):
+    """`callbacks`, TensorBoard ones moved to the trial's own directory."""
+    hparams = {
+        name: value
+        for name, value in trial.hyperparameters.values.items()
+        if value is not None
+    }
+    result = []
+    for callback in callbacks:
+        callback = copy.deepcopy(callback)
+        result.append(callback)
+        if isinstance(callback, keras.callbacks.TensorBoard):
+            callback.log_dir = os.path.join(
+                str(callback.log_dir), str(trial.trial_id), "execution0"
+            )
+            result.append(HParams(callback.log_dir, hparams, trial.trial_id))
+    return result
+
+
+class HParams(keras.callbacks.Callback):
+    """Writes a trial's hyperparameters for the HParams dashboard.
+
+    Holds only plain values until `fit` starts, so KerasTuner can deep-copy
+    it; the writing is `tensorboard.plugins.hparams.api.KerasCallback`'s.
+    """
+
+    def __init__(self, log_dir, hparams, trial_id):
+        super().__init__()
+        self.log_dir, self.hparams, self.trial_id = log_dir, hparams, trial_id
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        from tensorboard.plugins.hparams import api as hparams_api
+
+        self._writer = hparams_api.KerasCallback(
+            writer=self.log_dir, hparams=self.hparams, trial_id=self.trial_id
+        )
+        self._writer.on_train_begin(logs)
+
+    def on_train_end(self, logs=None):
+        self._writer.on_train_end(logs)
+        self._writer = None
+
+
 def make_tuner(kind, hypermodel, trials, epochs, directory):
     """The KerasTuner tuner named `kind`, maximising validation accuracy."""
     common = dict(
@@ -48,13 +115,14 @@ def make_tuner(kind, hypermodel, trials, epochs, directory):
         seed=0,
     )
     if kind == "random":
-        return keras_tuner.RandomSearch(hypermodel, max_trials=trials, **common)
+        tuner = with_hparams_logging(keras_tuner.RandomSearch)
+        return tuner(hypermodel, max_trials=trials, **common)
     if kind == "bayesian":
-        return keras_tuner.BayesianOptimization(
-            hypermodel, max_trials=trials, num_initial_points=2, **common
-        )
+        tuner = with_hparams_logging(keras_tuner.BayesianOptimization)
+        return tuner(hypermodel, max_trials=trials, num_initial_points=2, **common)
     if kind == "hyperband":
-        return keras_tuner.Hyperband(
+        tuner = with_hparams_logging(keras_tuner.Hyperband)
+        return tuner(
             hypermodel, max_epochs=epochs, factor=3, hyperband_iterations=1, **common
         )
     raise ValueError(f"Unknown tuner {kind!r}; expected one of {TUNERS}.")
