@@ -15,7 +15,8 @@ unchanged on TensorFlow and on JAX:
   for one input shape without running (for peak-memory measurements);
 - `MODES`: the compiled modes each backend offers (`graph` and `xla` on
   TensorFlow, `xla` on JAX);
-- `peak_memory_bytes()` and `describe()` for the report.
+- `repeated_batch(x)`: the cheapest endless input of one whole batch;
+- memory readers and `describe()` for the report.
 
 Each backend is imported only when it is the active one.
 """
@@ -263,6 +264,28 @@ class Forward:
         out = fn(self._values, x)
         out.block_until_ready()
         return out
+
+
+def repeated_batch(x):
+    """`x` as one batch, endlessly: the input of `fit(..., steps_per_epoch=1)`.
+
+    TensorFlow: `tf.data.Dataset.from_tensors(x).repeat()` (a Python
+    generator there runs in a prefetching thread that keeps taking the GIL
+    after `fit` returns, which slows down any Python loop timed next in the
+    process, e.g. MiniSom's, by several times); JAX: a generator of `(x,)`,
+    read in the calling thread. Either avoids rebuilding the input pipeline
+    every epoch as `fit(x, batch_size=len(x))` does.
+    """
+    if BACKEND == "tensorflow":
+        import tensorflow as tf
+
+        return tf.data.Dataset.from_tensors(x).repeat()
+
+    def batches():
+        while True:
+            yield (x,)
+
+    return batches()
 
 
 def rss_bytes():
