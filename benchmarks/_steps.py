@@ -269,11 +269,11 @@ class Forward:
 def repeated_batch(x):
     """`x` as one batch, endlessly: the input of `fit(..., steps_per_epoch=1)`.
 
-    TensorFlow: `tf.data.Dataset.from_tensors(x).repeat()` (a Python
-    generator there runs in a prefetching thread that keeps taking the GIL
-    after `fit` returns, which slows down any Python loop timed next in the
-    process, e.g. MiniSom's, by several times); JAX: a generator of `(x,)`,
-    read in the calling thread. Either avoids rebuilding the input pipeline
+    TensorFlow: `tf.data.Dataset.from_tensors(x).repeat()` (with a Python
+    generator there, MiniSom's Python loop timed next in the same process
+    ran 4x slower, most likely because `tf.data` keeps calling the
+    generator from a prefetching thread after `fit` returns); JAX: a
+    generator of `(x,)`, read in the calling thread. Either avoids rebuilding the input pipeline
     every epoch as `fit(x, batch_size=len(x))` does.
     """
     if BACKEND == "tensorflow":
