@@ -273,8 +273,9 @@ def repeated_batch(x):
     generator there, MiniSom's Python loop timed next in the same process
     ran 4x slower, most likely because `tf.data` keeps calling the
     generator from a prefetching thread after `fit` returns); JAX: a
-    generator of `(x,)`, read in the calling thread. Either avoids rebuilding the input pipeline
-    every epoch as `fit(x, batch_size=len(x))` does.
+    generator of `(x,)`, read in the calling thread. Either avoids
+    rebuilding the input pipeline every epoch as `fit(x, batch_size=len(x))`
+    does.
     """
     if BACKEND == "tensorflow":
         import tensorflow as tf
