@@ -167,12 +167,18 @@ class GAN(StatefulStep, keras.Model):
     ):
         """Configures the two optimizers and the two losses.
 
+        `model.optimizer` then holds both optimizers (its `optimizers` and
+        `variables`), so that Keras's JAX trainer carries their state and
+        learning-rate callbacks reach both.
+
         Args:
             d_optimizer, g_optimizer: optimizers (instances, names or
                 configs) of the discriminator and the generator.
             d_loss, g_loss: a GAN loss kind (`"minimax"`,
                 `"non_saturating"`, `"hinge"`, `"least_squares"`) or a loss
-                callable `(real_logits, fake_logits) -> scalar`.
+                callable `(real_logits, fake_logits) -> scalar`: a
+                `keras.losses.Loss`, or any callable returning the batch
+                mean.
             **kwargs: other `keras.Model.compile` arguments (`jit_compile`,
                 `run_eagerly`, `steps_per_execution`); no `optimizer` or
                 `loss`.
