@@ -37,6 +37,20 @@ MODES = (
 )
 
 
+def parse_args(parser, argv=None, presets=None):
+    """`parser.parse_args(argv)` where a preset flag sets other defaults.
+
+    `presets` maps the name of a boolean flag (`"quick"`) to the values it
+    gives other arguments; an argument given explicitly keeps its value
+    (`--quick --repeats 9` runs the quick shapes 9 times).
+    """
+    args, _ = parser.parse_known_args(argv)
+    for flag, values in (presets or {}).items():
+        if getattr(args, flag):
+            parser.set_defaults(**values)
+    return parser.parse_args(argv)
+
+
 def describe():
     """One line: backend and versions, CPU count, load average."""
     if BACKEND == "tensorflow":

@@ -77,11 +77,7 @@ def parse_args(argv=None):
                         help=f"the GPU run: {GPU}, float32 and mixed_bfloat16")
     parser.add_argument("--memory-child", choices=["ours", "keras"],
                         help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    for preset, values in (("quick", QUICK), ("gpu", GPU)):
-        if getattr(args, preset):
-            for key, value in values.items():
-                setattr(args, key, value)
+    args = _steps.parse_args(parser, argv, {"quick": QUICK, "gpu": GPU})
     if args.gpu and not args.policy:
         args.policy = ["float32", "mixed_bfloat16"]
     args.policy = args.policy or ["float32"]

@@ -46,10 +46,9 @@ def parse_args(argv=None):
                         help="tf.function without XLA (TensorFlow only)")
     parser.add_argument("--quick", action="store_true",
                         help="16 samples, 50 steps, 2 repeats")
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.n, args.steps, args.repeats = 16, 50, 2
-    return args
+    return _steps.parse_args(
+        parser, argv, {"quick": dict(n=16, steps=50, repeats=2)}
+    )
 
 
 def python_loop_sample(model, n, labels, seed):

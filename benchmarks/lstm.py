@@ -45,11 +45,7 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--quick", action="store_true",
                         help=f"small shapes and few repeats: {QUICK}")
-    args = parser.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
-    return args
+    return _steps.parse_args(parser, argv, {"quick": QUICK})
 
 
 def time_steps(step, x, y, steps):

@@ -41,11 +41,7 @@ def parse_args(argv=None):
                         help="compile with XLA on TensorFlow (JAX always does)")
     parser.add_argument("--quick", action="store_true",
                         help=f"small images and few repeats: {QUICK}")
-    args = parser.parse_args(argv)
-    if args.quick:
-        for key, value in QUICK.items():
-            setattr(args, key, value)
-    return args
+    return _steps.parse_args(parser, argv, {"quick": QUICK})
 
 
 def main(argv=None):

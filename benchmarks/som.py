@@ -113,9 +113,7 @@ def main():
                         help="XLA on TensorFlow (JAX always compiles with XLA)")
     parser.add_argument("--quick", action="store_true",
                         help="two copies of the data, three repeats")
-    args = parser.parse_args()
-    if args.quick:
-        args.copies, args.repeats = 2, 3
+    args = _steps.parse_args(parser, None, {"quick": dict(copies=2, repeats=3)})
 
     x = make_data(args.copies)
     # MiniSom's own initial codebook (random unit vectors). Samples of the
