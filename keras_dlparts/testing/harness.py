@@ -326,8 +326,10 @@ def check_fit_distributed(case):
         model = case.compiled()
         devices.check_distributed_variables(model.variables, replicas)
         case.fit_lowers_loss(model)
+        optimizer = getattr(model, "optimizer", None)
         devices.check_distributed_variables(
-            model.variables + model.optimizer.variables, replicas
+            list(model.variables) + list(getattr(optimizer, "variables", [])),
+            replicas,
         )
 
 
