@@ -20,6 +20,7 @@ def numpy_patches(images, p_h, p_w):
     return np.stack(patches, axis=1)
 
 
+@pytest.mark.slow
 def test_patch_embedding_contract():
     images = RNG.normal(size=(4, 4, 6, 3)).astype("float32")
 
@@ -45,6 +46,7 @@ def test_patch_embedding_equals_strided_conv():
     np.testing.assert_allclose(out, expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_class_token_contract():
     x = RNG.normal(size=(4, 3, 5)).astype("float32")
 

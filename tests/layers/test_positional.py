@@ -23,6 +23,7 @@ def _numpy_table(length, depth, base=10000.0):
     return table
 
 
+@pytest.mark.slow
 def test_sinusoidal_contract():
     x = RNG.normal(size=(4, 5, 6)).astype("float32")
     check_layer(
@@ -33,6 +34,7 @@ def test_sinusoidal_contract():
     )
 
 
+@pytest.mark.slow
 def test_learned_contract():
     x = RNG.normal(size=(4, 5, 6)).astype("float32")
     check_layer(
@@ -44,6 +46,7 @@ def test_learned_contract():
     )
 
 
+@pytest.mark.slow
 def test_token_and_position_contract():
     ids = RNG.integers(0, 11, size=(4, 6)).astype("int32")
 

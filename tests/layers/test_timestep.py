@@ -21,6 +21,7 @@ def numpy_timestep_embedding(layer, t):
     return h @ w2 + b2
 
 
+@pytest.mark.slow
 def test_contract():
     t = np.array([0, 3, 17, 250, 999, 500, 42, 1], dtype="int32")
     check_layer(

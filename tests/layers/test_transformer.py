@@ -95,6 +95,7 @@ def numpy_decoder(block, target, source=None):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_encoder_contract_post_norm():
     x = RNG.normal(size=(4, 5, 8)).astype("float32")
     check_layer(
@@ -107,6 +108,7 @@ def test_encoder_contract_post_norm():
     )
 
 
+@pytest.mark.slow
 def test_decoder_contract_with_cross_attention():
     target = RNG.normal(size=(4, 5, 8)).astype("float32")
     source = RNG.normal(size=(4, 3, 6)).astype("float32")
