@@ -8,7 +8,7 @@ from nltk.translate.bleu_score import SmoothingFunction
 from nltk.translate.bleu_score import corpus_bleu
 
 from keras_dlparts.metrics.bleu import BLEU
-from keras_dlparts.testing import mirrored_strategy
+from keras_dlparts.testing import distribution_scope
 
 
 def make_corpus(n=40, length=14, vocab=6, refs=1, seed=0):
@@ -93,7 +93,7 @@ def test_no_match_short_and_scores_input():
     ) == pytest.approx(1.0)
 
 
-def test_in_compiled_model_jit_and_saved(tmp_path):
+def test_in_compiled_model_jit_distributed_and_saved(tmp_path):
     _, _, hyp_ids, ref_ids = make_corpus(n=16, seed=3)
     # A model that outputs one-hot scores of its own input ids: BLEU of
     # the hypotheses against the references, computed inside evaluate().
@@ -109,12 +109,14 @@ def test_in_compiled_model_jit_and_saved(tmp_path):
             hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True
         )
         assert logs["bleu"] == pytest.approx(expected, abs=1e-5)
-    with mirrored_strategy().scope():
-        mirrored = keras.Model(inputs, outputs)
-        mirrored.compile(loss="sparse_categorical_crossentropy", metrics=[BLEU()])
-    logs = mirrored.evaluate(
-        hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True
-    )
+    # Data-parallel over two devices (MirroredStrategy on TensorFlow,
+    # DataParallel on JAX): the counts of both halves of a batch add up.
+    with distribution_scope():
+        distributed = keras.Model(inputs, outputs)
+        distributed.compile(loss="sparse_categorical_crossentropy", metrics=[BLEU()])
+        logs = distributed.evaluate(
+            hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True
+        )
     assert logs["bleu"] == pytest.approx(expected, abs=1e-5)
     path = os.path.join(str(tmp_path), "m.keras")
     model.save(path)
