@@ -1,4 +1,10 @@
-"""load_tfds on tfds.testing.mock_data: normalisation, augmentation, tf.distribute."""
+"""load_tfds on tfds.testing.mock_data: normalisation, augmentation, distribution.
+
+The pipeline is tf.data, the same on every backend: its tests run in the
+TensorFlow run of the suite, and so does `experimental_distribute_dataset`
+(tf.distribute). Data-parallel `fit` on a `load_tfds` dataset runs on every
+backend (MirroredStrategy on TensorFlow, DataParallel on JAX).
+"""
 
 import os
 
@@ -9,9 +15,11 @@ import tensorflow as tf
 import tensorflow_datasets as tfds
 
 from keras_dlparts.data import load_tfds
+from keras_dlparts.testing import distribution_scope
 from keras_dlparts.testing import mirrored_strategy
 
 N = 32
+tf_only = pytest.mark.backends("tensorflow")
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +40,7 @@ def _all(dataset):
     return tuple(np.concatenate(parts) for parts in zip(*batches)), batches
 
 
+@tf_only
 def test_batches_shapes_dtypes_and_unit_normalisation():
     raw_images, raw_labels = _raw()
     dataset = load_tfds("mnist", batch_size=8, shuffle_buffer=0)
@@ -44,6 +53,7 @@ def test_batches_shapes_dtypes_and_unit_normalisation():
     assert 0.0 <= images.min() and images.max() <= 1.0
 
 
+@tf_only
 @pytest.mark.parametrize(
     "normalize, expected",
     [
@@ -61,6 +71,7 @@ def test_other_normalisations(normalize, expected):
     assert images.dtype == (np.uint8 if normalize is None else np.float32)
 
 
+@tf_only
 def test_augmentation_applied_only_when_asked():
     raw_images, _ = _raw()
     raw = raw_images / 255.0
@@ -82,6 +93,7 @@ def test_augmentation_applied_only_when_asked():
     assert mirror.sum() > 0 and same.sum() > 0  # the flip is random per image
 
 
+@tf_only
 def test_shuffle_is_seeded_and_reshuffles_each_epoch():
     raw_images, raw_labels = _raw()
     first = load_tfds("mnist", batch_size=N, shuffle_buffer=N, seed=3)
@@ -97,6 +109,7 @@ def test_shuffle_is_seeded_and_reshuffles_each_epoch():
     np.testing.assert_allclose(sums, raw_sums, rtol=1e-5)
 
 
+@tf_only
 def test_feature_dict_cache_file_and_drop_remainder(tmp_path):
     cache = str(tmp_path / "cache")
     dataset = load_tfds("mnist", batch_size=5, as_supervised=False, shuffle_buffer=0,
@@ -109,6 +122,7 @@ def test_feature_dict_cache_file_and_drop_remainder(tmp_path):
     assert any(name.startswith("cache") for name in os.listdir(tmp_path))
 
 
+@tf_only
 def test_bad_arguments_raise():
     with pytest.raises(ValueError, match="no feature 'pixels'"):
         load_tfds("mnist", image_key="pixels")
@@ -122,7 +136,8 @@ def test_bad_arguments_raise():
         load_tfds("mnist", shuffle_buffer=-1)
 
 
-def test_distributed_input_and_fit_under_mirrored_strategy():
+@tf_only
+def test_distributed_input_under_mirrored_strategy():
     strategy = mirrored_strategy()
     dataset = load_tfds("mnist", batch_size=8, seed=0,
                         augment=keras.layers.RandomTranslation(0.1, 0.1, seed=0))
@@ -130,14 +145,31 @@ def test_distributed_input_and_fit_under_mirrored_strategy():
     images, labels = next(iter(distributed))
     per_replica = strategy.experimental_local_results(images)
     assert [int(t.shape[0]) for t in per_replica] == [4, 4]  # global batch split
+    assert [int(t.shape[0]) for t in strategy.experimental_local_results(labels)] == [4, 4]
 
-    with strategy.scope():
+
+@pytest.mark.slow
+def test_data_parallel_fit_on_every_backend():
+    """`fit` over two devices on the augmented pipeline: the loss is the
+    model's on the batches, and one epoch of SGD lowers it."""
+    dataset = load_tfds("mnist", batch_size=8, seed=0,
+                        augment=keras.layers.RandomTranslation(0.1, 0.1, seed=0))
+    plain = load_tfds("mnist", batch_size=8, shuffle_buffer=0)
+    with distribution_scope():
+        keras.utils.set_random_seed(0)
         model = keras.Sequential([
             keras.Input((28, 28, 1)),
             keras.layers.Flatten(),
             keras.layers.Dense(10, activation="softmax"),
         ])
-        model.compile("adam", "sparse_categorical_crossentropy")
-    history = model.fit(dataset, epochs=2, verbose=0)
+        model.compile(keras.optimizers.SGD(0.005), "sparse_categorical_crossentropy")
+        before = model.evaluate(plain, verbose=0)
+        history = model.fit(dataset, epochs=2, verbose=0)
+        after = model.evaluate(plain, verbose=0)
+    (images, labels), _ = _all(plain)
+    probabilities = keras.ops.convert_to_numpy(model(images))
+    expected = -np.mean(np.log(np.clip(probabilities[np.arange(N), labels], 1e-7, 1)))
+    assert after == pytest.approx(expected, rel=1e-4)
     losses = history.history["loss"]
     assert len(losses) == 2 and np.isfinite(losses).all()
+    assert after < before
