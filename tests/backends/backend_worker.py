@@ -1,17 +1,29 @@
-"""Runs every op and layer of keras_dlparts on one Keras backend.
+"""Runs every public part of keras_dlparts on one Keras backend.
 
 Run as a subprocess, with KERAS_BACKEND set before Keras is imported:
 
     KERAS_BACKEND=tensorflow python backend_worker.py export DIR
     KERAS_BACKEND=jax        python backend_worker.py check DIR
 
-`export` saves, for each case, the layer's weights and its outputs on fixed
-inputs; `check` rebuilds each layer on the other backend, loads those
-weights, compares the outputs, then trains the layer for a few steps in a
-compiled `fit` (XLA under JAX) and checks the loss fell. It prints one JSON
-object: case name -> "ok" or the reason it failed.
+`export` computes, on fixed inputs, and saves one `.npz` file per case:
+
+- op: the outputs;
+- layer: the layer's weights and its outputs; and, for a layer with
+  trainable weights, one SGD `train_on_batch` of a small model around it:
+  the model's initial weights, the batch's target, the loss and the
+  weights after the step;
+- loss: the value and its gradient with respect to `y_pred`;
+- metric: `result()` after two `update_state` calls;
+- optimizer: the variables after a few steps of fixed gradients.
+
+`check` recomputes each case on the other backend from the exported
+weights and compares everything to `TOLERANCE`; a layer that learns by
+gradient then trains for a few more steps in the same XLA-compiled `fit`,
+which must lower its loss. It prints one JSON object: "kind:case" ->
+"ok" or the reason it failed.
 """
 
+import inspect
 import json
 import os
 import pathlib
@@ -20,7 +32,17 @@ import sys
 import keras
 import numpy as np
 
-from keras_dlparts import layers, ops
+from keras_dlparts import layers
+from keras_dlparts import losses
+from keras_dlparts import metrics
+from keras_dlparts import ops
+from keras_dlparts import optimizers
+from keras_dlparts._autodiff import value_and_gradients
+
+# float32 on both backends: equal to 1e-5, relative or absolute.
+TOLERANCE = {"rtol": 1e-5, "atol": 1e-5}
+LEARNING_RATE = 0.05  # SGD, for the training step and the fit that follows
+FIT_STEPS = 5
 
 RNG = np.random.default_rng(0)
 
@@ -42,7 +64,9 @@ def rnn(cell):
     return keras.layers.RNN(cell, return_sequences=True)
 
 
-# name: (layer factory, inputs, call kwargs, trainable by fit)
+# name: (layer factory, inputs, call kwargs, learns by gradient)
+# A case whose layer has trainable weights also gets the training step;
+# "learns" adds the check that a few more steps lower the loss.
 LAYER_CASES = {
     "MultiHeadAttention": (lambda: layers.MultiHeadAttention(2, 4), (floats(4, 5, 6), floats(4, 7, 6)), {}, True),
     "MultiHeadAttention_additive": (lambda: layers.MultiHeadAttention(2, 4, score="additive"), (floats(4, 5, 6), floats(4, 7, 6)), {}, True),
@@ -89,96 +113,290 @@ OP_CASES = {
     "cosine_similarity": lambda: ops.cosine_similarity(A[0], B[1, :5]),
     "pairwise_squared_distance": lambda: ops.pairwise_squared_distance(A[0], B[0]),
 }
-TARGETS = np.random.default_rng(1)  # fit targets: separate from the inputs' draws
+
+LABELS = np.array([0, 0, 1, 1, 2, 2, 0, 1])
+EMBEDDINGS = floats(8, 4)
+EMBEDDINGS[1] = EMBEDDINGS[0]  # coincident: the safe square root
+PAIR_LABELS = RNG.integers(0, 2, size=(8, 1)).astype("float32")
+DISTANCES = np.abs(floats(8, 1))
+SIMILARITIES = RNG.uniform(-1, 1, size=(6, 6)).astype("float32")
+REAL, FAKE = 2 * floats(8, 1), 2 * floats(8, 1)
+Y_TRUE, Y_PRED = floats(6, 3), floats(6, 3)
+
+# name: (loss factory, y_true, y_pred)
+LOSS_CASES = {
+    "CLIPLoss": (lambda: losses.CLIPLoss(), np.zeros(6), 10 * SIMILARITIES),
+    "CLIPLoss_temperature": (lambda: losses.CLIPLoss(temperature=0.07), np.zeros(6), SIMILARITIES),
+    "ContrastiveLoss": (lambda: losses.ContrastiveLoss(margin=1.5), PAIR_LABELS, DISTANCES),
+    "RobustLoss": (lambda: losses.RobustLoss(alpha=0.5, scale=2.0), Y_TRUE, Y_PRED),
+    "RobustLoss_cauchy": (lambda: losses.RobustLoss(alpha=0.0, scale=0.7), Y_TRUE, Y_PRED),
+    "RobustLoss_near_l2": (lambda: losses.RobustLoss(alpha=2 - 1e-6), Y_TRUE, Y_PRED),
+    "RobustLoss_welsch": (lambda: losses.RobustLoss(alpha=-float("inf")), Y_TRUE, Y_PRED),
+    **{
+        f"GAN{role}Loss_{kind}": (
+            (lambda cls, kind: lambda: cls(kind))(getattr(losses, f"GAN{role}Loss"), kind),
+            REAL,
+            FAKE,
+        )
+        for role in ("Discriminator", "Generator")
+        for kind in ("minimax", "non_saturating", "hinge", "least_squares")
+    },
+    **{
+        f"TripletLoss_{mining}_{distance}": (
+            (lambda m, d: lambda: losses.TripletLoss(margin=0.5, mining=m, distance=d))(mining, distance),
+            LABELS,
+            EMBEDDINGS,
+        )
+        for mining in ("semi_hard", "batch_hard", "batch_all")
+        for distance in ("l2", "squared_l2", "cosine")
+    },
+}
+
+
+def _token_batches(seed, refs=1):
+    """Two batches of padded (reference, candidate) ids that share n-grams."""
+    rng = np.random.default_rng(seed)
+    batches = []
+    for _ in range(2):
+        ref = rng.integers(1, 6, size=(4, refs, 10)).astype("int32")
+        cand = np.where(rng.random((4, 10)) < 0.6, ref[:, 0], rng.integers(1, 6, size=(4, 10))).astype("int32")
+        for row, length in enumerate(rng.integers(3, 11, size=4)):
+            cand[row, length:] = 0
+            ref[row, :, rng.integers(2, 11):] = 0
+        batches.append((ref[:, 0] if refs == 1 else ref, cand))
+    return batches
+
+
+# name: (metric factory, [(y_true, y_pred, sample_weight), ...])
+METRIC_CASES = {
+    "BLEU": (lambda: metrics.BLEU(), [(r, c, None) for r, c in _token_batches(1)]),
+    "BLEU_smooth_references": (lambda: metrics.BLEU(max_order=3, smooth=True), [(r, c, None) for r, c in _token_batches(2, refs=2)]),
+    "ROUGE": (lambda: metrics.ROUGE("n", 2), [(r, c, np.array([1.0, 2.0, 0.5, 1.0])) for r, c in _token_batches(3)]),
+    "ROUGE_l_recall": (lambda: metrics.ROUGE("l", score="recall"), [(r, c, None) for r, c in _token_batches(4)]),
+}
+
+# name: (optimizer factory, steps)
+OPTIMIZER_CASES = {
+    "AddSign": (lambda: optimizers.AddSign(learning_rate=0.1), 4),
+    "AddSign_decay": (lambda: optimizers.AddSign(learning_rate=0.1, decay_steps=3, weight_decay=0.01), 4),
+    "PowerSign": (lambda: optimizers.PowerSign(learning_rate=0.1), 4),
+    "PowerSign_decay": (lambda: optimizers.PowerSign(learning_rate=0.1, decay_steps=3), 4),
+    "RAdam": (lambda: optimizers.RAdam(learning_rate=0.01), 8),  # rectified from step 6
+    "Lookahead": (lambda: optimizers.Lookahead(keras.optimizers.SGD(0.1, momentum=0.9), sync_period=2), 5),
+    "Lookahead_radam": (lambda: optimizers.Lookahead(optimizers.RAdam(0.01), sync_period=3, slow_step_size=0.3), 7),
+}
+OPTIMIZER_START = [floats(3, 4), floats(4)]
+
+
+def optimizer_gradients(steps):
+    rng = np.random.default_rng(steps)
+    return [[rng.normal(size=v.shape).astype("float32") for v in OPTIMIZER_START] for _ in range(steps)]
+
+
+# ---- computing each kind of case -----------------------------------------
 
 
 def to_numpy(structure):
     return [np.asarray(keras.ops.convert_to_numpy(t)) for t in keras.tree.flatten(structure)]
 
 
-def run_layer(name):
+def compiled(fn):
+    """`fn` under `jax.jit` on JAX, which compiles each eager op on its
+    own (one compilation instead of dozens); as it is on TensorFlow, whose
+    eager ops are fast."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return jax.jit(fn)
+    return fn
+
+
+def values(variables):
+    return [v.value for v in variables]
+
+
+def build_layer(name):
+    """The case's layer, built on symbolic inputs (no computation)."""
     factory, inputs, call_kwargs, _ = LAYER_CASES[name]
     layer = factory()
-    outputs = layer(*inputs, training=False, **call_kwargs) if _takes_training(layer) else layer(*inputs, **call_kwargs)
-    return layer, to_numpy(outputs)
+    layer(*[keras.Input(x.shape[1:], batch_size=len(x), dtype=str(x.dtype)) for x in inputs], **call_kwargs)
+    return layer
 
 
-def _takes_training(layer):
-    import inspect
+def layer_outputs(layer, name):
+    """The layer's outputs in inference mode (`training=False`)."""
+    _, inputs, call_kwargs, _ = LAYER_CASES[name]
+    if "training" in inspect.signature(layer.call).parameters:
+        call_kwargs = {**call_kwargs, "training": False}
 
-    return "training" in inspect.signature(layer.call).parameters
+    def forward(trainable, non_trainable, *inputs):
+        outputs, _ = layer.stateless_call(trainable, non_trainable, *inputs, **call_kwargs)
+        return outputs
+
+    return to_numpy(compiled(forward)(
+        values(layer.trainable_variables), values(layer.non_trainable_variables), *inputs
+    ))
 
 
-def export(directory):
-    for name in LAYER_CASES:
-        layer, outputs = run_layer(name)
-        save(directory / f"{name}.npz", layer.get_weights(), outputs)
-    for name, fn in OP_CASES.items():
-        save(directory / f"op_{name}.npz", [], to_numpy(fn()))
+def layer_model(name):
+    """A small model: the case's inputs -> the layer -> its first output."""
+    factory, inputs, call_kwargs, _ = LAYER_CASES[name]
+    symbolic = [keras.Input(x.shape[1:], dtype=str(x.dtype)) for x in inputs]
+    out = keras.tree.flatten(factory()(*symbolic, **call_kwargs))[0]
+    model = keras.Model(symbolic, out)
+    x = list(inputs) if len(inputs) > 1 else inputs[0]
+    return model, x
 
 
-def save(path, weights, outputs):
-    arrays = {f"weight_{i}": w for i, w in enumerate(weights)}
-    arrays.update({f"output_{i}": o for i, o in enumerate(outputs)})
+def compile_sgd(model, **kwargs):
+    model.compile(keras.optimizers.SGD(LEARNING_RATE), "mse", **kwargs)
+
+
+def loss_value_and_gradient(name):
+    factory, y_true, y_pred = LOSS_CASES[name]
+    loss = factory()
+    variable = keras.Variable(y_pred)
+
+    def value_and_gradient():
+        (value, _), (gradient,) = value_and_gradients(
+            lambda: (loss(y_true, variable), None), [variable]
+        )
+        return value, gradient
+
+    return to_numpy(compiled(value_and_gradient)())
+
+
+def metric_result(name):
+    factory, updates = METRIC_CASES[name]
+    metric = factory()
+    update = compiled(metric.stateless_update_state)
+    state = values(metric.variables)
+    for y_true, y_pred, sample_weight in updates:
+        state = update(state, y_true, y_pred, sample_weight=sample_weight)
+    return to_numpy(compiled(metric.stateless_result)(state))
+
+
+def optimizer_variables(name):
+    factory, steps = OPTIMIZER_CASES[name]
+    optimizer = factory()
+    variables = [keras.Variable(v) for v in OPTIMIZER_START]
+    for grads in optimizer_gradients(steps):
+        optimizer.apply([keras.ops.convert_to_tensor(g) for g in grads], variables)
+    return to_numpy(variables)
+
+
+# ---- export (TensorFlow) and check (JAX) -----------------------------------
+
+
+def save(path, **groups):
+    arrays = {}
+    for group, values in groups.items():
+        arrays.update({f"{group}_{i}": v for i, v in enumerate(values)})
     np.savez(path, **arrays)
 
 
 def load(path):
     saved = np.load(path)
-    weights = [saved[f"weight_{i}"] for i in range(sum(k.startswith("weight_") for k in saved.files))]
-    outputs = [saved[f"output_{i}"] for i in range(sum(k.startswith("output_") for k in saved.files))]
-    return weights, outputs
+    groups = {}
+    for key in saved.files:
+        group, index = key.rsplit("_", 1)
+        groups.setdefault(group, {})[int(index)] = saved[key]
+    return {g: [v[i] for i in range(len(v))] for g, v in groups.items()}
 
 
-def fit_lowers_loss(name):
-    factory, inputs, call_kwargs, _ = LAYER_CASES[name]
-    symbolic = [keras.Input(x.shape[1:], dtype=str(x.dtype)) for x in inputs]
-    out = keras.tree.flatten(factory()(*symbolic, **call_kwargs))[0]
-    model = keras.Model(symbolic, out)
-    target = TARGETS.normal(size=(len(inputs[0]),) + tuple(out.shape[1:])).astype("float32")
-    model.compile(keras.optimizers.Adam(0.01), "mse", jit_compile=True)
-    x = list(inputs) if len(inputs) > 1 else inputs[0]
-    before = model.evaluate(x, target, verbose=0)
-    model.fit(x, target, epochs=5, batch_size=len(target), verbose=0)
-    after = model.evaluate(x, target, verbose=0)
-    if not after < before:
-        raise AssertionError(f"fit did not lower the loss ({before} -> {after})")
+def export(directory):
+    targets = np.random.default_rng(1)  # the training targets
+    for name in LAYER_CASES:
+        layer = build_layer(name)
+        outputs = layer_outputs(layer, name)
+        save(directory / f"layer_{name}.npz", weight=layer.get_weights(), output=outputs)
+        model, x = layer_model(name)
+        if not model.trainable_weights:
+            continue
+        target = targets.normal(size=(len(keras.tree.flatten(x)[0]),) + tuple(model.output.shape[1:])).astype("float32")
+        initial = model.get_weights()
+        compile_sgd(model, run_eagerly=True)  # one eager step: no tracing
+        loss = model.train_on_batch(x, target)
+        save(directory / f"train_{name}.npz", initial=initial, target=[target], loss=[np.float32(loss)], weight=model.get_weights())
+    for name, fn in OP_CASES.items():
+        save(directory / f"op_{name}.npz", output=to_numpy(fn()))
+    for name in LOSS_CASES:
+        save(directory / f"loss_{name}.npz", output=loss_value_and_gradient(name))
+    for name in METRIC_CASES:
+        save(directory / f"metric_{name}.npz", output=metric_result(name))
+    for name in OPTIMIZER_CASES:
+        save(directory / f"optimizer_{name}.npz", output=optimizer_variables(name))
+
+
+def assert_all_close(got, want, what):
+    assert len(got) == len(want), f"{what}: {len(got)} arrays, expected {len(want)}"
+    for i, (g, w) in enumerate(zip(got, want)):
+        np.testing.assert_allclose(g, w, err_msg=f"{what} {i}", **TOLERANCE)
+
+
+def check_layer(directory, name):
+    saved = load(directory / f"layer_{name}.npz")
+    layer = build_layer(name)
+    layer.set_weights(saved.get("weight", []))
+    assert_all_close(layer_outputs(layer, name), saved["output"], "output")
+
+
+def check_training_step(directory, name):
+    """One SGD step from TensorFlow's initial weights: the same loss and
+    the same weights; then, for a layer that learns, `FIT_STEPS` more steps
+    of the same compiled function lower the loss."""
+    model, x = layer_model(name)
+    path = directory / f"train_{name}.npz"
+    if not path.exists():
+        raise AssertionError(
+            f"the model has {len(model.trainable_weights)} trainable weights "
+            "but TensorFlow exported no training step"
+        )
+    saved = load(path)
+    model.set_weights(saved["initial"])
+    compile_sgd(model, jit_compile=True)
+    (target,) = saved["target"]
+    loss = model.train_on_batch(x, target)
+    assert_all_close([np.float32(loss)], saved["loss"], "loss of the step")
+    assert_all_close(model.get_weights(), saved["weight"], "weight after the step")
+    if LAYER_CASES[name][3]:
+        history = model.fit(x, target, epochs=FIT_STEPS, batch_size=len(target), verbose=0)
+        if not history.history["loss"][-1] < loss:
+            raise AssertionError(
+                f"fit did not lower the loss ({loss} -> {history.history['loss']})"
+            )
 
 
 def check(directory):
     report = {}
-    for name, (_, _, _, trainable) in LAYER_CASES.items():
+
+    def run(key, fn, *args):
         try:
-            weights, expected = load(directory / f"{name}.npz")
-            layer, _ = run_layer(name)
-            layer.set_weights(weights)
-            _, outputs = run_layer_with(layer, name)
-            assert len(outputs) == len(expected), (len(outputs), len(expected))
-            for got, want in zip(outputs, expected):
-                np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
-            if trainable:
-                fit_lowers_loss(name)
-            report[name] = "ok"
+            fn(*args)
+            report[key] = "ok"
         except Exception as error:  # noqa: BLE001 - reported per case
-            report[name] = f"{type(error).__name__}: {error}"[:500]
+            report[key] = f"{type(error).__name__}: {error}"[:800]
+
+    def compare(kind, compute):
+        def fn(name):
+            saved = load(directory / f"{kind}_{name}.npz")
+            assert_all_close(compute(name), saved["output"], kind)
+
+        return fn
+
+    for name in LAYER_CASES:
+        run(f"layer:{name}", check_layer, directory, name)
+        if (directory / f"train_{name}.npz").exists() or layer_model(name)[0].trainable_weights:
+            run(f"train:{name}", check_training_step, directory, name)
     for name, fn in OP_CASES.items():
-        try:
-            _, expected = load(directory / f"op_{name}.npz")
-            for got, want in zip(to_numpy(fn()), expected):
-                np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
-            report[f"op_{name}"] = "ok"
-        except Exception as error:  # noqa: BLE001
-            report[f"op_{name}"] = f"{type(error).__name__}: {error}"[:500]
+        run(f"op:{name}", compare("op", lambda _: to_numpy(fn())), name)
+    for name in LOSS_CASES:
+        run(f"loss:{name}", compare("loss", loss_value_and_gradient), name)
+    for name in METRIC_CASES:
+        run(f"metric:{name}", compare("metric", metric_result), name)
+    for name in OPTIMIZER_CASES:
+        run(f"optimizer:{name}", compare("optimizer", optimizer_variables), name)
     return report
-
-
-def run_layer_with(layer, name):
-    _, inputs, call_kwargs, _ = LAYER_CASES[name]
-    if _takes_training(layer):
-        outputs = layer(*inputs, training=False, **call_kwargs)
-    else:
-        outputs = layer(*inputs, **call_kwargs)
-    return layer, to_numpy(outputs)
 
 
 def main():
