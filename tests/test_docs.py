@@ -1,13 +1,21 @@
-"""The documentation site builds without a single warning (mkdocs --strict)."""
+"""The documentation site builds without a single warning (mkdocs --strict).
+
+The build reads the sources (mkdocstrings parses the docstrings without
+importing the package), so it is the same on every backend: it runs once,
+in the TensorFlow run of the suite.
+"""
 
 import os
 import pathlib
 import subprocess
 import sys
 
+import pytest
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.backends("tensorflow")
 def test_docs_build_strict(tmp_path):
     result = subprocess.run(
         # No --quiet: it hides the warnings that --strict turns into errors.
