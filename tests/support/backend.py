@@ -1,8 +1,8 @@
-"""Backend-neutral test helpers: gradients of tensors and compiled functions.
+"""Backend-neutral test helpers: gradients, XLA, data pipelines, sparse.
 
-Tests call these instead of `tf.GradientTape` / `tf.function` or
-`jax.grad` / `jax.jit`, so that one test body runs on every backend the
-suite runs on.
+Tests call these instead of `tf.GradientTape` / `tf.function` /
+`tf.data` / `tf.sparse` or their JAX counterparts, so that one test body
+runs on every backend the suite runs on.
 """
 
 import keras
