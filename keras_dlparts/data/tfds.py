@@ -1,6 +1,7 @@
 """TFDS datasets as fast, batched `tf.data` pipelines.
 
-TensorFlow-only (tf.data, tensorflow_datasets).
+The pipelines are `tf.data` (TensorFlow and TFDS are imported when the first
+one is made); they feed `model.fit` on the TensorFlow and the JAX backend.
 """
 
 from keras_dlparts.data._pipeline import batched_pipeline
