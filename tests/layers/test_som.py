@@ -59,7 +59,7 @@ def test_contract():
 @pytest.mark.parametrize("neighborhood", ["gaussian", "bubble"])
 def test_online_rule_equals_minisom_update_step_by_step(topology, neighborhood):
     x = _data()
-    steps = 2 * len(x)
+    steps = len(x)
     peer, ours = _pair(topology, neighborhood, "asymptotic", steps)
     for t in range(steps):
         sample = x[t % len(x)]
