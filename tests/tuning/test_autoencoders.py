@@ -14,7 +14,9 @@ from keras_dlparts.tuning import build_dense_vae
 # it traces one; JAX compiles each eager op on its own, so there one
 # compiled step is the faster.
 ONE_STEP = {"run_eagerly": keras.backend.backend() == "tensorflow"}
-X = np.random.default_rng(0).random((24, 8, 8, 1)).astype("float32")
+# 32 examples: every sampled batch size (16, 32, 64) gives batches of one
+# shape, so JAX compiles one training step per trial.
+X = np.random.default_rng(0).random((32, 8, 8, 1)).astype("float32")
 
 
 def _check_training(values, model):
@@ -28,6 +30,7 @@ def _units(model):
             if isinstance(layer, keras.layers.Dense)]
 
 
+@pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
 def test_dense_autoencoder_hypermodel(two_trial_search):
     hypermodel = AutoencoderHyperModel((8, 8, 1), compile=ONE_STEP)
     for values, model in two_trial_search(hypermodel, X, X):
@@ -41,6 +44,7 @@ def test_dense_autoencoder_hypermodel(two_trial_search):
         assert model.loss == "mse"
 
 
+@pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
 def test_conv_autoencoder_hypermodel_widths():
     hypermodel = AutoencoderHyperModel((8, 8, 1), kind="conv",
                                        search_space={"depth": 2, "width": 4})
@@ -50,6 +54,7 @@ def test_conv_autoencoder_hypermodel_widths():
     assert convs == [4, 8]
 
 
+@pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
 def test_vae_hypermodel(two_trial_search):
     hypermodel = VAEHyperModel((8, 8, 1), compile=ONE_STEP)
     for values, model in two_trial_search(hypermodel, X):

@@ -21,7 +21,9 @@ from keras_dlparts.tuning import Int
 ONE_STEP = {"run_eagerly": keras.backend.backend() == "tensorflow"}
 
 
-def _images(shape, n=24, classes=10):
+def _images(shape, n=32, classes=10):
+    # 32 examples: every sampled batch size (16, 32, 64) gives batches of
+    # one shape, so JAX compiles one training step per trial.
     rng = np.random.default_rng(0)
     return rng.random((n,) + shape).astype("float32"), np.arange(n) % classes
 
@@ -43,6 +45,7 @@ def _check_training(values, model):
     assert model.output_shape[-1] == 10
 
 
+@pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
 def test_mlp_hypermodel(two_trial_search):
     x, y = _images((8, 8, 1))
     hypermodel = MLPHyperModel((8, 8, 1), 10, compile=ONE_STEP)
@@ -59,6 +62,7 @@ def test_mlp_hypermodel(two_trial_search):
         assert rates == ({values["dropout"]} if values["dropout"] else set())
 
 
+@pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
 def test_vgg_hypermodel(two_trial_search):
     x, y = _images((8, 8, 1))
     hypermodel = VGGHyperModel((8, 8, 1), 10, compile=ONE_STEP)
@@ -74,6 +78,7 @@ def test_vgg_hypermodel(two_trial_search):
         assert bool(norms) == values["batch_norm"]
 
 
+@pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
 def test_resnet_hypermodel(two_trial_search):
     x, y = _images((8, 8, 1))
     hypermodel = ResNetHyperModel((8, 8, 1), 10, compile=ONE_STEP)
@@ -85,6 +90,7 @@ def test_resnet_hypermodel(two_trial_search):
         assert model.get_layer("stem_conv").filters == values["width"]
 
 
+@pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
 def test_lenet5_hypermodel(two_trial_search):
     x, y = _images((16, 16, 1))
     hypermodel = LeNet5HyperModel((16, 16, 1), 10, compile=ONE_STEP)
@@ -104,6 +110,7 @@ def _check_encoder_blocks(values, model):
     assert blocks[0].output.shape[-1] == values["embedding_dim"]
 
 
+@pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
 def test_transformer_classifier_hypermodel(two_trial_search):
     x, y = _images((8, 8))  # 8 rows of 8 pixels
     hypermodel = TransformerClassifierHyperModel((8, 8), 10, compile=ONE_STEP)
@@ -112,6 +119,7 @@ def test_transformer_classifier_hypermodel(two_trial_search):
         _check_encoder_blocks(values, model)
 
 
+@pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
 def test_vit_hypermodel(two_trial_search):
     x, y = _images((8, 8, 1))
     hypermodel = ViTHyperModel((8, 8, 1), 10, compile=ONE_STEP)
