@@ -135,6 +135,7 @@ def test_background_noise_snr():
     np.testing.assert_array_equal(AddBackgroundNoise()(silent, training=True), silent)
 
 
+@pytest.mark.slow
 def test_python_data_pipeline_and_identity_outside_training():
     x = np.random.default_rng(3).normal(size=(6, 256)).astype("float32")
     layers = [cls(**kwargs) for cls, kwargs in OTHERS] + [
