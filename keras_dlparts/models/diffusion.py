@@ -55,7 +55,9 @@ class DiffusionModel(keras.Model):
         **kwargs: base `keras.Model` arguments (`name`, `dtype`).
 
     Call arguments:
-        inputs: clean data `x`, or `(x, labels)` for a conditional model.
+        inputs: clean data `x`, or `(x, labels)` for a conditional model
+            (called on `x` alone, a conditional model predicts with the
+            "no label" class of classifier-free guidance).
         training: `True` draws fresh `t` and noise and applies label
             dropout; otherwise a fixed seed is used.
 
@@ -208,10 +210,18 @@ class DiffusionModel(keras.Model):
         return super().test_step(*state, self._labels_into_x(data))
 
     def _labels_into_x(self, data):
-        """`fit((x, labels))` arrives as x, y: the model needs both as inputs."""
+        """`fit(x, labels)` arrives as x, y: the model needs both as inputs."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if y is not None:
             x = (x, y)
+        has_labels = isinstance(x, (tuple, list))
+        if has_labels != (self.num_classes is not None):
+            raise ValueError(
+                "A conditional DiffusionModel (num_classes="
+                f"{self.num_classes}) trains on `(x, labels)` and an "
+                "unconditional one on `x` alone. Received labels="
+                f"{'a tensor' if has_labels else 'None'}"
+            )
         return (x, None, sample_weight)
 
     def _split(self, inputs):
@@ -224,13 +234,16 @@ class DiffusionModel(keras.Model):
             images, labels = inputs
         else:
             images, labels = inputs, None
-        if (labels is None) != (self.num_classes is None):
+        if labels is not None and self.num_classes is None:
             raise ValueError(
-                "A conditional DiffusionModel (num_classes="
-                f"{self.num_classes}) trains on `(x, labels)` and an "
-                "unconditional one on `x` alone. Received labels="
-                f"{'None' if labels is None else 'a tensor'}"
+                "An unconditional DiffusionModel takes `x` alone. Received: "
+                "labels (a tensor)"
             )
+        if labels is None and self.num_classes is not None:
+            # No labels: the "no label" class of classifier-free guidance.
+            # Keras's JAX trainer also builds the model on `x` alone.
+            batch = keras.ops.shape(images)[:1]
+            labels = keras.ops.full(batch, self.num_classes, "int32")
         if tuple(images.shape[1:]) != self.image_shape:
             raise ValueError(
                 f"Input `x` must have shape (batch,) + {self.image_shape}. "

@@ -192,7 +192,28 @@ def test_bad_arguments():
     cond = oracle_model(schedule, [POINT, POINT], conditional=True)
     with pytest.raises(ValueError, match="labels"):
         cond.generate(2, labels=[0, 5])
+    x = np.zeros((2, 2, 2, 1), "float32")
+    cond.compile()
     with pytest.raises(ValueError, match="labels"):
-        cond(np.zeros((2, 2, 2, 1), "float32"))
+        cond.fit(x, epochs=1, verbose=0)  # a conditional model needs labels
+    # Called on x alone it predicts with the "no label" class (num_classes).
+    null = np.full((2,), cond.num_classes, "int32")
+    for a, b in zip(keras.tree.flatten(cond(x)), keras.tree.flatten(cond((x, null)))):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(ValueError, match="labels"):
         cond.generate(3, labels=[0, 1])
+
+
+def test_fit_x_labels_equals_fit_tuple():
+    """`fit(x, labels)` and `fit((x, labels))` take the same steps."""
+    (x, y), _ = load_digits()
+    x, y = x[:16], y[:16]
+    weights = []
+    for data in ((x, y), ((x, y),)):
+        keras.utils.set_random_seed(0)
+        model = tiny_digits_model()
+        compile_fn(model, True)
+        model.fit(*data, epochs=1, batch_size=8, shuffle=False, verbose=0)
+        weights.append(model.get_weights())
+    for a, b in zip(*weights):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
