@@ -154,7 +154,7 @@ def test_data_parallel_fit_on_every_backend():
     model's on the batches, and one epoch of SGD lowers it."""
     dataset = load_tfds("mnist", batch_size=8, seed=0,
                         augment=keras.layers.RandomTranslation(0.1, 0.1, seed=0))
-    plain = load_tfds("mnist", batch_size=8, shuffle_buffer=0)
+    (images, labels), _ = _all(load_tfds("mnist", batch_size=8, shuffle_buffer=0))
     with distribution_scope():
         keras.utils.set_random_seed(0)
         model = keras.Sequential([
@@ -163,10 +163,9 @@ def test_data_parallel_fit_on_every_backend():
             keras.layers.Dense(10, activation="softmax"),
         ])
         model.compile(keras.optimizers.SGD(0.005), "sparse_categorical_crossentropy")
-        before = model.evaluate(plain, verbose=0)
+        before = model.evaluate(images, labels, batch_size=8, verbose=0)
         history = model.fit(dataset, epochs=2, verbose=0)
-        after = model.evaluate(plain, verbose=0)
-    (images, labels), _ = _all(plain)
+        after = model.evaluate(images, labels, batch_size=8, verbose=0)
     probabilities = keras.ops.convert_to_numpy(model(images))
     expected = -np.mean(np.log(np.clip(probabilities[np.arange(N), labels], 1e-7, 1)))
     assert after == pytest.approx(expected, rel=1e-4)
