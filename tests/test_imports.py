@@ -55,6 +55,7 @@ def loaded_after_imports(modules, extra=""):
 
 
 @pytest.mark.slow
+@pytest.mark.backends("jax")  # checks a fresh JAX process: once is enough
 def test_package_and_subpackages_load_no_tensorflow_on_jax():
     modules = ["keras_dlparts"] + [f"keras_dlparts.{s}" for s in SUBPACKAGES]
     # A callback is constructed too: TensorFlow waits for the first summary.
@@ -70,6 +71,7 @@ def test_package_and_subpackages_load_no_tensorflow_on_jax():
 
 
 @pytest.mark.slow
+@pytest.mark.backends("jax")  # checks a fresh JAX process: once is enough
 def test_data_and_tuning_are_imported_on_first_access_on_jax():
     extra = (
         "import keras_dlparts\n"
