@@ -1,7 +1,7 @@
 """Ready hypermodels for the classifier builders: MLP, CNNs, transformer, ViT.
 
 Each one is a `BuilderHyperModel` over a `keras_dlparts.models` builder with
-a default search space over the hyperparameters CURRICULUM.md names: depth,
+a default search space over the usual hyperparameters: depth,
 width, dropout, L2 strength (the builder's `l2` where it has one, else the
 optimizer's `weight_decay`), optimizer, learning rate, momentum and batch
 size. `search_space=` updates the defaults key by key (a value of `None`
