@@ -372,6 +372,10 @@ def _check_one_policy(case, reference_outputs, policy, tolerance):
     case.fit_lowers_loss(model)
 
 
+#: The names of the checks `training_checks` returns, in order.
+TRAINING_CHECKS = ("fit", "fit_jit", "fit_distributed", "mixed_precision")
+
+
 def training_checks(case, reference_outputs=None):
     """The four checks that train `case`: plain, XLA, distributed, mixed.
 

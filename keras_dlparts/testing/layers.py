@@ -19,10 +19,7 @@ LAYER_CHECKS = (
     "config",
     "keras_file",
     "checkpoint",
-    "fit",
-    "fit_jit",
-    "fit_distributed",
-    "mixed_precision",
+    *harness.TRAINING_CHECKS,
     "gradients",
 )
 

@@ -21,10 +21,7 @@ LOSS_CHECKS = (
     "reference",
     "finite_gradients",
     "keras_file",
-    "fit",
-    "fit_jit",
-    "fit_distributed",
-    "mixed_precision",
+    *harness.TRAINING_CHECKS,
 )
 
 

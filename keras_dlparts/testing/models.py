@@ -18,10 +18,7 @@ from keras_dlparts.testing import harness
 MODEL_CHECKS = (
     "keras_file",
     "checkpoint",
-    "fit",
-    "fit_jit",
-    "fit_distributed",
-    "mixed_precision",
+    *harness.TRAINING_CHECKS,
     "gradients",
 )
 

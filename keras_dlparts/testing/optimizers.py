@@ -23,10 +23,7 @@ OPTIMIZER_CHECKS = (
     "reference",
     "checkpoint",
     "keras_file",
-    "fit",
-    "fit_jit",
-    "fit_distributed",
-    "mixed_precision",
+    *harness.TRAINING_CHECKS,
 )
 
 #: Sizes of the two variables the `reference` check updates together; the
