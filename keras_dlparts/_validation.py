@@ -1,17 +1,116 @@
-"""Argument checks shared by every part (plain Python, no tensors).
+"""Argument checks shared by every part.
 
-Each returns the checked value, or raises a `ValueError` that names the
-argument, says what was expected and shows what came.
+Each check returns the checked value, or raises an error that names the
+argument, says what was expected and shows what came:
+
+- `TypeError` when the value has the wrong type (a string for a number,
+  `None` for a model, a bare string for a list of names);
+- `ValueError` when the type is right but the value is not (zero, negative,
+  NaN, infinite, an unknown choice, a wrong rank or batch size).
+
+Numbers must be finite: NaN and infinity are refused everywhere, because
+they turn into NaN weights or runs that never stop far from the mistake.
+The shape checks read static shapes only; a dimension unknown when the
+graph is built (`None`) is never refused.
 """
+
+import math
+
+__all__ = [
+    "batch_size",
+    "boolean",
+    "check_rank",
+    "fraction",
+    "image_shape",
+    "keras_object",
+    "names",
+    "non_negative_number",
+    "number",
+    "one_of",
+    "positive_int",
+    "positive_ints",
+    "positive_number",
+    "rate",
+    "same_batch_size",
+    "same_shape",
+    "static_shape",
+]
+
+
+def _is_real(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _require_real(name, value):
+    # NumPy scalars (np.float32(0.5), np.int64(3)) count as numbers.
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
+    if not _is_real(value):
+        raise TypeError(
+            f"Argument `{name}` must be a number. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return value
+
+
+def number(name, value, *, low=None, high=None, include_low=True, include_high=True):
+    """Returns `value` if it is a finite real number within the bounds.
+
+    Args:
+        name: the argument's name, for the message.
+        value: the value to check.
+        low, high: optional bounds.
+        include_low, include_high: whether each bound itself is allowed.
+    """
+    value = _require_real(name, value)
+    too_low = low is not None and (value < low if include_low else value <= low)
+    too_high = high is not None and (value > high if include_high else value >= high)
+    if not math.isfinite(value) or too_low or too_high:
+        what = "a finite number"
+        if low is not None or high is not None:
+            left = "(-inf" if low is None else f"{'[' if include_low else '('}{low}"
+            right = "inf)" if high is None else f"{high}{']' if include_high else ')'}"
+            what += f" in {left}, {right}"
+        raise ValueError(
+            f"Argument `{name}` must be {what}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def positive_number(name, value):
+    """Returns `value` if it is a finite number > 0."""
+    value = _require_real(name, value)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(
+            f"Argument `{name}` must be a positive finite number. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def non_negative_number(name, value):
+    """Returns `value` if it is a finite number >= 0."""
+    value = _require_real(name, value)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(
+            f"Argument `{name}` must be a finite number >= 0. "
+            f"Received: {name}={value!r}"
+        )
+    return value
 
 
 def positive_int(name, value, minimum=1):
     """Returns `value` if it is an integer >= `minimum` (default: positive)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ValueError(
-            f"Argument `{name}` must be {what}. Received: {name}={value!r}"
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
+    what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"Argument `{name}` must be {what}. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
         )
+    if value < minimum:
+        raise ValueError(f"Argument `{name}` must be {what}. Received: {name}={value!r}")
     return value
 
 
@@ -23,14 +122,12 @@ def positive_ints(name, value, length=None):
         isinstance(value, (list, tuple))
         and len(value) > 0
         and (length is None or len(value) == length)
-        and all(
-            isinstance(v, int) and not isinstance(v, bool) and v > 0
-            for v in value
-        )
+        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
     )
     if not ok:
         what = f"{length} " if length else "a non-empty sequence of "
-        raise ValueError(
+        error = ValueError if isinstance(value, (list, tuple)) else TypeError
+        raise error(
             f"Argument `{name}` must be {what}positive integers. "
             f"Received: {name}={value!r}"
         )
@@ -38,49 +135,169 @@ def positive_ints(name, value, length=None):
 
 
 def rate(name, value):
-    """Returns `value` if it is a float in [0, 1), else raises ValueError."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not 0.0 <= value < 1.0
-    ):
+    """Returns `value` as a float if it is in [0, 1) (a dropout-like rate)."""
+    value = _require_real(name, value)
+    if not 0.0 <= value < 1.0:
         raise ValueError(
-            f"Argument `{name}` must be a float in [0, 1). "
-            f"Received: {name}={value!r}"
+            f"Argument `{name}` must be a float in [0, 1). Received: {name}={value!r}"
         )
     return float(value)
-
-
-def image_shape(value):
-    """Returns `value` as (height, width, channels), else raises."""
-    return positive_ints("input_shape", value, length=3)
-
-
-def positive_number(name, value):
-    """Returns `value` if it is a number > 0, else raises ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(
-            f"Argument `{name}` must be a positive number. "
-            f"Received: {name}={value!r}"
-        )
-    return value
 
 
 def fraction(name, value):
-    """Returns `value` if it is a number in [0, 1], else raises ValueError."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+    """Returns `value` as a float if it is in [0, 1]."""
+    value = _require_real(name, value)
+    if not 0.0 <= value <= 1.0:
         raise ValueError(
-            f"Argument `{name}` must be a float in [0, 1]. "
-            f"Received: {name}={value!r}"
+            f"Argument `{name}` must be a float in [0, 1]. Received: {name}={value!r}"
         )
     return float(value)
+
+
+def image_shape(value, name="input_shape"):
+    """Returns `value` as (height, width, channels), else raises."""
+    return positive_ints(name, value, length=3)
 
 
 def one_of(name, value, choices):
     """Returns `value` if it is one of `choices`, else raises ValueError."""
-    if value not in choices:
+    try:
+        known = value in choices
+    except TypeError:  # unhashable values
+        known = False
+    if not known:
         raise ValueError(
             f"Argument `{name}` must be one of {tuple(choices)}. "
             f"Received: {name}={value!r}"
         )
     return value
+
+
+def boolean(name, value):
+    """Returns `value` if it is a bool (NumPy bools count), else TypeError."""
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
+    if not isinstance(value, bool):
+        raise TypeError(
+            f"Argument `{name}` must be True or False. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return value
+
+
+def names(name, value, allow_none=False):
+    """Returns `value` as a tuple of strings.
+
+    A bare string is refused (it would be read as a list of letters).
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, str) or not isinstance(value, (list, tuple)):
+        raise TypeError(
+            f"Argument `{name}` must be a list of strings. Received: {name}={value!r}"
+            + (f" (did you mean [{value!r}]?)" if isinstance(value, str) else "")
+        )
+    if not all(isinstance(v, str) and v for v in value):
+        raise TypeError(
+            f"Argument `{name}` must be a list of non-empty strings. "
+            f"Received: {name}={value!r}"
+        )
+    return tuple(value)
+
+
+def keras_object(name, value, kind):
+    """Returns `value` if it is an instance of `kind` (e.g. `keras.Model`).
+
+    Args:
+        name: the argument's name, for the message.
+        value: the value to check.
+        kind: a class or tuple of classes.
+    """
+    if not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        expected = " or ".join(f"{k.__module__.split('.')[0]}.{k.__name__}" for k in kinds)
+        raise TypeError(
+            f"Argument `{name}` must be a {expected}. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return value
+
+
+def static_shape(value):
+    """The static shape of a tensor, array or nested list, as a tuple.
+
+    Unknown dimensions are `None`; `None` is returned for scalars given as
+    Python numbers and for objects without a shape.
+    """
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        if isinstance(value, (list, tuple)):
+            import numpy as np
+
+            try:
+                return np.shape(value)
+            except ValueError:
+                return None
+        return None
+    try:
+        return tuple(None if d is None else int(d) for d in shape)
+    except TypeError:  # a TensorShape of unknown rank
+        return None
+
+
+def check_rank(name, value, ranks):
+    """Raises ValueError if the static rank of `value` is not in `ranks`.
+
+    Args:
+        name: the argument's name.
+        value: a tensor, array or shape tuple.
+        ranks: an int or a collection of allowed ranks.
+    """
+    shape = value if isinstance(value, tuple) else static_shape(value)
+    ranks = (ranks,) if isinstance(ranks, int) else tuple(ranks)
+    if shape is not None and len(shape) not in ranks:
+        expected = f"rank {ranks[0]}" if len(ranks) == 1 else f"rank in {ranks}"
+        raise ValueError(
+            f"Argument `{name}` must have {expected}. "
+            f"Received: {name}.shape={shape} (rank {len(shape)})"
+        )
+    return value
+
+
+def batch_size(value):
+    """The static leading dimension of `value`, or None when unknown."""
+    shape = value if isinstance(value, tuple) else static_shape(value)
+    return shape[0] if shape else None
+
+
+def same_batch_size(*named_values):
+    """Raises ValueError unless every (name, tensor) pair has one batch size.
+
+    Example: `same_batch_size(("y_true", y_true), ("y_pred", y_pred))`.
+    Unknown batch sizes are skipped.
+    """
+    sizes = [(n, batch_size(v)) for n, v in named_values]
+    known = [(n, s) for n, s in sizes if s is not None]
+    if len({s for _, s in known}) > 1:
+        listed = ", ".join(f"{n} has {s}" for n, s in known)
+        names_ = " and ".join(f"`{n}`" for n, _ in known)
+        raise ValueError(
+            f"Arguments {names_} must have the same batch size (first "
+            f"dimension). Received: {listed}"
+        )
+
+
+def same_shape(name_a, a, name_b, b):
+    """Raises ValueError unless `a` and `b` have compatible static shapes."""
+    shape_a = a if isinstance(a, tuple) else static_shape(a)
+    shape_b = b if isinstance(b, tuple) else static_shape(b)
+    if shape_a is None or shape_b is None:
+        return
+    compatible = len(shape_a) == len(shape_b) and all(
+        x is None or y is None or x == y for x, y in zip(shape_a, shape_b)
+    )
+    if not compatible:
+        raise ValueError(
+            f"Arguments `{name_a}` and `{name_b}` must have the same shape. "
+            f"Received: {name_a}.shape={shape_a}, {name_b}.shape={shape_b}"
+        )
