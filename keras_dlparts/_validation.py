@@ -20,9 +20,12 @@ __all__ = [
     "batch_size",
     "boolean",
     "check_rank",
+    "fits_input",
     "fraction",
     "image_shape",
+    "initializer",
     "keras_object",
+    "model_input_shape",
     "names",
     "non_negative_number",
     "number",
@@ -30,6 +33,7 @@ __all__ = [
     "positive_int",
     "positive_ints",
     "positive_number",
+    "random_seed",
     "rate",
     "same_batch_size",
     "same_shape",
@@ -301,3 +305,53 @@ def same_shape(name_a, a, name_b, b):
             f"Arguments `{name_a}` and `{name_b}` must have the same shape. "
             f"Received: {name_a}.shape={shape_a}, {name_b}.shape={shape_b}"
         )
+
+
+def random_seed(name, value):
+    """Returns `value` if it is `None` or an integer >= 0 (a random seed)."""
+    if value is None:
+        return None
+    return positive_int(name, value, minimum=0)
+
+
+def initializer(name, value):
+    """Returns `keras.initializers.get(value)`, or raises naming `name`."""
+    import keras
+
+    try:
+        return keras.initializers.get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Argument `{name}` must be a Keras initializer (a name such as "
+            f"'zeros', a config or an instance). Received: {name}={value!r}"
+        ) from error
+
+
+def model_input_shape(model, index=0):
+    """The static shape of a model's `index`-th input, or None if unknown."""
+    inputs = getattr(model, "inputs", None)
+    try:
+        return static_shape(inputs[index]) if inputs else None
+    except (IndexError, TypeError, AttributeError):
+        return None
+
+
+def fits_input(name, value, model, index=0):
+    """Raises ValueError unless `value` fits the model's `index`-th input.
+
+    Compares the static rank and the known non-batch dimensions; a model
+    whose inputs are unknown (a subclassed model, a layer) accepts anything.
+    """
+    expected = model_input_shape(model, index)
+    shape = static_shape(value)
+    if expected is None or shape is None:
+        return value
+    fits = len(shape) == len(expected) and all(
+        e is None or s is None or e == s for e, s in zip(expected[1:], shape[1:])
+    )
+    if not fits:
+        raise ValueError(
+            f"Input `{name}` must have shape {expected} (`None`: any size), "
+            f"as the input of {model.name!r}. Received: {name}.shape={shape}"
+        )
+    return value
