@@ -9,7 +9,12 @@ import keras
 from keras import ops
 
 from keras_dlparts._autodiff import value_and_gradients
+from keras_dlparts._validation import fits_input
+from keras_dlparts._validation import keras_object
+from keras_dlparts._validation import model_input_shape
 from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import same_batch_size
 from keras_dlparts.losses.gan import GANDiscriminatorLoss
 from keras_dlparts.losses.gan import GANGeneratorLoss
 from keras_dlparts.models._stateful_step import StatefulStep
@@ -28,6 +33,16 @@ def _get_loss(value, cls, name):
             f"Received: {name}={value!r}"
         )
     return value
+
+
+def _check_latent_dim(generator, latent_dim):
+    """Refuses a `latent_dim` that the generator's code input cannot take."""
+    shape = model_input_shape(generator)
+    if shape is not None and shape[-1] is not None and shape[-1] != latent_dim:
+        raise ValueError(
+            f"Argument `latent_dim` must match the generator's code input "
+            f"{shape}. Received: latent_dim={latent_dim}"
+        )
 
 
 class _OptimizerPair:
@@ -118,19 +133,15 @@ class GAN(StatefulStep, keras.Model):
     def __init__(
         self, generator, discriminator, latent_dim, seed=None, **kwargs
     ):
+        keras_object("generator", generator, keras.Model)
+        keras_object("discriminator", discriminator, keras.Model)
+        positive_int("latent_dim", latent_dim)
+        _check_latent_dim(generator, latent_dim)
+        random_seed("seed", seed)
         super().__init__(**kwargs)
-        for arg, value in (
-            ("generator", generator),
-            ("discriminator", discriminator),
-        ):
-            if not isinstance(value, keras.Model):
-                raise TypeError(
-                    f"Argument `{arg}` must be a keras.Model. "
-                    f"Received: {arg}={value!r}"
-                )
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_dim = positive_int("latent_dim", latent_dim)
+        self.latent_dim = latent_dim
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
@@ -144,7 +155,11 @@ class GAN(StatefulStep, keras.Model):
 
     def _split_batch(self, data):
         x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        self._check_inputs(x)
         return x, None
+
+    def _check_inputs(self, inputs):
+        fits_input("inputs", inputs, self.discriminator)
 
     def _generate(self, z, condition, training):
         return self.generator(z, training=training)
@@ -155,6 +170,7 @@ class GAN(StatefulStep, keras.Model):
     # -- Keras API -----------------------------------------------------------
 
     def call(self, inputs, training=None):
+        self._check_inputs(inputs)
         return self.discriminator(inputs, training=training)
 
     def compile(
@@ -422,8 +438,9 @@ class ConditionalGAN(GAN):
         seed=None,
         **kwargs,
     ):
+        positive_int("num_classes", num_classes)
         super().__init__(generator, discriminator, latent_dim, seed, **kwargs)
-        self.num_classes = positive_int("num_classes", num_classes)
+        self.num_classes = num_classes
 
     def _split_batch(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
@@ -434,7 +451,18 @@ class ConditionalGAN(GAN):
                     "`fit(x, labels)` or `fit((x, labels))`."
                 )
             x, y = x
+        self._check_inputs((x, y))
         return x, ops.cast(y, "int32")
+
+    def _check_inputs(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            raise ValueError(
+                "ConditionalGAN is called on `[samples, labels]`. Received: "
+                f"inputs of type {type(inputs).__name__}"
+            )
+        samples, labels = inputs
+        fits_input("samples", samples, self.discriminator, 0)
+        same_batch_size(("samples", samples), ("labels", labels))
 
     def _generate(self, z, condition, training):
         return self.generator([z, condition], training=training)
