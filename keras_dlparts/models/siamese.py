@@ -4,16 +4,35 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import fits_input
+from keras_dlparts._validation import keras_object
+from keras_dlparts._validation import one_of
+from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import same_batch_size
 from keras_dlparts.models._nested import deserialize_models
+from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._nested import serialize_models
 from keras_dlparts.ops.similarity import l2_normalize
 
 DISTANCES = ("euclidean", "cosine")
 _MODELS = ("encoder",)
+# Squared distances below this count as zero: the square root is taken only
+# above it, so its gradient is zero there instead of infinite.
+_SQRT_FLOOR = 1e-12
+
+
+def _safe_sqrt(squared):
+    """`sqrt` with a zero value and gradient below the floor (float32 in)."""
+    positive = ops.greater(squared, _SQRT_FLOOR)
+    safe = ops.where(positive, squared, ops.ones_like(squared))
+    return ops.where(positive, ops.sqrt(safe), ops.zeros_like(squared))
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class SiameseNetwork(keras.Model):
+class SiameseNetwork(SeedState, keras.Model):
     """A shared encoder whose embeddings are compared by distance.
 
     Called on a batch `x` it returns the embeddings `f(x)` (L2-normalised
@@ -34,7 +53,8 @@ class SiameseNetwork(keras.Model):
         inputs: a batch, or a pair `(a, b)` of batches of the same size.
 
     Returns:
-        Embeddings `(n, dim)` for a batch, distances `(n,)` for a pair.
+        Embeddings `(n, dim)` for a batch, distances `(n,)` for a pair
+        (float32 under every dtype policy, finite for equal pairs).
 
     Examples:
 
@@ -48,27 +68,31 @@ class SiameseNetwork(keras.Model):
     """
 
     def __init__(self, encoder, normalize=True, distance="euclidean", **kwargs):
-        if distance not in DISTANCES:
-            raise ValueError(
-                f"Argument `distance` must be one of {DISTANCES}. "
-                f"Received: distance={distance!r}"
-            )
+        keras_object("encoder", encoder, keras.layers.Layer)
+        boolean("normalize", normalize)
+        one_of("distance", distance, DISTANCES)
         super().__init__(**kwargs)
         self.encoder = encoder
-        self.normalize = bool(normalize)
+        self.normalize = normalize
         self.distance = distance
 
     def embed(self, x, training=False):
         """The (normalised) embeddings of a batch."""
+        fits_input("inputs", x, self.encoder)
         embeddings = self.encoder(x, training=training)
         return l2_normalize(embeddings) if self.normalize else embeddings
 
     def pair_distance(self, a, b):
-        """Distance between matching rows of two embedding batches."""
+        """Distance between matching rows of two embedding batches, in float32.
+
+        16-bit embeddings (mixed precision) are compared in float32, and the
+        Euclidean distance of equal rows is 0 with a zero gradient (never
+        NaN or infinite).
+        """
+        a, b = ops.cast(a, "float32"), ops.cast(b, "float32")
         if self.distance == "cosine":
             return 1.0 - ops.sum(l2_normalize(a) * l2_normalize(b), axis=-1)
-        # max(., eps) keeps the square root's gradient finite for equal pairs.
-        return ops.sqrt(ops.maximum(ops.sum(ops.square(a - b), axis=-1), 1e-12))
+        return _safe_sqrt(ops.sum(ops.square(a - b), axis=-1))
 
     def call(self, inputs, training=False):
         if isinstance(inputs, (tuple, list)):
@@ -78,6 +102,9 @@ class SiameseNetwork(keras.Model):
                     f"Received a sequence of {len(inputs)} inputs"
                 )
             a, b = inputs
+            fits_input("a", a, self.encoder)
+            fits_input("b", b, self.encoder)
+            same_batch_size(("a", a), ("b", b))
             return self.pair_distance(
                 self.embed(a, training), self.embed(b, training)
             )
@@ -117,7 +144,26 @@ def few_shot_accuracy(
     Returns:
         The mean accuracy over all queries of all episodes, a float.
     """
+    if not all(callable(getattr(model, m, None)) for m in ("embed", "pair_distance")):
+        raise TypeError(
+            "Argument `model` must be a SiameseNetwork (with `embed` and "
+            f"`pair_distance`). Received: model={model!r}"
+        )
+    for name, value in (
+        ("n_way", n_way),
+        ("k_shot", k_shot),
+        ("queries_per_class", queries_per_class),
+        ("episodes", episodes),
+    ):
+        positive_int(name, value)
+    random_seed("seed", seed)
+    check_rank("y", y, (1, 2))
+    same_batch_size(("x", x), ("y", y))
     y = np.asarray(y).reshape(-1)
+    if y.size == 0:
+        raise ValueError(
+            "Arguments `x` and `y` must not be empty. Received: y.shape=(0,)"
+        )
     classes = np.unique(y)
     if n_way > len(classes) or n_way < 2:
         raise ValueError(
