@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
 from keras_dlparts.optimizers.sign_rule import SignAgreementOptimizer
 
 
@@ -22,7 +23,7 @@ class AddSign(SignAgreementOptimizer):
     decay_steps` (with `t` the step counted from 0) when `decay_steps` is set.
 
     Args:
-        learning_rate: A float, a schedule or a callable. Defaults to `0.1`.
+        learning_rate: A positive float, a schedule or a callable. Defaults to `0.1`.
         alpha: Non-negative float, the constant term. Defaults to `1.0`.
         beta: Float in [0, 1), decay of the running average of the gradient.
             Defaults to `0.9`.
@@ -64,12 +65,7 @@ class AddSign(SignAgreementOptimizer):
             name=name,
             **kwargs,
         )
-        if not isinstance(alpha, (int, float)) or alpha < 0:
-            raise ValueError(
-                "Argument `alpha` must be a non-negative float. "
-                f"Received: alpha={alpha!r}"
-            )
-        self.alpha = alpha
+        self.alpha = _validation.non_negative_number("alpha", alpha)
 
     def scale(self, agreement, variable):
         """`alpha + agreement`."""

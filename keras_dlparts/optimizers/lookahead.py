@@ -1,7 +1,11 @@
 """Lookahead: k fast steps forward, one step back towards slow weights."""
 
+import warnings
+
 import keras
 from keras import ops
+
+from keras_dlparts import _validation
 
 # Arguments of every Keras optimizer that Lookahead takes from its inner
 # optimizer (the gradient clipping and weight decay run before the inner
@@ -11,6 +15,29 @@ _UNSUPPORTED_ON_INNER = {
     "use_ema": False,
     "gradient_accumulation_steps": None,
 }
+
+
+def _check_inner_optimizer(inner_optimizer):
+    _validation.keras_object(
+        "inner_optimizer", inner_optimizer, keras.optimizers.Optimizer
+    )
+    if isinstance(inner_optimizer, (Lookahead, keras.optimizers.LossScaleOptimizer)):
+        # Both drive their own inner optimizer from `apply`, which
+        # Lookahead bypasses (it calls the inner `update_step`).
+        raise TypeError(
+            "Argument `inner_optimizer` must be a plain optimizer, not a "
+            f"{type(inner_optimizer).__name__} (for mixed precision, "
+            "wrap Lookahead in the LossScaleOptimizer instead, as "
+            "`compile` does). Received: "
+            f"inner_optimizer={inner_optimizer!r}"
+        )
+    for arg, default in _UNSUPPORTED_ON_INNER.items():
+        if getattr(inner_optimizer, arg) != default:
+            raise ValueError(
+                f"Lookahead does not support `{arg}` on its inner "
+                f"optimizer (`inner_optimizer`). Received: {arg}="
+                f"{getattr(inner_optimizer, arg)!r}"
+            )
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -70,54 +97,17 @@ class Lookahead(keras.optimizers.Optimizer):
     ):
         if isinstance(inner_optimizer, dict):
             inner_optimizer = keras.optimizers.deserialize(inner_optimizer)
-        if not isinstance(inner_optimizer, keras.optimizers.Optimizer):
-            raise TypeError(
-                "Argument `inner_optimizer` must be a "
-                "`keras.optimizers.Optimizer` instance. "
-                f"Received: inner_optimizer={inner_optimizer!r}"
-            )
-        if isinstance(
-            inner_optimizer, (Lookahead, keras.optimizers.LossScaleOptimizer)
-        ):
-            # Both drive their own inner optimizer from `apply`, which
-            # Lookahead bypasses (it calls the inner `update_step`).
-            raise TypeError(
-                "Argument `inner_optimizer` must be a plain optimizer, not a "
-                f"{type(inner_optimizer).__name__} (for mixed precision, "
-                "wrap Lookahead in the LossScaleOptimizer instead, as "
-                "`compile` does). Received: "
-                f"inner_optimizer={inner_optimizer!r}"
-            )
-        for arg, default in _UNSUPPORTED_ON_INNER.items():
-            if getattr(inner_optimizer, arg) != default:
-                raise ValueError(
-                    f"Lookahead does not support `{arg}` on its inner "
-                    f"optimizer. Received: {arg}="
-                    f"{getattr(inner_optimizer, arg)!r}"
-                )
+        _check_inner_optimizer(inner_optimizer)
         if kwargs:
             raise ValueError(
                 "Lookahead takes its optimizer arguments from "
                 "`inner_optimizer`; set them there. Received: "
                 + ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
             )
-        if (
-            isinstance(sync_period, bool)
-            or not isinstance(sync_period, int)
-            or sync_period < 1
-        ):
-            raise ValueError(
-                "Argument `sync_period` must be a positive integer. "
-                f"Received: sync_period={sync_period!r}"
-            )
-        if (
-            not isinstance(slow_step_size, (int, float))
-            or not 0.0 < slow_step_size <= 1.0
-        ):
-            raise ValueError(
-                "Argument `slow_step_size` must be a float in (0, 1]. "
-                f"Received: slow_step_size={slow_step_size!r}"
-            )
+        sync_period = _validation.positive_int("sync_period", sync_period)
+        slow_step_size = _validation.number(
+            "slow_step_size", slow_step_size, low=0.0, include_low=False, high=1.0
+        )
         super().__init__(
             learning_rate=0.0,
             name=name,
@@ -137,7 +127,37 @@ class Lookahead(keras.optimizers.Optimizer):
 
     @property
     def variables(self):
-        return self._variables + self.inner_optimizer.variables
+        """Lookahead's own variables, then the inner optimizer's."""
+        return super().variables + self.inner_optimizer.variables
+
+    def save_own_variables(self, store):
+        """Saves Lookahead's own variables only.
+
+        The inner optimizer is saved on its own, as the child
+        `inner_optimizer` of this optimizer in `.keras` and `.weights.h5`
+        files; storing its variables here too would keep them twice.
+        """
+        for i, variable in enumerate(super().variables):
+            store[str(i)] = variable.numpy()
+
+    def load_own_variables(self, store):
+        """Loads Lookahead's own variables (see `save_own_variables`).
+
+        Files written before the inner variables were stored once hold
+        them here as well, after Lookahead's own: those are skipped (the
+        inner optimizer loads its own copy).
+        """
+        own = super().variables
+        if len(store.keys()) not in (len(own), len(self.variables)):
+            warnings.warn(
+                f"Skipping variable loading for optimizer '{self.name}', "
+                f"because it has {len(own)} variables whereas the saved "
+                f"optimizer has {len(store.keys())} variables.",
+                stacklevel=2,
+            )
+            return
+        for i, variable in enumerate(own):
+            variable.assign(store[str(i)])
 
     @property
     def learning_rate(self):

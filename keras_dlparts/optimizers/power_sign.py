@@ -5,6 +5,7 @@ import math
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
 from keras_dlparts.optimizers.sign_rule import SignAgreementOptimizer
 
 
@@ -24,7 +25,7 @@ class PowerSign(SignAgreementOptimizer):
     decay_steps` (with `t` the step counted from 0) when `decay_steps` is set.
 
     Args:
-        learning_rate: A float, a schedule or a callable. Defaults to `0.1`.
+        learning_rate: A positive float, a schedule or a callable. Defaults to `0.1`.
         base: Float greater than 1, the base `alpha` of the paper. Defaults
             to `e`.
         beta: Float in [0, 1), decay of the running average of the gradient.
@@ -67,12 +68,7 @@ class PowerSign(SignAgreementOptimizer):
             name=name,
             **kwargs,
         )
-        if not isinstance(base, (int, float)) or not base > 1.0:
-            raise ValueError(
-                "Argument `base` must be a float greater than 1. "
-                f"Received: base={base!r}"
-            )
-        self.base = base
+        self.base = _validation.number("base", base, low=1.0, include_low=False)
 
     def scale(self, agreement, variable):
         """`base ** agreement`, computed as `exp(log(base) * agreement)`."""

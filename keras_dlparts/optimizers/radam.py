@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
+from keras_dlparts.optimizers import _arguments
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
 class RAdam(keras.optimizers.Optimizer):
@@ -36,11 +38,11 @@ class RAdam(keras.optimizers.Optimizer):
     `rho_t > 5`: pass `sma_threshold=5.0` to reproduce them.
 
     Args:
-        learning_rate: A float, a schedule or a callable. Defaults to `0.001`.
+        learning_rate: A positive float, a schedule or a callable. Defaults to `0.001`.
         beta_1: Float in [0, 1), decay of the first moment. Defaults to `0.9`.
         beta_2: Float in [0, 1), decay of the second moment. Defaults to
             `0.999`.
-        epsilon: Small non-negative float added to `v_hat`. Defaults to `1e-7`.
+        epsilon: Small positive float added to `v_hat`. Defaults to `1e-7`.
         sma_threshold: Float >= 4, the length of the moving average from
             which the adaptive step is used. Defaults to `4.0`.
         name: String, the name of the optimizer.
@@ -73,28 +75,16 @@ class RAdam(keras.optimizers.Optimizer):
         name="radam",
         **kwargs,
     ):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        for arg, value in (("beta_1", beta_1), ("beta_2", beta_2)):
-            if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-                raise ValueError(
-                    f"Argument `{arg}` must be a float in [0, 1). "
-                    f"Received: {arg}={value!r}"
-                )
-        if not isinstance(epsilon, (int, float)) or epsilon < 0:
-            raise ValueError(
-                "Argument `epsilon` must be a non-negative float. "
-                f"Received: epsilon={epsilon!r}"
-            )
-        if not isinstance(sma_threshold, (int, float)) or sma_threshold < 4:
-            raise ValueError(
-                "Argument `sma_threshold` must be a float >= 4 (the "
-                "rectification term is undefined below 4). "
-                f"Received: sma_threshold={sma_threshold!r}"
-            )
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.sma_threshold = sma_threshold
+        super().__init__(
+            learning_rate=_arguments.learning_rate(learning_rate),
+            name=name,
+            **_arguments.keras_arguments(kwargs),
+        )
+        self.beta_1 = _validation.rate("beta_1", beta_1)
+        self.beta_2 = _validation.rate("beta_2", beta_2)
+        self.epsilon = _validation.positive_number("epsilon", epsilon)
+        # The rectification term is undefined below 4.
+        self.sma_threshold = _validation.number("sma_threshold", sma_threshold, low=4)
 
     def build(self, var_list):
         """Creates the first and second moments of every variable."""

@@ -9,13 +9,8 @@ the sign of `m`. Only the scaling differs, so both subclass
 import keras
 from keras import ops
 
-
-def _validate_unit_interval(name, value):
-    if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
-        raise ValueError(
-            f"Argument `{name}` must be a float in [0, 1). "
-            f"Received: {name}={value!r}"
-        )
+from keras_dlparts import _validation
+from keras_dlparts.optimizers import _arguments
 
 
 class SignAgreementOptimizer(keras.optimizers.Optimizer):
@@ -38,19 +33,17 @@ class SignAgreementOptimizer(keras.optimizers.Optimizer):
     """
 
     def __init__(self, learning_rate, beta, decay_steps, name, **kwargs):
-        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        _validate_unit_interval("beta", beta)
-        if decay_steps is not None and (
-            isinstance(decay_steps, bool)
-            or not isinstance(decay_steps, int)
-            or decay_steps <= 0
-        ):
-            raise ValueError(
-                "Argument `decay_steps` must be None or a positive integer. "
-                f"Received: decay_steps={decay_steps!r}"
-            )
-        self.beta = beta
-        self.decay_steps = decay_steps
+        super().__init__(
+            learning_rate=_arguments.learning_rate(learning_rate),
+            name=name,
+            **_arguments.keras_arguments(kwargs),
+        )
+        self.beta = _validation.rate("beta", beta)
+        self.decay_steps = (
+            None
+            if decay_steps is None
+            else _validation.positive_int("decay_steps", decay_steps)
+        )
 
     def build(self, var_list):
         """Creates one moving average of the gradient per variable."""

@@ -1,3 +1,7 @@
+import io
+import zipfile
+
+import h5py
 import keras
 import numpy as np
 import pytest
@@ -92,15 +96,72 @@ def test_trains_digits_as_well_as_adam():
     assert accuracy >= adam_digits_accuracy() - 0.02
 
 
+def _trained_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(Lookahead(keras.optimizers.Adam(0.01), sync_period=2), "mse")
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    model.fit(x, x[:, :2], batch_size=4, epochs=1, shuffle=False, verbose=0)
+    return model, x
+
+
+def _stored_optimizer_arrays(path):
+    with zipfile.ZipFile(path) as archive:
+        data = io.BytesIO(archive.read("model.weights.h5"))
+    arrays = []
+    with h5py.File(data, "r") as store:
+        store["optimizer"].visititems(
+            lambda name, obj: arrays.append(name)
+            if isinstance(obj, h5py.Dataset)
+            else None
+        )
+    return arrays
+
+
+def test_keras_file_stores_each_optimizer_variable_once_and_resumes(tmp_path):
+    model, x = _trained_model()
+    path = tmp_path / "m.keras"
+    model.save(path)
+    variables = model.optimizer.variables
+    distinct = {id(v) for v in variables}
+    assert len(distinct) == len(variables)
+    # Lookahead's own (step, learning rate, 2 slow weights) and Adam's
+    # (step, learning rate, 2 moments of each of the 2 weights).
+    assert len(_stored_optimizer_arrays(path)) == len(distinct) == 10
+    restored = keras.saving.load_model(path, safe_mode=True)
+    assert isinstance(restored.optimizer, Lookahead)
+    for saved, loaded in zip(variables, restored.optimizer.variables):
+        np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
+    for each in (model, restored):
+        each.fit(x, x[:, :2], batch_size=4, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(model.optimizer.variables, restored.optimizer.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    for a, b in zip(model.weights, restored.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_loads_files_that_stored_the_inner_variables_twice():
+    model, _ = _trained_model()
+    optimizer = model.optimizer
+    # The old layout: Lookahead's own variables, then the inner ones again.
+    old_store = {str(i): v.numpy() for i, v in enumerate(optimizer.variables)}
+    expected = [v.numpy() for v in optimizer.variables]
+    for variable in optimizer.variables:
+        variable.assign(keras.ops.zeros_like(variable))
+    optimizer.load_own_variables(old_store)
+    own = len(optimizer.variables) - len(optimizer.inner_optimizer.variables)
+    for variable, value in zip(optimizer.variables[:own], expected):
+        np.testing.assert_array_equal(variable.numpy(), value)
+
+
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
         ({"sync_period": 0}, ValueError, "`sync_period` must be a positive"),
-        (
-            {"slow_step_size": 1.5},
-            ValueError,
-            r"`slow_step_size` must be a float in \(0, 1\]",
-        ),
+        ({"sync_period": 2.0}, TypeError, "`sync_period` must be a positive"),
+        ({"slow_step_size": 1.5}, ValueError, r"`slow_step_size` must be .*\(0.0, 1.0\]"),
+        ({"slow_step_size": float("nan")}, ValueError, "`slow_step_size`"),
+        ({"slow_step_size": "x"}, TypeError, "`slow_step_size`"),
         ({"clipnorm": 1.0}, ValueError, "set them there. Received: clipnorm=1.0"),
     ],
 )

@@ -60,13 +60,24 @@ def test_trains_digits_as_well_as_adam():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        ({"base": 1.0}, "`base` must be a float greater than 1"),
-        ({"beta": 1.0}, r"`beta` must be a float in \[0, 1\)"),
-        ({"decay_steps": 0}, "`decay_steps` must be None or a positive"),
+        ({"base": 1.0}, ValueError, '`base` must be a finite number in \\(1.0, inf\\)'),
+        ({"base": float("inf")}, ValueError, '`base`'),
+        ({"base": None}, TypeError, '`base`'),
+        ({"beta": -0.1}, ValueError, '`beta` must be a float in \\[0, 1\\)'),
+        ({"beta": float("nan")}, ValueError, '`beta`'),
+        ({"decay_steps": 2.5}, TypeError, '`decay_steps` must be a positive integer'),
+        ({"decay_steps": 0}, ValueError, '`decay_steps` must be a positive integer'),
+        ({"learning_rate": float("nan")}, ValueError, '`learning_rate` must be a positive'),
+        ({"learning_rate": 0.0}, ValueError, '`learning_rate` must be a positive'),
+        ({"learning_rate": "x"}, TypeError, '`learning_rate` must be a number'),
+        ({"weight_decay": -0.1}, ValueError, '`weight_decay`'),
+        ({"clipnorm": float("inf")}, ValueError, '`clipnorm`'),
+        ({"ema_momentum": 1.5, "use_ema": True}, ValueError, '`ema_momentum`'),
+        ({"gradient_accumulation_steps": 1}, ValueError, '`gradient_accumulation_steps`'),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         PowerSign(**kwargs)

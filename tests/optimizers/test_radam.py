@@ -67,14 +67,35 @@ def test_trains_digits_as_well_as_adam():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        ({"beta_1": 1.0}, r"`beta_1` must be a float in \[0, 1\)"),
-        ({"beta_2": -0.5}, r"`beta_2` must be a float in \[0, 1\)"),
-        ({"epsilon": -1e-7}, "`epsilon` must be a non-negative float"),
-        ({"sma_threshold": 3.0}, "`sma_threshold` must be a float >= 4"),
+        ({"beta_1": 1.0}, ValueError, '`beta_1` must be a float in \\[0, 1\\)'),
+        ({"beta_2": -0.5}, ValueError, '`beta_2` must be a float in \\[0, 1\\)'),
+        ({"epsilon": -1e-7}, ValueError, '`epsilon` must be a positive finite number'),
+        ({"epsilon": float("nan")}, ValueError, '`epsilon` must be a positive finite number'),
+        ({"epsilon": 0.0}, ValueError, '`epsilon`'),
+        ({"sma_threshold": 3.0}, ValueError, '`sma_threshold` must be a finite number in \\[4'),
+        ({"sma_threshold": float("inf")}, ValueError, '`sma_threshold`'),
+        ({"learning_rate": float("nan")}, ValueError, '`learning_rate` must be a positive'),
+        ({"learning_rate": 0.0}, ValueError, '`learning_rate` must be a positive'),
+        ({"learning_rate": "x"}, TypeError, '`learning_rate` must be a number'),
+        ({"weight_decay": -0.1}, ValueError, '`weight_decay`'),
+        ({"clipnorm": float("inf")}, ValueError, '`clipnorm`'),
+        ({"ema_momentum": 1.5, "use_ema": True}, ValueError, '`ema_momentum`'),
+        ({"gradient_accumulation_steps": 1}, ValueError, '`gradient_accumulation_steps`'),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         RAdam(**kwargs)
+
+
+@pytest.mark.parametrize("learning_rate", [0.5, 1, 0.5 * np.ones((), "float32")])
+def test_learning_rate_numbers_become_floats(learning_rate):
+    assert float(RAdam(learning_rate).learning_rate) == float(learning_rate)
+
+
+def test_learning_rate_schedules_and_callables_are_accepted():
+    schedule = keras.optimizers.schedules.ExponentialDecay(0.1, 1, 0.5)
+    np.testing.assert_allclose(float(RAdam(schedule).learning_rate), 0.1)
+    assert float(RAdam(lambda: 0.25).learning_rate) == 0.25
