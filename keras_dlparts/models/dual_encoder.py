@@ -6,7 +6,12 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import fits_input
+from keras_dlparts._validation import keras_object
+from keras_dlparts._validation import number
 from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import same_batch_size
 from keras_dlparts.models._nested import deserialize_models
 from keras_dlparts.models._nested import serialize_models
 from keras_dlparts.ops.similarity import l2_normalize
@@ -62,20 +67,22 @@ class DualEncoder(keras.Model):
         learn_temperature=True,
         **kwargs,
     ):
+        keras_object("image_encoder", image_encoder, keras.layers.Layer)
+        keras_object("text_encoder", text_encoder, keras.layers.Layer)
         positive_int("projection_dim", projection_dim)
-        if isinstance(temperature, bool) or not isinstance(
-            temperature, (int, float)
-        ) or not temperature > 1.0 / MAX_LOGIT_SCALE:
-            raise ValueError(
-                "Argument `temperature` must be a float > "
-                f"{1.0 / MAX_LOGIT_SCALE}. Received: temperature={temperature!r}"
-            )
+        number(
+            "temperature",
+            temperature,
+            low=1.0 / MAX_LOGIT_SCALE,
+            include_low=False,
+        )
+        boolean("learn_temperature", learn_temperature)
         super().__init__(**kwargs)
         self.image_encoder = image_encoder
         self.text_encoder = text_encoder
         self.projection_dim = projection_dim
         self.temperature = float(temperature)
-        self.learn_temperature = bool(learn_temperature)
+        self.learn_temperature = learn_temperature
         self.image_projection = keras.layers.Dense(
             projection_dim, use_bias=False, name="image_projection"
         )
@@ -91,11 +98,13 @@ class DualEncoder(keras.Model):
 
     def encode_images(self, images, training=False):
         """L2-normalised image embeddings `(n, projection_dim)`."""
+        fits_input("images", images, self.image_encoder)
         features = self.image_encoder(images, training=training)
         return l2_normalize(self.image_projection(features))
 
     def encode_texts(self, texts, training=False):
         """L2-normalised text embeddings `(n, projection_dim)`."""
+        fits_input("texts", texts, self.text_encoder)
         features = self.text_encoder(texts, training=training)
         return l2_normalize(self.text_projection(features))
 
@@ -117,6 +126,7 @@ class DualEncoder(keras.Model):
                 f"Received: {type(inputs).__name__}"
             )
         images, texts = inputs
+        same_batch_size(("images", images), ("texts", texts))
         return self.similarity(images, texts, training)
 
     def zero_shot_classify(self, images, label_texts, batch_size=256):
