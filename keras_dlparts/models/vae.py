@@ -3,6 +3,13 @@
 import keras
 from keras import ops
 
+from keras_dlparts._validation import fits_input
+from keras_dlparts._validation import keras_object
+from keras_dlparts._validation import model_input_shape
+from keras_dlparts._validation import non_negative_number
+from keras_dlparts._validation import one_of
+from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import static_shape
 from keras_dlparts.layers.sampler import ReparameterizationSampler
 
 _RECONSTRUCTIONS = ("bce", "mse")
@@ -17,6 +24,30 @@ def _per_sample_reconstruction(kind, target, output):
     else:
         error = ops.square(target - output)
     return ops.sum(ops.reshape(error, (ops.shape(error)[0], -1)), axis=-1)
+
+
+def _check_networks(encoder, decoder):
+    """Refuses an encoder without two outputs, or codes the decoder cannot take."""
+    outputs = encoder.outputs
+    if outputs is None:  # a subclassed encoder: known only when called
+        return
+    if len(outputs) != 2:
+        raise ValueError(
+            "Argument `encoder` must output [mean, log_var] (two "
+            f"tensors). Received {len(outputs)} output(s)."
+        )
+    codes, expected = static_shape(outputs[0]), model_input_shape(decoder)
+    if codes is None or expected is None:
+        return
+    if len(codes) != len(expected) or any(
+        c is not None and e is not None and c != e
+        for c, e in zip(codes[1:], expected[1:])
+    ):
+        raise ValueError(
+            "Arguments `encoder` and `decoder` must agree on the code shape: "
+            f"the encoder's mean has shape {codes}, the decoder takes "
+            f"{expected}."
+        )
 
 
 class _ReconstructionLoss(keras.losses.Loss):
@@ -106,33 +137,13 @@ class VAE(keras.Model):
         seed=None,
         **kwargs,
     ):
+        keras_object("encoder", encoder, keras.Model)
+        keras_object("decoder", decoder, keras.Model)
+        non_negative_number("beta", beta)
+        one_of("reconstruction", reconstruction, _RECONSTRUCTIONS)
+        random_seed("seed", seed)
+        _check_networks(encoder, decoder)
         super().__init__(**kwargs)
-        for arg, value in (("encoder", encoder), ("decoder", decoder)):
-            if not isinstance(value, keras.Model):
-                raise TypeError(
-                    f"Argument `{arg}` must be a keras.Model. "
-                    f"Received: {arg}={value!r}"
-                )
-        if (
-            isinstance(beta, bool)
-            or not isinstance(beta, (int, float))
-            or not beta >= 0.0
-        ):
-            raise ValueError(
-                "Argument `beta` must be a non-negative float. "
-                f"Received: beta={beta!r}"
-            )
-        if reconstruction not in _RECONSTRUCTIONS:
-            raise ValueError(
-                f"Argument `reconstruction` must be one of "
-                f"{_RECONSTRUCTIONS}. Received: reconstruction="
-                f"{reconstruction!r}"
-            )
-        if len(encoder.outputs or ()) != 2 and encoder.outputs is not None:
-            raise ValueError(
-                "Argument `encoder` must output [mean, log_var] (two "
-                f"tensors). Received {len(encoder.outputs)} output(s)."
-            )
         self.encoder = encoder
         self.decoder = decoder
         self.beta = float(beta)
@@ -149,6 +160,7 @@ class VAE(keras.Model):
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
 
     def call(self, inputs, training=None):
+        fits_input("inputs", inputs, self.encoder)
         mean, log_var = self.encoder(inputs, training=training)
         z = self.sampler([mean, log_var], training=training)
         return self.decoder(z, training=training)
