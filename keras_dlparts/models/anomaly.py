@@ -4,6 +4,10 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dlparts._validation import fits_input
+from keras_dlparts._validation import keras_object
+from keras_dlparts._validation import number
+
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
 class AnomalyDetector(keras.Model):
@@ -48,21 +52,11 @@ class AnomalyDetector(keras.Model):
     """
 
     def __init__(self, autoencoder, quantile=0.99, **kwargs):
+        keras_object("autoencoder", autoencoder, keras.Model)
+        number(
+            "quantile", quantile, low=0, high=1, include_low=False, include_high=False
+        )
         super().__init__(**kwargs)
-        if not isinstance(autoencoder, keras.Model):
-            raise TypeError(
-                "Argument `autoencoder` must be a keras.Model. "
-                f"Received: autoencoder={autoencoder!r}"
-            )
-        if (
-            isinstance(quantile, bool)
-            or not isinstance(quantile, (int, float))
-            or not 0.0 < quantile < 1.0
-        ):
-            raise ValueError(
-                "Argument `quantile` must be a float in (0, 1). "
-                f"Received: quantile={quantile!r}"
-            )
         self.autoencoder = autoencoder
         self.quantile = float(quantile)
         self.threshold = self.add_weight(
@@ -74,6 +68,7 @@ class AnomalyDetector(keras.Model):
         )
 
     def call(self, inputs, training=None):
+        fits_input("inputs", inputs, self.autoencoder)
         return self.autoencoder(inputs, training=training)
 
     def reconstruction_error(self, inputs, reconstructions):
