@@ -8,9 +8,11 @@ from keras_dlparts._validation import fits_input
 from keras_dlparts._validation import keras_object
 from keras_dlparts._validation import number
 
+from keras_dlparts.models._resume import SeedState
+
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class AnomalyDetector(keras.Model):
+class AnomalyDetector(SeedState, keras.Model):
     """Flags inputs an autoencoder reconstructs badly as anomalies.
 
     The score of a sample is its mean squared reconstruction error,
@@ -66,6 +68,7 @@ class AnomalyDetector(keras.Model):
             name="threshold",
             dtype="float32",
         )
+        self.built = autoencoder.built
 
     def call(self, inputs, training=None):
         fits_input("inputs", inputs, self.autoencoder)

@@ -3,13 +3,14 @@
 import keras
 import numpy as np
 
+from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models.noise_schedule import NoiseSchedule
 
 _SAMPLERS = ("ddpm", "ddim")
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class DiffusionModel(keras.Model):
+class DiffusionModel(SeedState, keras.Model):
     """A denoising diffusion model: trains a noise predictor, samples images.
 
     Training is Algorithm 1 of DDPM (Ho et al., 2020): for clean data `x_0`

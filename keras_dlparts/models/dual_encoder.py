@@ -13,6 +13,8 @@ from keras_dlparts._validation import number
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import same_batch_size
 from keras_dlparts.models._nested import deserialize_models
+from keras_dlparts.models._resume import SeedState
+from keras_dlparts.models._resume import known_output_shape
 from keras_dlparts.models._nested import serialize_models
 from keras_dlparts.ops.similarity import l2_normalize
 
@@ -22,7 +24,7 @@ _MODELS = ("image_encoder", "text_encoder")
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class DualEncoder(keras.Model):
+class DualEncoder(SeedState, keras.Model):
     """Two encoders trained so that matching images and texts align (CLIP).
 
     Each encoder's output is linearly projected to `projection_dim` and
@@ -95,6 +97,17 @@ class DualEncoder(keras.Model):
             trainable=self.learn_temperature,
             name="log_logit_scale",
         )
+        self._build_projections()
+
+    def _build_projections(self):
+        """Builds the model now if both encoders' output shapes are known."""
+        image_shape = known_output_shape(self.image_encoder)
+        text_shape = known_output_shape(self.text_encoder)
+        if image_shape is None or text_shape is None:
+            return  # built on the first call
+        self.image_projection.build(image_shape)
+        self.text_projection.build(text_shape)
+        self.built = True
 
     def encode_images(self, images, training=False):
         """L2-normalised image embeddings `(n, projection_dim)`."""

@@ -17,6 +17,7 @@ from keras_dlparts._validation import random_seed
 from keras_dlparts._validation import same_batch_size
 from keras_dlparts.losses.gan import GANDiscriminatorLoss
 from keras_dlparts.losses.gan import GANGeneratorLoss
+from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._stateful_step import StatefulStep
 from keras_dlparts.models._stateful_step import apply_gradients
 
@@ -77,7 +78,7 @@ class _OptimizerPair:
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class GAN(StatefulStep, keras.Model):
+class GAN(SeedState, StatefulStep, keras.Model):
     """A GAN trained by alternating discriminator and generator updates.
 
     Each `fit` step draws `z ~ N(0, I)` and takes two gradient steps

@@ -4,11 +4,13 @@ import keras
 from keras import ops
 
 from keras_dlparts.layers.perceptron import Perceptron
+from keras_dlparts.models._resume import BuildOnFit
+from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._stateful_step import StatefulStep
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class PerceptronClassifier(StatefulStep, keras.Model):
+class PerceptronClassifier(BuildOnFit, SeedState, StatefulStep, keras.Model):
     """Rosenblatt's perceptron, trained by `fit(x, y)` with its own rule.
 
     Predicts `f(x W + b)` with the step `f` (`keras_dlparts.layers.Perceptron`)

@@ -3,12 +3,17 @@
 import keras
 from keras import ops
 
+from keras_dlparts._validation import initializer
+from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import random_seed
+from keras_dlparts.models._resume import BuildOnFit
+from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._stateful_step import StatefulStep
 from keras_dlparts.models._stateful_step import apply_gradients
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class RBM(StatefulStep, keras.Model):
+class RBM(BuildOnFit, SeedState, StatefulStep, keras.Model):
     """Bernoulli-Bernoulli restricted Boltzmann machine, trained with CD-k.
 
     Visible units `v` and hidden units `h` are binary, with energy
@@ -67,28 +72,15 @@ class RBM(StatefulStep, keras.Model):
         kernel_initializer="random_normal",
         **kwargs,
     ):
+        positive_int("hidden_units", hidden_units)
+        positive_int("k", k)
+        random_seed("seed", seed)
+        kernel = initializer("kernel_initializer", kernel_initializer)
         super().__init__(**kwargs)
-        for name, value in (("hidden_units", hidden_units), ("k", k)):
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, int)
-                or value <= 0
-            ):
-                raise ValueError(
-                    f"Argument `{name}` must be a positive integer. "
-                    f"Received: {name}={value!r}"
-                )
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, int)
-        ):
-            raise ValueError(
-                "Argument `seed` must be an integer or None. "
-                f"Received: seed={seed!r}"
-            )
         self.hidden_units = hidden_units
         self.k = k
         self.seed = seed
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_initializer = kernel
         # Config keeps a string as given, anything else serialised.
         self._kernel_initializer = (
             kernel_initializer

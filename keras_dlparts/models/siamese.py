@@ -75,6 +75,7 @@ class SiameseNetwork(SeedState, keras.Model):
         self.encoder = encoder
         self.normalize = normalize
         self.distance = distance
+        self.built = encoder.built  # no weights of its own
 
     def embed(self, x, training=False):
         """The (normalised) embeddings of a batch."""

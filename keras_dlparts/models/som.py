@@ -3,11 +3,13 @@
 import keras
 
 from keras_dlparts.layers.som import SelfOrganizingMap
+from keras_dlparts.models._resume import BuildOnFit
+from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._stateful_step import StatefulStep
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class SOM(StatefulStep, keras.Model):
+class SOM(BuildOnFit, SeedState, StatefulStep, keras.Model):
     """Self-organising map as a `keras.Model`: `fit(x)` without labels.
 
     Wraps `keras_dlparts.layers.SelfOrganizingMap` (see it for the update

@@ -11,6 +11,7 @@ from keras_dlparts._validation import one_of
 from keras_dlparts._validation import random_seed
 from keras_dlparts._validation import static_shape
 from keras_dlparts.layers.sampler import ReparameterizationSampler
+from keras_dlparts.models._resume import SeedState
 
 _RECONSTRUCTIONS = ("bce", "mse")
 
@@ -66,7 +67,7 @@ class _ReconstructionLoss(keras.losses.Loss):
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class VAE(keras.Model):
+class VAE(SeedState, keras.Model):
     """A variational autoencoder that trains with `compile()` and `fit(x)`.
 
     The encoder maps `x` to the mean and log-variance of a diagonal
@@ -158,6 +159,8 @@ class VAE(keras.Model):
             name="reconstruction_loss"
         )
         self.kl_tracker = keras.metrics.Mean(name="kl_loss")
+        # The sampler has no weights: built when both networks are.
+        self.built = encoder.built and decoder.built
 
     def call(self, inputs, training=None):
         fits_input("inputs", inputs, self.encoder)

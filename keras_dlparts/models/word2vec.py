@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_dlparts.models._resume import SeedState
 from keras_dlparts.ops.similarity import cosine_similarity
 from keras_dlparts._validation import positive_int
 
@@ -10,7 +11,7 @@ MODES = ("skipgram", "cbow")
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class Word2Vec(keras.Model):
+class Word2Vec(SeedState, keras.Model):
     """Word2Vec (Mikolov et al., 2013) with negative sampling.
 
     Two embedding tables, `V` for centre words and `U` for context words.

@@ -1,0 +1,209 @@
+"""A training process for the resume-every-model test (run as a subprocess).
+
+`--model NAME` trains one model class of `keras_dlparts.models` (small
+shapes, `shuffle=False`) for EPOCHS epochs with
+`keras.callbacks.BackupAndRestore`. With `--kill-epoch E --kill-batch B`
+it SIGKILLs itself in the middle of epoch E, as a crash would. Otherwise
+it finishes (resuming from the backup if there is one), saves every
+variable of the model and its optimizer(s) to `--out`, then trains a fresh
+model for EPOCHS epochs without interruption in the same process and saves
+its variables to `--reference`. Each finished epoch is appended to `--log`.
+"""
+
+import argparse
+import os
+import signal
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_dlparts import models  # noqa: E402
+from keras_dlparts.losses import CLIPLoss  # noqa: E402
+from keras_dlparts.losses import ContrastiveLoss  # noqa: E402
+
+EPOCHS = 3
+BATCH_SIZE = 4
+SAMPLES = 12  # three steps per epoch
+
+
+def _rng():
+    return np.random.default_rng(0)
+
+
+def _dense(inputs, units, **kwargs):
+    return keras.Sequential([keras.Input(inputs), keras.layers.Dense(units, **kwargs)])
+
+
+def _gan():
+    generator = _dense((2,), 4)
+    discriminator = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dropout(0.2), keras.layers.Dense(1)]
+    )
+    model = models.GAN(generator, discriminator, latent_dim=2)
+    model.compile()
+    return model, (_rng().normal(size=(SAMPLES, 4)).astype("float32"),)
+
+
+def _conditional_gan():
+    generator = models.build_dcgan_generator(2, (4, 4, 1), filters=(2,), num_classes=3)
+    discriminator = models.build_dcgan_discriminator((4, 4, 1), filters=(2,), num_classes=3)
+    model = models.ConditionalGAN(generator, discriminator, latent_dim=2, num_classes=3)
+    model.compile()
+    x = _rng().random((SAMPLES, 4, 4, 1)).astype("float32")
+    return model, (x, np.arange(SAMPLES) % 3)
+
+
+def _vae():
+    inputs = keras.Input((4,))
+    encoder = keras.Model(inputs, [keras.layers.Dense(2)(inputs), keras.layers.Dense(2)(inputs)])
+    decoder = _dense((2,), 4, activation="sigmoid")
+    model = models.VAE(encoder, decoder)
+    model.compile(optimizer="adam")
+    return model, (_rng().random((SAMPLES, 4)).astype("float32"),)
+
+
+def _siamese():
+    model = models.SiameseNetwork(_dense((4,), 3))
+    model.compile(optimizer="adam", loss=ContrastiveLoss(margin=1.0))
+    x = _rng().normal(size=(2, SAMPLES, 4)).astype("float32")
+    return model, ((x[0], x[1]), (np.arange(SAMPLES) % 2).astype("float32"))
+
+
+def _dual_encoder():
+    texts = keras.Sequential(
+        [keras.Input((3,), dtype="int32"), keras.layers.Embedding(5, 4), keras.layers.Flatten()]
+    )
+    model = models.DualEncoder(_dense((4,), 4), texts, projection_dim=3)
+    model.compile(optimizer="adam", loss=CLIPLoss())
+    rng = _rng()
+    images = rng.normal(size=(SAMPLES, 4)).astype("float32")
+    tokens = rng.integers(0, 5, size=(SAMPLES, 3)).astype("int32")
+    return model, ((images, tokens), np.zeros(SAMPLES, "float32"))
+
+
+def _anomaly_detector():
+    autoencoder = models.build_autoencoder((4,), 2, hidden_units=(3,), denoising=0.1)
+    model = models.AnomalyDetector(autoencoder, quantile=0.9)
+    model.compile(optimizer="adam")
+    return model, (_rng().random((SAMPLES, 4)).astype("float32"),)
+
+
+def _som():
+    model = models.SOM((2, 2), decay_steps=4)
+    model.compile()
+    return model, (_rng().random((SAMPLES, 3)).astype("float32"),)
+
+
+def _rbm():
+    model = models.RBM(hidden_units=3)
+    model.compile()
+    return model, ((_rng().random((SAMPLES, 4)) > 0.5).astype("float32"),)
+
+
+def _perceptron():
+    model = models.PerceptronClassifier(learning_rate=0.5, kernel_initializer="random_normal")
+    model.compile()
+    x = _rng().normal(size=(SAMPLES, 2)).astype("float32")
+    return model, (x, (x[:, 0] > 0).astype("float32"))
+
+
+def _diffusion():
+    network = models.build_diffusion_unet(
+        (4, 4, 1), base_filters=8, channel_multipliers=(1,), attention_resolutions=(), dropout=0.1
+    )
+    model = models.DiffusionModel(network, models.NoiseSchedule(steps=10), data_range=(0.0, 1.0))
+    model.compile(optimizer="adam")
+    return model, (_rng().random((SAMPLES, 4, 4, 1)).astype("float32"),)
+
+
+def _word2vec():
+    model = models.Word2Vec(vocab_size=8, embedding_dim=3, negative_samples=2)
+    model.compile(optimizer="adam")
+    rng = _rng()
+    targets, contexts = (rng.integers(1, 8, size=SAMPLES) for _ in range(2))
+    return model, ((targets, contexts),)
+
+
+MODELS = {
+    "GAN": _gan,
+    "ConditionalGAN": _conditional_gan,
+    "VAE": _vae,
+    "SiameseNetwork": _siamese,
+    "DualEncoder": _dual_encoder,
+    "AnomalyDetector": _anomaly_detector,
+    "SOM": _som,
+    "RBM": _rbm,
+    "PerceptronClassifier": _perceptron,
+    "DiffusionModel": _diffusion,
+    "Word2Vec": _word2vec,
+}
+
+
+class KillMidEpoch(keras.callbacks.Callback):
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.kill_epoch, self.kill_batch, self.epoch = epoch, batch, None
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epoch == self.kill_epoch and batch == self.kill_batch:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
+class EpochLog(keras.callbacks.Callback):
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def on_epoch_end(self, epoch, logs=None):
+        with open(self.path, "a") as f:
+            f.write(f"{epoch}\n")
+
+
+# Their learning rules update the weights themselves: `model.optimizer` is
+# unused (BackupAndRestore builds it on resume, an uninterrupted run never).
+UNUSED_OPTIMIZER = {"PerceptronClassifier", "SOM"}
+
+
+def state(model):
+    """Every variable of the model (seed states included) and its optimizer(s)."""
+    variables = list(model.variables)
+    if type(model).__name__ not in UNUSED_OPTIMIZER:
+        variables += list(model.optimizer.variables)
+    return {f"{i:03d} {v.path}": keras.ops.convert_to_numpy(v) for i, v in enumerate(variables)}
+
+
+def train(name, callbacks):
+    keras.utils.clear_session()
+    keras.utils.set_random_seed(0)
+    model, data = MODELS[name]()
+    model.fit(*data, epochs=EPOCHS, batch_size=BATCH_SIZE, shuffle=False, callbacks=callbacks, verbose=0)
+    return state(model)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", required=True, choices=sorted(MODELS))
+    parser.add_argument("--backup-dir", required=True)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--out")
+    parser.add_argument("--reference")
+    parser.add_argument("--kill-epoch", type=int, default=-1)
+    parser.add_argument("--kill-batch", type=int, default=-1)
+    args = parser.parse_args()
+
+    callbacks = [
+        keras.callbacks.BackupAndRestore(args.backup_dir),
+        EpochLog(args.log),
+        KillMidEpoch(args.kill_epoch, args.kill_batch),
+    ]
+    np.savez(args.out, **train(args.model, callbacks))
+    np.savez(args.reference, **train(args.model, []))
+
+
+if __name__ == "__main__":
+    main()
