@@ -183,7 +183,7 @@ def test_bad_arguments_and_inputs():
         RBM(0)
     with pytest.raises(ValueError, match="`k` must be a positive integer"):
         RBM(3, k=0)
-    with pytest.raises(ValueError, match="`seed` must be an integer or None"):
+    with pytest.raises(TypeError, match="`seed` must be an integer >= 0"):
         RBM(3, seed="a")
     model, v0 = _built()
     with pytest.raises(ValueError, match=r"shape \(batch, 6\)"):
