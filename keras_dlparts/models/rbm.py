@@ -6,9 +6,6 @@ from keras import ops
 from keras_dlparts._validation import initializer
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import random_seed
-from keras_dlparts._validation import initializer
-from keras_dlparts._validation import positive_int
-from keras_dlparts._validation import random_seed
 from keras_dlparts.models._resume import BuildOnFit
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._stateful_step import StatefulStep
