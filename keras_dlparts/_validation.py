@@ -355,3 +355,24 @@ def fits_input(name, value, model, index=0):
             f"as the input of {model.name!r}. Received: {name}.shape={shape}"
         )
     return value
+
+
+def strings(name, value):
+    """Returns `value` (any iterable of strings) as a list of strings.
+
+    Unlike `names`, empty strings pass (a blank line of a corpus); a bare
+    string is refused (it would be read as a list of letters).
+    """
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(
+            f"Argument `{name}` must be a list of strings. Received: {name}={value!r}"
+            + (f" (did you mean [{value!r}]?)" if isinstance(value, str) else "")
+        )
+    value = list(value)
+    for item in value:
+        if not isinstance(item, str):
+            raise TypeError(
+                f"Argument `{name}` must hold strings only. Received an item "
+                f"{item!r} of type {type(item).__name__}"
+            )
+    return value

@@ -7,6 +7,8 @@ module is.
 
 import keras
 
+from keras_dlparts import _validation
+
 
 def _to_float(x):
     import tensorflow as tf
@@ -30,8 +32,9 @@ def normalizer(normalize):
         return None
     if callable(normalize):
         return normalize
-    if normalize not in _NORMALIZATIONS:
-        raise ValueError(
+    if not isinstance(normalize, str) or normalize not in _NORMALIZATIONS:
+        error = ValueError if isinstance(normalize, str) else TypeError
+        raise error(
             f"Argument `normalize` must be one of {sorted(_NORMALIZATIONS)}, a "
             f"callable, True or None. Received: normalize={normalize!r}"
         )
@@ -46,7 +49,7 @@ def augmenter(augment):
     steps = list(augment) if isinstance(augment, (list, tuple)) else [augment]
     for step in steps:
         if not callable(step):
-            raise ValueError(
+            raise TypeError(
                 "Argument `augment` must be a Keras layer, a callable or a list "
                 f"of them. Received: augment={augment!r}"
             )
@@ -76,6 +79,22 @@ def _on_inputs(fn, element_spec, input_key):
     return fn
 
 
+def pipeline_steps(
+    batch_size, *, normalize, augment, shuffle_buffer, cache, seed, drop_remainder
+):
+    """Checks the pipeline's arguments by name; returns its map functions."""
+    _validation.positive_int("batch_size", batch_size)
+    _validation.positive_int("shuffle_buffer", shuffle_buffer, minimum=0)
+    if not isinstance(cache, bool) and not (isinstance(cache, str) and cache):
+        raise TypeError(
+            "Argument `cache` must be True, False or a file name. "
+            f"Received: cache={cache!r}"
+        )
+    _validation.random_seed("seed", seed)
+    _validation.boolean("drop_remainder", drop_remainder)
+    return [f for f in (normalizer(normalize), augmenter(augment)) if f is not None]
+
+
 def batched_pipeline(
     dataset,
     batch_size,
@@ -96,26 +115,18 @@ def batched_pipeline(
     are the element itself, the first item of a tuple, or
     `element[input_key]` of a dict.
     """
-    if (
-        isinstance(batch_size, bool)
-        or not isinstance(batch_size, int)
-        or batch_size < 1
-    ):
-        raise ValueError(
-            "Argument `batch_size` must be a positive integer. "
-            f"Received: batch_size={batch_size!r}"
-        )
-    if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or (
-        shuffle_buffer < 0
-    ):
-        raise ValueError(
-            "Argument `shuffle_buffer` must be a non-negative integer. "
-            f"Received: shuffle_buffer={shuffle_buffer!r}"
-        )
+    steps = pipeline_steps(
+        batch_size,
+        normalize=normalize,
+        augment=augment,
+        shuffle_buffer=shuffle_buffer,
+        cache=cache,
+        seed=seed,
+        drop_remainder=drop_remainder,
+    )
     import tensorflow as tf
 
     AUTOTUNE = tf.data.AUTOTUNE
-    steps = [f for f in (normalizer(normalize), augmenter(augment)) if f is not None]
     if cache:
         dataset = dataset.cache() if cache is True else dataset.cache(cache)
     if shuffle_buffer:

@@ -6,6 +6,7 @@ made, not when this module is.
 
 import numpy as np
 
+from keras_dlparts import _validation
 from keras_dlparts.data._pipeline import batched_pipeline
 
 
@@ -46,14 +47,11 @@ def make_dataset(
         >>> [int(b[0].shape[0]) for b in make_dataset(x, y, batch_size=4)]
         [4, 4, 2]
     """
-    x = np.asarray(x)
+    x = _examples("x", x)
     if y is not None:
-        y = np.asarray(y)
-        if len(y) != len(x):
-            raise ValueError(
-                "Arguments `x` and `y` must have the same length. "
-                f"Received: len(x)={len(x)}, len(y)={len(y)}"
-            )
+        y = _examples("y", y)
+        _validation.same_batch_size(("x", x), ("y", y))
+    _validation.boolean("shuffle", shuffle)
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
@@ -67,3 +65,20 @@ def make_dataset(
         seed=seed,
         drop_remainder=drop_remainder,
     )
+
+
+def _examples(name, value):
+    """`value` as a NumPy array of at least one example, else raises."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(
+            f"Argument `{name}` must be an array with the examples on its "
+            f"first axis. Received: {name}={value!r}"
+        )
+    try:
+        array = np.asarray(value)
+    except ValueError as error:  # ragged nested lists
+        raise ValueError(
+            f"Argument `{name}` must be an array (equal shapes of every "
+            f"example). Received: {error}"
+        ) from error
+    return _validation.data_batch(name, array)

@@ -6,6 +6,8 @@ classes), so nothing is downloaded. TensorFlow-free.
 
 import numpy as np
 
+from keras_dlparts import _validation
+
 
 def load_digits(test_fraction=0.2, seed=0, as_images=True):
     """Loads scikit-learn's digits, scaled to [0, 1], split by class.
@@ -28,11 +30,12 @@ def load_digits(test_fraction=0.2, seed=0, as_images=True):
         >>> float(x_train.max())
         1.0
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(
-            "Argument `test_fraction` must be in (0, 1). "
-            f"Received: test_fraction={test_fraction}"
-        )
+    test_fraction = _validation.number(
+        "test_fraction", test_fraction, low=0, high=1,
+        include_low=False, include_high=False,
+    )
+    seed = _validation.random_seed("seed", seed)
+    as_images = _validation.boolean("as_images", as_images)
     try:
         from sklearn.datasets import load_digits as sklearn_digits
     except ImportError as error:  # pragma: no cover - depends on the install
@@ -72,13 +75,46 @@ CAPTION_TEMPLATES = (
 def digit_captions(labels, templates=CAPTION_TEMPLATES, seed=0):
     """A short caption for each digit label, from a randomly chosen template.
 
+    Args:
+        labels: a list or 1-D array of digit labels, integers 0 to 9.
+        templates: a list of strings, each with one `{}` for the digit's name.
+        seed: the seed of the template choice.
+
+    Returns:
+        A list of strings, one per label.
+
     Examples:
 
         >>> digit_captions([7, 0], templates=("a photo of the digit {}",))
         ['a photo of the digit seven', 'a photo of the digit zero']
     """
-    rng = np.random.default_rng(seed)
+    labels = _digit_labels(labels)
+    templates = _validation.names("templates", templates)
+    if not templates or not all("{}" in t for t in templates):
+        raise ValueError(
+            "Argument `templates` must be a non-empty list of strings, each "
+            f"with a `{{}}` for the digit's name. Received: templates={templates!r}"
+        )
+    rng = np.random.default_rng(_validation.random_seed("seed", seed))
     return [
         templates[rng.integers(len(templates))].format(DIGIT_NAMES[int(label)])
         for label in labels
     ]
+
+
+def _digit_labels(labels):
+    """`labels` as a 1-D integer array of digits 0 to 9, else raises."""
+    if labels is None or isinstance(labels, (str, bytes)):
+        raise TypeError(
+            "Argument `labels` must be a list or array of digit labels. "
+            f"Received: labels={labels!r}"
+        )
+    array = np.asarray(labels)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(
+            "Argument `labels` must hold integer digit labels. "
+            f"Received: labels={labels!r}"
+        )
+    _validation.check_rank("labels", array, 1)
+    _validation.values_in("labels", array, range(10), "digit labels 0 to 9")
+    return array.astype("int64")

@@ -12,6 +12,8 @@ import string
 
 import numpy as np
 
+from keras_dlparts import _validation
+
 PAD_TOKEN = ""
 UNK_TOKEN = "[UNK]"
 _PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
@@ -40,7 +42,8 @@ class Vocabulary:
     alphabetically, so the order is reproducible).
 
     Args:
-        texts: iterable of strings.
+        texts: a list (or other iterable) of strings; a bare string is
+            refused (it would be read as a list of letters).
         max_size: largest vocabulary size, padding and UNK included (>= 3),
             or `None` for every word.
 
@@ -54,13 +57,10 @@ class Vocabulary:
     """
 
     def __init__(self, texts, max_size=None):
-        if max_size is not None and (
-            not isinstance(max_size, int) or max_size < 3
-        ):
-            raise ValueError(
-                "Argument `max_size` must be None or an integer >= 3 (padding, "
-                f"UNK and one word). Received: max_size={max_size!r}"
-            )
+        if max_size is not None:
+            # Padding, UNK and at least one word.
+            max_size = _validation.positive_int("max_size", max_size, minimum=3)
+        texts = _validation.strings("texts", texts)
         counts = collections.Counter(
             word for text in texts for word in standardize(text)
         )
@@ -87,6 +87,8 @@ class Vocabulary:
             >>> Vocabulary(["a b c"]).encode_batch(["a b c", "c"], length=2).tolist()
             [[2, 3], [4, 0]]
         """
+        texts = _validation.strings("texts", texts)
+        length = _validation.positive_int("length", length)
         ids = np.zeros((len(texts), length), dtype="int32")
         for row, text in enumerate(texts):
             encoded = self.encode(text)[:length]
@@ -98,19 +100,41 @@ class Vocabulary:
         return " ".join(self.words[i] for i in ids if i != 0)
 
 
+def _sequences(sequences):
+    """`sequences` as a list of lists of word ids (integers >= 0)."""
+    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
+        raise TypeError(
+            "Argument `sequences` must be a list of lists of word ids. "
+            f"Received: sequences={sequences!r}"
+        )
+    return [_word_ids(sequence) for sequence in sequences]
+
+
+def _word_ids(sequence):
+    if isinstance(sequence, (str, bytes)) or not hasattr(sequence, "__iter__"):
+        raise TypeError(
+            "Argument `sequences` must hold lists of word ids. Received an "
+            f"item {sequence!r} of type {type(sequence).__name__}"
+        )
+    ids = [int(i) if isinstance(i, np.integer) else i for i in sequence]
+    for i in ids:
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise TypeError(
+                "Argument `sequences` must hold integer word ids. "
+                f"Received: {i!r} of type {type(i).__name__}"
+            )
+        if i < 0:
+            raise ValueError(
+                f"Argument `sequences` must hold word ids >= 0. Received: {i}"
+            )
+    return ids
+
+
 def _windows(sequence, window_size):
     for position, target in enumerate(sequence):
         low = max(0, position - window_size)
         context = sequence[low:position] + sequence[position + 1 : position + 1 + window_size]
         yield target, context
-
-
-def _check_window(window_size):
-    if not isinstance(window_size, int) or window_size <= 0:
-        raise ValueError(
-            "Argument `window_size` must be a positive integer. "
-            f"Received: window_size={window_size!r}"
-        )
 
 
 def skipgram_pairs(sequences, window_size=2):
@@ -128,11 +152,11 @@ def skipgram_pairs(sequences, window_size=2):
         >>> skipgram_pairs([[5, 6, 7]], window_size=1)
         (array([5, 6, 6, 7], dtype=int32), array([6, 5, 7, 6], dtype=int32))
     """
-    _check_window(window_size)
+    window_size = _validation.positive_int("window_size", window_size)
     pairs = [
         (target, word)
-        for sequence in sequences
-        for target, context in _windows(list(sequence), window_size)
+        for sequence in _sequences(sequences)
+        for target, context in _windows(sequence, window_size)
         for word in context
     ]
     pairs = np.asarray(pairs, dtype="int32").reshape(-1, 2)
@@ -155,10 +179,10 @@ def cbow_examples(sequences, window_size=2):
         >>> contexts.tolist(), targets.tolist()
         ([[6, 0], [5, 7], [6, 0]], [5, 6, 7])
     """
-    _check_window(window_size)
+    window_size = _validation.positive_int("window_size", window_size)
     contexts, targets = [], []
-    for sequence in sequences:
-        for target, context in _windows(list(sequence), window_size):
+    for sequence in _sequences(sequences):
+        for target, context in _windows(sequence, window_size):
             contexts.append(context + [0] * (2 * window_size - len(context)))
             targets.append(target)
     return (

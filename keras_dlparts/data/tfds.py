@@ -4,7 +4,11 @@ The pipelines are `tf.data` (TensorFlow and TFDS are imported when the first
 one is made); they feed `model.fit` on the TensorFlow and the JAX backend.
 """
 
+import os
+
+from keras_dlparts import _validation
 from keras_dlparts.data._pipeline import batched_pipeline
+from keras_dlparts.data._pipeline import pipeline_steps
 
 
 def load_tfds(
@@ -74,6 +78,24 @@ def load_tfds(
         >>> images.shape, images.dtype.name, labels.shape
         (TensorShape([4, 28, 28, 1]), 'float32', TensorShape([4]))
     """
+    _check_arguments(
+        name=name,
+        split=split,
+        as_supervised=as_supervised,
+        image_key=image_key,
+        label_key=label_key,
+        data_dir=data_dir,
+        download=download,
+    )
+    pipeline_steps(
+        batch_size,
+        normalize=normalize,
+        augment=augment,
+        shuffle_buffer=shuffle_buffer,
+        cache=cache,
+        seed=seed,
+        drop_remainder=drop_remainder,
+    )
     import tensorflow_datasets as tfds
 
     read_config = tfds.ReadConfig(shuffle_seed=seed)
@@ -107,3 +129,31 @@ def load_tfds(
         drop_remainder=drop_remainder,
         input_key=image_key,
     )
+
+
+def _non_empty_string(name, value):
+    if not isinstance(value, str) or not value:
+        error = ValueError if isinstance(value, str) else TypeError
+        raise error(
+            f"Argument `{name}` must be a non-empty string. Received: {name}={value!r}"
+        )
+
+
+def _check_arguments(
+    name, split, as_supervised, image_key, label_key, data_dir, download
+):
+    """Checks `load_tfds`'s own arguments by name, before TFDS reads anything."""
+    _non_empty_string("name", name)
+    if isinstance(split, (list, tuple)):
+        _validation.names("split", split)
+    elif not hasattr(split, "to_absolute"):  # a tfds.core.ReadInstruction
+        _non_empty_string("split", split)
+    _validation.boolean("as_supervised", as_supervised)
+    _non_empty_string("image_key", image_key)
+    _non_empty_string("label_key", label_key)
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(
+            "Argument `data_dir` must be None or a directory path. "
+            f"Received: data_dir={data_dir!r}"
+        )
+    _validation.boolean("download", download)

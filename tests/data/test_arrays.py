@@ -56,8 +56,29 @@ def test_inputs_only_normalize_augment_and_drop_remainder():
 
 @tf_only
 def test_mismatched_lengths_raise():
-    with pytest.raises(ValueError, match="same length.*len\\(x\\)=4, len\\(y\\)=3"):
+    with pytest.raises(ValueError, match="`x` and `y` must have the same batch size"):
         make_dataset(np.zeros((4, 2)), np.zeros(3))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, argument",
+    [
+        ({"x": None}, TypeError, "x"),
+        ({"x": np.zeros((0, 2))}, ValueError, "x"),
+        ({"x": np.float32(1.0)}, ValueError, "x"),
+        ({"y": "labels"}, TypeError, "y"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"batch_size": 2.0}, TypeError, "batch_size"),
+        ({"shuffle": "yes"}, TypeError, "shuffle"),
+        ({"seed": 1.5}, TypeError, "seed"),
+        ({"augment": "flip"}, TypeError, "augment"),
+        ({"normalize": "zscore"}, ValueError, "normalize"),
+    ],
+)
+def test_bad_arguments_name_themselves(kwargs, error, argument):
+    kwargs = {"x": np.zeros((4, 2)), "y": np.zeros(4), **kwargs}
+    with pytest.raises(error, match=f"`{argument}`"):
+        make_dataset(**kwargs)
 
 
 def test_fit_on_the_dataset_is_fit_on_the_arrays():

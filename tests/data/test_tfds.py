@@ -130,10 +130,38 @@ def test_bad_arguments_raise():
         load_tfds("mnist", batch_size=0)
     with pytest.raises(ValueError, match="`normalize` must be one of"):
         load_tfds("mnist", normalize="zscore")
-    with pytest.raises(ValueError, match="`augment` must be a Keras layer"):
+    with pytest.raises(TypeError, match="`augment` must be a Keras layer"):
         load_tfds("mnist", augment=[3])
     with pytest.raises(ValueError, match="`shuffle_buffer` must be"):
         load_tfds("mnist", shuffle_buffer=-1)
+
+
+@pytest.mark.parametrize(
+    "argument, value, error",
+    [
+        ("name", "", ValueError),
+        ("name", None, TypeError),
+        ("split", 3, TypeError),
+        ("batch_size", float("nan"), TypeError),
+        ("shuffle_buffer", 1.5, TypeError),
+        ("cache", 1, TypeError),
+        ("as_supervised", "yes", TypeError),
+        ("label_key", "", ValueError),
+        ("seed", -1, ValueError),
+        ("data_dir", 3, TypeError),
+        ("download", None, TypeError),
+        ("drop_remainder", 1, TypeError),
+        ("normalize", 3, TypeError),
+    ],
+)
+def test_arguments_are_checked_before_tfds_reads(argument, value, error, monkeypatch):
+    def no_load(*args, **kwargs):
+        raise AssertionError("tfds.load was called")
+
+    monkeypatch.setattr(tfds, "load", no_load)
+    kwargs = {"name": "mnist", argument: value}
+    with pytest.raises(error, match=f"`{argument}`"):
+        load_tfds(**kwargs)
 
 
 @tf_only
