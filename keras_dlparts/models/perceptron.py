@@ -1,12 +1,28 @@
 """A perceptron classifier trained by the perceptron learning rule."""
 
 import keras
+import numpy as np
 from keras import ops
 
+from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import positive_number
+from keras_dlparts._validation import same_batch_size
 from keras_dlparts.layers.perceptron import Perceptron
 from keras_dlparts.models._resume import BuildOnFit
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._stateful_step import StatefulStep
+
+
+def _concrete(values):
+    """`values` as a NumPy array if they are values, else None."""
+    if isinstance(values, (np.ndarray, list, tuple, int, float)):
+        return np.asarray(values)
+    if keras.ops.is_tensor(values):
+        try:
+            return np.asarray(keras.ops.convert_to_numpy(values))
+        except Exception:  # a symbolic tensor inside a graph
+            return None
+    return None
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -18,7 +34,12 @@ class PerceptronClassifier(BuildOnFit, SeedState, StatefulStep, keras.Model):
 
         w_i += lr * sum_batch (a - f(x)) * x_i,   b += lr * sum_batch (a - f(x))
 
-    where `a` in {0, 1} is the target. With `batch_size=1` this is the
+    where `a` in {0, 1} is the target (one per unit). `fit` and `evaluate`
+    refuse other targets when they are given as values (NumPy arrays,
+    lists, eager tensors); from a `tf.data.Dataset` or a generator they
+    reach the compiled step unchecked, where a target `a` outside {0, 1}
+    moves the weights by `lr * (a - f(x)) * x`, which is not the perceptron
+    rule (map labels in {-1, 1} to {0, 1} with `(y + 1) / 2` first). With `batch_size=1` this is the
     classic online rule, which converges on linearly separable data (AND,
     OR) and never on data that is not (XOR: no line separates it, so at
     most 3 of its 4 points are ever right). `fit` and `evaluate` report the
@@ -57,16 +78,8 @@ class PerceptronClassifier(BuildOnFit, SeedState, StatefulStep, keras.Model):
         kernel_initializer="zeros",
         **kwargs,
     ):
+        positive_number("learning_rate", learning_rate)
         super().__init__(**kwargs)
-        if (
-            isinstance(learning_rate, bool)
-            or not isinstance(learning_rate, (int, float))
-            or learning_rate <= 0
-        ):
-            raise ValueError(
-                "Argument `learning_rate` must be a positive number. "
-                f"Received: learning_rate={learning_rate!r}"
-            )
         self.perceptron = Perceptron(
             units, kernel_initializer=kernel_initializer, name="perceptron"
         )
@@ -82,7 +95,37 @@ class PerceptronClassifier(BuildOnFit, SeedState, StatefulStep, keras.Model):
         self.built = True
 
     def call(self, inputs):
+        check_rank("inputs", inputs, 2)
         return self.perceptron(inputs)
+
+    def fit(self, x=None, y=None, **kwargs):
+        """`keras.Model.fit`, with concrete targets `y` checked to be 0 or 1."""
+        self._check_targets(x, y)
+        return super().fit(x, y, **kwargs)
+
+    def evaluate(self, x=None, y=None, **kwargs):
+        """`keras.Model.evaluate`, with concrete targets `y` checked to be 0 or 1."""
+        self._check_targets(x, y)
+        return super().evaluate(x, y, **kwargs)
+
+    def _check_targets(self, x, y):
+        """Refuses concrete targets outside {0, 1} or of the wrong shape."""
+        values = _concrete(y)
+        if values is None:  # a dataset, a generator, a symbolic tensor
+            return
+        same_batch_size(("x", x), ("y", values))
+        per_example = int(np.prod(values.shape[1:]))
+        if values.ndim == 0 or per_example != self.units:
+            raise ValueError(
+                f"Argument `y` must hold {self.units} target(s) per example "
+                f"(units={self.units}). Received: y.shape={values.shape}"
+            )
+        wrong = np.unique(values[~np.isin(values, (0, 1))])
+        if wrong.size:
+            raise ValueError(
+                "Argument `y` must hold targets 0 or 1 (map labels in {-1, 1} "
+                f"with (y + 1) / 2). Received values {wrong[:10].tolist()}"
+            )
 
     @property
     def metrics(self):
