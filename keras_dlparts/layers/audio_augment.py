@@ -28,13 +28,14 @@ import math
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
 from keras_dlparts.layers.random_augmentation import RandomAugmentation
 from keras_dlparts.layers.random_augmentation import check_range
-from keras_dlparts.layers.random_augmentation import check_rate
 
 
 def _check_frame_length(value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 4 or value % 4:
+    _validation.positive_int("frame_length", value, minimum=4)
+    if value % 4:
         raise ValueError(
             "Argument `frame_length` must be a positive multiple of 4. "
             f"Received: frame_length={value!r}"
@@ -184,9 +185,8 @@ class RandomTimeShift(_AudioAugmentation):
 
     def __init__(self, max_shift, wrap=False, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        check_rate("max_shift", max_shift)
-        if not isinstance(wrap, bool):
-            raise ValueError(f"Argument `wrap` must be a bool. Received: wrap={wrap!r}")
+        _validation.fraction("max_shift", max_shift)
+        _validation.boolean("wrap", wrap)
         self.max_shift = max_shift
         self.wrap = wrap
 
@@ -352,11 +352,9 @@ class RandomTimeStretch(_AudioAugmentation):
         self, min_rate=0.8, max_rate=1.25, frame_length=512, seed=None, **kwargs
     ):
         super().__init__(seed=seed, **kwargs)
+        _validation.positive_number("min_rate", min_rate)
+        _validation.positive_number("max_rate", max_rate)
         check_range("min_rate", min_rate, "max_rate", max_rate)
-        if min_rate <= 0:
-            raise ValueError(
-                f"Argument `min_rate` must be positive. Received: min_rate={min_rate!r}"
-            )
         _check_frame_length(frame_length)
         self.min_rate = min_rate
         self.max_rate = max_rate

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
+
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
 class GraphConvolution(keras.layers.Layer):
@@ -28,6 +30,14 @@ class GraphConvolution(keras.layers.Layer):
     multiplies a sparse by a dense matrix on both. Edge
     weights are taken as given (weighted graphs work); `A` should have no
     self loops, as `I` is added.
+
+    A node whose degree `D~_ii` is zero or negative (possible only with
+    negative edge weights) gets the normalisation factor 0 instead of
+    `1 / sqrt(D~_ii)`, the convention of PyG's `gcn_norm` and DGL's
+    `GraphConv` (an infinite inverse square root becomes 0): its output is
+    the bias alone, and values and gradients stay finite. Under mixed
+    precision the degrees and factors are computed in float32 (a float16
+    degree overflows beyond 65504).
 
     Args:
         units: positive integer, output features per node.
@@ -69,39 +79,39 @@ class GraphConvolution(keras.layers.Layer):
         bias_constraint=None,
         **kwargs,
     ):
-        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
-            raise ValueError(
-                "Argument `units` must be a positive integer. "
-                f"Received: units={units!r}"
-            )
-        if not isinstance(use_bias, bool):
-            raise ValueError(
-                "Argument `use_bias` must be a boolean. "
-                f"Received: use_bias={use_bias!r}"
-            )
+        _validation.positive_int("units", units)
+        _validation.boolean("use_bias", use_bias)
         super().__init__(**kwargs)
         self.units = units
         self.activation = keras.activations.get(activation)
         self.use_bias = use_bias
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_initializer = _validation.initializer(
+            "kernel_initializer", kernel_initializer
+        )
+        self.bias_initializer = _validation.initializer(
+            "bias_initializer", bias_initializer
+        )
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
         self.bias_regularizer = keras.regularizers.get(bias_regularizer)
         self.kernel_constraint = keras.constraints.get(kernel_constraint)
         self.bias_constraint = keras.constraints.get(bias_constraint)
 
-    def build(self, features_shape, adjacency_shape):
+    @staticmethod
+    def _check_shapes(features_shape, adjacency_shape):
+        """Ranks, node counts and batch sizes, from the static shapes."""
+        features_shape = tuple(features_shape)
+        adjacency_shape = tuple(adjacency_shape)
         if len(features_shape) not in (2, 3) or features_shape[-1] is None:
             raise ValueError(
                 "GraphConvolution expects `features` of shape (batch, nodes, "
                 "features) or (nodes, features) with known features. "
-                f"Received: features.shape={tuple(features_shape)}"
+                f"Received: features.shape={features_shape}"
             )
         if len(adjacency_shape) not in (2, 3):
             raise ValueError(
                 "GraphConvolution expects `adjacency` of shape (batch, nodes, "
                 "nodes) or (nodes, nodes). "
-                f"Received: adjacency.shape={tuple(adjacency_shape)}"
+                f"Received: adjacency.shape={adjacency_shape}"
             )
         nodes = {features_shape[-2], adjacency_shape[-1], adjacency_shape[-2]}
         nodes.discard(None)
@@ -109,9 +119,16 @@ class GraphConvolution(keras.layers.Layer):
             raise ValueError(
                 "GraphConvolution: `adjacency` must be (nodes, nodes) for the "
                 "nodes of `features`. Received: "
-                f"features.shape={tuple(features_shape)}, "
-                f"adjacency.shape={tuple(adjacency_shape)}"
+                f"features.shape={features_shape}, "
+                f"adjacency.shape={adjacency_shape}"
             )
+        if len(features_shape) == 3 and len(adjacency_shape) == 3:
+            _validation.same_batch_size(
+                ("features", features_shape), ("adjacency", adjacency_shape)
+            )
+
+    def build(self, features_shape, adjacency_shape):
+        self._check_shapes(features_shape, adjacency_shape)
         self.kernel = self.add_weight(
             shape=(features_shape[-1], self.units),
             name="kernel",
@@ -131,16 +148,35 @@ class GraphConvolution(keras.layers.Layer):
         self.built = True
 
     def call(self, features, adjacency):
-        adjacency = ops.cast(adjacency, self.compute_dtype)
+        self._check_shapes(features.shape, adjacency.shape)
+        if features.shape[-1] != self.kernel.shape[0]:
+            raise ValueError(
+                f"Input `features` must have {self.kernel.shape[0]} features "
+                "per node (as when the layer was built). "
+                f"Received: features.shape={tuple(features.shape)}"
+            )
         projected = ops.matmul(features, self.kernel)
-        ones = ops.ones(ops.shape(projected)[:-1] + (1,), self.compute_dtype)
-        degree = ops.matmul(adjacency, ones) + 1.0  # A~ 1, self loop added
-        scale = ops.rsqrt(degree)
+        scale = self._inverse_sqrt_degree(adjacency, ops.shape(projected)[:-1])
+        adjacency = ops.cast(adjacency, self.compute_dtype)
         scaled = scale * projected
         outputs = scale * (ops.matmul(adjacency, scaled) + scaled)
         if self.use_bias:
             outputs = outputs + self.bias
         return self.activation(outputs)
+
+    def _inverse_sqrt_degree(self, adjacency, nodes_shape):
+        """`1 / sqrt(A 1 + 1)` per node, shaped `nodes_shape + (1,)`.
+
+        Computed in float32 for 16-bit compute dtypes; 0 where the degree
+        is not positive (with a gradient-safe `where`).
+        """
+        dtype = keras.backend.standardize_dtype(self.compute_dtype)
+        work = "float32" if dtype in ("float16", "bfloat16") else dtype
+        ones = ops.ones(tuple(nodes_shape) + (1,), work)
+        degree = ops.matmul(ops.cast(adjacency, work), ones) + 1.0  # A~ 1
+        positive = degree > 0
+        scale = ops.where(positive, ops.rsqrt(ops.where(positive, degree, 1.0)), 0.0)
+        return ops.cast(scale, dtype)
 
     def compute_output_shape(self, features_shape, adjacency_shape):
         batch = tuple(features_shape[:-2])

@@ -3,9 +3,9 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
 from keras_dlparts.layers.random_augmentation import RandomAugmentation
 from keras_dlparts.layers.random_augmentation import check_range
-from keras_dlparts.layers.random_augmentation import check_rate
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -67,14 +67,10 @@ class SaltAndPepperNoise(RandomAugmentation):
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
-        check_rate("rate", rate)
-        check_rate("salt_ratio", salt_ratio)
+        _validation.fraction("rate", rate)
+        _validation.fraction("salt_ratio", salt_ratio)
         check_range("low", low, "high", high)
-        if not isinstance(per_pixel, bool):
-            raise ValueError(
-                "Argument `per_pixel` must be a bool. Received: "
-                f"per_pixel={per_pixel!r}"
-            )
+        _validation.boolean("per_pixel", per_pixel)
         self.rate = rate
         self.salt_ratio = salt_ratio
         self.low = low

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
+
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
 class Perceptron(keras.layers.Layer):
@@ -47,20 +49,19 @@ class Perceptron(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            raise ValueError(
-                "Argument `units` must be a positive integer. "
-                f"Received: units={units!r}"
-            )
-        self.units = units
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.units = _validation.positive_int("units", units)
+        self.kernel_initializer = _validation.initializer(
+            "kernel_initializer", kernel_initializer
+        )
         # Config keeps a string as given, anything else serialised.
         self._kernel_initializer = (
             kernel_initializer
             if isinstance(kernel_initializer, str)
             else keras.initializers.serialize(self.kernel_initializer)
         )
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.bias_initializer = _validation.initializer(
+            "bias_initializer", bias_initializer
+        )
         # Config keeps a string as given, anything else serialised.
         self._bias_initializer = (
             bias_initializer

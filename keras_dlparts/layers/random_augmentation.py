@@ -16,30 +16,24 @@ and the audio augmentations) share this behaviour:
 
 import keras
 
+from keras_dlparts import _validation
+
 
 def check_rate(name, value, *, low=0.0, high=1.0, include_high=True):
-    """Validates a probability-like float argument, raising a `ValueError`."""
-    ok = (
-        isinstance(value, (int, float))
-        and not isinstance(value, bool)
-        and low <= value
-        and (value <= high if include_high else value < high)
+    """Validates a probability-like float argument (see `_validation.number`).
+
+    A wrong type raises `TypeError`; a value out of `[low, high]` (or
+    `[low, high)`), NaN or infinity raises `ValueError`.
+    """
+    return _validation.number(
+        name, value, low=low, high=high, include_high=include_high
     )
-    if not ok:
-        bracket = "]" if include_high else ")"
-        raise ValueError(
-            f"Argument `{name}` must be a float in [{low}, {high}{bracket}. "
-            f"Received: {name}={value!r}"
-        )
 
 
 def check_range(name_low, low, name_high, high):
-    """Validates a `(low, high)` pair of floats with `low <= high`."""
-    for name, value in ((name_low, low), (name_high, high)):
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ValueError(
-                f"Argument `{name}` must be a float. Received: {name}={value!r}"
-            )
+    """Validates a `(low, high)` pair of finite numbers with `low <= high`."""
+    _validation.number(name_low, low)
+    _validation.number(name_high, high)
     if low > high:
         raise ValueError(
             f"Argument `{name_low}` must not exceed `{name_high}`. Received: "
@@ -73,12 +67,7 @@ class RandomAugmentation(keras.layers.Layer):
 
     def __init__(self, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool)):
-            raise ValueError(
-                f"Argument `seed` must be an integer or None. Received: "
-                f"seed={seed!r}"
-            )
-        self.seed = seed
+        self.seed = _validation.random_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.supports_masking = True
         self._build_at_init()

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
 from keras_dlparts.ops.distance import pairwise_squared_distance
 from keras_dlparts.ops.rbf import rbf_kernel
 
@@ -65,35 +66,20 @@ class RBF(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if isinstance(units, bool) or not isinstance(units, int) or units <= 0:
-            raise ValueError(
-                "Argument `units` must be a positive integer. "
-                f"Received: units={units!r}"
-            )
-        if (
-            isinstance(gamma, bool)
-            or not isinstance(gamma, (int, float))
-            or gamma <= 0
-        ):
-            raise ValueError(
-                "Argument `gamma` must be a positive number. "
-                f"Received: gamma={gamma!r}"
-            )
-        if not isinstance(trainable_gamma, bool):
-            raise ValueError(
-                "Argument `trainable_gamma` must be a boolean. "
-                f"Received: trainable_gamma={trainable_gamma!r}"
-            )
-        self.units = units
-        self.gamma_init = float(gamma)
-        self.centers_initializer = keras.initializers.get(centers_initializer)
+        self.units = _validation.positive_int("units", units)
+        self.gamma_init = float(_validation.positive_number("gamma", gamma))
+        self.centers_initializer = _validation.initializer(
+            "centers_initializer", centers_initializer
+        )
         # Config keeps a string as given, anything else serialised.
         self._centers_initializer = (
             centers_initializer
             if isinstance(centers_initializer, str)
             else keras.initializers.serialize(self.centers_initializer)
         )
-        self.trainable_gamma = trainable_gamma
+        self.trainable_gamma = _validation.boolean(
+            "trainable_gamma", trainable_gamma
+        )
 
     def build(self, input_shape):
         if len(input_shape) < 2 or input_shape[-1] is None:
@@ -139,21 +125,10 @@ class RBF(keras.layers.Layer):
             iterations: number of Lloyd iterations, a positive integer.
             seed: integer seed of the initial choice, or `None`.
         """
-        if (
-            isinstance(iterations, bool)
-            or not isinstance(iterations, int)
-            or iterations <= 0
-        ):
-            raise ValueError(
-                "Argument `iterations` must be a positive integer. "
-                f"Received: iterations={iterations!r}"
-            )
+        _validation.positive_int("iterations", iterations)
+        seed = _validation.random_seed("seed", seed)
         data = ops.convert_to_tensor(data, dtype="float32")
-        if len(data.shape) != 2:
-            raise ValueError(
-                "Argument `data` must have rank 2 (samples, features). "
-                f"Received: data.shape={tuple(data.shape)}"
-            )
+        _validation.check_rank("data", data, 2)
         if data.shape[0] < self.units:
             raise ValueError(
                 f"Argument `data` needs at least `units`={self.units} "
@@ -161,6 +136,11 @@ class RBF(keras.layers.Layer):
             )
         if not self.built:
             self.build(data.shape)
+        elif data.shape[-1] != self.centers.shape[-1]:
+            raise ValueError(
+                f"Argument `data` must have {self.centers.shape[-1]} features "
+                f"(the layer's). Received: data.shape={tuple(data.shape)}"
+            )
         centers = _kmeans_plus_plus(data, self.units, seed)
         for _ in range(iterations):
             nearest = ops.argmin(pairwise_squared_distance(data, centers), 1)

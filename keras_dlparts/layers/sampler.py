@@ -1,9 +1,14 @@
 """The reparameterisation trick: a differentiable draw from a diagonal Gaussian."""
 
 import keras
+import ml_dtypes
 from keras import ops
 
+from keras_dlparts import _validation
 from keras_dlparts.ops.kl import gaussian_kl_divergence
+
+#: Largest `log_var / 2` exponentiated: `exp(88) ~ 1.7e38` is finite in float32.
+_MAX_HALF_LOG_VAR = 88.0
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -20,11 +25,21 @@ class ReparameterizationSampler(keras.layers.Layer):
     Outside training the layer returns `mean` (the most likely code), like
     `keras.layers.GaussianNoise` is the identity at inference.
 
+    Under mixed precision (a float16 or bfloat16 compute dtype) the sample
+    is computed in float32 and cast at the end, so that a large variance
+    does not overflow on the way (`exp(log_var / 2)` is already infinite
+    in float16 for `log_var > 22.2`). Samples beyond the largest finite
+    value of the output dtype (65504 in float16) are clipped to it, and
+    `log_var / 2` is capped at 88 (so `exp` stays finite in float32): `z`
+    and its gradients are always finite, the gradient being zero through
+    a clipped sample, as for `keras.ops.clip`. Samples in range are
+    unchanged.
+
     With `kl_weight > 0` the layer also adds, through `add_loss`, the term
     `kl_weight * mean_over_batch(KL(N(mean, exp(log_var)) || N(0, I)))`
     (see `keras_dlparts.ops.gaussian_kl_divergence`), in training and at
     inference alike, so a model using it trains as a VAE with a plain
-    `compile()` / `fit()`.
+    `compile()` / `fit()`. An empty batch adds a zero loss.
 
     Args:
         kl_weight: non-negative float, the weight of the KL term added
@@ -59,58 +74,52 @@ class ReparameterizationSampler(keras.layers.Layer):
 
     def __init__(self, kl_weight=0.0, seed=None, **kwargs):
         super().__init__(**kwargs)
-        if (
-            isinstance(kl_weight, bool)
-            or not isinstance(kl_weight, (int, float))
-            or not kl_weight >= 0.0
-        ):
-            raise ValueError(
-                "Argument `kl_weight` must be a non-negative float. "
-                f"Received: kl_weight={kl_weight!r}"
-            )
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, int)
-        ):
-            raise ValueError(
-                "Argument `seed` must be an integer or None. "
-                f"Received: seed={seed!r}"
-            )
-        self.kl_weight = float(kl_weight)
-        self.seed = seed
+        self.kl_weight = float(
+            _validation.non_negative_number("kl_weight", kl_weight)
+        )
+        self.seed = _validation.random_seed("seed", seed)
         self.seed_generator = keras.random.SeedGenerator(seed)
 
     def build(self, inputs_shape, log_var_shape=None):
-        mean_shape, log_var_shape = self._split_shapes(
-            inputs_shape, log_var_shape
-        )
+        self._check_shapes(*self._split_shapes(inputs_shape, log_var_shape))
+        self.built = True
+
+    @staticmethod
+    def _check_shapes(mean_shape, log_var_shape):
+        mean_shape = tuple(mean_shape)
         if len(mean_shape) < 2:
             raise ValueError(
                 "Input `mean` must have rank >= 2 (batch, ..., latent_dim). "
-                f"Received: mean.shape={tuple(mean_shape)}"
+                f"Received: mean.shape={mean_shape}"
             )
-        if tuple(mean_shape[1:]) != tuple(log_var_shape[1:]):
-            raise ValueError(
-                "Inputs `mean` and `log_var` must have the same shape. "
-                f"Received: mean.shape={tuple(mean_shape)}, "
-                f"log_var.shape={tuple(log_var_shape)}"
-            )
-        self.built = True
+        _validation.same_shape("mean", mean_shape, "log_var", tuple(log_var_shape))
 
     def call(self, inputs, log_var=None, training=None):
         mean, log_var = self._split(inputs, log_var)
+        self._check_shapes(mean.shape, log_var.shape)
         mean = ops.cast(mean, self.compute_dtype)
         log_var = ops.cast(log_var, self.compute_dtype)
         if self.kl_weight > 0.0:
             kl = gaussian_kl_divergence(
                 ops.cast(mean, "float32"), ops.cast(log_var, "float32")
             )
-            self.add_loss(self.kl_weight * ops.mean(kl))
+            count = ops.sum(ops.ones_like(kl))
+            self.add_loss(self.kl_weight * ops.divide_no_nan(ops.sum(kl), count))
         if not training:
             return mean
+        return self._sample(mean, log_var)
+
+    def _sample(self, mean, log_var):
+        """`mean + exp(log_var / 2) * eps`, in float32 for 16-bit inputs."""
+        dtype = keras.backend.standardize_dtype(self.compute_dtype)
+        work = "float32" if dtype in ("float16", "bfloat16") else dtype
         eps = keras.random.normal(
-            ops.shape(mean), dtype=self.compute_dtype, seed=self.seed_generator
+            ops.shape(mean), dtype=work, seed=self.seed_generator
         )
-        return mean + ops.exp(0.5 * log_var) * eps
+        half_log_var = ops.minimum(0.5 * ops.cast(log_var, work), _MAX_HALF_LOG_VAR)
+        z = ops.cast(mean, work) + ops.exp(half_log_var) * eps
+        largest = float(ml_dtypes.finfo(dtype).max)
+        return ops.cast(ops.clip(z, -largest, largest), dtype)
 
     def compute_output_shape(self, inputs_shape, log_var_shape=None):
         mean_shape, _ = self._split_shapes(inputs_shape, log_var_shape)

@@ -6,21 +6,13 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_dlparts import _validation
 from keras_dlparts.ops.distance import pairwise_squared_distance
-from keras_dlparts._validation import positive_number
 
 _NEIGHBORHOODS = ("gaussian", "bubble")
 _TOPOLOGIES = ("rectangular", "hexagonal")
 _DECAYS = ("asymptotic", "inverse", "linear")
 _UPDATES = ("online", "batch")
-
-
-def _check_choice(name, value, choices):
-    if value not in choices:
-        raise ValueError(
-            f"Argument `{name}` must be one of {list(choices)}. "
-            f"Received: {name}={value!r}"
-        )
 
 
 def _grid(rows, cols, topology):
@@ -139,36 +131,20 @@ class SelfOrganizingMap(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if (
-            not isinstance(map_shape, (tuple, list))
-            or len(map_shape) != 2
-            or any(
-                isinstance(n, bool) or not isinstance(n, int) or n <= 0
-                for n in map_shape
-            )
-            or map_shape[0] * map_shape[1] < 2
-        ):
+        map_shape = _validation.positive_ints("map_shape", map_shape, length=2)
+        if map_shape[0] * map_shape[1] < 2:
             raise ValueError(
-                "Argument `map_shape` must be a pair (rows, cols) of "
-                "positive integers with at least two units. "
-                f"Received: map_shape={map_shape!r}"
+                "Argument `map_shape` must be a pair (rows, cols) with at "
+                f"least two units. Received: map_shape={map_shape!r}"
             )
-        positive_number("sigma", sigma)
-        positive_number("learning_rate", learning_rate)
-        if (
-            isinstance(decay_steps, bool)
-            or not isinstance(decay_steps, int)
-            or decay_steps <= 0
-        ):
-            raise ValueError(
-                "Argument `decay_steps` must be a positive integer. "
-                f"Received: decay_steps={decay_steps!r}"
-            )
-        _check_choice("neighborhood", neighborhood, _NEIGHBORHOODS)
-        _check_choice("topology", topology, _TOPOLOGIES)
-        _check_choice("learning_rate_decay", learning_rate_decay, _DECAYS)
-        _check_choice("sigma_decay", sigma_decay, _DECAYS)
-        _check_choice("update", update, _UPDATES)
+        _validation.positive_number("sigma", sigma)
+        _validation.positive_number("learning_rate", learning_rate)
+        _validation.positive_int("decay_steps", decay_steps)
+        _validation.one_of("neighborhood", neighborhood, _NEIGHBORHOODS)
+        _validation.one_of("topology", topology, _TOPOLOGIES)
+        _validation.one_of("learning_rate_decay", learning_rate_decay, _DECAYS)
+        _validation.one_of("sigma_decay", sigma_decay, _DECAYS)
+        _validation.one_of("update", update, _UPDATES)
         self.map_shape = tuple(map_shape)
         self.sigma = float(sigma)
         self.learning_rate = float(learning_rate)
@@ -178,8 +154,8 @@ class SelfOrganizingMap(keras.layers.Layer):
         self.learning_rate_decay = learning_rate_decay
         self.sigma_decay = sigma_decay
         self.update_rule = update
-        self.codebook_initializer = keras.initializers.get(
-            codebook_initializer
+        self.codebook_initializer = _validation.initializer(
+            "codebook_initializer", codebook_initializer
         )
         # Config keeps a string as given, anything else serialised.
         self._codebook_initializer = (
@@ -330,7 +306,7 @@ class SelfOrganizingMap(keras.layers.Layer):
         Returns:
             A float32 tensor shaped `(rows, cols)`.
         """
-        _check_choice("scaling", scaling, ("sum", "mean"))
+        _validation.one_of("scaling", scaling, ("sum", "mean"))
         codebook = self._flat_codebook()
         others = ops.take(codebook, self._neighbors, axis=0)
         gaps = ops.sqrt(

@@ -172,6 +172,27 @@ def test_seeded_runs_repeat():
     np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize(
+    "make, error, match",
+    [
+        (lambda: AddBackgroundNoise(min_snr_db=float("nan")), ValueError, "min_snr_db=nan"),
+        (lambda: AddBackgroundNoise(max_snr_db=float("inf")), ValueError, "max_snr_db=inf"),
+        (lambda: RandomGain(min_gain_db=float("nan")), ValueError, "min_gain_db=nan"),
+        (lambda: RandomGain(max_gain_db="6"), TypeError, "max_gain_db"),
+        (lambda: RandomTimeShift(float("nan")), ValueError, "max_shift=nan"),
+        (lambda: RandomTimeShift(0.1, wrap="yes"), TypeError, "wrap"),
+        (lambda: RandomTimeStretch(max_rate=float("inf")), ValueError, "max_rate=inf"),
+        (lambda: RandomTimeStretch(frame_length=16.0), TypeError, "frame_length"),
+        (lambda: RandomPitchShift(min_semitones=float("-inf")), ValueError, "min_semitones"),
+        (lambda: RandomPitchShift(3.0, 1.0), ValueError, "min_semitones"),
+        (lambda: RandomGain(seed="x"), TypeError, "seed"),
+    ],
+)
+def test_bad_numbers_are_refused_by_name(make, error, match):
+    with pytest.raises(error, match=match):
+        make()
+
+
 def test_bad_inputs():
     with pytest.raises(ValueError, match="max_shift"):
         RandomTimeShift(1.5)

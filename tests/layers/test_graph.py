@@ -81,6 +81,50 @@ def test_mismatched_nodes_raise():
         GraphConvolution(2)(np.ones((1, 4, 3)), np.ones((1, 5, 5)))
 
 
-def test_bad_units():
-    with pytest.raises(ValueError, match="units"):
-        GraphConvolution(0)
+def test_mismatched_batch_sizes_and_ranks_raise():
+    with pytest.raises(ValueError, match="`features` and `adjacency`.*batch size"):
+        GraphConvolution(2)(np.ones((2, 4, 3)), np.ones((3, 4, 4)))
+    with pytest.raises(ValueError, match="`features`"):
+        GraphConvolution(2)(np.ones((3,)), np.ones((3, 3)))
+    with pytest.raises(ValueError, match="`adjacency`"):
+        GraphConvolution(2)(np.ones((1, 3, 2)), np.ones((1, 1, 3, 3)))
+    layer = GraphConvolution(2)
+    layer(np.ones((1, 3, 2)), np.ones((1, 3, 3)))
+    with pytest.raises(ValueError, match="`features` must have 2 features"):
+        layer(np.ones((1, 3, 4)), np.ones((1, 3, 3)))
+
+
+def test_empty_batch_gives_an_empty_output():
+    out = GraphConvolution(2)(np.ones((0, 3, 2), "float32"), np.ones((0, 3, 3), "float32"))
+    assert tuple(out.shape) == (0, 3, 2)
+
+
+def test_a_node_of_zero_degree_gets_factor_zero():
+    # Node 0's row sums to -1, so its degree A 1 + 1 is 0: its factor is 0
+    # (PyG's convention), while the others keep 1 / sqrt(degree).
+    adjacency = np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 2.0], [0.0, 2.0, 0.0]], "float32")
+    x = np.arange(6, dtype="float32").reshape(3, 2)
+    layer = GraphConvolution(2, kernel_initializer="identity", bias_initializer="ones")
+    out = np.asarray(layer(x, adjacency))
+    degree = adjacency.sum(-1) + 1.0
+    factor = np.zeros(3)
+    factor[degree > 0] = degree[degree > 0] ** -0.5
+    a_tilde = adjacency + np.eye(3)
+    expected = factor[:, None] * (a_tilde @ (factor[:, None] * x)) + 1.0
+    np.testing.assert_allclose(out, expected, rtol=1e-6)
+    np.testing.assert_array_equal(out[0], [1.0, 1.0])  # the bias alone
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"units": 0}, ValueError, "units"),
+        ({"units": 2.0}, TypeError, "units"),
+        ({"units": 2, "use_bias": 1}, TypeError, "use_bias"),
+        ({"units": 2, "kernel_initializer": "nope"}, ValueError, "kernel_initializer"),
+        ({"units": 2, "bias_initializer": "nope"}, ValueError, "bias_initializer"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        GraphConvolution(**kwargs)

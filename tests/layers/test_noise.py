@@ -72,14 +72,19 @@ def test_in_python_data_pipeline():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        ({"rate": 1.5}, "rate"),
-        ({"rate": 0.1, "salt_ratio": -0.1}, "salt_ratio"),
-        ({"rate": 0.1, "low": 1.0, "high": 0.0}, "low"),
-        ({"rate": 0.1, "seed": 1.5}, "seed"),
+        ({"rate": 1.5}, ValueError, "rate"),
+        ({"rate": float("nan")}, ValueError, "rate=nan"),
+        ({"rate": "0.1"}, TypeError, "rate"),
+        ({"rate": 0.1, "salt_ratio": -0.1}, ValueError, "salt_ratio"),
+        ({"rate": 0.1, "low": 1.0, "high": 0.0}, ValueError, "low"),
+        ({"rate": 0.1, "low": float("-inf")}, ValueError, "low=-inf"),
+        ({"rate": 0.1, "high": float("nan")}, ValueError, "high=nan"),
+        ({"rate": 0.1, "per_pixel": 1}, TypeError, "per_pixel"),
+        ({"rate": 0.1, "seed": 1.5}, TypeError, "seed"),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         SaltAndPepperNoise(**kwargs)

@@ -57,6 +57,12 @@ def test_straight_through_gradient_is_the_perceptron_rule():
 def test_bad_arguments_and_inputs():
     with pytest.raises(ValueError, match="`units` must be a positive integer"):
         Perceptron(0)
+    with pytest.raises(TypeError, match="`units` must be a positive integer"):
+        Perceptron("1")
+    with pytest.raises(ValueError, match="`kernel_initializer`"):
+        Perceptron(1, kernel_initializer="nope")
+    with pytest.raises(ValueError, match="`bias_initializer`"):
+        Perceptron(1, bias_initializer="nope")
     layer = Perceptron(1)
     layer(np.ones((2, 3), "float32"))
     with pytest.raises(ValueError, match="must have 3 features"):

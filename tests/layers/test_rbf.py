@@ -60,13 +60,38 @@ def test_adapt_ends_at_a_lloyd_fixed_point():
         )
 
 
-def test_bad_arguments_and_inputs():
-    with pytest.raises(ValueError, match="`units` must be a positive integer"):
-        RBF(0)
-    with pytest.raises(ValueError, match="`gamma` must be a positive number"):
-        RBF(2, gamma=-1.0)
-    with pytest.raises(ValueError, match="`trainable_gamma` must be a boolean"):
-        RBF(2, trainable_gamma="yes")
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"units": 0}, ValueError, "`units` must be a positive integer"),
+        ({"units": 2.0}, TypeError, "`units` must be a positive integer"),
+        ({"gamma": -1.0}, ValueError, "`gamma` must be a positive finite"),
+        ({"gamma": float("nan")}, ValueError, "gamma=nan"),
+        ({"gamma": float("inf")}, ValueError, "gamma=inf"),
+        ({"gamma": "1"}, TypeError, "`gamma` must be a number"),
+        ({"trainable_gamma": "yes"}, TypeError, "`trainable_gamma` must be True"),
+        ({"centers_initializer": "nope"}, ValueError, "`centers_initializer`"),
+    ],
+)
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        RBF(**{"units": 2, **kwargs})
+
+
+def test_bad_adapt_arguments():
+    with pytest.raises(TypeError, match="`iterations`"):
+        RBF(2).adapt(np.ones((3, 2), "float32"), iterations=1.5)
+    with pytest.raises(TypeError, match="`seed`"):
+        RBF(2).adapt(np.ones((3, 2), "float32"), seed="x")
+    with pytest.raises(ValueError, match="`data` must have rank 2"):
+        RBF(2).adapt(np.ones((3,), "float32"))
+    layer = RBF(2)
+    layer(np.ones((1, 3), "float32"))
+    with pytest.raises(ValueError, match="`data` must have 3 features"):
+        layer.adapt(np.ones((4, 2), "float32"))
+
+
+def test_bad_inputs():
     layer = RBF(2)
     layer(np.ones((1, 3), "float32"))
     with pytest.raises(ValueError, match="must have 3 features"):

@@ -79,6 +79,13 @@ def test_kl_weight_adds_the_weighted_kl_loss():
     assert silent.losses == []
 
 
+def test_empty_batch_gives_an_empty_sample_and_a_zero_loss():
+    sampler = ReparameterizationSampler(kl_weight=1.0, seed=0)
+    z = sampler(np.zeros((0, 3), "float32"), np.zeros((0, 3), "float32"), training=True)
+    assert tuple(z.shape) == (0, 3)
+    assert [float(loss) for loss in sampler.losses] == [0.0]
+
+
 def test_kl_term_trains_codes_towards_the_prior():
     inputs = keras.Input((2,))
     mean = keras.layers.Dense(2)(inputs)
@@ -93,20 +100,30 @@ def test_kl_term_trains_codes_towards_the_prior():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        ({"kl_weight": -1.0}, "kl_weight"),
-        ({"kl_weight": "1"}, "kl_weight"),
-        ({"seed": 1.5}, "seed"),
+        ({"kl_weight": -1.0}, ValueError, "kl_weight"),
+        ({"kl_weight": float("nan")}, ValueError, "kl_weight=nan"),
+        ({"kl_weight": float("inf")}, ValueError, "kl_weight=inf"),
+        ({"kl_weight": "1"}, TypeError, "kl_weight"),
+        ({"seed": 1.5}, TypeError, "seed"),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         ReparameterizationSampler(**kwargs)
 
 
 def test_bad_inputs():
     with pytest.raises(ValueError, match="same shape"):
         ReparameterizationSampler()(np.zeros((2, 3)), np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="`mean` and `log_var`"):  # batch sizes
+        ReparameterizationSampler()(np.zeros((2, 3)), np.zeros((3, 3)))
+    with pytest.raises(ValueError, match="`mean` must have rank >= 2"):
+        ReparameterizationSampler()(np.zeros((3,)), np.zeros((3,)))
+    sampler = ReparameterizationSampler()
+    sampler(np.zeros((2, 3)), np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="same shape"):  # checked at each call
+        sampler(np.zeros((2, 3)), np.zeros((1, 3)), training=True)
     with pytest.raises(ValueError, match="mean, log_var"):
         ReparameterizationSampler()(np.zeros((2, 3)))

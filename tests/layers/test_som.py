@@ -134,12 +134,20 @@ def test_neighborhood_worked_example():
 def test_bad_arguments_and_inputs():
     with pytest.raises(ValueError, match="`map_shape` must be a pair"):
         SelfOrganizingMap((1, 1))
-    with pytest.raises(ValueError, match="`map_shape` must be a pair"):
+    with pytest.raises(ValueError, match="`map_shape` must be 2 positive"):
         SelfOrganizingMap((3, 0))
-    with pytest.raises(ValueError, match="`sigma` must be a positive number"):
+    with pytest.raises(TypeError, match="`map_shape`"):
+        SelfOrganizingMap("3x3")
+    with pytest.raises(ValueError, match="`sigma` must be a positive finite"):
         SelfOrganizingMap((2, 2), sigma=0)
+    with pytest.raises(ValueError, match="`learning_rate`.*nan"):
+        SelfOrganizingMap((2, 2), learning_rate=float("nan"))
     with pytest.raises(ValueError, match="`decay_steps` must be a positive"):
         SelfOrganizingMap((2, 2), decay_steps=0)
+    with pytest.raises(TypeError, match="`decay_steps` must be a positive"):
+        SelfOrganizingMap((2, 2), decay_steps=10.0)
+    with pytest.raises(ValueError, match="`codebook_initializer`"):
+        SelfOrganizingMap((2, 2), codebook_initializer="nope")
     with pytest.raises(ValueError, match="`topology` must be one of"):
         SelfOrganizingMap((2, 2), topology="torus")
     with pytest.raises(ValueError, match="`neighborhood` must be one of"):
