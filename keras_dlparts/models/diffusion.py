@@ -3,10 +3,34 @@
 import keras
 import numpy as np
 
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import keras_object
+from keras_dlparts._validation import number
+from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import rate
+from keras_dlparts._validation import same_batch_size
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models.noise_schedule import NoiseSchedule
 
 _SAMPLERS = ("ddpm", "ddim")
+
+
+def _check_data_range(data_range):
+    """`(low, high)` as floats, if they are finite numbers with low < high."""
+    if not isinstance(data_range, (list, tuple)) or len(data_range) != 2:
+        raise TypeError(
+            "Argument `data_range` must be a pair (low, high). "
+            f"Received: data_range={data_range!r}"
+        )
+    low, high = (float(number("data_range", v)) for v in data_range)
+    if not low < high:
+        raise ValueError(
+            "Argument `data_range` must be (low, high) with low < high. "
+            f"Received: data_range={data_range!r}"
+        )
+    return low, high
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -93,12 +117,14 @@ class DiffusionModel(SeedState, keras.Model):
         seed=None,
         **kwargs,
     ):
+        keras_object("network", network, keras.Model)
+        if num_classes is not None:
+            positive_int("num_classes", num_classes)
+        rate("label_dropout", label_dropout)
+        low, high = _check_data_range(data_range)
+        boolean("clip_denoised", clip_denoised)
+        random_seed("seed", seed)
         super().__init__(**kwargs)
-        if not isinstance(network, keras.Model):
-            raise TypeError(
-                "Argument `network` must be a keras.Model. "
-                f"Received: network={network!r}"
-            )
         if isinstance(schedule, dict):
             schedule = keras.saving.deserialize_keras_object(schedule)
         if schedule is None:
@@ -145,7 +171,7 @@ class DiffusionModel(SeedState, keras.Model):
         self.num_classes = num_classes
         self.label_dropout = float(label_dropout)
         self.data_range = (low, high)
-        self.clip_denoised = bool(clip_denoised)
+        self.clip_denoised = clip_denoised
         self.seed = seed
         self.image_shape = tuple(network.inputs[0].shape[1:])
         self._seed_generator = keras.random.SeedGenerator(seed)
@@ -245,6 +271,8 @@ class DiffusionModel(SeedState, keras.Model):
             # Keras's JAX trainer also builds the model on `x` alone.
             batch = keras.ops.shape(images)[:1]
             labels = keras.ops.full(batch, self.num_classes, "int32")
+        check_rank("labels", labels, (1, 2))
+        same_batch_size(("x", images), ("labels", labels))
         if tuple(images.shape[1:]) != self.image_shape:
             raise ValueError(
                 f"Input `x` must have shape (batch,) + {self.image_shape}. "
