@@ -376,3 +376,33 @@ def strings(name, value):
                 f"{item!r} of type {type(item).__name__}"
             )
     return value
+
+
+def data_batch(name, value):
+    """Returns `value` if it is a non-empty batch of model inputs.
+
+    `value` is an array or tensor, or a list, tuple or dict of them (the
+    inputs of a multi-input model), each with a batch axis; their known
+    batch sizes must agree. `None`, strings and scalars raise TypeError;
+    rank 0, an empty batch or mismatched batch sizes raise ValueError.
+    """
+    import keras
+
+    leaves = [] if value is None else keras.tree.flatten(value)
+    shapes = [None if isinstance(v, (str, bytes)) else static_shape(v) for v in leaves]
+    if not leaves or any(s is None for s in shapes):
+        raise TypeError(
+            f"Argument `{name}` must be an array, or a list or dict of arrays, "
+            f"with a batch axis. Received: {name} of type {type(value).__name__}"
+        )
+    if any(len(s) == 0 or s[0] == 0 for s in shapes):
+        raise ValueError(
+            f"Argument `{name}` must have a batch axis (the first) holding at "
+            f"least one example. Received shapes: {shapes}"
+        )
+    if len({s[0] for s in shapes if s[0] is not None}) > 1:
+        raise ValueError(
+            f"The arrays of `{name}` must have the same batch size (first "
+            f"dimension). Received shapes: {shapes}"
+        )
+    return value

@@ -6,7 +6,10 @@ Works on every backend; the images go to TensorBoard through
 
 import numpy as np
 
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import data_batch
 from keras_dlparts.callbacks.probe import find_layer
+from keras_dlparts.callbacks.probe import layer_name_argument
 from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts._validation import positive_int
@@ -53,7 +56,8 @@ class AttentionMapLogger(SummaryWriterCallback):
     Args:
         log_dir: TensorBoard run directory.
         layer_name: name of the attention layer in the model.
-        inputs: the fixed model input(s).
+        inputs: the fixed model input(s) (an array, or a list or dict of
+            arrays, with a batch axis).
         every_n_epochs: positive int.
         max_images: positive int, the number of examples shown.
         normalize: bool, scale each head map to [0, 1] by its maximum.
@@ -83,20 +87,12 @@ class AttentionMapLogger(SummaryWriterCallback):
         zoom=1,
     ):
         super().__init__(log_dir)
-        if not isinstance(layer_name, str):
-            raise ValueError(
-                f"Argument `layer_name` must be a string. Received: "
-                f"layer_name={layer_name!r}"
-            )
-        positive_int("every_n_epochs", every_n_epochs)
-        positive_int("max_images", max_images)
-        positive_int("zoom", zoom)
-        self.layer_name = layer_name
-        self.inputs = inputs
-        self.every_n_epochs = every_n_epochs
-        self.max_images = max_images
-        self.normalize = normalize
-        self.zoom = zoom
+        self.layer_name = layer_name_argument("layer_name", layer_name)
+        self.inputs = data_batch("inputs", inputs)
+        self.every_n_epochs = positive_int("every_n_epochs", every_n_epochs)
+        self.max_images = positive_int("max_images", max_images)
+        self.normalize = boolean("normalize", normalize)
+        self.zoom = positive_int("zoom", zoom)
         self.last_scores = None
         self._probe = None
 

@@ -9,6 +9,8 @@ import numpy as np
 
 from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
+from keras_dlparts._validation import data_batch
+from keras_dlparts._validation import number
 from keras_dlparts._validation import positive_int
 
 
@@ -39,7 +41,8 @@ class DeadUnitMonitor(SummaryWriterCallback):
 
     Args:
         log_dir: TensorBoard run directory.
-        reference_data: the model input(s) of a fixed reference batch.
+        reference_data: the model input(s) of a fixed reference batch (an
+            array, or a list or dict of arrays, with a batch axis).
         every_n_epochs: positive int.
         alert_fraction: float in (0, 1]; a layer with at least this dead
             fraction is flagged.
@@ -60,15 +63,11 @@ class DeadUnitMonitor(SummaryWriterCallback):
 
     def __init__(self, log_dir, reference_data, every_n_epochs=1, alert_fraction=0.5):
         super().__init__(log_dir)
-        positive_int("every_n_epochs", every_n_epochs)
-        if not 0 < alert_fraction <= 1:
-            raise ValueError(
-                "Argument `alert_fraction` must be a float in (0, 1]. "
-                f"Received: alert_fraction={alert_fraction!r}"
-            )
-        self.reference_data = reference_data
-        self.every_n_epochs = every_n_epochs
-        self.alert_fraction = alert_fraction
+        self.reference_data = data_batch("reference_data", reference_data)
+        self.every_n_epochs = positive_int("every_n_epochs", every_n_epochs)
+        self.alert_fraction = number(
+            "alert_fraction", alert_fraction, low=0, high=1, include_low=False
+        )
         self.history = []
         self._probe = None
 

@@ -11,7 +11,11 @@ import numpy as np
 
 from keras_dlparts._autodiff import value_and_gradients
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
+from keras_dlparts._validation import batch_size
+from keras_dlparts._validation import data_batch
+from keras_dlparts._validation import non_negative_number
 from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import positive_number
 
 
 def _layer_key(variable, model_name):
@@ -43,6 +47,29 @@ def _as_one_replica(fn):
     ]
 
 
+def xy_batch(name, value):
+    """`value` as a tuple `(x, y)` or `(x, y, sample_weight)` of one batch."""
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(
+            f"Argument `{name}` must be a tuple (x, y) or (x, y, sample_weight). "
+            f"Received: {name} of type {type(value).__name__}"
+        )
+    if len(value) not in (2, 3):
+        raise ValueError(
+            f"Argument `{name}` must be a tuple (x, y) or (x, y, sample_weight). "
+            f"Received: a {type(value).__name__} of length {len(value)}"
+        )
+    parts = [data_batch(f"{name}[{i}]", part) for i, part in enumerate(value)
+             if i < 2 or part is not None]
+    sizes = {batch_size(keras.tree.flatten(part)[0]) for part in parts} - {None}
+    if len(sizes) > 1:
+        raise ValueError(
+            f"The parts of `{name}` (x, y[, sample_weight]) must have the same "
+            f"batch size. Received batch sizes: {sorted(sizes)}"
+        )
+    return tuple(value)
+
+
 class GradientFlowMonitor(SummaryWriterCallback):
     """Logs the gradient norm of every layer and flags vanishing and exploding ones.
 
@@ -71,8 +98,10 @@ class GradientFlowMonitor(SummaryWriterCallback):
             batch on which the gradients are measured.
         every_n_steps: positive int; measure at global training steps
             0, N, 2N, ...
-        vanishing_threshold: float; norms below it are flagged vanishing.
-        exploding_threshold: float; norms above it are flagged exploding.
+        vanishing_threshold: finite float >= 0; norms below it are flagged
+            vanishing.
+        exploding_threshold: finite float > vanishing_threshold; norms
+            above it are flagged exploding.
 
     Examples:
 
@@ -99,26 +128,21 @@ class GradientFlowMonitor(SummaryWriterCallback):
         exploding_threshold=1e3,
     ):
         super().__init__(log_dir)
-        if not isinstance(reference_data, (tuple, list)) or len(reference_data) not in (
-            2,
-            3,
-        ):
-            raise ValueError(
-                "Argument `reference_data` must be a tuple (x, y) or (x, y, "
-                f"sample_weight). Received: reference_data={type(reference_data)}"
-            )
-        positive_int("every_n_steps", every_n_steps)
-        if not 0 <= vanishing_threshold < exploding_threshold:
+        self.reference_data = xy_batch("reference_data", reference_data)
+        self.every_n_steps = positive_int("every_n_steps", every_n_steps)
+        self.vanishing_threshold = non_negative_number(
+            "vanishing_threshold", vanishing_threshold
+        )
+        self.exploding_threshold = positive_number(
+            "exploding_threshold", exploding_threshold
+        )
+        if not vanishing_threshold < exploding_threshold:
             raise ValueError(
                 "Arguments `vanishing_threshold` and `exploding_threshold` must "
                 "satisfy 0 <= vanishing_threshold < exploding_threshold. "
                 f"Received: vanishing_threshold={vanishing_threshold}, "
                 f"exploding_threshold={exploding_threshold}"
             )
-        self.reference_data = tuple(reference_data)
-        self.every_n_steps = every_n_steps
-        self.vanishing_threshold = vanishing_threshold
-        self.exploding_threshold = exploding_threshold
         self.history = []
         self._step = 0
 

@@ -5,14 +5,20 @@ Works on every backend; the images go to TensorBoard through
 PNG files are written with Pillow (`pip install pillow`).
 """
 
+import glob
 import inspect
 import math
 import os
 
 import numpy as np
 
-from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import number
 from keras_dlparts._validation import positive_int
+from keras_dlparts.callbacks._files import OwnedFiles
+from keras_dlparts.callbacks._files import safe_file_name
+from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
+from keras_dlparts.callbacks.summary_writer import directory
 
 
 def image_grid(
@@ -63,19 +69,65 @@ def image_grid(
     return np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1)
 
 
-def save_png(grid, path):
-    """Writes a grid in [0, 1] (`(h, w, 1)` or `(h, w, 3)`) as an 8-bit PNG."""
+def _pillow_image():
+    """Pillow's `Image` module, or an ImportError saying how to install it."""
     try:
         from PIL import Image
     except ImportError as error:  # pragma: no cover - depends on the install
         raise ImportError(
             "Writing PNG files needs Pillow: pip install pillow"
         ) from error
+    return Image
+
+
+def save_png(grid, path):
+    """Writes a grid in [0, 1] (`(h, w, 1)` or `(h, w, 3)`) as an 8-bit PNG."""
+    Image = _pillow_image()
     pixels = np.round(np.asarray(grid) * 255.0).astype("uint8")
     if pixels.shape[-1] == 1:
         pixels = pixels[..., 0]
     Image.fromarray(pixels).save(path)
     return path
+
+
+def _labels(labels, num_samples):
+    """`labels` as `num_samples` integers >= 0 (or `None`)."""
+    if labels is None:
+        return None
+    array = np.asarray(labels)
+    if array.dtype.kind not in "iu" or array.shape != (num_samples,):
+        raise (TypeError if array.dtype.kind not in "iu" else ValueError)(
+            "Argument `labels` must hold `num_samples` integer labels. Received: "
+            f"labels of shape {array.shape} and dtype {array.dtype}, "
+            f"num_samples={num_samples}"
+        )
+    if array.size and array.min() < 0:
+        raise ValueError(
+            f"Argument `labels` must be integers >= 0. Received: labels={labels!r}"
+        )
+    return labels
+
+
+def _value_range(value_range):
+    """`value_range` as `(low, high)`, two finite numbers with low < high."""
+    if not isinstance(value_range, (list, tuple)):
+        raise TypeError(
+            "Argument `value_range` must be a pair (low, high). Received: "
+            f"value_range={value_range!r}"
+        )
+    if len(value_range) != 2:
+        raise ValueError(
+            "Argument `value_range` must be a pair (low, high). Received: "
+            f"value_range={value_range!r}"
+        )
+    low = number("value_range[0]", value_range[0])
+    high = number("value_range[1]", value_range[1])
+    if not low < high:
+        raise ValueError(
+            "Argument `value_range` must be (low, high) with low < high. "
+            f"Received: value_range={value_range!r}"
+        )
+    return (low, high)
 
 
 class ImageSampleLogger(SummaryWriterCallback):
@@ -90,8 +142,19 @@ class ImageSampleLogger(SummaryWriterCallback):
 
     At the end of epochs `every_n_epochs, 2 * every_n_epochs, ...` the grid
     is written to TensorBoard as the image `tag` (step: the epoch number,
-    1-based) and, with `png_dir`, to `png_dir/<tag>_epoch_<NNNN>.png`.
-    `self.last_grid` holds the last grid, a float array in [0, 1].
+    1-based) and, with `png_dir`, to `png_dir/<name>_epoch_<NNNN>.png`,
+    where `<name>` is `tag` made a safe file name (every character outside
+    `[A-Za-z0-9._-]`, path separators included, and every `..` become `_`:
+    `"gan/samples"` gives `gan_samples_epoch_0001.png`), so the PNG files
+    always stay inside `png_dir`. `self.last_grid` holds the last grid, a
+    float array in [0, 1].
+
+    Like Keras's `TensorBoard` callback, it never replaces a file it did
+    not write: when training starts, a PNG of the same name already in
+    `png_dir` (from an earlier run) raises a `FileExistsError`, unless
+    `overwrite=True`. PNGs it wrote itself (in an earlier `fit` with the
+    same callback) are replaced. The model's `generate` method and the
+    `labels` (against the model's `num_classes`) are also checked then.
 
     Args:
         log_dir: TensorBoard run directory.
@@ -99,15 +162,18 @@ class ImageSampleLogger(SummaryWriterCallback):
         num_samples: positive int, images per grid.
         seed: int seed passed to `generate`.
         png_dir: optional directory for PNG files (created if missing).
-        labels: optional class labels `(num_samples,)` for conditional
-            models.
+        labels: optional integer class labels `(num_samples,)`, each in
+            `[0, num_classes)`, for conditional models.
         columns: grid columns (default: `num_classes` for conditional
             models, else `ceil(sqrt(num_samples))`).
         scale: positive int, pixels per image pixel.
         padding: non-negative int, grey pixels between images.
         value_range: `(low, high)` of the generated values, mapped to
             black and white (`(-1.0, 1.0)` for tanh outputs).
-        tag: name of the TensorBoard image and of the PNG files.
+        tag: name of the TensorBoard image (it may hold `/`) and of the
+            PNG files.
+        overwrite: bool, whether PNG files of the same name that this
+            callback did not write may be replaced.
 
     Examples:
 
@@ -135,50 +201,25 @@ class ImageSampleLogger(SummaryWriterCallback):
         padding=1,
         value_range=(0.0, 1.0),
         tag="samples",
+        overwrite=False,
     ):
         super().__init__(log_dir)
-        positive_int("every_n_epochs", every_n_epochs)
-        positive_int("num_samples", num_samples)
-        positive_int("scale", scale)
-        if (
-            isinstance(padding, bool)
-            or not isinstance(padding, int)
-            or padding < 0
-        ):
-            raise ValueError(
-                "Argument `padding` must be a non-negative integer. "
-                f"Received: padding={padding!r}"
+        self.every_n_epochs = positive_int("every_n_epochs", every_n_epochs)
+        self.num_samples = positive_int("num_samples", num_samples)
+        self.seed = positive_int("seed", seed, minimum=0)
+        self.png_dir = directory("png_dir", png_dir, optional=True)
+        self.labels = _labels(labels, num_samples)
+        self.columns = None if columns is None else positive_int("columns", columns)
+        self.scale = positive_int("scale", scale)
+        self.padding = positive_int("padding", padding, minimum=0)
+        self.value_range = _value_range(value_range)
+        if not isinstance(tag, str) or not tag:
+            raise (ValueError if isinstance(tag, str) else TypeError)(
+                f"Argument `tag` must be a non-empty string. Received: tag={tag!r}"
             )
-        if columns is not None:
-            positive_int("columns", columns)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise ValueError(
-                f"Argument `seed` must be an integer. Received: seed={seed!r}"
-            )
-        if labels is not None and len(labels) != num_samples:
-            raise ValueError(
-                "Argument `labels` must hold `num_samples` labels. "
-                f"Received: {len(labels)} labels, num_samples={num_samples}"
-            )
-        if (
-            not isinstance(value_range, (list, tuple))
-            or len(value_range) != 2
-            or not value_range[0] < value_range[1]
-        ):
-            raise ValueError(
-                "Argument `value_range` must be (low, high) with low < high. "
-                f"Received: value_range={value_range!r}"
-            )
-        self.every_n_epochs = every_n_epochs
-        self.num_samples = num_samples
-        self.seed = seed
-        self.png_dir = None if png_dir is None else str(png_dir)
-        self.labels = labels
-        self.columns = columns
-        self.scale = scale
-        self.padding = padding
-        self.value_range = tuple(value_range)
         self.tag = tag
+        self.overwrite = boolean("overwrite", overwrite)
+        self._files = OwnedFiles(type(self).__name__, self.overwrite, "png_dir")
         self.last_grid = None
 
     def _generate_kwargs(self):
@@ -192,6 +233,11 @@ class ImageSampleLogger(SummaryWriterCallback):
         num_classes = getattr(self.model, "num_classes", None)
         takes_labels = "labels" in inspect.signature(generate).parameters
         if self.labels is not None:
+            if num_classes and max(self.labels) >= num_classes:
+                raise ValueError(
+                    f"Argument `labels` must be < num_classes={num_classes} of "
+                    f"{self.model.name!r}. Received: labels={self.labels!r}"
+                )
             kwargs["labels"] = np.asarray(self.labels, "int32")
         elif takes_labels and num_classes:
             kwargs["labels"] = np.arange(self.num_samples) % num_classes
@@ -211,10 +257,22 @@ class ImageSampleLogger(SummaryWriterCallback):
             self.summary.image(self.tag, grid[None])
         if self.png_dir is not None:
             os.makedirs(self.png_dir, exist_ok=True)
-            name = f"{self.tag}_epoch_{step:04d}.png"
-            save_png(grid, os.path.join(self.png_dir, name))
+            save_png(grid, self._files.claim(self.png_path(step)))
         self.last_grid = grid
         return grid
+
+    def png_path(self, step):
+        """`png_dir/<tag>_epoch_<NNNN>.png`, the tag made a safe file name."""
+        name = f"{safe_file_name(self.tag)}_epoch_{step:04d}.png"
+        return os.path.join(self.png_dir, name)
+
+    def on_train_begin(self, logs=None):
+        # Every mistake that would stop `fit` at the first epoch end, now.
+        self._generate_kwargs()
+        if self.png_dir is not None:
+            _pillow_image()
+            pattern = f"{safe_file_name(self.tag)}_epoch_*.png"
+            self._files.check(sorted(glob.glob(os.path.join(self.png_dir, pattern))))
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs == 0:

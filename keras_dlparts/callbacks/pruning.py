@@ -10,7 +10,10 @@ only with a `log_dir`).
 from keras import ops
 
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
+from keras_dlparts._validation import fraction
+from keras_dlparts._validation import names
 from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import rate
 
 
 def polynomial_sparsity(
@@ -101,7 +104,8 @@ class MagnitudePruning(SummaryWriterCallback):
         frequency: positive int, steps between mask updates.
         initial_sparsity: float in [0, target_sparsity], `s_i`.
         layer_names: `None` (every layer with a `kernel`) or a list of the
-            names of the layers to prune.
+            names of the layers to prune; a name without a trainable kernel
+            in the model is refused when training starts.
         log_dir: `None` or a TensorBoard run directory.
 
     Examples:
@@ -126,37 +130,24 @@ class MagnitudePruning(SummaryWriterCallback):
         layer_names=None,
         log_dir=None,
     ):
-        super().__init__(log_dir)
-        if (
-            not isinstance(target_sparsity, (int, float))
-            or not 0 <= target_sparsity < 1
-        ):
+        super().__init__(log_dir, optional=True)
+        self.target_sparsity = rate("target_sparsity", target_sparsity)
+        self.begin_step = positive_int("begin_step", begin_step, minimum=0)
+        self.end_step = positive_int("end_step", end_step)
+        if self.end_step <= self.begin_step:
             raise ValueError(
-                "Argument `target_sparsity` must be a float in [0, 1). "
-                f"Received: target_sparsity={target_sparsity!r}"
+                "Argument `end_step` must be greater than `begin_step`. "
+                f"Received: end_step={end_step!r}, begin_step={begin_step!r}"
             )
-        if not isinstance(begin_step, int) or begin_step < 0:
-            raise ValueError(
-                "Argument `begin_step` must be an integer >= 0. Received: "
-                f"begin_step={begin_step!r}"
-            )
-        if not isinstance(end_step, int) or end_step <= begin_step:
-            raise ValueError(
-                "Argument `end_step` must be an integer > begin_step. Received: "
-                f"end_step={end_step!r}, begin_step={begin_step!r}"
-            )
-        positive_int("frequency", frequency)
-        if not 0 <= initial_sparsity <= target_sparsity:
+        self.frequency = positive_int("frequency", frequency)
+        self.initial_sparsity = fraction("initial_sparsity", initial_sparsity)
+        if self.initial_sparsity > self.target_sparsity:
             raise ValueError(
                 "Argument `initial_sparsity` must be in [0, target_sparsity]. "
-                f"Received: initial_sparsity={initial_sparsity!r}"
+                f"Received: initial_sparsity={initial_sparsity!r}, "
+                f"target_sparsity={target_sparsity!r}"
             )
-        self.target_sparsity = target_sparsity
-        self.begin_step = begin_step
-        self.end_step = end_step
-        self.frequency = frequency
-        self.initial_sparsity = initial_sparsity
-        self.layer_names = None if layer_names is None else list(layer_names)
+        self.layer_names = names("layer_names", layer_names, allow_none=True)
         self.masks = {}
 
     def sparsity_at(self, step):
@@ -173,10 +164,17 @@ class MagnitudePruning(SummaryWriterCallback):
         kernels = {}
         for layer in self.model._flatten_layers(include_self=False):
             kernel = getattr(layer, "kernel", None)
-            if kernel is None or not getattr(kernel, "trainable", False):
-                continue
-            if self.layer_names is None or layer.name in self.layer_names:
+            if kernel is not None and getattr(kernel, "trainable", False):
                 kernels[layer.name] = kernel
+        unknown = sorted(set(self.layer_names or ()) - set(kernels))
+        if unknown:
+            raise ValueError(
+                f"Argument `layer_names` names layers without a trainable kernel "
+                f"in model {self.model.name!r}: {unknown}. Layers with one: "
+                f"{sorted(kernels)}"
+            )
+        if self.layer_names is not None:
+            kernels = {n: k for n, k in kernels.items() if n in self.layer_names}
         if not kernels:
             raise ValueError(
                 f"No layer to prune in model {self.model.name!r} "

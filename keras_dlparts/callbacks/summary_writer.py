@@ -7,6 +7,8 @@ constructing a callback loads no TensorFlow, and a callback whose
 summaries are optional never needs it.
 """
 
+import os
+
 import keras
 
 
@@ -17,12 +19,32 @@ def tensorflow():
     return tf
 
 
+def directory(name, value, optional=False):
+    """`value` as a directory path string; `None` passes when `optional`."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) and not hasattr(value, "__fspath__"):
+        raise TypeError(
+            f"Argument `{name}` must be a directory path"
+            + (" or None" if optional else "")
+            + f". Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    value = os.fspath(value)
+    if not isinstance(value, str) or not value:
+        raise ValueError(
+            f"Argument `{name}` must be a non-empty directory path. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
 class SummaryWriterCallback(keras.callbacks.Callback):
     """A `keras.callbacks.Callback` that owns a `tf.summary` file writer.
 
     Args:
         log_dir: directory of the TensorBoard run the summaries go to
             (`None` for callbacks whose summaries are optional).
+        optional: whether `log_dir` may be `None`.
 
     Subclasses write with `with self.writer.as_default(step=...):
     self.summary.scalar(...)`; the writer (and TensorFlow) is created on
@@ -32,17 +54,9 @@ class SummaryWriterCallback(keras.callbacks.Callback):
     assigned through it are the live ones.
     """
 
-    def __init__(self, log_dir):
+    def __init__(self, log_dir, optional=False):
         super().__init__()
-        if (
-            log_dir is not None
-            and not isinstance(log_dir, (str, bytes))
-            and not hasattr(log_dir, "__fspath__")
-        ):
-            raise ValueError(
-                f"Argument `log_dir` must be a path. Received: log_dir={log_dir!r}"
-            )
-        self.log_dir = None if log_dir is None else str(log_dir)
+        self.log_dir = directory("log_dir", log_dir, optional)
         self._writer = None
 
     @property

@@ -6,7 +6,8 @@ Works on every backend; the optional summary goes to TensorBoard through
 
 import time
 
-
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import positive_number
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 
 
@@ -22,9 +23,9 @@ class TimeStopping(SummaryWriterCallback):
     `time_stopping/message` are written at the end of training.
 
     Args:
-        seconds: positive number, the time budget of one `fit` call.
+        seconds: positive finite number, the time budget of one `fit` call.
         log_dir: `None` or a TensorBoard run directory.
-        verbose: bool, print a line when training is stopped.
+        verbose: bool (or 0/1), print a line when training is stopped.
 
     Examples:
 
@@ -39,18 +40,11 @@ class TimeStopping(SummaryWriterCallback):
     """
 
     def __init__(self, seconds, log_dir=None, verbose=False):
-        super().__init__(log_dir)
-        if (
-            isinstance(seconds, bool)
-            or not isinstance(seconds, (int, float))
-            or seconds <= 0
-        ):
-            raise ValueError(
-                "Argument `seconds` must be a positive number. Received: "
-                f"seconds={seconds!r}"
-            )
-        self.seconds = seconds
-        self.verbose = verbose
+        super().__init__(log_dir, optional=True)
+        self.seconds = positive_number("seconds", seconds)
+        if isinstance(verbose, float) or verbose not in (0, 1):
+            boolean("verbose", verbose)  # 0 and 1 pass, as in Keras
+        self.verbose = bool(verbose)
         self.stopped_epoch = None
 
     def on_train_begin(self, logs=None):

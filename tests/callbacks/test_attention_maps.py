@@ -74,4 +74,24 @@ def test_unknown_layer(tmp_path):
     with pytest.raises(ValueError, match="no layer named 'nope'"):
         logger.log(0)
     with pytest.raises(ValueError, match="max_images"):
-        AttentionMapLogger(str(tmp_path), "mha", None, max_images=0)
+        AttentionMapLogger(str(tmp_path), "mha", np.ones((1, 6, 4)), max_images=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        # inputs=None used to fail only when training started.
+        ({"inputs": None}, TypeError, "inputs"),
+        ({"inputs": "x"}, TypeError, "inputs"),
+        ({"inputs": np.ones((0, 6, 4))}, ValueError, "inputs"),
+        ({"layer_name": None}, TypeError, "layer_name"),
+        ({"layer_name": ""}, ValueError, "layer_name"),
+        ({"normalize": "yes"}, TypeError, "normalize"),
+        ({"zoom": 1.5}, TypeError, "zoom"),
+    ],
+)
+def test_bad_arguments_refused_at_construction(kwargs, error, name, tmp_path):
+    args = {"log_dir": str(tmp_path), "layer_name": "mha",
+            "inputs": np.ones((1, 6, 4)), **kwargs}
+    with pytest.raises(error, match=name):
+        AttentionMapLogger(**args)

@@ -76,3 +76,21 @@ def test_errors(tmp_path):
     monitor.set_model(model)
     with pytest.raises(ValueError, match="no ReLU layer"):
         monitor.measure(0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        # reference_data=None used to fail only when training started.
+        ({"reference_data": None}, TypeError, "reference_data"),
+        ({"reference_data": np.ones((0, 8))}, ValueError, "reference_data"),
+        ({"alert_fraction": float("nan")}, ValueError, "alert_fraction"),
+        ({"alert_fraction": "x"}, TypeError, "alert_fraction"),
+        ({"alert_fraction": 0.0}, ValueError, "alert_fraction"),
+        ({"every_n_epochs": None}, TypeError, "every_n_epochs"),
+    ],
+)
+def test_bad_arguments_refused_at_construction(kwargs, error, name, tmp_path):
+    args = {"log_dir": str(tmp_path), "reference_data": np.ones((2, 8)), **kwargs}
+    with pytest.raises(error, match=name):
+        DeadUnitMonitor(**args)

@@ -131,7 +131,7 @@ def test_norms_match_numpy_gradient(tmp_path):
 )
 def test_bad_arguments(kwargs, match, tmp_path):
     args = {"reference_data": (np.ones((2, 3)), np.ones((2, 1))), **kwargs}
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         GradientFlowMonitor(str(tmp_path), **args)
 
 
@@ -191,3 +191,29 @@ def test_under_jit_and_distribution(mode, tmp_path):
     # trainer's current weights (on JAX, its state), the same ones.
     assert monitor.history[1]["norms"]["o"] == pytest.approx(expected, rel=1e-4)
     assert monitor.history[0]["norms"]["o"] != pytest.approx(expected, rel=1e-4)
+
+
+XY = (np.ones((2, 3), "float32"), np.ones((2, 1), "float32"))
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        # Used to fail with "'<=' not supported between 'int' and 'str'".
+        ({"vanishing_threshold": "x"}, TypeError, "vanishing_threshold"),
+        ({"vanishing_threshold": float("nan")}, ValueError, "vanishing_threshold"),
+        ({"vanishing_threshold": -1.0}, ValueError, "vanishing_threshold"),
+        ({"exploding_threshold": float("inf")}, ValueError, "exploding_threshold"),
+        ({"exploding_threshold": "x"}, TypeError, "exploding_threshold"),
+        ({"every_n_steps": 1.5}, TypeError, "every_n_steps"),
+        ({"reference_data": None}, TypeError, "reference_data"),
+        ({"reference_data": (XY[0], None)}, TypeError, "reference_data"),
+        ({"reference_data": (XY[0], XY[1][:1])}, ValueError, "reference_data"),
+        ({"reference_data": (XY[0][:0], XY[1][:0])}, ValueError, "reference_data"),
+        ({"log_dir": None}, TypeError, "log_dir"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs, error, name, tmp_path):
+    args = {"log_dir": str(tmp_path), "reference_data": XY, **kwargs}
+    with pytest.raises(error, match=name):
+        GradientFlowMonitor(**args)

@@ -115,9 +115,124 @@ def test_bad_arguments_and_models(tmp_path):
         ImageSampleLogger(str(tmp_path), value_range=(1.0, 0.0))
     with pytest.raises(ValueError, match="padding"):
         ImageSampleLogger(str(tmp_path), padding=-1)
-    with pytest.raises(ValueError, match="seed"):
+    with pytest.raises(TypeError, match="seed"):
         ImageSampleLogger(str(tmp_path), seed=None)
     logger = ImageSampleLogger(str(tmp_path))
     logger.set_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
     with pytest.raises(ValueError, match="generate"):
         logger.log(step=1)
+
+
+class _Gray(keras.Model):
+    """A model with `generate`: grey images, no weights, no training."""
+
+    def generate(self, n, seed=None):
+        return np.full((n, 2, 2, 1), 0.5, "float32")
+
+
+def _files_under(path):
+    return sorted(
+        os.path.relpath(os.path.join(root, f), path)
+        for root, _, files in os.walk(path)
+        for f in files
+    )
+
+
+@pytest.mark.parametrize(
+    "tag, png_name",
+    [
+        # Used to abort `fit` with FileNotFoundError (no folder "gan").
+        ("gan/samples", "gan_samples_epoch_0001.png"),
+        # Used to write outside png_dir.
+        ("../x", "__x_epoch_0001.png"),
+        ("/tmp/abs", "_tmp_abs_epoch_0001.png"),
+        (".hidden", "_hidden_epoch_0001.png"),
+    ],
+)
+def test_tags_become_safe_file_names_inside_png_dir(tag, png_name, tmp_path):
+    log_dir, png_dir = tmp_path / "run" / "logs", tmp_path / "run" / "png"
+    logger = ImageSampleLogger(log_dir, num_samples=2, png_dir=png_dir, tag=tag)
+    logger.set_model(_Gray())
+    logger.on_train_begin()
+    logger.on_epoch_end(0)
+    logger.on_train_end()
+    assert os.listdir(png_dir) == [png_name]
+    assert list(read_events(str(log_dir))) == [tag]  # TensorBoard keeps the tag
+    # Nothing outside the two directories the user gave.
+    outside = [f for f in _files_under(tmp_path) if not f.startswith("run")]
+    assert outside == []
+
+
+def test_nested_tag_in_fit(tmp_path):
+    png_dir = tmp_path / "png"
+    logger = ImageSampleLogger(str(tmp_path / "logs"), num_samples=4, seed=1,
+                               png_dir=str(png_dir), tag="vae/samples")
+    _vae().fit(X, epochs=1, batch_size=8, verbose=0, callbacks=[logger])
+    assert os.listdir(png_dir) == ["vae_samples_epoch_0001.png"]
+
+
+def test_never_replaces_pngs_of_another_run(tmp_path):
+    png_dir = tmp_path / "png"
+    vae = _vae()
+
+    def fit(**kwargs):
+        logger = ImageSampleLogger(str(tmp_path / "logs"), num_samples=4,
+                                   png_dir=str(png_dir), **kwargs)
+        vae.fit(X, epochs=1, batch_size=8, verbose=0, callbacks=[logger])
+        return logger
+
+    logger = fit()
+    first = (png_dir / "samples_epoch_0001.png").read_bytes()
+    # The same callback may replace its own files in a later `fit`.
+    vae.fit(X, epochs=1, batch_size=8, verbose=0, callbacks=[logger])
+    # A new run refuses before training, naming the file and the argument.
+    weights = [w.numpy().copy() for w in vae.weights]
+    with pytest.raises(FileExistsError, match=r"samples_epoch_0001\.png.*overwrite=True"):
+        fit()
+    for old, new in zip(weights, vae.weights):
+        np.testing.assert_array_equal(old, new.numpy())
+    (png_dir / "samples_epoch_0001.png").write_bytes(first)
+    fit(tag="other")  # other names: no conflict
+    fit(overwrite=True)
+    assert sorted(os.listdir(png_dir)) == [
+        "other_epoch_0001.png", "samples_epoch_0001.png"
+    ]
+    assert (png_dir / "samples_epoch_0001.png").read_bytes() != first
+
+
+def test_labels_checked_against_the_model_before_training(tmp_path):
+    gan = ConditionalGAN(
+        build_dcgan_generator(4, (8, 8, 1), filters=(4,), num_classes=3),
+        build_dcgan_discriminator((8, 8, 1), filters=(4,), num_classes=3),
+        latent_dim=4,
+        num_classes=3,
+    )
+    logger = ImageSampleLogger(str(tmp_path), num_samples=2, labels=[0, 3])
+    logger.set_model(gan)
+    with pytest.raises(ValueError, match="labels.*num_classes=3"):
+        logger.on_train_begin()
+    logger = ImageSampleLogger(str(tmp_path))
+    logger.set_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+    with pytest.raises(ValueError, match="generate"):
+        logger.on_train_begin()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        ({"tag": ""}, ValueError, "tag"),
+        ({"tag": None}, TypeError, "tag"),
+        ({"png_dir": 3}, TypeError, "png_dir"),
+        ({"labels": [-1, 0], "num_samples": 2}, ValueError, "labels"),
+        ({"labels": [0.5, 1.0], "num_samples": 2}, TypeError, "labels"),
+        ({"value_range": (0.0, float("nan"))}, ValueError, "value_range"),
+        ({"value_range": "x"}, TypeError, "value_range"),
+        ({"padding": 1.5}, TypeError, "padding"),
+        ({"columns": 0}, ValueError, "columns"),
+        ({"overwrite": "yes"}, TypeError, "overwrite"),
+        ({"log_dir": None}, TypeError, "log_dir"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs, error, name, tmp_path):
+    with pytest.raises(error, match=name):
+        ImageSampleLogger(**{"log_dir": str(tmp_path), **kwargs})

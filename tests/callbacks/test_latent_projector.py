@@ -71,3 +71,100 @@ def test_bad_arguments(tmp_path):
         LatentSpaceProjector(str(tmp_path), np.ones((4, 2)), labels=[0, 1])
     with pytest.raises(ValueError, match="every_n_epochs"):
         LatentSpaceProjector(str(tmp_path), np.ones((4, 2)), every_n_epochs=0)
+
+
+def _model():
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="code")])
+
+
+DATA = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
+LABELS = np.array([0, 1, 2, 0, 1, 2])
+
+
+def _fit(model, callback, epochs=3):
+    model.compile("sgd", "mse")
+    model.fit(DATA, np.zeros((6, 2)), epochs=epochs, batch_size=3, verbose=0,
+              callbacks=[callback])
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        # data=None used to fail only at the end of training.
+        ({"data": None}, TypeError, "data"),
+        ({"data": np.ones((0, 4))}, ValueError, "data"),
+        # A too short class_names used to raise IndexError after training.
+        ({"labels": LABELS, "class_names": ["a", "b"]}, ValueError, "class_names"),
+        ({"labels": None, "class_names": ["a", "b", "c"]}, ValueError, "class_names"),
+        ({"labels": LABELS - 1, "class_names": ["a", "b", "c"]}, ValueError, "labels"),
+        ({"labels": LABELS + 0.5, "class_names": ["a", "b", "c"]}, TypeError, "labels"),
+        ({"class_names": "abc", "labels": LABELS}, TypeError, "class_names"),
+        ({"layer_name": 3}, TypeError, "layer_name"),
+        ({"every_n_epochs": 1.5}, TypeError, "every_n_epochs"),
+        ({"max_to_keep": 0}, ValueError, "max_to_keep"),
+        ({"overwrite": None}, TypeError, "overwrite"),
+        ({"log_dir": None}, TypeError, "log_dir"),
+    ],
+)
+def test_bad_arguments_refused_at_construction(kwargs, error, name, tmp_path):
+    with pytest.raises(error, match=name):
+        LatentSpaceProjector(**{"log_dir": str(tmp_path), "data": DATA, **kwargs})
+
+
+def _checkpoints(log_dir):
+    return sorted(f for f in os.listdir(log_dir) if f.startswith("embedding.ckpt"))
+
+
+@pytest.mark.parametrize("max_to_keep, kept", [(1, [3]), (2, [2, 3])])
+def test_keeps_the_latest_checkpoints(max_to_keep, kept, tmp_path):
+    log_dir = tmp_path / "logs"
+    callback = LatentSpaceProjector(str(log_dir), DATA, LABELS, every_n_epochs=1,
+                                    max_to_keep=max_to_keep)
+    _fit(_model(), callback)
+    assert _checkpoints(log_dir) == sorted(
+        f"embedding.ckpt-{step}{ext}"
+        for step in kept
+        for ext in (".index", ".data-00000-of-00001")
+    )
+    state = tf.train.get_checkpoint_state(str(log_dir))
+    assert state.model_checkpoint_path.endswith("embedding.ckpt-3")
+    assert [os.path.basename(p) for p in state.all_model_checkpoint_paths] == [
+        f"embedding.ckpt-{step}" for step in kept
+    ]
+    assert os.listdir(tmp_path) == ["logs"]  # nothing outside log_dir
+
+
+def test_never_replaces_files_of_another_run(tmp_path):
+    log_dir = str(tmp_path)
+    model = _model()
+    first = LatentSpaceProjector(log_dir, DATA, LABELS, every_n_epochs=1)
+    _fit(model, first)
+    _fit(model, first, epochs=1)  # its own files: replaced without a word
+    metadata = os.path.join(log_dir, "metadata.tsv")
+    with open(metadata, "w") as f:
+        f.write("mine\n")
+    weights = [w.numpy().copy() for w in model.weights]
+    second = LatentSpaceProjector(log_dir, DATA, LABELS, every_n_epochs=1)
+    with pytest.raises(FileExistsError, match=r"metadata\.tsv.*overwrite=True"):
+        _fit(model, second)
+    for old, new in zip(weights, model.weights):
+        np.testing.assert_array_equal(old, new.numpy())  # refused before training
+    with open(metadata) as f:
+        assert f.read() == "mine\n"
+    # Also when writing by hand, and for the config and checkpoints.
+    os.remove(metadata)
+    second.set_model(model)
+    with pytest.raises(FileExistsError, match="projector_config.pbtxt"):
+        second.write(step=0)
+    # overwrite=True replaces the files, and deletes only its own checkpoints.
+    with open(os.path.join(log_dir, "embedding.ckpt-7.index"), "w") as f:
+        f.write("someone else's")
+    third = LatentSpaceProjector(log_dir, DATA, LABELS, every_n_epochs=1,
+                                 overwrite=True)
+    _fit(model, third, epochs=2)
+    assert _checkpoints(log_dir) == [
+        "embedding.ckpt-2.data-00000-of-00001", "embedding.ckpt-2.index",
+        "embedding.ckpt-7.index",
+    ]
+    with open(metadata) as f:
+        assert f.read().splitlines() == [str(label) for label in LABELS]

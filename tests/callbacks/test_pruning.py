@@ -195,3 +195,35 @@ def test_under_distribution():
                   callbacks=[pruning])
     for mask in zeros_of(model).values():
         assert mask.mean() == pytest.approx(0.6, abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, name",
+    [
+        # Used to fail with "'<=' not supported between 'int' and 'str'".
+        ({"initial_sparsity": "x"}, TypeError, "initial_sparsity"),
+        ({"initial_sparsity": float("nan")}, ValueError, "initial_sparsity"),
+        ({"target_sparsity": float("nan")}, ValueError, "target_sparsity"),
+        ({"begin_step": -1}, ValueError, "begin_step"),
+        ({"end_step": 2.5}, TypeError, "end_step"),
+        ({"frequency": "x"}, TypeError, "frequency"),
+        # Used to prune the layers "d", "e", "n", "s".
+        ({"layer_names": "dense"}, TypeError, "layer_names"),
+        ({"layer_names": [3]}, TypeError, "layer_names"),
+        ({"log_dir": 3}, TypeError, "log_dir"),
+    ],
+)
+def test_bad_arguments_name_the_argument(kwargs, error, name):
+    with pytest.raises(error, match=name):
+        MagnitudePruning(**{"target_sparsity": 0.5, **kwargs})
+
+
+def test_unknown_layer_names_refused_before_training():
+    model = digits_mlp()
+    before = [v.numpy().copy() for v in model.weights]
+    pruning = MagnitudePruning(0.5, 0, 10, 1, layer_names=["h2", "typo"])
+    with pytest.raises(ValueError, match=r"layer_names.*\['typo'\]"):
+        model.fit(np.ones((4, 64)), np.zeros(4), batch_size=2, verbose=0,
+                  callbacks=[pruning])
+    for old, new in zip(before, model.weights):
+        np.testing.assert_array_equal(old, new.numpy())  # not one step taken

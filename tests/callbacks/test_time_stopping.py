@@ -36,7 +36,20 @@ def test_does_not_stop_within_budget():
     assert history.epoch == [0, 1, 2] and stop.stopped_epoch is None
 
 
-@pytest.mark.parametrize("seconds", [0, -1.0, True, "10"])
-def test_bad_seconds(seconds):
-    with pytest.raises(ValueError, match="seconds"):
+@pytest.mark.parametrize(
+    "seconds, error",
+    [(0, ValueError), (-1.0, ValueError), (float("nan"), ValueError),
+     (float("inf"), ValueError), (True, TypeError), ("10", TypeError)],
+)
+def test_bad_seconds(seconds, error):
+    # NaN used to be accepted: `elapsed >= nan` is never true, so the run
+    # never stopped.
+    with pytest.raises(error, match="seconds"):
         TimeStopping(seconds)
+
+
+@pytest.mark.parametrize("verbose", ["yes", 2, None, 1.5])
+def test_bad_verbose(verbose):
+    with pytest.raises(TypeError, match="verbose"):
+        TimeStopping(1.0, verbose=verbose)
+    assert TimeStopping(1.0, verbose=1).verbose is True  # Keras's 0/1 pass
