@@ -33,6 +33,22 @@ def _check_data_range(data_range):
     return low, high
 
 
+def _check_data_range(data_range):
+    """`(low, high)` as floats, if they are finite numbers with low < high."""
+    if not isinstance(data_range, (list, tuple)) or len(data_range) != 2:
+        raise TypeError(
+            "Argument `data_range` must be a pair (low, high). "
+            f"Received: data_range={data_range!r}"
+        )
+    low, high = (float(number("data_range", v)) for v in data_range)
+    if not low < high:
+        raise ValueError(
+            "Argument `data_range` must be (low, high) with low < high. "
+            f"Received: data_range={data_range!r}"
+        )
+    return low, high
+
+
 @keras.saving.register_keras_serializable(package="keras_dlparts")
 class DiffusionModel(SeedState, keras.Model):
     """A denoising diffusion model: trains a noise predictor, samples images.
@@ -145,26 +161,6 @@ class DiffusionModel(SeedState, keras.Model):
                 "Argument `num_classes` must be given exactly when the "
                 f"network takes a label input. Received: num_classes="
                 f"{num_classes!r} for a network with {n_inputs} inputs"
-            )
-        if num_classes is not None and (
-            isinstance(num_classes, bool)
-            or not isinstance(num_classes, int)
-            or num_classes < 1
-        ):
-            raise ValueError(
-                "Argument `num_classes` must be a positive integer. "
-                f"Received: num_classes={num_classes!r}"
-            )
-        if not 0.0 <= label_dropout < 1.0:
-            raise ValueError(
-                "Argument `label_dropout` must be in [0, 1). "
-                f"Received: label_dropout={label_dropout!r}"
-            )
-        low, high = (float(v) for v in data_range)
-        if not low < high:
-            raise ValueError(
-                "Argument `data_range` must be (low, high) with low < high. "
-                f"Received: data_range={data_range!r}"
             )
         self.network = network
         self.schedule = schedule
