@@ -33,22 +33,6 @@ def _check_data_range(data_range):
     return low, high
 
 
-def _check_data_range(data_range):
-    """`(low, high)` as floats, if they are finite numbers with low < high."""
-    if not isinstance(data_range, (list, tuple)) or len(data_range) != 2:
-        raise TypeError(
-            "Argument `data_range` must be a pair (low, high). "
-            f"Received: data_range={data_range!r}"
-        )
-    low, high = (float(number("data_range", v)) for v in data_range)
-    if not low < high:
-        raise ValueError(
-            "Argument `data_range` must be (low, high) with low < high. "
-            f"Received: data_range={data_range!r}"
-        )
-    return low, high
-
-
 @keras.saving.register_keras_serializable(package="keras_dlparts")
 class DiffusionModel(SeedState, keras.Model):
     """A denoising diffusion model: trains a noise predictor, samples images.
@@ -77,6 +61,10 @@ class DiffusionModel(SeedState, keras.Model):
     Calling the model on clean data returns `{"noise", "predicted_noise"}`
     for freshly drawn `t` and `eps` (from a fixed seed when
     `training=False`, so evaluation is repeatable).
+
+    Weights files (`.keras`, `save_weights`, backups) also hold its
+    random seed states, so a resumed run draws the same numbers as an
+    uninterrupted one.
 
     Args:
         network: a `keras.Model` with inputs `[x_t, t]` or `[x_t, t, label]`
