@@ -26,6 +26,13 @@ class AnomalyDetector(SeedState, keras.Model):
     `score(x) > threshold`. The threshold is a (non-trainable) weight of the
     model, so it is saved in `.keras` files and checkpoints.
 
+    Built at construction when its networks are (functional, or
+    `Sequential` with a `keras.Input`), so `keras.callbacks.BackupAndRestore`
+    can resume its training; with networks of unknown input shape, call
+    the model on a batch first. Weights files (`.keras`,
+    `save_weights`, backups) also hold its random seed states, so a
+    resumed run draws the same numbers as an uninterrupted one.
+
     Args:
         autoencoder: a `keras.Model` mapping inputs to reconstructions of
             the same shape (e.g. from `build_autoencoder`).

@@ -36,6 +36,13 @@ class DualEncoder(SeedState, keras.Model):
     `keras_dlparts.losses.CLIPLoss()` (temperature `None`: `y_pred` are
     logits) and any placeholder `y`, e.g. `np.zeros(n)`.
 
+    Built at construction when its networks are (functional, or
+    `Sequential` with a `keras.Input`), so `keras.callbacks.BackupAndRestore`
+    can resume its training; with networks of unknown input shape, call
+    the model on a batch first. Weights files (`.keras`,
+    `save_weights`, backups) also hold its random seed states, so a
+    resumed run draws the same numbers as an uninterrupted one.
+
     Args:
         image_encoder: a `keras.Model` (or layer) from images to vectors.
         text_encoder: a `keras.Model` (or layer) from token ids to vectors.

@@ -101,6 +101,13 @@ class GAN(SeedState, StatefulStep, keras.Model):
     Calling the model scores inputs with the discriminator:
     `model(x)` returns `D`'s logits; `generate(n, seed)` draws samples.
 
+    Built at construction when its networks are (functional, or
+    `Sequential` with a `keras.Input`), so `keras.callbacks.BackupAndRestore`
+    can resume its training; build networks of unknown input shape
+    (call each on a batch) before constructing the GAN. Weights files
+    (`.keras`, `save_weights`, backups) also hold its random seed states,
+    so a resumed run draws the same numbers as an uninterrupted one.
+
     Args:
         generator: a `keras.Model` from codes `(batch, latent_dim)` to
             samples.

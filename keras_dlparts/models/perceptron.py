@@ -46,6 +46,13 @@ class PerceptronClassifier(BuildOnFit, SeedState, StatefulStep, keras.Model):
     `loss` (share of wrong outputs, before the batch's update) and the
     `accuracy`. Under `tf.distribute` the replicas' updates are averaged.
 
+    The input size comes from the data: `fit` on an array builds the
+    model first, so `keras.callbacks.BackupAndRestore` can resume its
+    training; to resume `fit` on a dataset, call
+    `model.build((None, input_dim))` first. Weights files (`.keras`,
+    `save_weights`, backups) also hold its random seed states, so a
+    resumed run draws the same numbers as an uninterrupted one.
+
     Args:
         units: number of output units (independent binary outputs).
         learning_rate: `lr`, a positive number.

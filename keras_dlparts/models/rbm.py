@@ -37,6 +37,13 @@ class RBM(BuildOnFit, SeedState, StatefulStep, keras.Model):
     `reconstruction_error`, the mean squared difference between `x` and
     its mean-field reconstruction `p(v | p(h|x))`.
 
+    The input size comes from the data: `fit` on an array builds the
+    model first, so `keras.callbacks.BackupAndRestore` can resume its
+    training; to resume `fit` on a dataset, call
+    `model.build((None, input_dim))` first. Weights files (`.keras`,
+    `save_weights`, backups) also hold its random seed states, so a
+    resumed run draws the same numbers as an uninterrupted one.
+
     Args:
         hidden_units: number of hidden units, a positive integer.
         k: number of Gibbs steps of CD-k, a positive integer.

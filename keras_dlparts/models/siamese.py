@@ -43,6 +43,13 @@ class SiameseNetwork(SeedState, keras.Model):
     labels (1 similar, 0 dissimilar) as `y`. Both encoders are one network:
     the weights are shared.
 
+    Built at construction when its networks are (functional, or
+    `Sequential` with a `keras.Input`), so `keras.callbacks.BackupAndRestore`
+    can resume its training; with networks of unknown input shape, call
+    the model on a batch first. Weights files (`.keras`,
+    `save_weights`, backups) also hold its random seed states, so a
+    resumed run draws the same numbers as an uninterrupted one.
+
     Args:
         encoder: a `keras.Model` (or layer) from inputs to vectors.
         normalize: whether embeddings are scaled to unit length.

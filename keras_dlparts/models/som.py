@@ -32,6 +32,13 @@ class SOM(BuildOnFit, SeedState, StatefulStep, keras.Model):
     backend alike. Under `tf.distribute` each replica updates the map on
     its share of the batch and the codebooks are averaged.
 
+    The input size comes from the data: `fit` on an array builds the
+    model first, so `keras.callbacks.BackupAndRestore` can resume its
+    training; to resume `fit` on a dataset, call
+    `model.build((None, input_dim))` first. Weights files (`.keras`,
+    `save_weights`, backups) also hold its random seed states, so a
+    resumed run draws the same numbers as an uninterrupted one.
+
     Args:
         map_shape, sigma, learning_rate, decay_steps, neighborhood, topology, learning_rate_decay, sigma_decay, update, codebook_initializer:
             as for `SelfOrganizingMap`.

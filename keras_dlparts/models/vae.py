@@ -91,6 +91,13 @@ class VAE(SeedState, keras.Model):
     At inference (`training=False`) the model reconstructs from the mean
     code, so `model(x)` is deterministic.
 
+    Built at construction when its networks are (functional, or
+    `Sequential` with a `keras.Input`), so `keras.callbacks.BackupAndRestore`
+    can resume its training; with networks of unknown input shape, call
+    the model on a batch first. Weights files (`.keras`,
+    `save_weights`, backups) also hold its random seed states, so a
+    resumed run draws the same numbers as an uninterrupted one.
+
     Args:
         encoder: a `keras.Model` from inputs to `[mean, log_var]`, two
             tensors `(batch, latent_dim)`.

@@ -1,13 +1,49 @@
 """Word2Vec: skip-gram and CBOW word embeddings trained with negative sampling."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.ops.similarity import cosine_similarity
+from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import non_negative_number
+from keras_dlparts._validation import one_of
 from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import same_batch_size
 
 MODES = ("skipgram", "cbow")
+
+
+def _is_count(name, value):
+    non_negative_number(name, value)
+
+
+def _is_word(name, value):
+    if not isinstance(value, str):
+        raise TypeError(
+            f"Argument `{name}` must be a list of strings. Received an entry "
+            f"{value!r} of type {type(value).__name__}"
+        )
+
+
+def _check_entries(name, value, vocab_size, check):
+    """Refuses a `vocab_size`-long list argument of the wrong kind or length."""
+    if value is None:
+        return
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        raise TypeError(
+            f"Argument `{name}` must be None or a list of `vocab_size` "
+            f"entries. Received: {name}={value!r}"
+        )
+    if len(value) != vocab_size:
+        raise ValueError(
+            f"Argument `{name}` must hold `vocab_size`={vocab_size} "
+            f"entries. Received: {len(value)} entries"
+        )
+    for entry in value:
+        check(name, entry)
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -27,6 +63,10 @@ class Word2Vec(SeedState, keras.Model):
     on `x=(contexts, targets)`, no `y` (see `keras_dlparts.data.text` for
     the pair generators). The word vectors are `V`.
 
+    Weights files (`.keras`, `save_weights`, backups) also hold its
+    random seed states, so a resumed run draws the same numbers as an
+    uninterrupted one.
+
     Args:
         vocab_size: number of word ids (id 0 is padding).
         embedding_dim: width of the word vectors.
@@ -41,7 +81,10 @@ class Word2Vec(SeedState, keras.Model):
     Call arguments:
         inputs: `(targets, contexts)` for skip-gram, shaped `(batch,)` each;
             `(contexts, targets)` for CBOW, shaped `(batch, window)` and
-            `(batch,)`.
+            `(batch,)`. Ids must be in `[0, vocab_size)`; only their values
+            can tell, so they are not checked (an id out of range fails
+            inside the embedding lookup on TensorFlow and is clamped on
+            JAX).
         training: fresh negatives when `True`; a fixed, seeded set
             otherwise, so that evaluation repeats.
 
@@ -73,16 +116,15 @@ class Word2Vec(SeedState, keras.Model):
         positive_int("vocab_size", vocab_size, minimum=2)
         positive_int("embedding_dim", embedding_dim)
         positive_int("negative_samples", negative_samples)
-        if mode not in MODES:
+        one_of("mode", mode, MODES)
+        _check_entries("word_counts", word_counts, vocab_size, _is_count)
+        _check_entries("vocabulary", vocabulary, vocab_size, _is_word)
+        if word_counts is not None and not sum(word_counts[1:]) > 0:
             raise ValueError(
-                f"Argument `mode` must be one of {MODES}. Received: mode={mode!r}"
+                "Argument `word_counts` must count at least one word besides "
+                f"padding (id 0). Received: word_counts={word_counts!r}"
             )
-        for name, value in (("word_counts", word_counts), ("vocabulary", vocabulary)):
-            if value is not None and len(value) != vocab_size:
-                raise ValueError(
-                    f"Argument `{name}` must hold `vocab_size`={vocab_size} "
-                    f"entries. Received: {len(value)} entries"
-                )
+        random_seed("seed", seed)
         super().__init__(**kwargs)
         self.vocab_size = vocab_size
         self.embedding_dim = embedding_dim
@@ -129,6 +171,7 @@ class Word2Vec(SeedState, keras.Model):
                 "Word2Vec expects inputs=(targets, contexts) for skip-gram or "
                 f"(contexts, targets) for CBOW. Received: {inputs!r}"
             )
+        self._check_inputs(*inputs)
         center, positive = self._center_and_positive(inputs)
         batch = ops.shape(positive)[0]
         # Fresh negatives in training; a fixed set otherwise, so that
@@ -145,6 +188,16 @@ class Word2Vec(SeedState, keras.Model):
         return ops.einsum(
             "bd,bkd->bk", center, self.context_embedding(candidates)
         )
+
+    def _check_inputs(self, first, second):
+        """Checks the static ranks and batch sizes of the two id tensors."""
+        if self.mode == "skipgram":
+            names, first_rank = ("targets", "contexts"), 1
+        else:
+            names, first_rank = ("contexts", "targets"), 2
+        check_rank(names[0], first, first_rank)
+        check_rank(names[1], second, 1)
+        same_batch_size((names[0], first), (names[1], second))
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Negative-sampling loss; `y` is not used (the positive comes first)."""

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from keras_dlparts import models
+from keras_dlparts.models._resume import seed_states
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 from resume_worker import EPOCHS  # noqa: E402
@@ -29,6 +30,82 @@ def test_every_model_class_is_covered():
         if inspect.isclass(obj) and issubclass(obj, keras.Model)
     }
     assert classes == set(MODELS)
+
+
+def _slow_diffusion(names):
+    """DiffusionModel's first `fit` takes about a minute (its U-Net's trace)."""
+    return [pytest.param(n, marks=pytest.mark.slow) if n == "DiffusionModel" else n for n in names]
+
+
+@pytest.mark.parametrize("name", _slow_diffusion(sorted(MODELS)))
+def test_backup_and_restore_accepts_every_model(name, tmp_path):
+    """No "model must be built before you call fit()": built at construction
+    (or, for a model sized by its data, by `fit` before any callback)."""
+    keras.utils.set_random_seed(0)
+    model, data = MODELS[name]()
+    backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
+    model.fit(*data, epochs=1, batch_size=len(data[0]), callbacks=[backup], verbose=0)
+    assert model.built
+
+
+def _small_gan(seed=0):
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    discriminator = keras.Sequential([keras.Input((3,)), keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+    return models.GAN(generator, discriminator, latent_dim=2, seed=seed)
+
+
+def _states(model):
+    return [np.asarray(keras.ops.convert_to_numpy(v)) for v in seed_states(model)]
+
+
+def test_networks_built_at_construction():
+    assert _small_gan().built
+    assert not models.SiameseNetwork(keras.layers.Dense(3)).built  # input size unknown
+
+
+def test_seed_states_are_saved_with_the_weights(tmp_path):
+    model = _small_gan()
+    assert len(seed_states(model)) == 2  # the GAN's codes and the Dropout
+    keras.random.normal((2,), seed=model.seed_generator)
+    saved = _states(model)
+    model.save_weights(tmp_path / "gan.weights.h5")
+    keras.random.normal((2,), seed=model.seed_generator)
+    assert not np.array_equal(_states(model)[0], saved[0])
+    model.load_weights(tmp_path / "gan.weights.h5")
+    for got, want in zip(_states(model), saved):
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_file_without_seed_states_still_loads(tmp_path):
+    import h5py
+
+    model = _small_gan()
+    path = tmp_path / "gan.weights.h5"
+    model.save_weights(path)
+    with h5py.File(path, "r+") as f:
+        own = f["vars"]
+        keys = [k for k in own if k.startswith("seed_state_")]
+        assert len(keys) == 2
+        for key in keys:
+            del own[key]
+    fresh = _small_gan(seed=1)
+    before = _states(fresh)
+    fresh.load_weights(path)
+    for got, want in zip(fresh.weights, model.weights):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want))
+    for got, want in zip(_states(fresh), before):  # left as they were
+        np.testing.assert_array_equal(got, want)
+
+
+def test_a_file_with_other_seed_states_is_refused(tmp_path):
+    model = _small_gan()
+    path = tmp_path / "gan.weights.h5"
+    model.save_weights(path)
+    generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
+    discriminator = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    other = models.GAN(generator, discriminator, latent_dim=2)  # no Dropout
+    with pytest.raises(ValueError, match="random seed states"):
+        other.load_weights(path)
 
 
 def run_worker(name, tmp_path, **kill):
