@@ -406,3 +406,49 @@ def data_batch(name, value):
             f"dimension). Received shapes: {shapes}"
         )
     return value
+
+
+def integer(name, value):
+    """Returns `value` if it is an integer (NumPy integers count; bools not)."""
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"Argument `{name}` must be an integer. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return value
+
+
+def mapping(name, value, allow_none=False):
+    """Returns `value` as a new dict; `None` gives `{}` when `allow_none`."""
+    if value is None and allow_none:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(
+            f"Argument `{name}` must be a dict"
+            + (" or None" if allow_none else "")
+            + f". Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return dict(value)
+
+
+def function(name, value, allow_none=False):
+    """Returns `value` if it is callable (or `None` when `allow_none`)."""
+    if (value is None and allow_none) or callable(value):
+        return value
+    raise TypeError(
+        f"Argument `{name}` must be callable"
+        + (" or None" if allow_none else "")
+        + f". Received: {name}={value!r} of type {type(value).__name__}"
+    )
+
+
+def optional_string(name, value):
+    """Returns `value` if it is `None` or a string (a name)."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(
+            f"Argument `{name}` must be a string or None. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return value

@@ -10,9 +10,11 @@ import math
 
 import keras
 
+from keras_dlparts import _validation
 from keras_dlparts.models import VAE
 from keras_dlparts.models import build_autoencoder
 from keras_dlparts.tuning.hypermodel import BuilderHyperModel
+from keras_dlparts.tuning.hypermodel import checked_options
 from keras_dlparts.tuning.search_space import Choice
 from keras_dlparts.tuning.search_space import Float
 from keras_dlparts.tuning.search_space import Int
@@ -66,6 +68,12 @@ class AutoencoderHyperModel(BuilderHyperModel):
 
     def __init__(self, input_shape, kind="dense", search_space=None, fixed=None,
                  compile=None, name=None):
+        kind = _validation.one_of("kind", kind, ("dense", "conv"))
+        if kind == "conv":
+            _validation.image_shape(input_shape)
+        else:
+            _validation.positive_ints("input_shape", input_shape)
+        search_space, fixed, compile = checked_options(search_space, fixed, compile)
         defaults = {
             **_reconstruction_training(),
             "latent_dim": Int(2, 32, sampling="log"),
@@ -76,8 +84,8 @@ class AutoencoderHyperModel(BuilderHyperModel):
         super().__init__(
             build_autoencoder,
             merge_search_space(defaults, search_space),
-            fixed={"input_shape": input_shape, "kind": kind, **(fixed or {})},
-            compile={"loss": "mse", **(compile or {})},
+            fixed={"input_shape": input_shape, "kind": kind, **fixed},
+            compile={"loss": "mse", **compile},
             transform=_layer_sizes("filters" if kind == "conv" else "hidden_units"),
             name=name,
         )
@@ -92,16 +100,21 @@ def build_dense_vae(input_shape, latent_dim=2, hidden_units=(64,), beta=1.0,
     `input_shape` (inputs in [0, 1] for `reconstruction="bce"`).
 
     Args:
-        input_shape: shape of one sample.
-        latent_dim: size of the code.
-        hidden_units: hidden layer sizes of the encoder (reversed in the
-            decoder).
+        input_shape: shape of one sample (positive integers).
+        latent_dim: positive integer, the size of the code.
+        hidden_units: positive integers, the hidden layer sizes of the
+            encoder (reversed in the decoder); `()` for none.
         beta, reconstruction, seed: as in `keras_dlparts.models.VAE`.
 
     Returns:
         An uncompiled `VAE`.
     """
-    input_shape = tuple(input_shape)
+    input_shape = _validation.positive_ints("input_shape", input_shape)
+    latent_dim = _validation.positive_int("latent_dim", latent_dim)
+    if isinstance(hidden_units, (list, tuple)) and not hidden_units:
+        hidden_units = ()
+    else:
+        hidden_units = _validation.positive_ints("hidden_units", hidden_units)
     inputs = keras.Input(input_shape, name="inputs")
     h = keras.layers.Flatten()(inputs)
     for units in hidden_units:
@@ -145,6 +158,8 @@ class VAEHyperModel(BuilderHyperModel):
 
     def __init__(self, input_shape, search_space=None, fixed=None, compile=None,
                  name=None):
+        _validation.positive_ints("input_shape", input_shape)
+        search_space, fixed, compile = checked_options(search_space, fixed, compile)
         defaults = {
             **_reconstruction_training(),
             "latent_dim": Int(2, 16, sampling="log"),
@@ -155,7 +170,7 @@ class VAEHyperModel(BuilderHyperModel):
         super().__init__(
             build_dense_vae,
             merge_search_space(defaults, search_space),
-            fixed={"input_shape": input_shape, **(fixed or {})},
+            fixed={"input_shape": input_shape, **fixed},
             compile=compile,
             transform=_layer_sizes("hidden_units"),
             name=name,

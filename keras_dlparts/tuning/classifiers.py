@@ -18,7 +18,9 @@ from keras_dlparts.models import build_resnet
 from keras_dlparts.models import build_transformer_classifier
 from keras_dlparts.models import build_vgg
 from keras_dlparts.models import build_vit
+from keras_dlparts import _validation
 from keras_dlparts.tuning.hypermodel import BuilderHyperModel
+from keras_dlparts.tuning.hypermodel import checked_options
 from keras_dlparts.tuning.search_space import Boolean
 from keras_dlparts.tuning.search_space import Choice
 from keras_dlparts.tuning.search_space import Float
@@ -61,7 +63,7 @@ class _ClassifierHyperModel(BuilderHyperModel):
                 merge_search_space(training_search_space(), defaults), search_space
             ),
             fixed=fixed,
-            compile={**CLASSIFIER_COMPILE, **(compile or {})},
+            compile={**CLASSIFIER_COMPILE, **compile},
             transform=transform,
             name=name,
         )
@@ -116,6 +118,9 @@ class MLPHyperModel(_ClassifierHyperModel):
 
     def __init__(self, input_shape, num_classes, search_space=None, fixed=None,
                  compile=None, name=None):
+        _validation.positive_ints("input_shape", input_shape)
+        num_classes = _validation.positive_int("num_classes", num_classes)
+        search_space, fixed, compile = checked_options(search_space, fixed, compile)
         defaults = {
             "depth": Int(1, 3),
             "width": Int(16, 128, step=16),
@@ -125,7 +130,7 @@ class MLPHyperModel(_ClassifierHyperModel):
             "weight_decay": None,
         }
         fixed = {"input_shape": input_shape, "num_outputs": num_classes,
-                 "output_activation": "softmax", **(fixed or {})}
+                 "output_activation": "softmax", **fixed}
         super().__init__(build_mlp, defaults, fixed, search_space, compile,
                          _hidden_units, name)
 
@@ -144,9 +149,17 @@ class LeNet5HyperModel(_ClassifierHyperModel):
 
     def __init__(self, input_shape, num_classes, search_space=None, fixed=None,
                  compile=None, name=None):
+        input_shape = _validation.image_shape(input_shape)
+        if min(input_shape[:2]) < 16:
+            raise ValueError(
+                "Argument `input_shape` must be at least 16x16 for LeNet-5. "
+                f"Received: input_shape={input_shape}"
+            )
+        num_classes = _validation.positive_int("num_classes", num_classes)
+        search_space, fixed, compile = checked_options(search_space, fixed, compile)
         defaults = {"activation": Choice(["tanh", "relu"])}
         fixed = {"input_shape": input_shape, "num_classes": num_classes,
-                 **(fixed or {})}
+                 **fixed}
         super().__init__(build_lenet5, defaults, fixed, search_space, compile,
                          None, name)
 
@@ -175,6 +188,9 @@ class VGGHyperModel(_ClassifierHyperModel):
 
     def __init__(self, input_shape, num_classes, search_space=None, fixed=None,
                  compile=None, name=None):
+        input_shape = _validation.image_shape(input_shape)
+        num_classes = _validation.positive_int("num_classes", num_classes)
+        search_space, fixed, compile = checked_options(search_space, fixed, compile)
         halvings = int(math.log2(max(1, min(input_shape[:2]))))
         defaults = {
             "depth": _int_range(1, min(3, halvings)),
@@ -185,7 +201,7 @@ class VGGHyperModel(_ClassifierHyperModel):
             "batch_norm": Boolean(),
         }
         fixed = {"input_shape": input_shape, "num_classes": num_classes,
-                 "name": "vgg", **(fixed or {})}
+                 "name": "vgg", **fixed}
         super().__init__(build_vgg, defaults, fixed, search_space, compile,
                          _vgg_blocks, name)
 
@@ -206,6 +222,9 @@ class ResNetHyperModel(_ClassifierHyperModel):
 
     def __init__(self, input_shape, num_classes, search_space=None, fixed=None,
                  compile=None, name=None):
+        input_shape = _validation.image_shape(input_shape)
+        num_classes = _validation.positive_int("num_classes", num_classes)
+        search_space, fixed, compile = checked_options(search_space, fixed, compile)
         defaults = {
             "stages": Int(1, 3),
             "blocks": Int(1, 2),
@@ -213,7 +232,7 @@ class ResNetHyperModel(_ClassifierHyperModel):
             "kind": Choice(["basic", "bottleneck"]),
         }
         fixed = {"input_shape": input_shape, "num_classes": num_classes,
-                 "name": "resnet", **(fixed or {})}
+                 "name": "resnet", **fixed}
         super().__init__(build_resnet, defaults, fixed, search_space, compile,
                          _resnet_stages, name)
 
@@ -246,10 +265,13 @@ class TransformerClassifierHyperModel(_ClassifierHyperModel):
 
     def __init__(self, input_shape, num_classes, search_space=None, fixed=None,
                  compile=None, name=None):
+        _validation.positive_ints("input_shape", input_shape)
+        num_classes = _validation.positive_int("num_classes", num_classes)
+        search_space, fixed, compile = checked_options(search_space, fixed, compile)
         defaults = {**_transformer_space(),
                     "position": Choice(["learned", "sinusoidal"])}
         fixed = {"input_shape": input_shape, "num_classes": num_classes,
-                 **(fixed or {})}
+                 **fixed}
         super().__init__(build_transformer_classifier, defaults, fixed,
                          search_space, compile, None, name)
 
@@ -270,10 +292,13 @@ class ViTHyperModel(_ClassifierHyperModel):
 
     def __init__(self, image_shape, num_classes, search_space=None, fixed=None,
                  compile=None, name=None):
+        image_shape = _validation.image_shape(image_shape, "image_shape")
+        num_classes = _validation.positive_int("num_classes", num_classes)
+        search_space, fixed, compile = checked_options(search_space, fixed, compile)
         side = math.gcd(*image_shape[:2])
         sizes = [p for p in range(2, side // 2 + 1) if side % p == 0] or [side]
         defaults = {**_transformer_space(), "patch_size": Choice(sizes)}
         fixed = {"image_shape": image_shape, "num_classes": num_classes,
-                 **(fixed or {})}
+                 **fixed}
         super().__init__(build_vit, defaults, fixed, search_space, compile,
                          None, name)

@@ -2,6 +2,7 @@
 
 import keras_tuner
 
+from keras_dlparts import _validation
 from keras_dlparts.tuning.search_space import Choice
 from keras_dlparts.tuning.search_space import Float
 from keras_dlparts.tuning.search_space import Int
@@ -72,14 +73,15 @@ class BuilderHyperModel(keras_tuner.HyperModel):
         name=None,
         tunable=True,
     ):
-        super().__init__(name=name, tunable=tunable)
-        if not callable(build_fn):
-            raise ValueError(
-                f"Argument `build_fn` must be callable. Received: build_fn={build_fn!r}"
-            )
+        _validation.function("build_fn", build_fn)
         self.search_space = validate_search_space(search_space)
-        self.fixed = _check_dict("fixed", fixed)
-        self.compile_arguments = _check_dict("compile", compile)
+        self.fixed = _validation.mapping("fixed", fixed, allow_none=True)
+        self.compile_arguments = _validation.mapping("compile", compile, allow_none=True)
+        _validation.function("transform", transform, allow_none=True)
+        super().__init__(
+            name=_validation.optional_string("name", name),
+            tunable=_validation.boolean("tunable", tunable),
+        )
         for key in self.fixed:
             if key in self.search_space:
                 raise ValueError(
@@ -92,11 +94,6 @@ class BuilderHyperModel(keras_tuner.HyperModel):
                     "put it in `search_space` (a plain value fixes it)."
                 )
         _check_training_ranges(self.search_space)
-        if transform is not None and not callable(transform):
-            raise ValueError(
-                "Argument `transform` must be callable. "
-                f"Received: transform={transform!r}"
-            )
         self.build_fn = build_fn
         self.transform = transform
 
@@ -132,14 +129,14 @@ class BuilderHyperModel(keras_tuner.HyperModel):
         return model.fit(*args, **kwargs)
 
 
-def _check_dict(name, value):
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValueError(
-            f"Argument `{name}` must be a dict. Received: {name}={value!r}"
-        )
-    return dict(value)
+def checked_options(search_space, fixed, compile):
+    """The ready hypermodels' `search_space`, `fixed` and `compile` as dicts
+    (`None` gives `{}`), checked by name before they are merged."""
+    return (
+        _validation.mapping("search_space", search_space, allow_none=True),
+        _validation.mapping("fixed", fixed, allow_none=True),
+        _validation.mapping("compile", compile, allow_none=True),
+    )
 
 
 def _check_training_ranges(search_space):
@@ -162,8 +159,4 @@ def _check_positive_ints(key, spec):
     else:
         values = [] if spec is None else [spec]
     for value in values:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(
-                f"Search space key {key!r} must hold positive integers. "
-                f"Received: {value!r}"
-            )
+        _validation.positive_int(f"search_space[{key!r}]", value)

@@ -23,14 +23,27 @@ Framework-free (plain Python and keras-tuner).
 
 import math
 
+from keras_dlparts import _validation
+
 _PLAIN = (int, float, str, bool)
+_SAMPLINGS = ("linear", "log", "reverse_log")
 
 
-def _number(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+class _Range:
+    """A range checked when it is made (naming its argument) and again,
+    naming its key, when a search space is validated."""
+
+    def validate(self):
+        raise NotImplementedError
+
+    def check(self, key):
+        try:
+            self.validate()
+        except (TypeError, ValueError) as error:
+            raise type(error)(f"Search space key {key!r}: {error}") from None
 
 
-class Int:
+class Int(_Range):
     """An integer range `[min_value, max_value]`, mapped to `hp.Int`.
 
     Args:
@@ -49,17 +62,14 @@ class Int:
         self.step = step
         self.sampling = sampling
         self.default = default
+        self.validate()
 
-    def check(self, key):
-        ints = (self.min_value, self.max_value) + (
-            () if self.step is None else (self.step,)
-        )
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in ints):
-            raise ValueError(
-                f"Search space key {key!r}: Int bounds and step must be "
-                f"integers. Received: {self!r}"
-            )
-        _check_bounds(key, self)
+    def validate(self):
+        _validation.integer("min_value", self.min_value)
+        _validation.integer("max_value", self.max_value)
+        if self.step is not None:
+            _validation.positive_int("step", self.step)
+        _check_bounds(self, _validation.integer)
 
     def register(self, hp, key):
         return hp.Int(
@@ -81,15 +91,12 @@ class Float(Int):
     the L2 strength (both bounds then > 0).
     """
 
-    def check(self, key):
-        if not all(_number(v) for v in (self.min_value, self.max_value)) or (
-            self.step is not None and not _number(self.step)
-        ):
-            raise ValueError(
-                f"Search space key {key!r}: Float bounds and step must be "
-                f"numbers. Received: {self!r}"
-            )
-        _check_bounds(key, self)
+    def validate(self):
+        _validation.number("min_value", self.min_value)
+        _validation.number("max_value", self.max_value)
+        if self.step is not None:
+            _validation.positive_number("step", self.step)
+        _check_bounds(self, _validation.number)
 
     def register(self, hp, key):
         return hp.Float(
@@ -101,61 +108,65 @@ class Float(Int):
         return "Float" + super().__repr__()[3:]
 
 
-def _check_bounds(key, spec):
+def _check_bounds(spec, kind):
+    """The checks `Int` and `Float` share; `kind` checks one value."""
     if not spec.min_value < spec.max_value:
         raise ValueError(
-            f"Search space key {key!r}: min_value must be smaller than "
-            f"max_value. Received: {spec!r}"
+            "Argument `max_value` must be greater than `min_value`. "
+            f"Received: min_value={spec.min_value!r}, max_value={spec.max_value!r}"
         )
-    if spec.step is not None and not spec.step > 0:
-        raise ValueError(
-            f"Search space key {key!r}: step must be positive. Received: {spec!r}"
-        )
-    if spec.sampling not in ("linear", "log", "reverse_log"):
-        raise ValueError(
-            f"Search space key {key!r}: sampling must be 'linear', 'log' or "
-            f"'reverse_log'. Received: sampling={spec.sampling!r}"
-        )
+    _validation.one_of("sampling", spec.sampling, _SAMPLINGS)
     if spec.sampling != "linear" and not spec.min_value > 0:
         raise ValueError(
-            f"Search space key {key!r}: {spec.sampling} sampling needs "
-            f"min_value > 0. Received: {spec!r}"
+            f"Argument `min_value` must be > 0 for sampling={spec.sampling!r}. "
+            f"Received: min_value={spec.min_value!r}"
+        )
+    if spec.default is not None:
+        _validation.number(
+            "default", kind("default", spec.default),
+            low=spec.min_value, high=spec.max_value,
         )
 
 
-class Choice:
+class Choice(_Range):
     """One of a list of values, mapped to `hp.Choice`.
 
     Args:
-        values: a non-empty sequence of distinct values of any kind.
+        values: a non-empty list or tuple of distinct values of any kind.
         default: optional starting value (default the first).
     """
 
     def __init__(self, values, default=None):
         self.values = list(values) if isinstance(values, (list, tuple)) else values
         self.default = default
+        self.validate()
 
     def _encoded(self):
         """True where the tuner must see `repr` strings of the values."""
         kinds = {type(v) for v in self.values}
         return len(kinds) != 1 or not kinds <= set(_PLAIN)
 
-    def check(self, key):
-        if not isinstance(self.values, list) or not self.values:
-            raise ValueError(
-                f"Search space key {key!r}: Choice needs a non-empty list of "
-                f"values. Received: {self.values!r}"
+    def validate(self):
+        if not isinstance(self.values, list):
+            raise TypeError(
+                "Argument `values` must be a list or tuple of values. "
+                f"Received: values={self.values!r}"
             )
         labels = [repr(v) for v in self.values]
-        if len(set(labels)) != len(labels):
+        if not labels or len(set(labels)) != len(labels):
             raise ValueError(
-                f"Search space key {key!r}: Choice values must be distinct. "
-                f"Received: {self.values!r}"
+                "Argument `values` must be a non-empty list of distinct "
+                f"values. Received: values={self.values!r}"
             )
-        if self.default is not None and self.default not in self.values:
+        for value in self.values:
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(
+                    f"Argument `values` must hold finite numbers. Received: {value!r}"
+                )
+        if self.default is not None and repr(self.default) not in labels:
             raise ValueError(
-                f"Search space key {key!r}: Choice default must be one of the "
-                f"values. Received: default={self.default!r}"
+                "Argument `default` must be one of the values. "
+                f"Received: default={self.default!r}, values={self.values!r}"
             )
 
     def register(self, hp, key):
@@ -170,18 +181,15 @@ class Choice:
         return f"Choice({self.values!r})"
 
 
-class Boolean:
+class Boolean(_Range):
     """`True` or `False`, mapped to `hp.Boolean`."""
 
     def __init__(self, default=False):
         self.default = default
+        self.validate()
 
-    def check(self, key):
-        if not isinstance(self.default, bool):
-            raise ValueError(
-                f"Search space key {key!r}: Boolean default must be a bool. "
-                f"Received: default={self.default!r}"
-            )
+    def validate(self):
+        _validation.boolean("default", self.default)
 
     def register(self, hp, key):
         return hp.Boolean(key, default=self.default)
@@ -194,7 +202,10 @@ RANGES = (Int, Float, Choice, Boolean)
 
 
 def validate_search_space(search_space, name="search_space"):
-    """Checks a search space, raising `ValueError` that names the bad key.
+    """Checks a search space; errors name the bad key.
+
+    Wrong types (not a dict, a key that is not a string, an `Int` bound
+    that is not an integer) raise `TypeError`, wrong values `ValueError`.
 
     Args:
         search_space: a dictionary from string names to ranges (`Int`,
@@ -206,19 +217,21 @@ def validate_search_space(search_space, name="search_space"):
 
     Examples:
 
-        >>> validate_search_space({"units": Int(8, 4)})
+        >>> validate_search_space({"units": 8, "rate": float("nan")})
         Traceback (most recent call last):
         ...
-        ValueError: Search space key 'units': min_value must be smaller than ...
+        ValueError: Search space key 'rate': a fixed value must be finite. ...
     """
+    if not isinstance(name, str):
+        raise TypeError(f"Argument `name` must be a string. Received: name={name!r}")
     if not isinstance(search_space, dict):
-        raise ValueError(
+        raise TypeError(
             f"Argument `{name}` must be a dict of ranges. "
             f"Received: {name}={search_space!r}"
         )
     for key, spec in search_space.items():
         if not isinstance(key, str) or not key:
-            raise ValueError(
+            raise (ValueError if isinstance(key, str) else TypeError)(
                 f"Argument `{name}` keys must be non-empty strings. "
                 f"Received key: {key!r}"
             )
@@ -252,8 +265,11 @@ def sample(hp, search_space):
         >>> sorted(hp.values)
         ['rate', 'sizes', 'units']
     """
+    import keras_tuner
+
+    _validation.keras_object("hp", hp, keras_tuner.HyperParameters)
     values = {}
-    for key, spec in search_space.items():
+    for key, spec in validate_search_space(search_space).items():
         if isinstance(spec, RANGES):
             values[key] = spec.register(hp, key)
         elif isinstance(spec, _PLAIN):
@@ -271,13 +287,8 @@ def merge_search_space(defaults, overrides=None):
         >>> merge_search_space({"a": Int(1, 3), "b": 0.5}, {"a": 2, "b": None})
         {'a': 2}
     """
-    if overrides is not None and not isinstance(overrides, dict):
-        raise ValueError(
-            "Argument `search_space` must be a dict of ranges. "
-            f"Received: search_space={overrides!r}"
-        )
-    merged = dict(defaults)
-    for key, spec in (overrides or {}).items():
+    merged = _validation.mapping("defaults", defaults)
+    for key, spec in _validation.mapping("overrides", overrides, allow_none=True).items():
         if spec is None:
             merged.pop(key, None)
         else:

@@ -16,6 +16,8 @@ the model builder:
 
 import keras
 
+from keras_dlparts import _validation
+
 TRAINING_KEYS = (
     "optimizer", "learning_rate", "momentum", "weight_decay", "batch_size", "epochs"
 )
@@ -34,19 +36,17 @@ def split_training(values):
 
 def check_optimizer_name(name):
     """Raises `ValueError` unless `name` is one of `OPTIMIZERS`."""
-    if name not in OPTIMIZERS:
-        raise ValueError(
-            f"Search space key 'optimizer' must hold names from {OPTIMIZERS}. "
-            f"Received: {name!r}"
-        )
+    _validation.one_of("search_space['optimizer']", name, OPTIMIZERS)
 
 
 def make_optimizer(training, default="adam"):
     """A fresh Keras optimizer from the training hyperparameters.
 
     Args:
-        training: a dictionary with any of `optimizer`, `learning_rate`,
-            `momentum` and `weight_decay`.
+        training: a dictionary with any of `optimizer` (a name from
+            `OPTIMIZERS`), `learning_rate` (> 0), `momentum` (in [0, 1))
+            and `weight_decay` (>= 0); its other `TRAINING_KEYS`
+            (`batch_size`, `epochs`) are for `fit` and ignored here.
         default: the optimizer name when `training` has none.
 
     Returns:
@@ -61,8 +61,8 @@ def make_optimizer(training, default="adam"):
         >>> optimizer.momentum
         0.9
     """
-    name = training.get("optimizer", default)
-    check_optimizer_name(name)
+    training = _checked_training(training)
+    name = training.get("optimizer", _validation.one_of("default", default, OPTIMIZERS))
     config = {}
     if "learning_rate" in training:
         config["learning_rate"] = float(training["learning_rate"])
@@ -71,3 +71,26 @@ def make_optimizer(training, default="adam"):
     if training.get("weight_decay"):
         config["weight_decay"] = float(training["weight_decay"])
     return keras.optimizers.get({"class_name": name, "config": config})
+
+
+_OPTIMIZER_KEYS = {
+    "optimizer": lambda name, value: _validation.one_of(name, value, OPTIMIZERS),
+    "learning_rate": _validation.positive_number,
+    "momentum": _validation.rate,
+    "weight_decay": _validation.non_negative_number,
+}
+
+
+def _checked_training(training):
+    """`training` as a dict whose optimizer values are checked by key."""
+    training = _validation.mapping("training", training)
+    unknown = sorted(set(training) - set(TRAINING_KEYS), key=str)
+    if unknown:
+        raise ValueError(
+            f"Argument `training` may only hold keys from {TRAINING_KEYS}. "
+            f"Received unknown keys: {unknown}"
+        )
+    for key, check in _OPTIMIZER_KEYS.items():
+        if key in training:
+            check(f"training['{key}']", training[key])
+    return training

@@ -73,3 +73,45 @@ def test_build_dense_vae_trains_and_generates():
     assert np.isfinite(history.history["loss"]).all()
     assert tuple(vae.generate(3, seed=1).shape) == (3, 4)
     assert vae.reconstruction == "bce" and vae.beta == 0.5
+
+
+def test_build_dense_vae_without_hidden_layers():
+    vae = build_dense_vae((4,), latent_dim=2, hidden_units=())
+    assert _units(vae.encoder) == [2, 2]
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, argument",
+    [
+        ({"latent_dim": 0}, ValueError, "latent_dim"),  # named `units` before
+        ({"latent_dim": 2.5}, TypeError, "latent_dim"),
+        ({"latent_dim": None}, TypeError, "latent_dim"),
+        ({"hidden_units": (8, 0)}, ValueError, "hidden_units"),
+        ({"hidden_units": "8"}, TypeError, "hidden_units"),
+        ({"input_shape": (4, 0)}, ValueError, "input_shape"),
+        ({"input_shape": None}, TypeError, "input_shape"),
+        ({"beta": float("nan")}, ValueError, "beta"),
+        ({"reconstruction": "nope"}, ValueError, "reconstruction"),
+    ],
+)
+def test_build_dense_vae_names_the_bad_argument(kwargs, error, argument):
+    kwargs = {"input_shape": (4,), **kwargs}
+    with pytest.raises(error, match=f"`{argument}`"):
+        build_dense_vae(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "make, error, argument",
+    [
+        (lambda: AutoencoderHyperModel((64,), kind="dens"), ValueError, "kind"),
+        (lambda: AutoencoderHyperModel((8, 8), kind="conv"), ValueError, "input_shape"),
+        (lambda: AutoencoderHyperModel(0), ValueError, "input_shape"),
+        (lambda: AutoencoderHyperModel((64,), fixed="x"), TypeError, "fixed"),
+        (lambda: VAEHyperModel(None), TypeError, "input_shape"),
+        (lambda: VAEHyperModel((64,), search_space=[]), TypeError, "search_space"),
+        (lambda: VAEHyperModel((64,), compile=1), TypeError, "compile"),
+    ],
+)
+def test_hypermodels_name_the_bad_argument(make, error, argument):
+    with pytest.raises(error, match=f"`{argument}`"):
+        make()

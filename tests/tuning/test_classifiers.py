@@ -13,7 +13,6 @@ from keras_dlparts.tuning import ResNetHyperModel
 from keras_dlparts.tuning import TransformerClassifierHyperModel
 from keras_dlparts.tuning import VGGHyperModel
 from keras_dlparts.tuning import ViTHyperModel
-from keras_dlparts.tuning import Int
 
 # One training step per epoch. TensorFlow runs one eager step faster than
 # it traces one; JAX compiles each eager op on its own, so there one
@@ -140,5 +139,28 @@ def test_search_space_overrides_reach_the_model():
     assert "batch_norm" not in hypermodel.search_space
     model = hypermodel.build(keras_tuner.HyperParameters())
     assert [model.get_layer(f"hidden_{i}").units for i in range(3)] == [8, 8, 8]
-    with pytest.raises(ValueError, match="'depth'"):
-        MLPHyperModel(64, 10, search_space={"depth": Int(3, 1)})
+    with pytest.raises(ValueError, match="'depth': a fixed value must be finite"):
+        MLPHyperModel(64, 10, search_space={"depth": float("nan")})
+
+
+@pytest.mark.parametrize(
+    "make, error, argument",
+    [
+        (lambda: MLPHyperModel(64, 0), ValueError, "num_classes"),
+        (lambda: MLPHyperModel(64, 2.5), TypeError, "num_classes"),
+        (lambda: MLPHyperModel((0,), 10), ValueError, "input_shape"),
+        (lambda: MLPHyperModel(None, 10), TypeError, "input_shape"),
+        (lambda: MLPHyperModel(64, 10, search_space="depth"), TypeError, "search_space"),
+        (lambda: MLPHyperModel(64, 10, fixed=3), TypeError, "fixed"),
+        (lambda: MLPHyperModel(64, 10, compile="mse"), TypeError, "compile"),
+        (lambda: MLPHyperModel(64, 10, name=3), TypeError, "name"),
+        (lambda: LeNet5HyperModel((8, 8, 1), 10), ValueError, "input_shape"),
+        (lambda: VGGHyperModel((8, 8), 10), ValueError, "input_shape"),
+        (lambda: ResNetHyperModel("x", 10), TypeError, "input_shape"),
+        (lambda: TransformerClassifierHyperModel((8,), -1), ValueError, "num_classes"),
+        (lambda: ViTHyperModel((8, 8, 0), 10), ValueError, "image_shape"),
+    ],
+)
+def test_bad_arguments_name_themselves(make, error, argument):
+    with pytest.raises(error, match=f"`{argument}`"):
+        make()

@@ -121,24 +121,52 @@ def test_batch_size_search_in_random_search(two_trial_search):
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "kwargs, error, message",
     [
-        ({"search_space": {"units": Int(4, 2)}}, "'units'"),
-        ({"search_space": {"optimizer": Choice(["adam", "adamax2"])}},
+        ({"search_space": {3: 1}}, TypeError, "`search_space` keys must be"),
+        ({"search_space": {"optimizer": Choice(["adam", "adamax2"])}}, ValueError,
          "'optimizer'.*adamax2"),
-        ({"search_space": {"batch_size": Choice([8, 0])}}, "'batch_size'.*0"),
-        ({"search_space": {"batch_size": Float(8, 32)}}, "'batch_size'"),
-        ({"search_space": {"epochs": Int(0, 3)}}, "'epochs'.*0"),
+        ({"search_space": {"batch_size": Choice([8, 0])}}, ValueError, "'batch_size'.*0"),
+        ({"search_space": {"batch_size": Float(8, 32)}}, TypeError, "'batch_size'"),
+        ({"search_space": {"epochs": Int(0, 3)}}, ValueError, "'epochs'.*0"),
         ({"search_space": {"l2": Choice([0.0, 0.1])}, "fixed": {"l2": 0.1}},
-         "'l2' is both"),
-        ({"search_space": {}, "fixed": {"learning_rate": 0.1}},
+         ValueError, "'l2' is both"),
+        ({"search_space": {}, "fixed": {"learning_rate": 0.1}}, ValueError,
          "training hyperparameter"),
-        ({"search_space": {}, "compile": "mse"}, "`compile` must be a dict"),
-        ({"search_space": {}, "transform": 3}, "`transform` must be callable"),
+        ({"search_space": {}, "compile": "mse"}, TypeError, "`compile` must be a dict"),
+        ({"search_space": {}, "fixed": ["x"]}, TypeError, "`fixed` must be a dict"),
+        ({"search_space": {}, "transform": 3}, TypeError, "`transform` must be callable"),
+        ({"search_space": {}, "name": 3}, TypeError, "`name` must be a string"),
+        ({"search_space": {}, "tunable": "yes"}, TypeError, "`tunable`"),
+        ({"search_space": None}, TypeError, "`search_space` must be a dict"),
     ],
 )
-def test_bad_arguments_raise(kwargs, message):
-    with pytest.raises(ValueError, match=message):
+def test_bad_arguments_raise(kwargs, error, message):
+    with pytest.raises(error, match=message):
         BuilderHyperModel(build_mlp, **kwargs)
-    with pytest.raises(ValueError, match="`build_fn` must be callable"):
+    with pytest.raises(TypeError, match="`build_fn` must be callable"):
         BuilderHyperModel("build_mlp", {})
+
+
+@pytest.mark.parametrize(
+    "training, error, message",
+    [
+        ("adam", TypeError, "`training` must be a dict"),
+        ({"optimizer": "adamax2"}, ValueError, r"`training\['optimizer'\]` must be one of"),
+        ({"learning_rate": float("nan")}, ValueError, r"`training\['learning_rate'\]`"),
+        ({"learning_rate": 0.0}, ValueError, r"`training\['learning_rate'\]`"),
+        ({"learning_rate": "x"}, TypeError, r"`training\['learning_rate'\]`"),
+        ({"momentum": 1.5}, ValueError, r"`training\['momentum'\]`"),
+        ({"weight_decay": -1e-4}, ValueError, r"`training\['weight_decay'\]`"),
+        ({"learning rate": 0.1}, ValueError, "unknown keys: \\['learning rate'\\]"),
+    ],
+)
+def test_make_optimizer_names_the_bad_value(training, error, message):
+    with pytest.raises(error, match=message):
+        make_optimizer(training)
+
+
+def test_make_optimizer_checks_the_default_name():
+    with pytest.raises(ValueError, match="`default` must be one of"):
+        make_optimizer({}, default="adamax2")
+    assert type(make_optimizer({"batch_size": 8}, default="sgd")).__name__ == "SGD"

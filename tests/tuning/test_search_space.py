@@ -45,33 +45,59 @@ def test_every_choice_value_comes_back_decoded():
 
 
 @pytest.mark.parametrize(
-    "key, spec, message",
+    "make, error, message",
     [
-        ("units", Int(8, 8), "min_value must be smaller"),
-        ("units", Int(1.5, 8), "Int bounds and step must be integers"),
-        ("lr", Float(0.0, 1.0, sampling="log"), "log sampling needs min_value > 0"),
-        ("lr", Float(0.1, 1.0, sampling="square"), "sampling must be"),
-        ("lr", Float(0.1, 1.0, step=-0.1), "step must be positive"),
-        ("lr", Float("a", 1.0), "Float bounds and step must be numbers"),
-        ("act", Choice([]), "non-empty list"),
-        ("act", Choice(["relu", "relu"]), "distinct"),
-        ("act", Choice(["relu"], default="tanh"), "default must be one of"),
-        ("bn", Boolean(default="yes"), "Boolean default must be a bool"),
-        ("rate", float("nan"), "must be finite"),
+        (lambda: Int(8, 8), ValueError, "`max_value` must be greater than `min_value`"),
+        (lambda: Int(1.5, 8), TypeError, "`min_value` must be an integer"),
+        (lambda: Int(1, 8, step=0), ValueError, "`step` must be a positive integer"),
+        (lambda: Int(1, 8, default=9), ValueError, r"`default` must be .* in \[1, 8\]"),
+        (lambda: Float(0.0, 1.0, sampling="log"), ValueError,
+         "`min_value` must be > 0 for sampling='log'"),
+        (lambda: Float(0.1, 1.0, sampling="square"), ValueError, "`sampling` must be one of"),
+        (lambda: Float(0.1, 1.0, step=-0.1), ValueError, "`step` must be a positive"),
+        (lambda: Float("a", 1.0), TypeError, "`min_value` must be a number"),
+        (lambda: Float(0.0, float("nan")), ValueError, "`max_value` must be a finite"),
+        (lambda: Float(0.0, float("inf")), ValueError, "`max_value` must be a finite"),
+        (lambda: Choice([]), ValueError, "`values` must be a non-empty list"),
+        (lambda: Choice("relu"), TypeError, "`values` must be a list or tuple"),
+        (lambda: Choice(["relu", "relu"]), ValueError, "distinct"),
+        (lambda: Choice([0.1, float("nan")]), ValueError, "`values` must hold finite"),
+        (lambda: Choice(["relu"], default="tanh"), ValueError, "`default` must be one of"),
+        (lambda: Boolean(default="yes"), TypeError, "`default` must be True or False"),
     ],
 )
-def test_bad_spec_raises_naming_the_key(key, spec, message):
-    with pytest.raises(ValueError, match=f"'{key}'.*{message}"):
-        validate_search_space({"ok": Int(1, 2), key: spec})
+def test_bad_ranges_raise_naming_the_argument(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_validation_names_the_key_of_a_spoiled_range():
+    spec = Int(1, 8)
+    spec.max_value = 0  # changed after it was made
+    with pytest.raises(ValueError, match="'units'.*`max_value` must be greater"):
+        validate_search_space({"ok": Int(1, 2), "units": spec})
+    with pytest.raises(ValueError, match="'rate'.*must be finite"):
+        validate_search_space({"rate": float("nan")})
 
 
 def test_bad_containers_raise():
-    with pytest.raises(ValueError, match="must be a dict of ranges"):
+    with pytest.raises(TypeError, match="`search_space` must be a dict of ranges"):
         validate_search_space([("units", Int(1, 2))])
-    with pytest.raises(ValueError, match="keys must be non-empty strings"):
+    with pytest.raises(TypeError, match="keys must be non-empty strings"):
         validate_search_space({3: Int(1, 2)})
-    with pytest.raises(ValueError, match="must be a dict of ranges"):
+    with pytest.raises(ValueError, match="keys must be non-empty strings"):
+        validate_search_space({"": Int(1, 2)})
+    with pytest.raises(TypeError, match="`overrides` must be a dict"):
         merge_search_space({}, ["units"])
+    with pytest.raises(TypeError, match="`defaults` must be a dict"):
+        merge_search_space(None, {})
+
+
+def test_sample_checks_its_arguments():
+    with pytest.raises(TypeError, match="`hp` must be a keras_tuner.HyperParameters"):
+        sample({}, {"units": Int(1, 2)})
+    with pytest.raises(TypeError, match="`search_space` must be a dict"):
+        sample(keras_tuner.HyperParameters(), "units")
 
 
 def test_merge_overrides_fixes_and_drops():
