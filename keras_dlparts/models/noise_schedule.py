@@ -12,6 +12,14 @@ import math
 import keras
 import numpy as np
 
+from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import non_negative_number
+from keras_dlparts._validation import number
+from keras_dlparts._validation import one_of
+from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import same_batch_size
+from keras_dlparts._validation import same_shape
+
 _SCHEDULES = ("linear", "cosine")
 
 
@@ -69,37 +77,19 @@ class NoiseSchedule:
         cosine_s=0.008,
         max_beta=0.999,
     ):
-        if schedule not in _SCHEDULES:
-            raise ValueError(
-                f"Argument `schedule` must be one of {list(_SCHEDULES)}. "
-                f"Received: schedule={schedule!r}"
-            )
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-            raise ValueError(
-                "Argument `steps` must be a positive integer. "
-                f"Received: steps={steps!r}"
-            )
-        if not 0.0 < beta_start < 1.0:
-            raise ValueError(
-                "Argument `beta_start` must be in (0, 1). "
-                f"Received: beta_start={beta_start!r}"
-            )
-        if not beta_start <= beta_end < 1.0:
+        one_of("schedule", schedule, _SCHEDULES)
+        positive_int("steps", steps)
+        open_unit = dict(low=0.0, high=1.0, include_low=False, include_high=False)
+        number("beta_start", beta_start, **open_unit)
+        number("beta_end", beta_end, **open_unit)
+        if not beta_start <= beta_end:
             raise ValueError(
                 "Argument `beta_end` must be in [beta_start, 1). "
                 f"Received: beta_end={beta_end!r} with "
                 f"beta_start={beta_start!r}"
             )
-        if not cosine_s >= 0.0:
-            raise ValueError(
-                "Argument `cosine_s` must be >= 0. "
-                f"Received: cosine_s={cosine_s!r}"
-            )
-        if not 0.0 < max_beta < 1.0:
-            raise ValueError(
-                "Argument `max_beta` must be in (0, 1). "
-                f"Received: max_beta={max_beta!r}"
-            )
+        non_negative_number("cosine_s", cosine_s)
+        number("max_beta", max_beta, **open_unit)
         self.schedule = schedule
         self.steps = steps
         self.beta_start = float(beta_start)
@@ -181,6 +171,9 @@ class NoiseSchedule:
         Returns:
             `x_t` as a float32 tensor shaped like `x0`.
         """
+        check_rank("t", t, 1)
+        same_shape("x0", x0, "noise", noise)
+        same_batch_size(("x0", x0), ("t", t))
         x0 = keras.ops.cast(x0, "float32")
         noise = keras.ops.cast(noise, "float32")
         ndim = len(x0.shape)

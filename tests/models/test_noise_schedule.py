@@ -99,5 +99,7 @@ def test_config_round_trip_and_serialization():
     ],
 )
 def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+    # A wrong type (steps=2.5) is a TypeError, a wrong value a ValueError.
+    error = TypeError if kwargs.get("steps") == 2.5 else ValueError
+    with pytest.raises(error, match=match):
         NoiseSchedule(**kwargs)
