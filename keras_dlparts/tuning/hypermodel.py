@@ -76,7 +76,9 @@ class BuilderHyperModel(keras_tuner.HyperModel):
         _validation.function("build_fn", build_fn)
         self.search_space = validate_search_space(search_space)
         self.fixed = _validation.mapping("fixed", fixed, allow_none=True)
-        self.compile_arguments = _validation.mapping("compile", compile, allow_none=True)
+        self.compile_arguments = _validation.mapping(
+            "compile", compile, allow_none=True
+        )
         _validation.function("transform", transform, allow_none=True)
         super().__init__(
             name=_validation.optional_string("name", name),

@@ -36,11 +36,12 @@ class _Range:
     def validate(self):
         raise NotImplementedError
 
-    def check(self, key):
+    def check(self, key, name="search_space"):
+        """`validate`, with errors naming the search space and the key."""
         try:
             self.validate()
         except (TypeError, ValueError) as error:
-            raise type(error)(f"Search space key {key!r}: {error}") from None
+            raise type(error)(f"Argument `{name}`, key {key!r}: {error}") from None
 
 
 class Int(_Range):
@@ -220,7 +221,7 @@ def validate_search_space(search_space, name="search_space"):
         >>> validate_search_space({"units": 8, "rate": float("nan")})
         Traceback (most recent call last):
         ...
-        ValueError: Search space key 'rate': a fixed value must be finite. ...
+        ValueError: Argument `search_space`, key 'rate': a fixed value must be ...
     """
     if not isinstance(name, str):
         raise TypeError(f"Argument `name` must be a string. Received: name={name!r}")
@@ -236,10 +237,10 @@ def validate_search_space(search_space, name="search_space"):
                 f"Received key: {key!r}"
             )
         if isinstance(spec, RANGES):
-            spec.check(key)
+            spec.check(key, name)
         elif isinstance(spec, float) and not math.isfinite(spec):
             raise ValueError(
-                f"Search space key {key!r}: a fixed value must be finite. "
+                f"Argument `{name}`, key {key!r}: a fixed value must be finite. "
                 f"Received: {spec!r}"
             )
     return dict(search_space)
@@ -288,7 +289,8 @@ def merge_search_space(defaults, overrides=None):
         {'a': 2}
     """
     merged = _validation.mapping("defaults", defaults)
-    for key, spec in _validation.mapping("overrides", overrides, allow_none=True).items():
+    overrides = _validation.mapping("overrides", overrides, allow_none=True)
+    for key, spec in overrides.items():
         if spec is None:
             merged.pop(key, None)
         else:

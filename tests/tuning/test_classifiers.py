@@ -139,7 +139,7 @@ def test_search_space_overrides_reach_the_model():
     assert "batch_norm" not in hypermodel.search_space
     model = hypermodel.build(keras_tuner.HyperParameters())
     assert [model.get_layer(f"hidden_{i}").units for i in range(3)] == [8, 8, 8]
-    with pytest.raises(ValueError, match="'depth': a fixed value must be finite"):
+    with pytest.raises(ValueError, match="`search_space`, key 'depth': a fixed value"):
         MLPHyperModel(64, 10, search_space={"depth": float("nan")})
 
 
