@@ -1,0 +1,88 @@
+"""Fuzz table: keras_dlparts.optimizers.
+
+An optimizer has no tensor inputs: each entry constructs it. Besides their
+own arguments, `AddSign`, `PowerSign` and `RAdam` check the keyword
+arguments of every Keras optimizer (`None` is valid where Keras has it as
+"off", so it is left out of those bad values).
+"""
+
+import keras
+
+from fuzz.cases import (
+    BOOLEAN,
+    FRACTION,
+    INF,
+    MODEL,
+    NAN,
+    NON_NEGATIVE_NUMBER,
+    POSITIVE_INT,
+    POSITIVE_NUMBER,
+    RATE,
+    Entry,
+    fresh,
+)
+from keras_dlparts import optimizers
+
+
+def _not_none(values):
+    return tuple(v for v in values if v is not None)
+
+
+KERAS_ARGUMENTS = {
+    "learning_rate": POSITIVE_NUMBER,
+    "weight_decay": _not_none(NON_NEGATIVE_NUMBER),
+    "clipnorm": _not_none(POSITIVE_NUMBER),
+    "clipvalue": _not_none(POSITIVE_NUMBER),
+    "global_clipnorm": _not_none(POSITIVE_NUMBER),
+    "use_ema": BOOLEAN,
+    "ema_momentum": FRACTION,
+    "ema_overwrite_frequency": _not_none(POSITIVE_INT),
+    "loss_scale_factor": _not_none(POSITIVE_NUMBER),
+    "gradient_accumulation_steps": (1, 0, -1, 1.5, True, "x"),
+}
+
+SIGN_RULE = {
+    "beta": RATE,
+    "decay_steps": _not_none(POSITIVE_INT),
+    **KERAS_ARGUMENTS,
+}
+
+TABLE = {
+    "optimizers.AddSign": Entry(
+        optimizers.AddSign,
+        args={"learning_rate": 0.1},
+        bad={"alpha": NON_NEGATIVE_NUMBER, **SIGN_RULE},
+    ),
+    "optimizers.PowerSign": Entry(
+        optimizers.PowerSign,
+        args={"learning_rate": 0.1},
+        bad={"base": (1.0, 0.5, NAN, INF, "x", None), **SIGN_RULE},
+    ),
+    "optimizers.RAdam": Entry(
+        optimizers.RAdam,
+        args={"learning_rate": 0.01},
+        bad={
+            "beta_1": RATE,
+            "beta_2": RATE,
+            "epsilon": POSITIVE_NUMBER,
+            "sma_threshold": (3.9, -1.0, NAN, INF, "x", None),
+            **KERAS_ARGUMENTS,
+        },
+    ),
+    "optimizers.Lookahead": Entry(
+        optimizers.Lookahead,
+        args={"inner_optimizer": fresh(lambda: keras.optimizers.SGD(0.1))},
+        bad={
+            "inner_optimizer": MODEL
+            + (
+                keras.optimizers.SGD(use_ema=True),
+                keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD()),
+            ),
+            "sync_period": POSITIVE_INT,
+            "slow_step_size": (0, -0.1, 1.5, NAN, INF, "x", None),
+            # Lookahead takes these from its inner optimizer.
+            "clipnorm": (1.0,),
+            "weight_decay": (0.01,),
+        },
+    ),
+}
