@@ -9,6 +9,7 @@ import keras
 from keras import ops
 
 from keras_dlparts._autodiff import value_and_gradients
+from keras_dlparts._validation import check_rank
 from keras_dlparts._validation import fits_input
 from keras_dlparts._validation import keras_object
 from keras_dlparts._validation import model_input_shape
@@ -470,6 +471,7 @@ class ConditionalGAN(GAN):
             )
         samples, labels = inputs
         fits_input("samples", samples, self.discriminator, 0)
+        check_rank("labels", labels, (1, 2))
         same_batch_size(("samples", samples), ("labels", labels))
 
     def _generate(self, z, condition, training):

@@ -15,7 +15,7 @@ from keras_dlparts.models._stateful_step import StatefulStep
 
 def _concrete(values):
     """`values` as a NumPy array if they are values, else None."""
-    if isinstance(values, (np.ndarray, list, tuple, int, float)):
+    if isinstance(values, (np.ndarray, np.generic, list, tuple, int, float)):
         return np.asarray(values)
     if keras.ops.is_tensor(values):
         try:
@@ -121,6 +121,11 @@ class PerceptronClassifier(BuildOnFit, SeedState, StatefulStep, keras.Model):
         if values is None:  # a dataset, a generator, a symbolic tensor
             return
         same_batch_size(("x", x), ("y", values))
+        if values.ndim and not len(values):
+            raise ValueError(
+                "Arguments `x` and `y` must not be empty. "
+                f"Received: y.shape={values.shape}"
+            )
         per_example = int(np.prod(values.shape[1:]))
         if values.ndim == 0 or per_example != self.units:
             raise ValueError(

@@ -167,6 +167,7 @@ def few_shot_accuracy(
     random_seed("seed", seed)
     check_rank("y", y, (1, 2))
     same_batch_size(("x", x), ("y", y))
+    fits_input("x", x, getattr(model, "encoder", None))
     y = np.asarray(y).reshape(-1)
     if y.size == 0:
         raise ValueError(
