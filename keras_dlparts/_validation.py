@@ -452,3 +452,162 @@ def optional_string(name, value):
             f"Received: {name}={value!r} of type {type(value).__name__}"
         )
     return value
+
+
+def min_rank(name, value, minimum):
+    """Raises ValueError if the static rank of `value` is below `minimum`."""
+    shape = value if isinstance(value, tuple) else static_shape(value)
+    if shape is not None and len(shape) < minimum:
+        raise ValueError(
+            f"Argument `{name}` must have rank >= {minimum}. "
+            f"Received: {name}.shape={shape} (rank {len(shape)})"
+        )
+    return value
+
+
+def broadcast_compatible(*named_values):
+    """Raises ValueError unless the (name, tensor or shape) pairs broadcast.
+
+    Shapes are aligned on their last axis, as in NumPy; a dimension that is
+    unknown (`None`) or 1 fits any other.
+    """
+    shapes = [
+        (n, v if isinstance(v, tuple) else static_shape(v)) for n, v in named_values
+    ]
+    shapes = [(n, s) for n, s in shapes if s is not None]
+    for axis in range(1, max((len(s) for _, s in shapes), default=0) + 1):
+        sizes = {s[-axis] for _, s in shapes if len(s) >= axis} - {None, 1}
+        if len(sizes) > 1:
+            listed = ", ".join(f"{n}.shape={s}" for n, s in shapes)
+            names_ = " and ".join(f"`{n}`" for n, _ in shapes)
+            raise ValueError(
+                f"Arguments {names_} must have shapes that broadcast together "
+                f"(each axis, counted from the last, of equal size or 1). "
+                f"Received: {listed}"
+            )
+
+
+def concrete_value(value):
+    """`value` as a NumPy array when its value is known now, else `None`.
+
+    NumPy arrays, Python numbers and lists, and eager tensors (TensorFlow
+    eager tensors, JAX arrays) are known. Symbolic values (a TensorFlow
+    graph tensor inside `tf.function`, a JAX tracer inside `jax.jit` or
+    `jax.grad`, a `KerasTensor`) are not, and are never read: checks of
+    values apply to eager calls only and cannot break compilation.
+    """
+    import numpy as np
+
+    if isinstance(value, (np.ndarray, np.generic, int, float, list, tuple)):
+        try:
+            return np.asarray(value)
+        except (TypeError, ValueError):
+            return None
+    import keras
+
+    if not keras.ops.is_tensor(value):
+        return None
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return None if tf.is_symbolic_tensor(value) else value.numpy()
+    if backend == "jax":
+        import jax
+
+        return None if isinstance(value, jax.core.Tracer) else np.asarray(value)
+    return None
+
+
+def values_in(name, value, allowed, what=None):
+    """Raises ValueError if a known value of `value` is not in `allowed`.
+
+    Only values known now are read (see `concrete_value`); symbolic tensors
+    pass unchecked, so the caller documents the rule for compiled calls.
+
+    Args:
+        name: the argument's name, for the message.
+        value: an array, list or tensor.
+        allowed: the allowed values (e.g. `(0, 1)` for binary labels).
+        what: optional words for the message (e.g. "labels 0 or 1").
+    """
+    import numpy as np
+
+    array = concrete_value(value)
+    if array is None or array.size == 0:
+        return value
+    bad = ~np.isin(array, np.asarray(allowed))
+    if np.any(bad):
+        found = np.unique(array[bad])[:5].tolist()
+        raise ValueError(
+            f"Argument `{name}` must hold {what or f'values in {tuple(allowed)}'}. "
+            f"Received values not allowed: {found}"
+        )
+    return value
+
+
+def strings(name, value):
+    """Returns `value` (any iterable of strings) as a list of strings.
+
+    Unlike `names`, empty strings pass (a blank line of a corpus); a bare
+    string is refused (it would be read as a list of letters).
+    """
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        raise TypeError(
+            f"Argument `{name}` must be a list of strings. Received: {name}={value!r}"
+            + (f" (did you mean [{value!r}]?)" if isinstance(value, str) else "")
+        )
+    value = list(value)
+    for item in value:
+        if not isinstance(item, str):
+            raise TypeError(
+                f"Argument `{name}` must hold strings only. Received an item "
+                f"{item!r} of type {type(item).__name__}"
+            )
+    return value
+
+
+def integer(name, value):
+    """Returns `value` if it is an integer (NumPy integers count; bools not)."""
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(
+            f"Argument `{name}` must be an integer. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return value
+
+
+def mapping(name, value, allow_none=False):
+    """Returns `value` as a new dict; `None` gives `{}` when `allow_none`."""
+    if value is None and allow_none:
+        return {}
+    if not isinstance(value, dict):
+        raise TypeError(
+            f"Argument `{name}` must be a dict"
+            + (" or None" if allow_none else "")
+            + f". Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return dict(value)
+
+
+def function(name, value, allow_none=False):
+    """Returns `value` if it is callable (or `None` when `allow_none`)."""
+    if (value is None and allow_none) or callable(value):
+        return value
+    raise TypeError(
+        f"Argument `{name}` must be callable"
+        + (" or None" if allow_none else "")
+        + f". Received: {name}={value!r} of type {type(value).__name__}"
+    )
+
+
+def optional_string(name, value):
+    """Returns `value` if it is `None` or a string (a name)."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(
+            f"Argument `{name}` must be a string or None. "
+            f"Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    return value
