@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
+
 _LOW_PRECISION = ("float16", "bfloat16")
 
 
@@ -83,7 +85,9 @@ def scaled_dot_product_attention(query, key, value, mask=None):
 
     Raises:
         ValueError: when an input has rank below 2, `query` and `key` differ
-            in their last dimension, or `key` and `value` in their length.
+            in their last dimension, `key` and `value` in their length, the
+            leading (batch) axes of the inputs do not broadcast together,
+            or `mask` does not broadcast to `(..., T, S)` (static shapes).
 
     Examples:
 
@@ -102,12 +106,12 @@ def scaled_dot_product_attention(query, key, value, mask=None):
     key = ops.convert_to_tensor(key)
     value = ops.convert_to_tensor(value)
     dtype = keras.backend.standardize_dtype(query.dtype)
-    for name, tensor in (("query", query), ("key", key), ("value", value)):
-        if len(ops.shape(tensor)) < 2:
-            raise ValueError(
-                f"Argument `{name}` must have rank >= 2 (..., length, "
-                f"depth). Received: {name}.shape={tuple(ops.shape(tensor))}"
-            )
+    named = (("query", query), ("key", key), ("value", value))
+    for name, tensor in named:
+        _validation.min_rank(name, tensor, 2)
+    _validation.broadcast_compatible(
+        *((name, _validation.static_shape(t)[:-2]) for name, t in named)
+    )
     # 16-bit inputs are attended in float32: no overflow in q k^T.
     work = "float32" if dtype in _LOW_PRECISION else dtype
     query = ops.cast(query, work)
@@ -128,6 +132,15 @@ def scaled_dot_product_attention(query, key, value, mask=None):
             f"Received: key.shape={tuple(key.shape)}, "
             f"value.shape={tuple(value.shape)}"
         )
+    if mask is not None:
+        scores_shape = tuple(query.shape[:-1]) + (key.shape[-2],)
+        mask = ops.convert_to_tensor(mask)
+        _validation.broadcast_compatible(("mask", mask), ("scores", scores_shape))
+        if len(mask.shape) > len(scores_shape):
+            raise ValueError(
+                f"Argument `mask` must broadcast to (..., T, S) = "
+                f"{scores_shape}. Received: mask.shape={tuple(mask.shape)}"
+            )
     scale = ops.rsqrt(ops.cast(ops.shape(query)[-1], work))
     scores = ops.matmul(query, ops.swapaxes(key, -1, -2)) * scale
     weights = masked_softmax(scores, mask)

@@ -2,6 +2,8 @@
 
 from keras import ops
 
+from keras_dlparts import _validation
+
 
 def pairwise_squared_distance(x, y):
     """Squared Euclidean distance between every row of `x` and of `y`.
@@ -17,6 +19,10 @@ def pairwise_squared_distance(x, y):
     Returns:
         Tensor shaped `(..., n, m)` in the dtype of `x`.
 
+    Raises:
+        ValueError: when `x` has rank below 2, `y` is not of rank 2, or
+            their feature sizes differ (static shapes).
+
     Examples:
 
         >>> import numpy as np
@@ -27,7 +33,22 @@ def pairwise_squared_distance(x, y):
     """
     x = ops.convert_to_tensor(x)
     y = ops.cast(y, x.dtype)
+    check_points(x, y, "x", "y")
     x_sq = ops.sum(ops.square(x), axis=-1, keepdims=True)
     y_sq = ops.sum(ops.square(y), axis=-1)
     cross = ops.matmul(x, ops.transpose(y))
     return ops.maximum(x_sq - 2.0 * cross + y_sq, 0.0)
+
+
+def check_points(x, y, x_name, y_name):
+    """Raises ValueError naming the argument unless `x` is `(..., n, f)`
+    and `y` is `(m, f)` (static shapes; unknown sizes pass)."""
+    _validation.min_rank(x_name, x, 2)
+    _validation.check_rank(y_name, y, 2)
+    x_features, y_features = x.shape[-1], y.shape[-1]
+    if None not in (x_features, y_features) and x_features != y_features:
+        raise ValueError(
+            f"Arguments `{x_name}` and `{y_name}` must have the same number of "
+            f"features (last dimension). Received: {x_name}.shape="
+            f"{tuple(x.shape)}, {y_name}.shape={tuple(y.shape)}"
+        )

@@ -1,6 +1,9 @@
 """Kullback-Leibler divergence of a diagonal Gaussian to the standard normal."""
 
+import keras
 from keras import ops
+
+from keras_dlparts import _validation
 
 
 def gaussian_kl_divergence(mean, log_var):
@@ -17,11 +20,18 @@ def gaussian_kl_divergence(mean, log_var):
         mean: tensor `(..., latent_dim)`, the Gaussian's mean.
         log_var: tensor of the same shape, the log of its variance.
 
+    Mixed precision: 16-bit inputs (float16, bfloat16) are computed, and
+    returned, in float32, as Keras losses are under a mixed policy:
+    `exp(log_var)` overflows float16 from `log_var > 11`, and bfloat16 sums
+    lose the small terms. Other float inputs keep their dtype.
+
     Returns:
-        Tensor of shape `mean.shape[:-1]`: the divergence of every sample.
+        Tensor of shape `mean.shape[:-1]`: the divergence of every sample
+            (float32 for 16-bit inputs).
 
     Raises:
-        ValueError: if `mean` and `log_var` have different static shapes.
+        ValueError: if `mean` and `log_var` have different static shapes or
+            are scalars.
 
     Examples:
 
@@ -34,12 +44,12 @@ def gaussian_kl_divergence(mean, log_var):
     """
     mean = ops.convert_to_tensor(mean)
     log_var = ops.convert_to_tensor(log_var)
-    if tuple(mean.shape) != tuple(log_var.shape):
-        raise ValueError(
-            "Arguments `mean` and `log_var` must have the same shape. "
-            f"Received: mean.shape={tuple(mean.shape)}, "
-            f"log_var.shape={tuple(log_var.shape)}"
-        )
-    log_var = ops.cast(log_var, mean.dtype)
+    _validation.min_rank("mean", mean, 1)
+    _validation.same_shape("mean", mean, "log_var", log_var)
+    dtype = keras.backend.standardize_dtype(mean.dtype)
+    if dtype in ("float16", "bfloat16") or "float" not in dtype:
+        dtype = "float32"
+    mean = ops.cast(mean, dtype)
+    log_var = ops.cast(log_var, dtype)
     terms = 1.0 + log_var - ops.square(mean) - ops.exp(log_var)
     return -0.5 * ops.sum(terms, axis=-1)

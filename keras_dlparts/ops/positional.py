@@ -1,6 +1,9 @@
 """Sinusoidal positional encoding table (Vaswani et al., 2017)."""
 
+import keras
 from keras import ops
+
+from keras_dlparts import _validation
 
 
 def sinusoidal_positional_encoding(length, depth, base=10000.0):
@@ -18,39 +21,39 @@ def sinusoidal_positional_encoding(length, depth, base=10000.0):
         length: number of positions, a non-negative integer (or a scalar
             integer tensor, e.g. a dynamic sequence length).
         depth: width of the table, a positive even integer.
-        base: the wavelength base, a positive number (10000 in the paper).
+        base: the wavelength base, a positive finite number (10000 in the
+            paper).
 
     Returns:
         A float32 tensor of shape `(length, depth)`.
 
+    Raises:
+        TypeError: when an argument has the wrong type (`length` a float,
+            `depth` not an integer, `base` not a number).
+        ValueError: when `length` is negative, `depth` not positive and
+            even, or `base` not positive and finite.
+
     Examples:
 
-        >>> from keras import ops
+        >>> import keras
+from keras import ops
+
+from keras_dlparts import _validation
         >>> table = sinusoidal_positional_encoding(3, 4)
         >>> print(ops.convert_to_numpy(table).round(4))
         [[ 0.      1.      0.      1.    ]
          [ 0.8415  0.5403  0.01    1.    ]
          [ 0.9093 -0.4161  0.02    0.9998]]
     """
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth <= 0:
-        raise ValueError(
-            "Argument `depth` must be a positive even integer. "
-            f"Received: depth={depth!r}"
-        )
+    depth = _validation.positive_int("depth", depth)
     if depth % 2:
         raise ValueError(
-            "Argument `depth` must be even (sin and cos columns come in "
-            f"pairs). Received: depth={depth}"
+            "Argument `depth` must be a positive even integer (sin and cos "
+            f"columns come in pairs). Received: depth={depth}"
         )
-    if isinstance(length, bool) or (isinstance(length, int) and length < 0):
-        raise ValueError(
-            "Argument `length` must be a non-negative integer. "
-            f"Received: length={length!r}"
-        )
-    if not isinstance(base, (int, float)) or isinstance(base, bool) or base <= 0:
-        raise ValueError(
-            f"Argument `base` must be a positive number. Received: base={base!r}"
-        )
+    if not keras.ops.is_tensor(length):  # a dynamic length is not checked
+        length = _validation.positive_int("length", length, minimum=0)
+    base = _validation.positive_number("base", base)
     positions = ops.cast(ops.arange(length), "float32")
     exponents = ops.cast(ops.arange(0, depth, 2), "float32") / float(depth)
     inverse_frequencies = ops.power(float(base), -exponents)

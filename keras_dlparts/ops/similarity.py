@@ -1,26 +1,70 @@
-"""Cosine similarity between feature vectors."""
+"""Cosine similarity, and the package's one safe square root and normalisation.
+
+`safe_sqrt` and `l2_normalize` are shared by every part that takes a norm
+(the triplet loss, the Siamese network, the dual encoder, cosine
+attention): their values and gradients stay finite and bounded at zero in
+float32, float16 and bfloat16.
+"""
 
 import keras
 from keras import ops
 
-#: Vectors shorter than this count as zero vectors (their similarity is 0).
-EPSILON = 1e-12
+from keras_dlparts import _validation
+
+#: Vectors whose largest component is at most this count as zero vectors
+#: (float32, float64 and bfloat16 inputs). The gradient of `l2_normalize`
+#: is at most `1 / EPSILON`.
+EPSILON = 1e-6
+#: The same for float16 inputs: its smallest normal number, so that the
+#: gradient (at most 16384) stays below float16's largest value, 65504.
+EPSILON_FLOAT16 = 2.0**-14
+
+_LOW_PRECISION = ("float16", "bfloat16")
+
+
+def norm_floor(dtype):
+    """The norm below which a vector of `dtype` counts as zero."""
+    dtype = keras.backend.standardize_dtype(dtype)
+    return EPSILON_FLOAT16 if dtype == "float16" else EPSILON
+
+
+def safe_sqrt(squared):
+    """`sqrt(squared)`, with value and gradient 0 at and below a small floor.
+
+    The square root is only taken above `norm_floor(dtype) ** 2`, so its
+    gradient `1 / (2 sqrt(x))` is bounded (by `0.5 / norm_floor`) and never
+    infinite, as it would be at 0, nor NaN under `jit`. Coincident points
+    thus have distance 0 and gradient 0.
+
+    Args:
+        squared: a non-negative float tensor (e.g. squared distances).
+
+    Returns:
+        A tensor shaped and typed like `squared`.
+    """
+    squared = ops.convert_to_tensor(squared)
+    positive = ops.greater(squared, norm_floor(squared.dtype) ** 2)
+    safe = ops.where(positive, squared, ops.ones_like(squared))
+    return ops.where(positive, ops.sqrt(safe), ops.zeros_like(squared))
 
 
 def l2_normalize(x, axis=-1):
     """Scales `x` to unit Euclidean length along `axis`, safely.
 
-    `x / max(|x|, eps)` with `eps = 1e-12`: a zero vector stays zero, and
-    neither the value nor its gradient is ever NaN (the norm's square root
-    is never taken at zero). 16-bit inputs are normalised in float32 and the
-    result is cast back.
+    A vector whose largest component is at most `EPSILON` (`EPSILON_FLOAT16`
+    for float16 inputs) counts as zero: it stays zero, with gradient 0.
+    Every other vector is divided by its norm, after scaling by its largest
+    component so that the squares neither overflow nor underflow. The
+    gradient is therefore finite everywhere and bounded by `1 / EPSILON`
+    (16384 for float16, which it fits). 16-bit inputs are normalised in
+    float32 and the result cast back.
 
     Args:
-        x: tensor.
+        x: float tensor.
         axis: the axis holding the vector components.
 
     Returns:
-        A tensor shaped and typed like `x`.
+        A tensor shaped like `x`, in its dtype (float32 for integer inputs).
 
     Examples:
 
@@ -31,32 +75,43 @@ def l2_normalize(x, axis=-1):
     """
     x = ops.convert_to_tensor(x)
     dtype = keras.backend.standardize_dtype(x.dtype)
-    if dtype not in ("float32", "float64"):
-        x = ops.cast(x, "float32")
-    square_sum = ops.sum(ops.square(x), axis=axis, keepdims=True)
-    inv_norm = ops.rsqrt(ops.maximum(square_sum, EPSILON**2))
-    return ops.cast(x * inv_norm, dtype)
+    if "float" not in dtype:
+        dtype = "float32"
+    work = ops.cast(x, "float64" if dtype == "float64" else "float32")
+    # Normalising is scale-invariant: dividing by a constant (no gradient)
+    # changes neither the value nor the gradient, and keeps squares in range.
+    largest = ops.max(ops.abs(work), axis=axis, keepdims=True, initial=0.0)
+    scale = ops.stop_gradient(largest)
+    nonzero = ops.greater(scale, norm_floor(dtype))
+    scaled = work / ops.where(nonzero, scale, 1.0)
+    square_sum = ops.sum(ops.square(scaled), axis=axis, keepdims=True)
+    norm = ops.sqrt(ops.where(nonzero, square_sum, 1.0))
+    return ops.cast(ops.where(nonzero, scaled / norm, 0.0), dtype)
 
 
 def cosine_similarity(a, b, axis=-1):
     """Cosine similarity of `a` and `b` along `axis`.
 
-    `cos(a, b) = a . b / (max(|a|, eps) max(|b|, eps))` with `eps = 1e-12`,
-    in [-1, 1]. A zero vector has similarity 0 with everything (no NaN, in
-    the value or its gradient). `a` and `b` broadcast against each other.
+    `cos(a, b) = l2_normalize(a) . l2_normalize(b)`, in [-1, 1]. A zero
+    vector (largest component at most `EPSILON`) has similarity 0 with
+    everything; the value and its gradient are finite and bounded, in
+    float32, float16 and bfloat16 (see `l2_normalize`). `a` and `b`
+    broadcast against each other.
 
     Args:
         a: tensor of vectors.
         b: tensor of vectors, broadcastable to `a`, with the same size along
             `axis`.
-        axis: the axis holding the vector components; it is reduced.
+        axis: int, the axis holding the vector components; it is reduced.
 
     Returns:
         The similarities: the broadcast shape of `a` and `b` without `axis`,
             in the dtype of `a`.
 
     Raises:
-        ValueError: when `a` and `b` differ in size along `axis`.
+        ValueError: when `a` and `b` differ in size along `axis`, their
+            shapes do not broadcast, or `axis` is out of range.
+        TypeError: when `axis` is not an integer.
 
     Examples:
 
@@ -69,22 +124,25 @@ def cosine_similarity(a, b, axis=-1):
     """
     a = ops.convert_to_tensor(a)
     b = ops.convert_to_tensor(b)
-    a_dim, b_dim = _dim(a, axis), _dim(b, axis)
+    a_dim, b_dim = _dim(a, "a", axis), _dim(b, "b", axis)
     if a_dim is not None and b_dim is not None and a_dim != b_dim:
         raise ValueError(
             "Arguments `a` and `b` must have the same size along `axis`="
             f"{axis}. Received: a.shape={tuple(a.shape)}, "
             f"b.shape={tuple(b.shape)}"
         )
+    _validation.broadcast_compatible(("a", a), ("b", b))
     b = ops.cast(b, a.dtype)
     return ops.sum(l2_normalize(a, axis) * l2_normalize(b, axis), axis=axis)
 
 
-def _dim(x, axis):
+def _dim(x, name, axis):
     shape = tuple(x.shape)
-    if not shape or not -len(shape) <= axis < len(shape):
+    _validation.min_rank(name, shape, 1)
+    _validation.positive_int("axis", axis, minimum=-len(shape))
+    if axis >= len(shape):
         raise ValueError(
-            f"Argument `axis`={axis} is out of range for an input of shape "
+            f"Argument `axis`={axis} is out of range for `{name}` of shape "
             f"{shape}."
         )
     return shape[axis]

@@ -2,12 +2,26 @@
 
 import numpy as np
 
-from fuzz.cases import FINITE_NUMBER, POSITIVE_NUMBER, Entry
+from fuzz.cases import (
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    POSITIVE_NUMBER,
+    Entry,
+)
 from keras_dlparts import ops
 
 rng = np.random.default_rng(0)
 X = rng.normal(size=(4, 3)).astype("float32")
 C = rng.normal(size=(5, 3)).astype("float32")
+# A batch of 3: without its last example it is 2, which does not broadcast.
+Q = rng.normal(size=(3, 3, 4)).astype("float32")
+K = rng.normal(size=(3, 5, 4)).astype("float32")
+V = rng.normal(size=(3, 5, 6)).astype("float32")
+
+#: Leading axes broadcast in these ops: an input without its batch axis
+#: is valid (it is shared by every example), so only mismatched batches
+#: and empty batches are tried.
+BROADCASTS = "leading axes broadcast: an input without its batch axis is valid"
 
 TABLE = {
     "ops.rbf_kernel": Entry(
@@ -16,6 +30,53 @@ TABLE = {
         bad={"gamma": POSITIVE_NUMBER},
         tensors=("x", "centers"),
         batch_free=("centers",),
-        bad_calls=[("centers", {"centers": C[:, :2]})],
+        bad_calls=[
+            ("centers", {"centers": C[:, :2]}),
+            ("gamma", {"gamma": np.ones(3, "float32")}),
+        ],
+    ),
+    "ops.pairwise_squared_distance": Entry(
+        ops.pairwise_squared_distance,
+        args={"x": X, "y": C},
+        tensors=("x", "y"),
+        batch_free=("y",),
+        bad_calls=[("y", {"y": C[:, :2]}), ("y", {"y": C[None]})],
+    ),
+    "ops.gaussian_kl_divergence": Entry(
+        ops.gaussian_kl_divergence,
+        args={"mean": X, "log_var": X * 0.1},
+        tensors=("mean", "log_var"),
+        bad_calls=[("log_var", {"log_var": X[:, :2]}), ("mean", {"mean": X[0, 0]})],
+    ),
+    "ops.cosine_similarity": Entry(
+        ops.cosine_similarity,
+        args={"a": X, "b": X[::-1], "axis": -1},
+        bad={"axis": (2, -3, 1.5, "x", None)},
+        tensors=("a", "b"),
+        rank_free=("a", "b"),
+        bad_calls=[("b", {"b": C[:, :2]})],
+        note=BROADCASTS,
+    ),
+    "ops.scaled_dot_product_attention": Entry(
+        ops.scaled_dot_product_attention,
+        args={"query": Q, "key": K, "value": V, "mask": None},
+        tensors=("query", "key", "value"),
+        rank_free=("query", "key", "value"),
+        bad_calls=[
+            ("key", {"key": K[..., :3]}),
+            ("value", {"value": V[:, :4]}),
+            ("query", {"query": Q[0, 0]}),
+            ("mask", {"mask": np.ones((3, 3, 4), bool)}),
+        ],
+        note=BROADCASTS,
+    ),
+    "ops.sinusoidal_positional_encoding": Entry(
+        ops.sinusoidal_positional_encoding,
+        args={"length": 5, "depth": 4, "base": 10000.0},
+        bad={
+            "length": NON_NEGATIVE_INT,
+            "depth": POSITIVE_INT + (3,),
+            "base": POSITIVE_NUMBER,
+        },
     ),
 }

@@ -132,3 +132,16 @@ def test_bad_inputs_raise(qkv):
         scaled_dot_product_attention(q, k, v[..., :5, :])
     with pytest.raises(ValueError, match="`query` must have rank >= 2"):
         scaled_dot_product_attention(q[0, 0, 0], k, v)
+
+
+def test_batches_and_masks_that_do_not_broadcast_are_refused(qkv):
+    q, k, v = qkv
+    with pytest.raises(ValueError, match="`query` and `key` and `value` must have shapes"):
+        scaled_dot_product_attention(np.concatenate([q, q[:1]]), k, v)
+    scores = (q.shape[-2], k.shape[-2])
+    with pytest.raises(ValueError, match="`mask`"):
+        mask = np.ones((scores[0] + 1, scores[1]), bool)
+        scaled_dot_product_attention(q, k, v, mask=mask)
+    # A query without batch axis is shared by every batch: it broadcasts.
+    out, _ = scaled_dot_product_attention(q[0], k, v)
+    assert tuple(out.shape) == tuple(q.shape[:-1]) + (v.shape[-1],)

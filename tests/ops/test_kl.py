@@ -53,3 +53,11 @@ def test_traces_under_xla():
 def test_mismatched_shapes_raise():
     with pytest.raises(ValueError, match="same shape"):
         gaussian_kl_divergence(np.zeros((2, 3)), np.zeros((2, 4)))
+
+
+def test_scalars_and_mismatched_batches_name_the_argument():
+    with pytest.raises(ValueError, match="`mean` must have rank >= 1"):
+        gaussian_kl_divergence(0.0, 0.0)
+    with pytest.raises(ValueError, match="`mean` and `log_var` must have the same shape"):
+        gaussian_kl_divergence(np.zeros((3, 2)), np.zeros((2, 2)))
+    assert np.asarray(gaussian_kl_divergence(np.zeros((0, 2)), np.zeros((0, 2)))).shape == (0,)

@@ -50,12 +50,27 @@ def test_dynamic_length_under_xla():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"length": 3, "depth": 5}, r"`depth` must be even.*depth=5"),
-        ({"length": 3, "depth": 0}, r"`depth` must be a positive even.*depth=0"),
+        ({"length": 3, "depth": 5}, r"`depth` must be a positive even.*depth=5"),
+        ({"length": 3, "depth": 0}, r"`depth` must be a positive.*depth=0"),
         ({"length": -1, "depth": 4}, r"`length`.*length=-1"),
         ({"length": 3, "depth": 4, "base": 0.0}, r"`base`.*base=0.0"),
+        ({"length": 3, "depth": 4, "base": float("nan")}, r"`base`.*base=nan"),
+        ({"length": 3, "depth": 4, "base": float("inf")}, r"`base`.*base=inf"),
     ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
+        sinusoidal_positional_encoding(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"length": 2.5, "depth": 4}, "length"),
+        ({"length": 3, "depth": "4"}, "depth"),
+        ({"length": 3, "depth": 4, "base": "e"}, "base"),
+    ],
+)
+def test_wrong_types_raise_type_error(kwargs, name):
+    with pytest.raises(TypeError, match=f"`{name}`"):
         sinusoidal_positional_encoding(**kwargs)

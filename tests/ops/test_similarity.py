@@ -74,3 +74,11 @@ def test_bad_inputs_raise():
         cosine_similarity(np.ones((2, 3)), np.ones((2, 4)))
     with pytest.raises(ValueError, match="out of range"):
         cosine_similarity(np.ones((2, 3)), np.ones((2, 3)), axis=2)
+    with pytest.raises(ValueError, match="`axis`"):
+        cosine_similarity(np.ones((2, 3)), np.ones((2, 3)), axis=-3)
+    with pytest.raises(TypeError, match="`axis`"):
+        cosine_similarity(np.ones((2, 3)), np.ones((2, 3)), axis="-1")
+    with pytest.raises(ValueError, match="`a` and `b` must have shapes that broadcast"):
+        cosine_similarity(np.ones((3, 3)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="`a` must have rank >= 1"):
+        cosine_similarity(1.0, np.ones((2, 3)))
