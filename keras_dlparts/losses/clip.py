@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
+
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
 class CLIPLoss(keras.losses.Loss):
@@ -32,7 +34,7 @@ class CLIPLoss(keras.losses.Loss):
 
     Args:
         temperature: `None` (default: `y_pred` are logits) or a positive
-            float dividing the similarities.
+            finite float dividing the similarities.
         reduction: the `keras.losses.Loss` reduction of the per-pair values
             (default `"sum_over_batch_size"`, the mean).
         name: optional name.
@@ -43,6 +45,10 @@ class CLIPLoss(keras.losses.Loss):
             needs targets in `fit`, so pass any array with one row per pair,
             e.g. `np.zeros(n)`.
         y_pred: the `(n, n)` similarity or logit matrix.
+
+    Raises:
+        ValueError: when `y_pred` is not square or `y_true` does not have
+            one row per pair (static shapes).
 
     Returns:
         The reduced loss (a scalar by default).
@@ -64,15 +70,8 @@ class CLIPLoss(keras.losses.Loss):
         dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if temperature is not None and (
-            isinstance(temperature, bool)
-            or not isinstance(temperature, (int, float))
-            or not temperature > 0
-        ):
-            raise ValueError(
-                "Argument `temperature` must be None or a positive float. "
-                f"Received: temperature={temperature!r}"
-            )
+        if temperature is not None:
+            temperature = _validation.positive_number("temperature", temperature)
         self.temperature = temperature
         self._dtype_argument = dtype
 
@@ -83,9 +82,11 @@ class CLIPLoss(keras.losses.Loss):
             None not in shape and shape[0] != shape[1]
         ):
             raise ValueError(
-                "`y_pred` must be the square (batch, batch) similarity "
+                "Argument `y_pred` must be the square (batch, batch) similarity "
                 f"matrix of the pairs. Received: y_pred.shape={shape}"
             )
+        _validation.min_rank("y_true", y_true, 1)
+        _validation.same_batch_size(("y_true", y_true), ("y_pred", logits))
         if self.temperature is not None:
             logits = logits / self.temperature
         matching = ops.diagonal(logits)

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
+
 
 def _pair_vector(x, name, dtype):
     """Returns `x` as a `(batch,)` tensor; accepts `(batch,)` or `(batch, 1)`."""
@@ -11,8 +13,8 @@ def _pair_vector(x, name, dtype):
         return ops.squeeze(x, axis=-1)
     if len(x.shape) != 1:
         raise ValueError(
-            f"`{name}` must have shape (batch,) or (batch, 1), one value per "
-            f"pair. Received: {name}.shape={tuple(x.shape)}"
+            f"Argument `{name}` must have shape (batch,) or (batch, 1), one "
+            f"value per pair. Received: {name}.shape={tuple(x.shape)}"
         )
     return x
 
@@ -37,9 +39,16 @@ class ContrastiveLoss(keras.losses.Loss):
     *distance*, not a similarity or a probability: compute it (e.g. the
     Euclidean distance of the two embeddings) in the model.
 
+    Labels are checked when their values are known (NumPy or Python
+    inputs, eager tensors): anything but 0 and 1 raises a `ValueError`
+    naming `y_true`. Inside a compiled function (`fit`, `jit`) the values
+    are unknown when the graph is built and are not checked: other labels
+    then give meaningless (possibly negative) losses. A dissimilar pair at
+    any distance costs 0, also where `d**2` overflows (no `0 * inf`).
+
     Args:
-        margin: positive float, the distance beyond which dissimilar pairs
-            cost nothing. Defaults to `1.0`.
+        margin: positive finite float, the distance beyond which dissimilar
+            pairs cost nothing. Defaults to `1.0`.
         reduction: the `keras.losses.Loss` reduction of the per-pair values
             (default `"sum_over_batch_size"`, the mean).
         name: optional name.
@@ -48,7 +57,12 @@ class ContrastiveLoss(keras.losses.Loss):
     Call arguments:
         y_true: pair labels, 1 similar and 0 dissimilar, shape `(batch,)` or
             `(batch, 1)`.
-        y_pred: distances of the pairs, same shape.
+        y_pred: distances of the pairs, same batch size.
+
+    Raises:
+        ValueError: when `y_true` or `y_pred` is not `(batch,)` or
+            `(batch, 1)`, their batch sizes differ, or known labels are not
+            0 or 1.
 
     Returns:
         The reduced loss (a scalar by default).
@@ -69,19 +83,19 @@ class ContrastiveLoss(keras.losses.Loss):
         dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if not isinstance(margin, (int, float)) or not margin > 0:
-            raise ValueError(
-                "Argument `margin` must be a positive float. "
-                f"Received: margin={margin!r}"
-            )
-        self.margin = margin
+        self.margin = _validation.positive_number("margin", margin)
         self._dtype_argument = dtype
 
     def call(self, y_true, y_pred):
         y_pred = _pair_vector(y_pred, "y_pred", self.dtype)
         y_true = _pair_vector(y_true, "y_true", self.dtype)
-        similar = y_true * ops.square(y_pred)
-        dissimilar = (1.0 - y_true) * ops.square(ops.relu(self.margin - y_pred))
+        _validation.same_batch_size(("y_true", y_true), ("y_pred", y_pred))
+        _validation.values_in("y_true", y_true, (0, 1), "labels 0 or 1")
+        # Each term only where its weight is nonzero: `0 * inf` would be NaN
+        # for a dissimilar pair whose squared distance overflows.
+        similar = ops.where(y_true > 0, y_true * ops.square(y_pred), 0.0)
+        hinge = ops.square(ops.relu(self.margin - y_pred))
+        dissimilar = ops.where(y_true < 1, (1.0 - y_true) * hinge, 0.0)
         return similar + dissimilar
 
     def get_config(self):

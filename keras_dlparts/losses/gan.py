@@ -3,17 +3,10 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
+
 #: The GAN objectives both losses accept as `kind`.
 GAN_LOSS_KINDS = ("minimax", "non_saturating", "hinge", "least_squares")
-
-
-def _check_kind(kind):
-    if kind not in GAN_LOSS_KINDS:
-        raise ValueError(
-            f"Argument `kind` must be one of {GAN_LOSS_KINDS}. "
-            f"Received: kind={kind!r}"
-        )
-    return kind
 
 
 def _discriminator_terms(kind, real_logits, fake_logits):
@@ -50,18 +43,13 @@ class _GANLoss(keras.losses.Loss):
         dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        self.kind = _check_kind(kind)
+        self.kind = _validation.one_of("kind", kind, GAN_LOSS_KINDS)
 
     def _logits(self, real_logits, fake_logits):
         real_logits = ops.convert_to_tensor(real_logits, dtype=self.dtype)
         fake_logits = ops.convert_to_tensor(fake_logits, dtype=self.dtype)
-        if tuple(real_logits.shape[1:]) != tuple(fake_logits.shape[1:]):
-            raise ValueError(
-                "The real and fake logits must have the same shape after "
-                f"the batch axis. Received: real_logits.shape="
-                f"{tuple(real_logits.shape)}, fake_logits.shape="
-                f"{tuple(fake_logits.shape)}"
-            )
+        # y_true: the real logits, y_pred: the fake logits.
+        _validation.same_shape("y_true", real_logits, "y_pred", fake_logits)
         return real_logits, fake_logits
 
     def get_config(self):
@@ -87,7 +75,8 @@ class GANDiscriminatorLoss(_GANLoss):
 
     where `D = sigmoid(logit)`. Written with `softplus`, the cross-entropy
     stays finite for logits of any size. The real and fake batches must have
-    the same shape.
+    the same shape (a `ValueError` naming `y_true` and `y_pred` otherwise;
+    an empty batch gives an empty result, as Keras's losses do).
 
     Args:
         kind: one of `"minimax"`, `"non_saturating"` (default), `"hinge"`,
@@ -123,7 +112,8 @@ class GANGeneratorLoss(_GANLoss):
 
     Called as `loss(real_logits, fake_logits)` like `GANDiscriminatorLoss`;
     the four kinds here depend on the fake logits `f` only (the real logits
-    are accepted so both losses share one signature):
+    are accepted so both losses share one signature, and must have the
+    shape of the fake logits):
 
     ```
     minimax:         -softplus(f)        = log(1 - D(G(z)))  (saturates)

@@ -5,6 +5,8 @@ import math
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
+
 
 def robust_loss(x, alpha, scale):
     """Barron's loss `rho(x, alpha, c)` elementwise, for a Python `alpha`.
@@ -56,16 +58,20 @@ class RobustLoss(keras.losses.Loss):
     `keras.losses.MeanSquaredError`.
 
     Args:
-        alpha: float shape parameter, any real number or `-inf`/`inf`.
-            Defaults to `1.0`.
-        scale: positive float `c`. Defaults to `1.0`.
+        alpha: float shape parameter, any real number or `-inf`/`inf` (not
+            NaN). Defaults to `1.0`.
+        scale: positive finite float `c`. Defaults to `1.0`.
         reduction: the `keras.losses.Loss` reduction (default the mean).
         name: optional name.
         dtype: dtype of the computation (default `float32`).
 
     Call arguments:
         y_true: targets.
-        y_pred: predictions, same shape.
+        y_pred: predictions, same shape (as in Keras's losses, a trailing
+            axis of size 1 on one of them is dropped to match the other).
+
+    Raises:
+        ValueError: when the static shapes of `y_true` and `y_pred` differ.
 
     Returns:
         The reduced loss (a scalar by default).
@@ -87,24 +93,9 @@ class RobustLoss(keras.losses.Loss):
         dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if (
-            isinstance(alpha, bool)
-            or not isinstance(alpha, (int, float))
-            or math.isnan(alpha)
-        ):
-            raise ValueError(
-                "Argument `alpha` must be a real number (or -inf/inf). "
-                f"Received: alpha={alpha!r}"
-            )
-        if (
-            isinstance(scale, bool)
-            or not isinstance(scale, (int, float))
-            or not 0 < scale < math.inf
-        ):
-            raise ValueError(
-                "Argument `scale` must be a positive float. "
-                f"Received: scale={scale!r}"
-            )
+        if alpha not in (-math.inf, math.inf) or isinstance(alpha, bool):
+            alpha = _validation.number("alpha", alpha)
+        scale = _validation.positive_number("scale", scale)
         self.alpha = float(alpha)
         self.scale = float(scale)
         self._dtype_argument = dtype
@@ -112,6 +103,8 @@ class RobustLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         y_pred = ops.convert_to_tensor(y_pred, dtype=self.dtype)
         y_true = ops.cast(y_true, self.dtype)
+        y_true, y_pred = _same_rank(y_true, y_pred)
+        _validation.same_shape("y_true", y_true, "y_pred", y_pred)
         values = robust_loss(y_pred - y_true, self.alpha, self.scale)
         return ops.mean(values, axis=-1)
 
@@ -125,3 +118,13 @@ class RobustLoss(keras.losses.Loss):
             }
         )
         return config
+
+
+def _same_rank(y_true, y_pred):
+    """Drops a trailing axis of size 1 where the ranks differ by one."""
+    true_rank, pred_rank = len(y_true.shape), len(y_pred.shape)
+    if true_rank == pred_rank + 1 and y_true.shape[-1] == 1:
+        y_true = ops.squeeze(y_true, axis=-1)
+    elif pred_rank == true_rank + 1 and y_pred.shape[-1] == 1:
+        y_pred = ops.squeeze(y_pred, axis=-1)
+    return y_true, y_pred

@@ -3,49 +3,28 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
 from keras_dlparts.ops.distance import pairwise_squared_distance
+from keras_dlparts.ops.similarity import l2_normalize
+from keras_dlparts.ops.similarity import safe_sqrt
 
 #: The ways `TripletLoss` picks triplets from a batch.
 MINING_STRATEGIES = ("batch_hard", "semi_hard", "batch_all")
 #: The distances `TripletLoss` measures between embeddings.
 DISTANCES = ("l2", "squared_l2", "cosine")
 
-# Squared distances below this count as zero: the square root is taken
-# only above it, so its gradient never divides by zero (TensorFlow Addons
-# added 1e-16 instead, which float16 rounds to 0: NaN gradients on TPU).
-_SQRT_FLOOR = 1e-12
-
-
-def _safe_sqrt(squared):
-    """`sqrt` with a zero gradient, not an infinite one, below the floor."""
-    positive = ops.greater(squared, _SQRT_FLOOR)
-    safe = ops.where(positive, squared, ops.ones_like(squared))
-    return ops.where(positive, ops.sqrt(safe), ops.zeros_like(squared))
-
-
-def _unit_vectors(x):
-    """Rows scaled to unit length; a zero row stays zero, with zero gradient.
-
-    (`x / max(|x|, eps)` would give a zero row a gradient of `1 / eps`,
-    which overflows float16.)
-    """
-    norm = _safe_sqrt(ops.sum(ops.square(x), axis=-1, keepdims=True))
-    nonzero = ops.greater(norm, 0.0)
-    return ops.where(nonzero, x / ops.where(nonzero, norm, 1.0), 0.0)
-
-
 def pairwise_distances(embeddings, distance):
     """`(batch, batch)` matrix of distances, exactly zero on the diagonal."""
     n = ops.shape(embeddings)[0]
     off_diagonal = 1.0 - ops.eye(n, dtype=embeddings.dtype)
     if distance == "cosine":
-        unit = _unit_vectors(embeddings)
+        unit = l2_normalize(embeddings)
         cosine = ops.matmul(unit, ops.transpose(unit))
         return ops.maximum(1.0 - cosine, 0.0) * off_diagonal
     squared = pairwise_squared_distance(embeddings, embeddings) * off_diagonal
     if distance == "squared_l2":
         return squared
-    return _safe_sqrt(squared)
+    return safe_sqrt(squared)
 
 
 def _masked_mean(values, mask):
@@ -55,7 +34,7 @@ def _masked_mean(values, mask):
 
 def batch_hard_loss(dist, positive, negative, margin):
     """Hermans et al. (2017): hardest positive and negative per anchor."""
-    big = ops.max(dist) + 1.0
+    big = ops.max(dist, initial=0.0) + 1.0
     hardest_positive = ops.max(ops.where(positive, dist, 0.0), axis=1)
     hardest_negative = ops.min(ops.where(negative, dist, big), axis=1)
     valid = ops.logical_and(ops.any(positive, axis=1), ops.any(negative, axis=1))
@@ -70,7 +49,7 @@ def semi_hard_loss(dist, positive, negative, margin):
     For each positive pair `(a, p)`: the closest negative farther from `a`
     than `p`; if there is none, the farthest negative of `a`.
     """
-    big = ops.max(dist) + 1.0
+    big = ops.max(dist, initial=0.0) + 1.0
     d_ap = dist[:, :, None]  # [a, p, 1]
     d_an = dist[:, None, :]  # [a, 1, n]
     semi_hard = ops.logical_and(negative[:, None, :], ops.greater(d_an, d_ap))
@@ -124,14 +103,16 @@ class TripletLoss(keras.losses.Loss):
     or `"cosine"` (`1 - cos`, on L2-normalised embeddings). The Euclidean
     distance has a safe square root: coincident embeddings have distance 0
     and gradient 0, never NaN, also under XLA and with float16 inputs
-    (which are computed in float32). A batch with no positive pair gives a
-    loss of 0 rather than TFA's 0/0.
+    (which are computed in float32); the cosine distance normalises with
+    the same safe `keras_dlparts.ops.similarity.l2_normalize` (a zero
+    embedding stays zero, with gradient 0). A batch with no positive pair,
+    or an empty batch, gives a loss of 0 rather than TFA's 0/0.
 
     The loss is one value for the whole batch (a batch of embeddings is one
     sample of the mining), so `sample_weight` is not meaningful.
 
     Args:
-        margin: non-negative float. Defaults to `1.0`.
+        margin: non-negative finite float. Defaults to `1.0`.
         mining: one of `"semi_hard"` (default), `"batch_hard"`, `"batch_all"`.
         distance: one of `"l2"` (default), `"squared_l2"`, `"cosine"`.
         reduction: the `keras.losses.Loss` reduction (of the batch's single
@@ -145,6 +126,10 @@ class TripletLoss(keras.losses.Loss):
 
     Returns:
         The loss, a scalar.
+
+    Raises:
+        ValueError: when `y_pred` is not `(batch, features)`, `y_true` not
+            `(batch,)` or `(batch, 1)`, or their batch sizes differ.
 
     Examples:
 
@@ -167,31 +152,16 @@ class TripletLoss(keras.losses.Loss):
         dtype=None,
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
-        if not isinstance(margin, (int, float)) or margin < 0:
-            raise ValueError(
-                "Argument `margin` must be a non-negative float. "
-                f"Received: margin={margin!r}"
-            )
-        if mining not in MINING_STRATEGIES:
-            raise ValueError(
-                f"Argument `mining` must be one of {MINING_STRATEGIES}. "
-                f"Received: mining={mining!r}"
-            )
-        if distance not in DISTANCES:
-            raise ValueError(
-                f"Argument `distance` must be one of {DISTANCES}. "
-                f"Received: distance={distance!r}"
-            )
-        self.margin = margin
-        self.mining = mining
-        self.distance = distance
+        self.margin = _validation.non_negative_number("margin", margin)
+        self.mining = _validation.one_of("mining", mining, MINING_STRATEGIES)
+        self.distance = _validation.one_of("distance", distance, DISTANCES)
         self._dtype_argument = dtype
 
     def call(self, y_true, y_pred):
         embeddings = ops.convert_to_tensor(y_pred, dtype=self.dtype)
         if len(embeddings.shape) != 2:
             raise ValueError(
-                "`y_pred` must be embeddings of shape (batch, features). "
+                "Argument `y_pred` must be embeddings of shape (batch, features). "
                 f"Received: y_pred.shape={tuple(embeddings.shape)}"
             )
         labels = ops.convert_to_tensor(y_true)
@@ -199,9 +169,12 @@ class TripletLoss(keras.losses.Loss):
             labels = ops.squeeze(labels, axis=-1)
         if len(labels.shape) != 1:
             raise ValueError(
-                "`y_true` must be integer labels of shape (batch,) or "
+                "Argument `y_true` must be integer labels of shape (batch,) or "
                 f"(batch, 1). Received: y_true.shape={tuple(labels.shape)}"
             )
+        _validation.same_batch_size(("y_true", labels), ("y_pred", embeddings))
+        if _validation.batch_size(embeddings) == 0:
+            return ops.zeros((), embeddings.dtype)  # no triplet in the batch
         dist = pairwise_distances(embeddings, self.distance)
         same = ops.equal(labels[:, None], labels[None, :])
         not_self = ops.logical_not(

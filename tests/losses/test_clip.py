@@ -114,7 +114,13 @@ def test_perfect_separation_gives_small_loss():
 
 
 def test_bad_arguments_and_shapes():
-    with pytest.raises(ValueError, match="`temperature` must be None or a positive"):
+    with pytest.raises(ValueError, match="`temperature` must be a positive"):
         CLIPLoss(temperature=0.0)
+    with pytest.raises(ValueError, match="`temperature` must be a positive"):
+        CLIPLoss(temperature=float("nan"))
+    with pytest.raises(TypeError, match="`temperature` must be a number"):
+        CLIPLoss(temperature="0.1")
+    with pytest.raises(ValueError, match="same batch size"):
+        CLIPLoss()(np.zeros(3), np.ones((4, 4)))
     with pytest.raises(ValueError, match=r"must be the square \(batch, batch\)"):
         CLIPLoss()(np.zeros(4), np.ones((4, 3)))

@@ -100,3 +100,13 @@ def test_bad_arguments():
         GANGeneratorLoss(kind="hing")
     with pytest.raises(ValueError, match="same shape"):
         GANDiscriminatorLoss()(np.zeros((2, 1)), np.zeros((2, 3)))
+
+
+def test_mismatched_batches_name_the_arguments():
+    for cls in (GANDiscriminatorLoss, GANGeneratorLoss):
+        with pytest.raises(ValueError, match=r"`y_true` and `y_pred` must have the same shape"):
+            cls()(np.zeros((4, 1)), np.zeros((3, 1)))
+        with pytest.raises(ValueError, match=r"`kind`"):
+            cls(kind=None)
+        empty = cls()(np.zeros((0, 1)), np.zeros((0, 1)))
+        assert np.all(np.isfinite(np.asarray(empty)))

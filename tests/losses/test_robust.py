@@ -90,13 +90,29 @@ def test_smaller_alpha_caps_the_outliers():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    "kwargs, error, match",
     [
-        ({"alpha": float("nan")}, "`alpha` must be a real number"),
-        ({"alpha": "1"}, "`alpha` must be a real number"),
-        ({"scale": 0.0}, "`scale` must be a positive float"),
+        ({"alpha": float("nan")}, ValueError, "`alpha` must be a finite number"),
+        ({"alpha": "1"}, TypeError, "`alpha` must be a number"),
+        ({"scale": 0.0}, ValueError, "`scale` must be a positive"),
+        ({"scale": float("inf")}, ValueError, "`scale` must be a positive"),
+        ({"scale": None}, TypeError, "`scale` must be a number"),
     ],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         RobustLoss(**kwargs)
+
+
+def test_shapes_are_checked_and_a_trailing_axis_of_one_is_dropped():
+    loss = RobustLoss(alpha=2.0)
+    with pytest.raises(ValueError, match=r"`y_true` and `y_pred` must have the same shape"):
+        loss(np.zeros((4, 2)), np.zeros((3, 2)))
+    # (batch,) targets against (batch, 1) predictions: 0.5 * mean(x**2).
+    assert float(loss(np.zeros(4), np.full((4, 1), 2.0))) == pytest.approx(2.0)
+    assert np.all(np.isfinite(np.asarray(loss(np.zeros((0, 2)), np.zeros((0, 2))))))
+
+
+def test_infinite_alpha_is_allowed():
+    assert RobustLoss(alpha=float("-inf")).alpha == float("-inf")
+    assert RobustLoss(alpha=float("inf")).alpha == float("inf")

@@ -189,7 +189,9 @@ def test_label_shapes_batch_and_batch_by_one_agree():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"margin": -1.0}, "`margin` must be a non-negative float"),
+        ({"margin": -1.0}, "`margin` must be a finite number >= 0"),
+        ({"margin": float("nan")}, "`margin` must be a finite number >= 0"),
+        ({"margin": float("inf")}, "`margin` must be a finite number >= 0"),
         ({"mining": "hard"}, "`mining` must be one of"),
         ({"distance": "L2"}, "`distance` must be one of"),
     ],
@@ -204,3 +206,11 @@ def test_bad_shapes():
         TripletLoss()(LABELS, EMBEDDINGS[:, :, None])
     with pytest.raises(ValueError, match=r"`y_true` must be integer labels"):
         TripletLoss()(np.ones((8, 2)), EMBEDDINGS)
+
+
+def test_mismatched_batches_and_empty_batch():
+    with pytest.raises(ValueError, match=r"`y_true` and `y_pred` must have the same batch"):
+        TripletLoss()(LABELS[:-1], EMBEDDINGS)
+    for mining in ("semi_hard", "batch_hard", "batch_all"):
+        empty = TripletLoss(mining=mining)(np.zeros((0,)), np.zeros((0, 3)))
+        assert float(empty) == 0.0

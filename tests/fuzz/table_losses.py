@@ -1,0 +1,73 @@
+"""Fuzz table: keras_dlparts.losses."""
+
+import numpy as np
+
+from fuzz.cases import CHOICE, NAN, NON_NEGATIVE_NUMBER, POSITIVE_NUMBER, Entry
+from keras_dlparts import losses
+
+rng = np.random.default_rng(0)
+LOGITS = rng.normal(size=(4, 1)).astype("float32")
+PAIRS = np.array([1.0, 0.0, 1.0, 0.0], "float32")
+DISTANCES = np.array([0.2, 0.5, 1.5, 3.0], "float32")
+LABELS = np.array([0, 0, 1, 1, 2, 2])
+EMBEDDINGS = rng.normal(size=(6, 3)).astype("float32")
+TARGETS = rng.normal(size=(4, 3)).astype("float32")
+
+#: Keras checks `reduction` itself (None is a valid reduction).
+REDUCTION = ("no-such-choice", 3)
+
+TABLE = {
+    "losses.CLIPLoss": Entry(
+        losses.CLIPLoss,
+        args={"temperature": 0.1},
+        bad={"temperature": (0, -1.0, NAN, float("inf"), "x"), "reduction": REDUCTION},
+        inputs={"y_true": np.zeros(4, "float32"), "y_pred": np.eye(4, dtype="float32")},
+        bad_calls=[("y_pred", {"y_pred": np.ones((4, 3), "float32")})],
+    ),
+    "losses.ContrastiveLoss": Entry(
+        losses.ContrastiveLoss,
+        args={"margin": 1.0},
+        bad={"margin": POSITIVE_NUMBER, "reduction": REDUCTION},
+        inputs={"y_true": PAIRS, "y_pred": DISTANCES},
+        bad_calls=[
+            ("y_true", {"y_true": np.array([5.0, 5.0, 0.0, 1.0], "float32")}),
+            ("y_pred", {"y_pred": np.ones((4, 2), "float32")}),
+        ],
+    ),
+    "losses.GANDiscriminatorLoss": Entry(
+        losses.GANDiscriminatorLoss,
+        args={"kind": "hinge"},
+        bad={"kind": CHOICE, "reduction": REDUCTION},
+        inputs={"y_true": LOGITS, "y_pred": -LOGITS},
+        bad_calls=[("y_pred", {"y_pred": np.ones((4, 3), "float32")})],
+    ),
+    "losses.GANGeneratorLoss": Entry(
+        losses.GANGeneratorLoss,
+        args={"kind": "non_saturating"},
+        bad={"kind": CHOICE, "reduction": REDUCTION},
+        inputs={"y_true": LOGITS, "y_pred": -LOGITS},
+        bad_calls=[("y_pred", {"y_pred": np.ones((4, 3), "float32")})],
+    ),
+    "losses.RobustLoss": Entry(
+        losses.RobustLoss,
+        args={"alpha": 1.0, "scale": 1.0},
+        bad={"alpha": (NAN, "x", None, True), "scale": POSITIVE_NUMBER, "reduction": REDUCTION},
+        inputs={"y_true": TARGETS, "y_pred": TARGETS + 0.5},
+        bad_calls=[("y_pred", {"y_pred": np.ones((4, 2), "float32")})],
+    ),
+    "losses.TripletLoss": Entry(
+        losses.TripletLoss,
+        args={"margin": 1.0, "mining": "semi_hard", "distance": "l2"},
+        bad={
+            "margin": NON_NEGATIVE_NUMBER,
+            "mining": CHOICE,
+            "distance": CHOICE,
+            "reduction": REDUCTION,
+        },
+        inputs={"y_true": LABELS, "y_pred": EMBEDDINGS},
+        bad_calls=[
+            ("y_pred", {"y_pred": EMBEDDINGS[:, :, None]}),
+            ("y_true", {"y_true": np.ones((6, 2))}),
+        ],
+    ),
+}
