@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
+
 from keras_dlparts.metrics.ngram_counts import lengths
 from keras_dlparts.metrics.ngram_counts import ngram_counts
 from keras_dlparts.metrics.ngram_counts import prepare_ids
@@ -42,6 +44,10 @@ class BLEU(keras.metrics.Metric):
             vocab)` (their argmax is taken).
         sample_weight: optional `(batch,)` weights of the sentences' counts.
 
+    Ids must be non-negative (0 is padding); their values are not checked.
+    `update_state` raises a `ValueError` naming the argument when a rank is
+    wrong or the batch sizes differ; an empty batch adds nothing.
+
     Returns:
         `result()`: the BLEU score in [0, 1].
 
@@ -56,19 +62,8 @@ class BLEU(keras.metrics.Metric):
 
     def __init__(self, max_order=4, smooth=False, name="bleu", dtype=None):
         super().__init__(name=name, dtype=dtype)
-        if (
-            not isinstance(max_order, int)
-            or isinstance(max_order, bool)
-            or max_order < 1
-        ):
-            raise ValueError(
-                "Argument `max_order` must be a positive integer. Received: "
-                f"max_order={max_order!r}"
-            )
-        if not isinstance(smooth, bool):
-            raise ValueError(
-                f"Argument `smooth` must be a bool. Received: smooth={smooth!r}"
-            )
+        max_order = _validation.positive_int("max_order", max_order)
+        smooth = _validation.boolean("smooth", smooth)
         self.max_order = max_order
         self.smooth = smooth
         self.matches = self.add_variable(
@@ -85,14 +80,9 @@ class BLEU(keras.metrics.Metric):
         )
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        references, candidates = prepare_ids(y_true, y_pred)
+        references, candidates = prepare_ids(y_true, y_pred, (2, 3))
         if len(references.shape) == 2:
             references = references[:, None, :]
-        if len(references.shape) != 3:
-            raise ValueError(
-                "`y_true` must be reference ids (batch, length) or (batch, "
-                f"num_refs, length). Received: y_true.shape={tuple(y_true.shape)}"
-            )
         clipped, cand_total, _ = ngram_counts(candidates, references, self.max_order)
         weight = 1.0 if sample_weight is None else ops.cast(sample_weight, "float32")
         self.matches.assign_add(ops.stack([ops.sum(c * weight) for c in clipped]))

@@ -19,18 +19,27 @@ count_r(g))` of BLEU and ROUGE-N, since each distinct n-gram `g` occurs
 
 from keras import ops
 
+from keras_dlparts import _validation
 
-def prepare_ids(y_true, y_pred):
-    """Casts ids to int32; takes the argmax of scores `(batch, length, vocab)`."""
+
+def prepare_ids(y_true, y_pred, true_ranks):
+    """Casts ids to int32; takes the argmax of scores `(batch, length, vocab)`.
+
+    Raises ValueError naming the argument when `y_pred` is not of rank 2 or
+    3, `y_true` not of a rank in `true_ranks`, or their batch sizes differ.
+    """
     y_true = ops.convert_to_tensor(y_true)
     y_pred = ops.convert_to_tensor(y_pred)
+    if len(y_pred.shape) not in (2, 3):
+        raise ValueError(
+            "Argument `y_pred` must be token ids (batch, length) or scores "
+            "(batch, length, vocabulary). "
+            f"Received: y_pred.shape={tuple(y_pred.shape)}"
+        )
+    _validation.check_rank("y_true", y_true, true_ranks)
+    _validation.same_batch_size(("y_true", y_true), ("y_pred", y_pred))
     if len(y_pred.shape) == 3:
         y_pred = ops.argmax(y_pred, axis=-1)
-    if len(y_pred.shape) != 2:
-        raise ValueError(
-            "`y_pred` must be token ids (batch, length) or scores (batch, "
-            f"length, vocabulary). Received: y_pred.shape={tuple(y_pred.shape)}"
-        )
     return ops.cast(y_true, "int32"), ops.cast(y_pred, "int32")
 
 
@@ -76,7 +85,9 @@ def ngram_counts(candidates, references, max_order):
             )
         valid = ops.cast(present[:, n - 1 :], "float32")  # last token not padding
         count_c = ops.sum(ops.cast(self_n, "float32"), axis=-1)
-        count_r = ops.max(ops.sum(ops.cast(ref_n, "float32"), axis=-1), axis=1)
+        count_r = ops.max(
+            ops.sum(ops.cast(ref_n, "float32"), axis=-1), axis=1, initial=0.0
+        )
         share = ops.minimum(count_c, count_r) / ops.maximum(count_c, 1.0)
         clipped.append(ops.sum(share * valid, axis=-1))
         cand_total.append(ops.sum(valid, axis=-1))
@@ -111,7 +122,7 @@ def lcs_length(candidates, references):
     def step(i, previous):
         row_match = ops.take(match, i, axis=1)  # (B, Lr)
         g = ops.where(row_match > 0, previous[:, :-1] + 1.0, previous[:, 1:])
-        row = ops.max(g[:, :, None] * upper[None], axis=1)
+        row = ops.max(g[:, :, None] * upper[None], axis=1, initial=0.0)
         return ops.concatenate([ops.zeros((batch, 1), "float32"), row], axis=1)
 
     table = ops.fori_loop(

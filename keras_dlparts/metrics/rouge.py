@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_dlparts import _validation
+
 from keras_dlparts.metrics.ngram_counts import lcs_length
 from keras_dlparts.metrics.ngram_counts import lengths
 from keras_dlparts.metrics.ngram_counts import ngram_counts
@@ -41,6 +43,10 @@ class ROUGE(keras.metrics.Metric):
             vocab)` (their argmax is taken).
         sample_weight: optional `(batch,)` weights of the sentences.
 
+    Ids must be non-negative (0 is padding); their values are not checked.
+    `update_state` raises a `ValueError` naming the argument when a rank is
+    wrong or the batch sizes differ; an empty batch adds nothing.
+
     Returns:
         `result()`: the mean score in [0, 1].
 
@@ -54,19 +60,9 @@ class ROUGE(keras.metrics.Metric):
     """
 
     def __init__(self, variant="n", order=2, score="f1", name=None, dtype=None):
-        if variant not in ("n", "l"):
-            raise ValueError(
-                f'Argument `variant` must be "n" or "l". Received: variant={variant!r}'
-            )
-        if not isinstance(order, int) or isinstance(order, bool) or order < 1:
-            raise ValueError(
-                "Argument `order` must be a positive integer. "
-                f"Received: order={order!r}"
-            )
-        if score not in _SCORES:
-            raise ValueError(
-                f"Argument `score` must be one of {_SCORES}. Received: score={score!r}"
-            )
+        _validation.one_of("variant", variant, ("n", "l"))
+        order = _validation.positive_int("order", order)
+        _validation.one_of("score", score, _SCORES)
         if name is None:
             name = f"rouge_{order if variant == 'n' else 'l'}"
         super().__init__(name=name, dtype=dtype)
@@ -78,12 +74,7 @@ class ROUGE(keras.metrics.Metric):
 
     def sentence_scores(self, y_true, y_pred):
         """Per-sentence `score`, `(batch,)`."""
-        references, candidates = prepare_ids(y_true, y_pred)
-        if len(references.shape) != 2:
-            raise ValueError(
-                "`y_true` must be reference ids (batch, length). Received: "
-                f"y_true.shape={tuple(references.shape)}"
-            )
+        references, candidates = prepare_ids(y_true, y_pred, 2)
         if self.variant == "n":
             clipped, cand_total, ref_total = ngram_counts(
                 candidates, references[:, None, :], self.order

@@ -134,7 +134,21 @@ def test_config_and_errors():
     assert keras.metrics.deserialize(keras.metrics.serialize(metric)).max_order == 3
     with pytest.raises(ValueError, match="max_order"):
         BLEU(max_order=0)
-    with pytest.raises(ValueError, match="smooth"):
+    with pytest.raises(TypeError, match="max_order"):
+        BLEU(max_order=2.5)
+    with pytest.raises(TypeError, match="smooth"):
         BLEU(smooth="yes")
     with pytest.raises(ValueError, match="y_pred"):
         BLEU().update_state(np.ones((2, 3)), np.ones((2,)))
+    with pytest.raises(ValueError, match="y_true"):
+        BLEU().update_state([[1, 2], [3, 4]][0], np.ones((2, 3)))
+    with pytest.raises(ValueError, match="same batch size"):
+        BLEU().update_state(np.ones((3, 4)), np.ones((2, 4)))
+
+
+def test_an_empty_batch_adds_nothing():
+    bleu = BLEU(max_order=2)
+    bleu.update_state(np.array([[1, 2, 3, 4, 0]]), np.array([[1, 2, 3, 5, 0]]))
+    before = float(bleu.result())
+    bleu.update_state(np.zeros((0, 5), "int32"), np.zeros((0, 5), "int32"))
+    assert float(bleu.result()) == before

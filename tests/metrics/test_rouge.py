@@ -154,3 +154,16 @@ def test_config_and_errors():
         ROUGE(score="f2")
     with pytest.raises(ValueError, match="y_true"):
         ROUGE().update_state(np.ones((2, 2, 3)), np.ones((2, 3)))
+    with pytest.raises(TypeError, match="order"):
+        ROUGE("n", order=1.5)
+    with pytest.raises(ValueError, match="same batch size"):
+        ROUGE().update_state(np.ones((3, 4)), np.ones((2, 4)))
+
+
+@pytest.mark.parametrize("variant", ["n", "l"])
+def test_an_empty_batch_adds_nothing(variant):
+    rouge = ROUGE(variant)
+    rouge.update_state(np.array([[1, 2, 3, 4]]), np.array([[1, 3, 4, 0]]))
+    before = float(rouge.result())
+    rouge.update_state(np.zeros((0, 4), "int32"), np.zeros((0, 4), "int32"))
+    assert float(rouge.result()) == before

@@ -1,0 +1,34 @@
+"""Fuzz table: keras_dlparts.metrics."""
+
+import numpy as np
+
+from fuzz.cases import BOOLEAN, CHOICE, POSITIVE_INT, Entry
+from keras_dlparts import metrics
+
+REFERENCES = np.array([[1, 2, 3, 4, 0], [5, 6, 7, 0, 0], [1, 1, 2, 2, 3]])
+CANDIDATES = np.array([[1, 2, 3, 5, 0], [5, 6, 0, 0, 0], [1, 2, 2, 3, 0]])
+
+
+def update_then_result(metric, y_true, y_pred):
+    metric.update_state(y_true, y_pred)
+    return metric.result()
+
+
+TABLE = {
+    "metrics.BLEU": Entry(
+        metrics.BLEU,
+        args={"max_order": 2, "smooth": True},
+        bad={"max_order": POSITIVE_INT, "smooth": BOOLEAN},
+        inputs={"y_true": REFERENCES, "y_pred": CANDIDATES},
+        call=update_then_result,
+        bad_calls=[("y_pred", {"y_pred": CANDIDATES[:, :, None, None]})],
+    ),
+    "metrics.ROUGE": Entry(
+        metrics.ROUGE,
+        args={"variant": "l", "order": 2, "score": "f1"},
+        bad={"variant": CHOICE, "order": POSITIVE_INT, "score": CHOICE},
+        inputs={"y_true": REFERENCES, "y_pred": CANDIDATES},
+        call=update_then_result,
+        bad_calls=[("y_true", {"y_true": REFERENCES[:, None, :]})],
+    ),
+}
