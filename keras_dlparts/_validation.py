@@ -381,14 +381,17 @@ def strings(name, value):
 def data_batch(name, value):
     """Returns `value` if it is a non-empty batch of model inputs.
 
-    `value` is an array or tensor, or a list, tuple or dict of them (the
-    inputs of a multi-input model), each with a batch axis; their known
-    batch sizes must agree. `None`, strings and scalars raise TypeError;
-    rank 0, an empty batch or mismatched batch sizes raise ValueError.
+    `value` is an array or tensor (a nested list of numbers counts as
+    one), or a list, tuple or dict of them (the inputs of a multi-input
+    model), each with a batch axis; their known batch sizes must agree.
+    `None`, strings and scalars raise TypeError; rank 0, an empty batch or
+    mismatched batch sizes raise ValueError.
     """
     import keras
 
     leaves = [] if value is None else keras.tree.flatten(value)
+    if leaves and isinstance(value, (list, tuple)) and all(_is_real(v) for v in leaves):
+        leaves = [value]  # a nested list of numbers: one array
     shapes = [None if isinstance(v, (str, bytes)) else static_shape(v) for v in leaves]
     if not leaves or any(s is None for s in shapes):
         raise TypeError(

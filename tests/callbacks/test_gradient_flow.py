@@ -217,3 +217,10 @@ def test_bad_arguments_name_the_argument(kwargs, error, name, tmp_path):
     args = {"log_dir": str(tmp_path), "reference_data": XY, **kwargs}
     with pytest.raises(error, match=name):
         GradientFlowMonitor(**args)
+
+
+def test_nested_lists_count_as_arrays(tmp_path):
+    monitor = GradientFlowMonitor(str(tmp_path), ([[0.0], [1.0]], [[0.0], [1.0]]))
+    assert len(monitor.reference_data) == 2
+    with pytest.raises(ValueError, match="reference_data"):
+        GradientFlowMonitor(str(tmp_path), ([[0.0], [1.0]], [[0.0]]))
