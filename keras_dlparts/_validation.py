@@ -547,3 +547,38 @@ def values_in(name, value, allowed, what=None):
             f"Received values not allowed: {found}"
         )
     return value
+
+
+def keras_lookup(name, value, kind):
+    """Returns `keras.<kind>.get(value)`, or raises ValueError naming `name`.
+
+    `kind` is one of "activations", "constraints", "initializers" and
+    "regularizers"; `None` keeps Keras's meaning (no regularizer or
+    constraint, the linear activation).
+    """
+    import keras
+
+    try:
+        return getattr(keras, kind).get(value)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            f"Argument `{name}` must be one of Keras's {kind} (a name, a "
+            f"config or an instance). Received: {name}={value!r}"
+        ) from error
+
+
+def broadcastable_mask(name, value, shape):
+    """Raises ValueError unless `value` has the rank of `shape` and each
+    static dimension is unknown, 1, or the one in `shape` (`None`: any)."""
+    got = value if isinstance(value, tuple) else static_shape(value)
+    if got is None:
+        return value
+    fits = len(got) == len(shape) and all(
+        g is None or e is None or g in (1, e) for g, e in zip(got, shape)
+    )
+    if not fits:
+        raise ValueError(
+            f"Argument `{name}` must have shape {tuple(shape)} (`None`: any "
+            f"size; size 1 broadcasts). Received: {name}.shape={got}"
+        )
+    return value

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_dlparts._validation import positive_int
+
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
 class Maxout(keras.layers.Layer):
@@ -43,18 +45,15 @@ class Maxout(keras.layers.Layer):
     """
 
     def __init__(self, num_units, axis=-1, **kwargs):
-        if (
-            not isinstance(num_units, int)
-            or isinstance(num_units, bool)
-            or num_units <= 0
-        ):
-            raise ValueError(
-                "Argument `num_units` must be a positive integer. "
-                f"Received: num_units={num_units!r}"
+        positive_int("num_units", num_units)
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError(
+                "Argument `axis` must be an integer. "
+                f"Received: axis={axis!r} of type {type(axis).__name__}"
             )
-        if not isinstance(axis, int) or isinstance(axis, bool) or axis == 0:
+        if axis == 0:
             raise ValueError(
-                "Argument `axis` must be a non-batch integer axis (not 0). "
+                "Argument `axis` must be a non-batch axis (not 0). "
                 f"Received: axis={axis!r}"
             )
         super().__init__(**kwargs)
@@ -68,8 +67,8 @@ class Maxout(keras.layers.Layer):
         axis = self.axis % rank if -rank <= self.axis < rank else None
         if axis is None or axis == 0:
             raise ValueError(
-                f"Maxout axis={self.axis} is not a feature axis of an input "
-                f"of rank {rank}."
+                f"Argument `axis`={self.axis} is not a feature axis of the "
+                f"input `inputs` of rank {rank}."
             )
         return axis
 
@@ -78,14 +77,17 @@ class Maxout(keras.layers.Layer):
         size = input_shape[axis]
         if size is None or size % self.num_units:
             raise ValueError(
-                f"Maxout input size along axis {self.axis} must be a known "
-                f"multiple of num_units={self.num_units}. Received: "
-                f"input_shape={tuple(input_shape)}"
+                f"Input `inputs` must have a known size along axis "
+                f"{self.axis} that is a multiple of `num_units`="
+                f"{self.num_units}. Received: inputs.shape={tuple(input_shape)}"
             )
         self.built = True
 
     def call(self, inputs):
         axis = self._axis(len(inputs.shape))
+        if 0 in tuple(inputs.shape):
+            # An empty batch: TensorFlow's eager `max` refuses empty tensors.
+            return ops.zeros(self.compute_output_shape(inputs.shape), inputs.dtype)
         shape = ops.shape(inputs)
         group = inputs.shape[axis] // self.num_units
         grouped = ops.reshape(

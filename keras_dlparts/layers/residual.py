@@ -5,6 +5,16 @@ import math
 import keras
 from keras import ops
 
+from keras_dlparts._validation import (
+    boolean,
+    fraction,
+    initializer,
+    keras_lookup,
+    one_of,
+    positive_int,
+    positive_number,
+)
+
 _KINDS = ("basic", "bottleneck")
 
 
@@ -66,28 +76,21 @@ class ResidualBlock(keras.layers.Layer):
         kernel_regularizer=None,
         **kwargs,
     ):
-        for name, value in (("filters", filters), ("strides", strides)):
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(
-                    f"Argument `{name}` must be a positive integer. "
-                    f"Received: {name}={value!r}"
-                )
-        if kind not in _KINDS:
-            raise ValueError(
-                f"Argument `kind` must be one of {_KINDS}. Received: kind={kind!r}"
-            )
-        if not isinstance(kernel_size, int) or kernel_size <= 0 or not (
-            kernel_size % 2
-        ):
+        positive_int("filters", filters)
+        positive_int("strides", strides)
+        one_of("kind", kind, _KINDS)
+        if positive_int("kernel_size", kernel_size) % 2 == 0:
             raise ValueError(
                 "Argument `kernel_size` must be a positive odd integer. "
                 f"Received: kernel_size={kernel_size!r}"
             )
-        if not isinstance(use_bias, bool):
-            raise ValueError(
-                "Argument `use_bias` must be a boolean. "
-                f"Received: use_bias={use_bias!r}"
-            )
+        boolean("use_bias", use_bias)
+        positive_number("epsilon", epsilon)
+        fraction("momentum", momentum)
+        kernel_initializer = initializer("kernel_initializer", kernel_initializer)
+        kernel_regularizer = keras_lookup(
+            "kernel_regularizer", kernel_regularizer, "regularizers"
+        )
         super().__init__(**kwargs)
         self.filters = filters
         self.kind = kind
@@ -96,8 +99,8 @@ class ResidualBlock(keras.layers.Layer):
         self.use_bias = use_bias
         self.epsilon = epsilon
         self.momentum = momentum
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.kernel_initializer = kernel_initializer
+        self.kernel_regularizer = kernel_regularizer
         self.out_channels = filters * (4 if kind == "bottleneck" else 1)
 
     def _conv(self, filters, kernel_size, strides, name):
@@ -124,8 +127,9 @@ class ResidualBlock(keras.layers.Layer):
     def build(self, input_shape):
         if len(input_shape) != 4 or input_shape[-1] is None:
             raise ValueError(
-                "ResidualBlock expects inputs of shape (batch, height, width, "
-                f"channels) with known channels. Received: {tuple(input_shape)}"
+                "Input `inputs` must have shape (batch, height, width, "
+                "channels) with known channels. "
+                f"Received: inputs.shape={tuple(input_shape)}"
             )
         f, k, s = self.filters, self.kernel_size, self.strides
         if self.kind == "basic":
@@ -164,6 +168,10 @@ class ResidualBlock(keras.layers.Layer):
         return [getattr(self, f"bn{i + 1}") for i in range(self.num_convs)]
 
     def call(self, inputs, training=None):
+        if 0 in tuple(inputs.shape):
+            # An empty batch: TensorFlow's CPU convolution returns its input
+            # unchanged, and batch statistics of nothing are NaN.
+            return ops.zeros(self.compute_output_shape(inputs.shape), self.compute_dtype)
         x = inputs
         last = len(self.convs) - 1
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):

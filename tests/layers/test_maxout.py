@@ -50,15 +50,27 @@ def test_passes_the_time_mask_on():
 
 
 def test_indivisible_input_raises():
-    with pytest.raises(ValueError, match="multiple of num_units=4"):
+    with pytest.raises(ValueError, match="multiple of `num_units`=4"):
         Maxout(4)(np.ones((2, 6), "float32"))
 
 
+def test_an_axis_beyond_the_rank_names_axis_and_inputs():
+    with pytest.raises(ValueError, match="`axis`=2 .* `inputs` of rank 2"):
+        Maxout(2, axis=2)(np.ones((2, 6), "float32"))
+
+
+def test_an_empty_batch_gives_an_empty_output():
+    out = Maxout(3)(np.ones((0, 6), "float32"))
+    assert tuple(out.shape) == (0, 3)
+
+
 @pytest.mark.parametrize(
-    "kwargs, match",
-    [({"num_units": 0}, "num_units"), ({"num_units": 2.0}, "num_units"),
-     ({"num_units": 2, "axis": 0}, "axis")],
+    "kwargs, error, match",
+    [({"num_units": 0}, ValueError, "num_units"),
+     ({"num_units": 2.0}, TypeError, "num_units"),
+     ({"num_units": 2, "axis": 0}, ValueError, "axis"),
+     ({"num_units": 2, "axis": "x"}, TypeError, "axis")],
 )
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
         Maxout(**kwargs)

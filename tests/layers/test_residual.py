@@ -87,7 +87,11 @@ def test_identity_shortcut_adds_the_input():
     "kwargs, match",
     [({"filters": 0}, "filters"), ({"filters": 2, "kind": "wide"}, "kind"),
      ({"filters": 2, "strides": 0}, "strides"),
-     ({"filters": 2, "kernel_size": 2}, "kernel_size")],
+     ({"filters": 2, "kernel_size": 2}, "kernel_size"),
+     ({"filters": 2, "epsilon": float("nan")}, "epsilon"),
+     ({"filters": 2, "momentum": 1.5}, "momentum"),
+     ({"filters": 2, "kernel_initializer": "no-such"}, "kernel_initializer"),
+     ({"filters": 2, "kernel_regularizer": "no-such"}, "kernel_regularizer")],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -95,5 +99,18 @@ def test_bad_arguments(kwargs, match):
 
 
 def test_bad_input_rank():
-    with pytest.raises(ValueError, match="height, width, channels"):
+    with pytest.raises(ValueError, match="`inputs` .*height, width, channels"):
         ResidualBlock(2)(np.ones((2, 5, 3), "float32"))
+
+
+@pytest.mark.parametrize("kwargs", [{"filters": 2.0}, {"filters": 2, "use_bias": 1}])
+def test_wrong_types_raise_type_error(kwargs):
+    with pytest.raises(TypeError, match=next(reversed(kwargs))):
+        ResidualBlock(**kwargs)
+
+
+def test_an_empty_batch_gives_an_empty_output_and_keeps_the_statistics():
+    block = ResidualBlock(2, strides=2)
+    out = block(np.ones((0, 4, 4, 3), "float32"), training=True)
+    assert tuple(out.shape) == (0, 2, 2, 2)
+    assert all(np.isfinite(np.asarray(w)).all() for w in block.weights)
