@@ -60,8 +60,10 @@ class Lookahead(keras.optimizers.Optimizer):
     The inner optimizer's learning rate (and schedule), gradient clipping
     and weight decay apply; its `use_ema` and
     `gradient_accumulation_steps` are not supported (they would change
-    what a step is). The inner optimizer's slots and step counter are saved
-    with Lookahead's slow weights in checkpoints and `.keras` files.
+    what a step is). `.keras` and `.weights.h5` files keep every variable
+    once: Lookahead's step counter and slow weights under the optimizer,
+    the inner optimizer's slots and step counter under its child
+    `inner_optimizer`.
 
     Args:
         inner_optimizer: a `keras.optimizers.Optimizer` instance (or its
