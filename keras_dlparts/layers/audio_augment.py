@@ -128,6 +128,8 @@ class _AudioAugmentation(RandomAugmentation):
     allowed_ranks = (2, 3)
 
     def augment(self, inputs):
+        if inputs.shape[0] == 0:  # an empty batch: nothing to draw (stft fails)
+            return inputs
         if len(inputs.shape) == 2:
             return ops.squeeze(self.augment_waveforms(inputs[..., None]), -1)
         return self.augment_waveforms(inputs)

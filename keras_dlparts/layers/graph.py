@@ -83,7 +83,8 @@ class GraphConvolution(keras.layers.Layer):
         _validation.boolean("use_bias", use_bias)
         super().__init__(**kwargs)
         self.units = units
-        self.activation = keras.activations.get(activation)
+        lookup = _validation.keras_lookup
+        self.activation = lookup("activation", activation, "activations")
         self.use_bias = use_bias
         self.kernel_initializer = _validation.initializer(
             "kernel_initializer", kernel_initializer
@@ -91,10 +92,18 @@ class GraphConvolution(keras.layers.Layer):
         self.bias_initializer = _validation.initializer(
             "bias_initializer", bias_initializer
         )
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.bias_constraint = keras.constraints.get(bias_constraint)
+        self.kernel_regularizer = lookup(
+            "kernel_regularizer", kernel_regularizer, "regularizers"
+        )
+        self.bias_regularizer = lookup(
+            "bias_regularizer", bias_regularizer, "regularizers"
+        )
+        self.kernel_constraint = lookup(
+            "kernel_constraint", kernel_constraint, "constraints"
+        )
+        self.bias_constraint = lookup(
+            "bias_constraint", bias_constraint, "constraints"
+        )
 
     @staticmethod
     def _check_shapes(features_shape, adjacency_shape):

@@ -204,3 +204,19 @@ def test_bad_inputs():
         RandomTimeStretch(min_rate=0.0)
     with pytest.raises(ValueError, match="rank"):
         RandomGain()(np.ones((2,), "float32"))
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [
+        RandomTimeShift(0.2, seed=0),
+        RandomGain(seed=0),
+        AddBackgroundNoise(seed=0),
+        RandomTimeStretch(frame_length=16, seed=0),
+        RandomPitchShift(frame_length=16, seed=0),
+    ],
+    ids=lambda layer: type(layer).__name__,
+)
+def test_empty_batch_gives_an_empty_output(layer):
+    out = layer(np.zeros((0, 64), "float32"), training=True)
+    assert tuple(out.shape) == (0, 64)
