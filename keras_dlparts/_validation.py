@@ -582,3 +582,42 @@ def broadcastable_mask(name, value, shape):
             f"size; size 1 broadcasts). Received: {name}.shape={got}"
         )
     return value
+
+
+def positive_ints_or_empty(name, value):
+    """Returns `value` as a tuple of positive integers; `()` and `[]` pass.
+
+    For sizes where none at all is a valid choice (`hidden_units=()`).
+    """
+    if isinstance(value, (list, tuple)) and not value:
+        return ()
+    return positive_ints(name, value)
+
+
+def finite_array(name, value, shape=None):
+    """Returns `value` as a float32 NumPy array of finite numbers.
+
+    Args:
+        name: the argument's name, for the message.
+        value: an array or nested list of numbers.
+        shape: optional expected shape (a tuple).
+    """
+    import numpy as np
+
+    try:
+        array = np.asarray(value, dtype="float32")
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"Argument `{name}` must be an array of numbers. Received: {name}={value!r}"
+        ) from None
+    if shape is not None and array.shape != tuple(shape):
+        raise ValueError(
+            f"Argument `{name}` must have shape {tuple(shape)}. "
+            f"Received: {name}.shape={array.shape}"
+        )
+    if not np.all(np.isfinite(array)):
+        raise ValueError(
+            f"Argument `{name}` must hold finite numbers (no NaN or inf). "
+            f"Received: {name}={value!r}"
+        )
+    return array

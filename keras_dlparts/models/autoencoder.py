@@ -3,48 +3,34 @@
 import math
 
 import keras
-from keras_dlparts._validation import positive_ints
+from keras_dlparts import _validation as args
 
 _KINDS = ("dense", "conv")
 _UPSAMPLING = ("transpose", "resize")
 
 
-def _check_arguments(input_shape, latent_dim, kind, upsampling, denoising):
-    input_shape = positive_ints("input_shape", input_shape)
-    if (
-        isinstance(latent_dim, bool)
-        or not isinstance(latent_dim, int)
-        or latent_dim < 1
-    ):
-        raise ValueError(
-            "Argument `latent_dim` must be a positive integer. "
-            f"Received: latent_dim={latent_dim!r}"
-        )
-    if kind not in _KINDS:
-        raise ValueError(
-            f"Argument `kind` must be one of {_KINDS}. Received: kind={kind!r}"
-        )
-    if upsampling not in _UPSAMPLING:
-        raise ValueError(
-            f"Argument `upsampling` must be one of {_UPSAMPLING}. "
-            f"Received: upsampling={upsampling!r}"
-        )
-    if (
-        isinstance(denoising, bool)
-        or not isinstance(denoising, (int, float))
-        or not denoising >= 0.0
-    ):
-        raise ValueError(
-            "Argument `denoising` must be a non-negative float (the "
-            f"standard deviation of the input noise). Received: "
-            f"denoising={denoising!r}"
-        )
+def _check_arguments(
+    input_shape, latent_dim, kind, upsampling, denoising, hidden_units,
+    filters, activation, output_activation, batch_norm_momentum,
+):
+    """Checks every argument, naming it; returns the shape and sizes."""
+    input_shape = args.positive_ints("input_shape", input_shape)
+    args.positive_int("latent_dim", latent_dim)
+    args.one_of("kind", kind, _KINDS)
+    args.one_of("upsampling", upsampling, _UPSAMPLING)
+    # Keras's GaussianNoise takes a standard deviation in [0, 1].
+    args.fraction("denoising", denoising)
+    hidden_units = args.positive_ints("hidden_units", hidden_units)
+    filters = args.positive_ints("filters", filters)
+    args.keras_lookup("activation", activation, "activations")
+    args.keras_lookup("output_activation", output_activation, "activations")
+    args.fraction("batch_norm_momentum", batch_norm_momentum)
     if kind == "conv" and len(input_shape) != 3:
         raise ValueError(
             "Argument `input_shape` must be (height, width, channels) for "
             f"kind='conv'. Received: input_shape={input_shape!r}"
         )
-    return input_shape
+    return input_shape, hidden_units, filters
 
 
 def _dense_halves(input_shape, latent_dim, hidden_units, activation):
@@ -140,15 +126,17 @@ def build_autoencoder(
         latent_dim: positive int, size of the code.
         kind: `"dense"` or `"conv"`.
         upsampling: `"transpose"` or `"resize"` (conv decoder only).
-        denoising: non-negative float, the input noise's standard deviation.
+        denoising: float in [0, 1], the input noise's standard deviation
+            (0: no noise).
         hidden_units: dense hidden layer sizes of the encoder (mirrored in
-            the decoder), `kind="dense"` only.
-        filters: conv filters per downsampling block, `kind="conv"` only;
-            height and width must be divisible by `2 ** len(filters)`.
+            the decoder), used by `kind="dense"` (checked always).
+        filters: conv filters per downsampling block, used by
+            `kind="conv"` (checked always); height and width must be
+            divisible by `2 ** len(filters)`.
         activation: activation of the dense hidden layers.
         output_activation: activation of the reconstruction (`"sigmoid"`
             for inputs in [0, 1], `None` for unbounded inputs).
-        batch_norm_momentum: momentum of the conv blocks' moving
+        batch_norm_momentum: momentum in [0, 1] of the conv blocks' moving
             statistics (0.9 suits small data sets).
         name: the model's name.
 
@@ -164,16 +152,15 @@ def build_autoencoder(
         >>> model.get_layer("encoder").output_shape
         (None, 4)
     """
-    input_shape = _check_arguments(
-        input_shape, latent_dim, kind, upsampling, denoising
+    input_shape, hidden_units, filters = _check_arguments(
+        input_shape, latent_dim, kind, upsampling, denoising, hidden_units,
+        filters, activation, output_activation, batch_norm_momentum,
     )
     if kind == "dense":
-        hidden_units = positive_ints("hidden_units", hidden_units)
         encoder, decoder, head = _dense_halves(
             input_shape, latent_dim, hidden_units, activation
         )
     else:
-        filters = positive_ints("filters", filters)
         encoder, decoder, head = _conv_halves(
             input_shape, latent_dim, filters, upsampling, batch_norm_momentum
         )

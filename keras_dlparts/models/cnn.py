@@ -49,6 +49,8 @@ def build_lenet5(
             f"Received: input_shape={input_shape!r}"
         )
     args.positive_int("num_classes", num_classes)
+    args.keras_lookup("activation", activation, "activations")
+    args.keras_lookup("classifier_activation", classifier_activation, "activations")
     inputs = keras.Input(input_shape, name="image")
     x = keras.layers.Conv2D(6, 5, activation=activation, name="c1")(inputs)
     x = keras.layers.AveragePooling2D(2, name="s2")(x)
@@ -104,22 +106,7 @@ def build_vgg(
         >>> model.output_shape
         (None, 2)
     """
-    if blocks is None and depth not in VGG_DEPTHS:
-        raise ValueError(
-            f"Argument `depth` must be one of {sorted(VGG_DEPTHS)} unless "
-            f"`blocks` is given. Received: depth={depth!r}"
-        )
-    blocks = blocks or VGG_DEPTHS[depth]
-    if not blocks or not all(
-        isinstance(b, (list, tuple)) and len(b) == 2 for b in blocks
-    ):
-        raise ValueError(
-            "Argument `blocks` must be a non-empty sequence of (filters, "
-            f"convolutions) pairs. Received: blocks={blocks!r}"
-        )
-    for filters, count in blocks:
-        args.positive_int("blocks filters", filters)
-        args.positive_int("blocks convolutions", count)
+    blocks = _vgg_blocks(depth, blocks)
     input_shape = args.image_shape(input_shape)
     if min(input_shape[:2]) < 2 ** len(blocks):
         raise ValueError(
@@ -130,6 +117,8 @@ def build_vgg(
     args.positive_int("num_classes", num_classes)
     args.positive_int("dense_units", dense_units)
     dropout_rate = args.rate("dropout_rate", dropout_rate)
+    args.boolean("batch_norm", batch_norm)
+    args.keras_lookup("classifier_activation", classifier_activation, "activations")
 
     inputs = keras.Input(input_shape, name="image")
     x = inputs
@@ -153,3 +142,26 @@ def build_vgg(
         num_classes, activation=classifier_activation, name="predictions"
     )(x)
     return keras.Model(inputs, outputs, name=name or f"vgg{depth}")
+
+
+def _vgg_blocks(depth, blocks):
+    """The checked `(filters, convolutions)` pairs of a VGG."""
+    if blocks is None:
+        args.positive_int("depth", depth)
+        return VGG_DEPTHS[args.one_of("depth", depth, tuple(VGG_DEPTHS))]
+    if isinstance(blocks, str) or not isinstance(blocks, (list, tuple)):
+        raise TypeError(
+            "Argument `blocks` must be a sequence of (filters, convolutions) "
+            f"pairs. Received: blocks={blocks!r}"
+        )
+    if not blocks or not all(
+        isinstance(b, (list, tuple)) and len(b) == 2 for b in blocks
+    ):
+        raise ValueError(
+            "Argument `blocks` must be a non-empty sequence of (filters, "
+            f"convolutions) pairs. Received: blocks={blocks!r}"
+        )
+    for index, (filters, count) in enumerate(blocks):
+        args.positive_int(f"blocks[{index}] filters", filters)
+        args.positive_int(f"blocks[{index}] convolutions", count)
+    return tuple(tuple(b) for b in blocks)

@@ -3,17 +3,18 @@
 import math
 
 import keras
-from keras_dlparts._validation import positive_ints
+from keras_dlparts import _validation as args
 
 
 def _check_common(image_shape, filters, num_classes):
-    image_shape = positive_ints("image_shape", image_shape)
+    """Checks the arguments both halves share; returns them and the scale."""
+    image_shape = args.positive_ints("image_shape", image_shape)
     if len(image_shape) != 3:
         raise ValueError(
             "Argument `image_shape` must be (height, width, channels). "
             f"Received: image_shape={image_shape!r}"
         )
-    filters = positive_ints("filters", filters)
+    filters = args.positive_ints("filters", filters)
     factor = 2 ** len(filters)
     if image_shape[0] % factor or image_shape[1] % factor:
         raise ValueError(
@@ -21,15 +22,8 @@ def _check_common(image_shape, filters, num_classes):
             f"by 2 ** len(filters) = {factor}. Received: "
             f"image_shape={image_shape!r}, filters={filters!r}"
         )
-    if num_classes is not None and (
-        isinstance(num_classes, bool)
-        or not isinstance(num_classes, int)
-        or num_classes < 2
-    ):
-        raise ValueError(
-            "Argument `num_classes` must be None or an integer >= 2. "
-            f"Received: num_classes={num_classes!r}"
-        )
+    if num_classes is not None:
+        args.positive_int("num_classes", num_classes, minimum=2)
     return image_shape, filters, factor
 
 
@@ -69,18 +63,11 @@ def build_dcgan_generator(
         >>> g.output_shape
         (None, 8, 8, 1)
     """
-    if (
-        isinstance(latent_dim, bool)
-        or not isinstance(latent_dim, int)
-        or latent_dim < 1
-    ):
-        raise ValueError(
-            "Argument `latent_dim` must be a positive integer. "
-            f"Received: latent_dim={latent_dim!r}"
-        )
+    args.positive_int("latent_dim", latent_dim)
     image_shape, filters, factor = _check_common(
         image_shape, filters, num_classes
     )
+    args.keras_lookup("output_activation", output_activation, "activations")
     height, width = image_shape[0] // factor, image_shape[1] // factor
     z = keras.Input((latent_dim,), name="z")
     inputs, h = z, z
@@ -138,15 +125,7 @@ def build_dcgan_discriminator(
         (None, 1)
     """
     image_shape, filters, _ = _check_common(image_shape, filters, num_classes)
-    if (
-        isinstance(dropout, bool)
-        or not isinstance(dropout, (int, float))
-        or not 0.0 <= dropout < 1.0
-    ):
-        raise ValueError(
-            "Argument `dropout` must be a float in [0, 1). "
-            f"Received: dropout={dropout!r}"
-        )
+    args.rate("dropout", dropout)
     images = keras.Input(image_shape, name="images")
     inputs, h = images, images
     if num_classes is not None:

@@ -61,25 +61,28 @@ def build_densenet(
         >>> model.output_shape
         (None, 2)
     """
-    if blocks is None and depth not in DENSENET_DEPTHS:
-        raise ValueError(
-            f"Argument `depth` must be one of {sorted(DENSENET_DEPTHS)} "
-            f"unless `blocks` is given. Received: depth={depth!r}"
-        )
-    blocks = args.positive_ints("blocks", blocks or DENSENET_DEPTHS[depth])
+    if blocks is None:
+        args.positive_int("depth", depth)
+        blocks = DENSENET_DEPTHS[args.one_of("depth", depth, tuple(DENSENET_DEPTHS))]
+    blocks = args.positive_ints("blocks", blocks)
     input_shape = args.image_shape(input_shape)
+    # The stem divides the size by 4 (rounding up), each transition by 2.
+    needed = 4 * (2 ** (len(blocks) - 1) - 1) + 1
+    if min(input_shape[:2]) < needed:
+        raise ValueError(
+            f"Argument `input_shape` must be at least {needed} on each side "
+            f"for {len(blocks)} dense blocks (`blocks`={blocks}). "
+            f"Received: input_shape={input_shape!r}"
+        )
     args.positive_int("num_classes", num_classes)
     args.positive_int("growth_rate", growth_rate)
-    if isinstance(compression, bool) or not isinstance(
-        compression, (int, float)
-    ) or not 0.0 < compression <= 1.0:
-        raise ValueError(
-            "Argument `compression` must be a float in (0, 1]. "
-            f"Received: compression={compression!r}"
-        )
-    stem_filters = args.positive_int(
-        "stem_filters", stem_filters or 2 * growth_rate
-    )
+    args.number("compression", compression, low=0.0, high=1.0, include_low=False)
+    args.boolean("bottleneck", bottleneck)
+    if stem_filters is None:
+        stem_filters = 2 * growth_rate
+    args.positive_int("stem_filters", stem_filters)
+    args.rate("dropout_rate", dropout_rate)
+    args.keras_lookup("classifier_activation", classifier_activation, "activations")
 
     inputs = keras.Input(input_shape, name="image")
     x = imagenet_stem(inputs, stem_filters, use_bias=False)

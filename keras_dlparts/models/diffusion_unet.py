@@ -4,6 +4,7 @@ import keras
 
 from keras_dlparts.layers.attention import MultiHeadAttention
 from keras_dlparts.layers.timestep import TimestepEmbedding
+from keras_dlparts import _validation as args
 
 
 def build_diffusion_unet(
@@ -68,58 +69,10 @@ def build_diffusion_unet(
         >>> tuple(net.output.shape)
         (None, 8, 8, 1)
     """
-    image_shape = tuple(image_shape)
-    if len(image_shape) != 3 or not all(
-        isinstance(d, int) and d > 0 for d in image_shape
-    ):
-        raise ValueError(
-            "Argument `image_shape` must be (height, width, channels) of "
-            f"positive integers. Received: image_shape={image_shape!r}"
-        )
-    for arg, value in (
-        ("base_filters", base_filters),
-        ("num_res_blocks", num_res_blocks),
-        ("num_heads", num_heads),
-        ("groups", groups),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(
-                f"Argument `{arg}` must be a positive integer. "
-                f"Received: {arg}={value!r}"
-            )
-    multipliers = tuple(channel_multipliers)
-    if not multipliers or not all(
-        isinstance(m, int) and m > 0 for m in multipliers
-    ):
-        raise ValueError(
-            "Argument `channel_multipliers` must be a non-empty sequence of "
-            f"positive integers. Received: channel_multipliers={channel_multipliers!r}"
-        )
-    if any((base_filters * m) % groups for m in multipliers):
-        raise ValueError(
-            f"Argument `groups` must divide every level's channels "
-            f"{[base_filters * m for m in multipliers]}. Received: groups={groups}"
-        )
-    factor = 2 ** (len(multipliers) - 1)
-    if image_shape[0] % factor or image_shape[1] % factor:
-        raise ValueError(
-            f"Argument `image_shape` must have height and width divisible by "
-            f"{factor} for {len(multipliers)} levels. "
-            f"Received: image_shape={image_shape!r}"
-        )
-    if num_classes is not None and (
-        isinstance(num_classes, bool)
-        or not isinstance(num_classes, int)
-        or num_classes < 1
-    ):
-        raise ValueError(
-            "Argument `num_classes` must be None or a positive integer. "
-            f"Received: num_classes={num_classes!r}"
-        )
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(
-            f"Argument `dropout` must be in [0, 1). Received: dropout={dropout!r}"
-        )
+    image_shape, multipliers, attention_resolutions = _check_arguments(
+        image_shape, base_filters, channel_multipliers, num_res_blocks,
+        attention_resolutions, num_classes, num_heads, groups, dropout,
+    )
 
     blocks = _Blocks(groups, num_heads, dropout)
     x_t = keras.Input(image_shape, name="x_t")
@@ -176,6 +129,52 @@ def build_diffusion_unet(
         dtype="float32",
     )(h)
     return keras.Model(inputs, out, name=name)
+
+
+def _check_arguments(
+    image_shape, base_filters, channel_multipliers, num_res_blocks,
+    attention_resolutions, num_classes, num_heads, groups, dropout,
+):
+    """Checks every argument, naming it; returns the shape and sizes."""
+    image_shape = args.image_shape(image_shape, "image_shape")
+    for arg, value in (
+        ("base_filters", base_filters),
+        ("num_res_blocks", num_res_blocks),
+        ("num_heads", num_heads),
+        ("groups", groups),
+    ):
+        args.positive_int(arg, value)
+    multipliers = args.positive_ints("channel_multipliers", channel_multipliers)
+    attention_resolutions = args.positive_ints_or_empty(
+        "attention_resolutions", attention_resolutions
+    )
+    if num_classes is not None:
+        args.positive_int("num_classes", num_classes)
+    args.rate("dropout", dropout)
+    channels = [base_filters * m for m in multipliers]
+    if any(c % groups for c in channels):
+        raise ValueError(
+            f"Argument `groups` must divide every level's channels "
+            f"{channels}. Received: groups={groups}"
+        )
+    factor = 2 ** (len(multipliers) - 1)
+    if image_shape[0] % factor or image_shape[1] % factor:
+        raise ValueError(
+            f"Argument `image_shape` must have height and width divisible by "
+            f"{factor} for {len(multipliers)} levels. "
+            f"Received: image_shape={image_shape!r}"
+        )
+    # The middle block always attends, at the last level's channels.
+    attended = [channels[-1]] + [
+        c for level, c in enumerate(channels)
+        if image_shape[0] // 2**level in attention_resolutions
+    ]
+    if num_heads > min(attended):
+        raise ValueError(
+            f"Argument `num_heads` must be at most the channels of every "
+            f"attention block ({min(attended)}). Received: num_heads={num_heads}"
+        )
+    return image_shape, multipliers, attention_resolutions
 
 
 class _Blocks:

@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_dlparts import _validation as args
+
 # Megatron-style tensor parallelism (Shoeybi et al., 2019), as regular
 # expressions over variable paths (`variable.path`). The paths are those of
 # `keras_dlparts.layers.MultiHeadAttention` (the same as
@@ -98,17 +100,13 @@ def transformer_layout_map(device_mesh, model_axis="model"):
         model.fit(x, y, batch_size=64)
         ```
     """
-    if not isinstance(device_mesh, keras.distribution.DeviceMesh):
-        raise ValueError(
-            "Argument `device_mesh` must be a `keras.distribution.DeviceMesh`. "
-            f"Received: device_mesh={device_mesh!r} "
-            f"(of type {type(device_mesh).__name__})"
+    args.keras_object("device_mesh", device_mesh, keras.distribution.DeviceMesh)
+    if not isinstance(model_axis, str):
+        raise TypeError(
+            "Argument `model_axis` must be the name (a string) of an axis of "
+            f"`device_mesh`. Received: model_axis={model_axis!r}"
         )
-    if not isinstance(model_axis, str) or model_axis not in device_mesh.axis_names:
-        raise ValueError(
-            "Argument `model_axis` must name an axis of `device_mesh`, one of "
-            f"{tuple(device_mesh.axis_names)}. Received: model_axis={model_axis!r}"
-        )
+    args.one_of("model_axis", model_axis, tuple(device_mesh.axis_names))
     layout_map = keras.distribution.LayoutMap(device_mesh)
     for pattern, axes in _RULES:
         layout_map[pattern] = tuple(model_axis if a == "model" else a for a in axes)

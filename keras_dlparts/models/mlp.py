@@ -2,23 +2,12 @@
 
 import keras
 
+from keras_dlparts import _validation as args
+
 
 def _as_shape(input_shape):
-    shape = (input_shape,) if isinstance(input_shape, int) else input_shape
-    if (
-        not isinstance(shape, (tuple, list))
-        or not shape
-        or any(
-            isinstance(n, bool) or not isinstance(n, int) or n <= 0
-            for n in shape
-        )
-    ):
-        raise ValueError(
-            "Argument `input_shape` must be a positive integer (the input "
-            "dimension) or a tuple of them. "
-            f"Received: input_shape={input_shape!r}"
-        )
-    return tuple(shape)
+    """`input_shape` (an int or a tuple of them) as a checked tuple."""
+    return args.positive_ints("input_shape", input_shape)
 
 
 def build_mlp(
@@ -65,28 +54,14 @@ def build_mlp(
         ((None, 1), 105)
     """
     shape = _as_shape(input_shape)
-    hidden_units = tuple(hidden_units)
-    if any(
-        isinstance(n, bool) or not isinstance(n, int) or n <= 0
-        for n in hidden_units
-    ):
-        raise ValueError(
-            "Argument `hidden_units` must be a sequence of positive "
-            f"integers. Received: hidden_units={hidden_units!r}"
-        )
-    if isinstance(num_outputs, bool) or not isinstance(num_outputs, int) or (
-        num_outputs <= 0
-    ):
-        raise ValueError(
-            "Argument `num_outputs` must be a positive integer. "
-            f"Received: num_outputs={num_outputs!r}"
-        )
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(
-            f"Argument `dropout` must be in [0, 1). Received: dropout={dropout!r}"
-        )
-    if l2 < 0:
-        raise ValueError(f"Argument `l2` must be >= 0. Received: l2={l2!r}")
+    hidden_units = args.positive_ints_or_empty("hidden_units", hidden_units)
+    args.positive_int("num_outputs", num_outputs)
+    args.keras_lookup("activation", activation, "activations")
+    args.keras_lookup("output_activation", output_activation, "activations")
+    args.rate("dropout", dropout)
+    args.non_negative_number("l2", l2)
+    args.boolean("batch_norm", batch_norm)
+    args.keras_lookup("kernel_initializer", kernel_initializer, "initializers")
     regularizer = keras.regularizers.L2(l2) if l2 else None
     inputs = keras.Input(shape=shape, name="inputs")
     x = keras.layers.Flatten()(inputs) if len(shape) > 1 else inputs

@@ -2,6 +2,8 @@
 
 import keras
 
+from keras_dlparts import _validation as args
+
 
 def build_q_network(
     num_states,
@@ -39,16 +41,11 @@ def build_q_network(
         >>> model.predict(np.array([0, 5]), verbose=0).shape
         (2, 4)
     """
-    for arg, value in (("num_states", num_states), ("num_actions", num_actions)):
-        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise ValueError(
-                f"Argument `{arg}` must be a positive integer. Received: {arg}={value!r}"
-            )
-    if any(not isinstance(u, int) or u <= 0 for u in hidden_units):
-        raise ValueError(
-            "Argument `hidden_units` must hold positive integers. "
-            f"Received: hidden_units={hidden_units!r}"
-        )
+    args.positive_int("num_states", num_states)
+    args.positive_int("num_actions", num_actions)
+    hidden_units = args.positive_ints_or_empty("hidden_units", hidden_units)
+    args.keras_lookup("activation", activation, "activations")
+    args.boolean("use_bias", use_bias)
     states = keras.Input(shape=(), dtype="int32", name="state")
     x = keras.layers.CategoryEncoding(num_states, output_mode="one_hot", name="one_hot")(states)
     for i, units in enumerate(hidden_units):

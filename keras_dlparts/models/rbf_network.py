@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from keras_dlparts import _validation as args
 from keras_dlparts.layers.rbf import RBF
 from keras_dlparts.models.mlp import _as_shape
 
@@ -56,6 +57,14 @@ def build_rbf_network(
             "Argument `input_shape` must be one-dimensional (features,). "
             f"Received: input_shape={input_shape!r}"
         )
+    args.positive_int("num_centers", num_centers)
+    args.positive_int("num_outputs", num_outputs)
+    args.positive_number("gamma", gamma)
+    if centers is not None:
+        centers = args.finite_array("centers", centers, (num_centers, shape[0]))
+    args.keras_lookup("output_activation", output_activation, "activations")
+    args.boolean("trainable_centers", trainable_centers)
+    args.boolean("trainable_gamma", trainable_gamma)
     inputs = keras.Input(shape=shape, name="inputs")
     rbf = RBF(num_centers, gamma=gamma, trainable_gamma=trainable_gamma,
               name="rbf")
@@ -66,11 +75,6 @@ def build_rbf_network(
     )(hidden)
     model = keras.Model(inputs, outputs, name=name)
     if centers is not None:
-        centers = np.asarray(centers, dtype="float32")
-        if centers.shape != (num_centers, shape[0]):
-            raise ValueError(
-                f"Argument `centers` must have shape ({num_centers}, "
-                f"{shape[0]}). Received: centers.shape={centers.shape}"
-            )
         rbf.centers.assign(centers)
     return model
+

@@ -58,6 +58,8 @@ def build_lstm_language_model(
         args.positive_int("sequence_length", sequence_length)
     dropout_rate = args.rate("dropout_rate", dropout_rate)
     recurrent_dropout = args.rate("recurrent_dropout", recurrent_dropout)
+    args.boolean("layer_norm", layer_norm)
+    args.boolean("peephole", peephole)
 
     inputs = keras.Input((sequence_length,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(

@@ -3,6 +3,7 @@
 import keras
 
 from keras_dlparts.models._stem import imagenet_stem
+from keras_dlparts.layers.residual import _KINDS
 from keras_dlparts.layers.residual import ResidualBlock
 from keras_dlparts import _validation as args
 
@@ -59,19 +60,22 @@ def build_resnet(
         >>> model.output_shape
         (None, 2)
     """
-    if depth not in RESNET_DEPTHS and (blocks_per_stage is None or kind is None):
-        raise ValueError(
-            f"Argument `depth` must be one of {sorted(RESNET_DEPTHS)} unless "
-            f"`blocks_per_stage` and `kind` are given. Received: depth={depth!r}"
-        )
-    default_blocks, default_kind = RESNET_DEPTHS.get(depth, (None, None))
-    blocks = args.positive_ints(
-        "blocks_per_stage", blocks_per_stage or default_blocks
-    )
-    kind = kind or default_kind
+    if blocks_per_stage is None or kind is None:
+        args.positive_int("depth", depth)
+        default_blocks, default_kind = RESNET_DEPTHS[
+            args.one_of("depth", depth, tuple(RESNET_DEPTHS))
+        ]
+        if blocks_per_stage is None:
+            blocks_per_stage = default_blocks
+        if kind is None:
+            kind = default_kind
+    blocks = args.positive_ints("blocks_per_stage", blocks_per_stage)
+    args.one_of("kind", kind, _KINDS)
     input_shape = args.image_shape(input_shape)
     args.positive_int("num_classes", num_classes)
     args.positive_int("width", width)
+    args.keras_lookup("classifier_activation", classifier_activation, "activations")
+    args.boolean("use_bias", use_bias)
 
     inputs = keras.Input(input_shape, name="image")
     x = imagenet_stem(inputs, width, use_bias=use_bias)

@@ -8,7 +8,8 @@ from keras_dlparts.layers.transformer import (
     TransformerDecoderBlock,
     TransformerEncoderBlock,
 )
-from keras_dlparts._validation import positive_int
+from keras_dlparts import _validation as args
+from keras_dlparts.layers.attention import SCORES
 
 
 def build_seq2seq_transformer(
@@ -79,7 +80,11 @@ def build_seq2seq_transformer(
         "num_encoder_layers",
         "num_decoder_layers",
     ):
-        positive_int(arg, locals()[arg])
+        args.positive_int(arg, locals()[arg])
+    args.positive_int("intermediate_dim", intermediate_dim)
+    args.rate("dropout", dropout)
+    args.boolean("norm_first", norm_first)
+    args.one_of("score", score, SCORES)
     if embedding_dim % num_heads:
         raise ValueError(
             "Argument `embedding_dim` must be divisible by `num_heads`="
@@ -141,25 +146,26 @@ def greedy_decode(model, source_ids, start_id, end_id, max_length):
     step; causal self-attention keeps the padding from affecting the filled
     positions.
 
+    The shapes, `max_length` and the ids are checked against the model's
+    `"source_embedding"` and `"target_embedding"` layers when it has them
+    (as `build_seq2seq_transformer`'s models do).
+
     Args:
         model: a model such as `build_seq2seq_transformer` returns: inputs
             `[source_ids, target_input_ids]`, outputs `(batch, length, vocab)`.
         source_ids: int array `(batch, source_length)`, 0 for padding.
         start_id: the id the decoder starts from.
         end_id: the id that ends a sequence.
-        max_length: width of the result, including the start id.
+        max_length: width of the result, including the start id; at most
+            the model's `target_length`.
 
     Returns:
         An int32 NumPy array `(batch, max_length)`: `start_id`, the decoded
         tokens up to and including `end_id`, then 0 (padding).
     """
-    positive_int("max_length", max_length)
-    source_ids = np.asarray(source_ids, "int32")
-    if source_ids.ndim != 2:
-        raise ValueError(
-            "Argument `source_ids` must have rank 2 (batch, length). "
-            f"Received: source_ids.shape={source_ids.shape}"
-        )
+    source_ids = _check_decode_arguments(
+        model, source_ids, start_id, end_id, max_length
+    )
     batch = len(source_ids)
     target = np.zeros((batch, max_length), "int32")
     target[:, 0] = start_id
@@ -174,3 +180,73 @@ def greedy_decode(model, source_ids, start_id, end_id, max_length):
         if done.all():
             break
     return target
+
+
+def _embedding_limits(model, name):
+    """(vocabulary_size, sequence_length) of `model`'s layer `name`, if any."""
+    try:
+        layer = model.get_layer(name)
+    except ValueError:
+        return None, None
+    return (
+        getattr(layer, "vocabulary_size", None),
+        getattr(layer, "sequence_length", None),
+    )
+
+
+def _check_id(name, value, vocabulary_size):
+    args.positive_int(name, value, minimum=0)
+    if vocabulary_size is not None and value >= vocabulary_size:
+        raise ValueError(
+            f"Argument `{name}` must be a token id below the model's "
+            f"vocabulary size {vocabulary_size}. Received: {name}={value}"
+        )
+
+
+def _check_decode_arguments(model, source_ids, start_id, end_id, max_length):
+    """Checks `greedy_decode`'s arguments; returns `source_ids` as int32."""
+    args.keras_object("model", model, keras.Model)
+    source_vocabulary, source_length = _embedding_limits(model, "source_embedding")
+    target_vocabulary, target_length = _embedding_limits(model, "target_embedding")
+    args.positive_int("max_length", max_length)
+    if target_length is not None and max_length > target_length:
+        raise ValueError(
+            f"Argument `max_length` must be at most the model's target length "
+            f"{target_length}. Received: max_length={max_length}"
+        )
+    for name, value in (("start_id", start_id), ("end_id", end_id)):
+        _check_id(name, value, target_vocabulary)
+    source_ids = np.asarray(source_ids)
+    integral = source_ids.dtype.kind in "iu" or (
+        source_ids.dtype.kind == "f"
+        and np.all(np.isfinite(source_ids))
+        and np.all(source_ids == np.round(source_ids))
+    )
+    if not integral:
+        raise TypeError(
+            "Argument `source_ids` must hold integer token ids. "
+            f"Received: source_ids of dtype {source_ids.dtype}"
+        )
+    args.check_rank("source_ids", source_ids, 2)
+    if 0 in source_ids.shape:
+        raise ValueError(
+            "Argument `source_ids` must hold at least one sequence of at least "
+            f"one token. Received: source_ids.shape={source_ids.shape}"
+        )
+    if source_length is not None and source_ids.shape[1] > source_length:
+        raise ValueError(
+            f"Argument `source_ids` must be at most the model's source length "
+            f"{source_length} wide. Received: source_ids.shape={source_ids.shape}"
+        )
+    if source_ids.min() < 0:
+        raise ValueError(
+            "Argument `source_ids` must hold non-negative token ids. "
+            f"Received: min(source_ids)={source_ids.min()}"
+        )
+    if source_vocabulary is not None and source_ids.max() >= source_vocabulary:
+        raise ValueError(
+            "Argument `source_ids` must hold token ids below the model's source "
+            f"vocabulary size {source_vocabulary}. "
+            f"Received: max(source_ids)={source_ids.max()}"
+        )
+    return source_ids.astype("int32")

@@ -8,8 +8,8 @@ from keras_dlparts.layers.positional import (
     TokenAndPositionEmbedding,
 )
 from keras_dlparts.layers.transformer import TransformerEncoderBlock
-from keras_dlparts._validation import one_of
-from keras_dlparts._validation import positive_int
+from keras_dlparts import _validation as args
+from keras_dlparts.layers.attention import SCORES
 
 POSITIONS = ("learned", "sinusoidal")
 POOLINGS = ("mean", "max")
@@ -128,34 +128,11 @@ def build_transformer_classifier(
         >>> model.output_shape
         (None, 10)
     """
-    input_shape = tuple(input_shape)
-    if vocabulary_size is None and len(input_shape) not in (2, 3):
-        raise ValueError(
-            "Argument `input_shape` must be (length, features) or "
-            "(rows, cols, channels) for float inputs, or (length,) with "
-            f"`vocabulary_size` for token ids. Received: input_shape={input_shape}"
-        )
-    if vocabulary_size is not None:
-        positive_int("vocabulary_size", vocabulary_size)
-        if len(input_shape) != 1:
-            raise ValueError(
-                "Argument `input_shape` must be (length,) when "
-                f"`vocabulary_size` is given. Received: input_shape={input_shape}"
-            )
-    for arg in ("num_classes", "embedding_dim", "num_heads", "num_layers"):
-        positive_int(arg, locals()[arg])
-    one_of("position", position, POSITIONS)
-    one_of("pooling", pooling, POOLINGS)
-    if embedding_dim % num_heads:
-        raise ValueError(
-            "Argument `embedding_dim` must be divisible by `num_heads`="
-            f"{num_heads}. Received: embedding_dim={embedding_dim}"
-        )
-    if input_shape[0] is None and position == "learned":
-        raise ValueError(
-            "Argument `input_shape` needs a known length for "
-            f"position='learned'. Received: input_shape={input_shape}"
-        )
+    input_shape = _check_arguments(
+        input_shape, num_classes, vocabulary_size, embedding_dim, num_heads,
+        intermediate_dim, num_layers, dropout, position, pooling, norm_first,
+        score, mask_zero,
+    )
 
     inputs = keras.Input(
         input_shape, dtype="int32" if vocabulary_size else "float32", name="inputs"
@@ -183,3 +160,60 @@ def build_transformer_classifier(
         num_classes, activation="softmax", dtype="float32", name="probabilities"
     )(x)
     return keras.Model(inputs, outputs, name=name)
+
+
+def _sequence_shape(input_shape):
+    """`input_shape` as a tuple of positive ints; the length may be None."""
+    if isinstance(input_shape, (list, tuple)) and input_shape:
+        head = input_shape[0]
+        rest = args.positive_ints_or_empty("input_shape", tuple(input_shape[1:]))
+        if head is None:
+            return (None, *rest)
+    return args.positive_ints("input_shape", input_shape)
+
+
+def _check_arguments(
+    input_shape, num_classes, vocabulary_size, embedding_dim, num_heads,
+    intermediate_dim, num_layers, dropout, position, pooling, norm_first,
+    score, mask_zero,
+):
+    """Checks every argument, naming it; returns `input_shape` as a tuple."""
+    input_shape = _sequence_shape(input_shape)
+    if vocabulary_size is None and len(input_shape) not in (2, 3):
+        raise ValueError(
+            "Argument `input_shape` must be (length, features) or "
+            "(rows, cols, channels) for float inputs, or (length,) with "
+            f"`vocabulary_size` for token ids. Received: input_shape={input_shape}"
+        )
+    if vocabulary_size is not None:
+        args.positive_int("vocabulary_size", vocabulary_size)
+        if len(input_shape) != 1:
+            raise ValueError(
+                "Argument `input_shape` must be (length,) when "
+                f"`vocabulary_size` is given. Received: input_shape={input_shape}"
+            )
+    for arg, value in (
+        ("num_classes", num_classes),
+        ("embedding_dim", embedding_dim),
+        ("num_heads", num_heads),
+        ("intermediate_dim", intermediate_dim),
+        ("num_layers", num_layers),
+    ):
+        args.positive_int(arg, value)
+    args.rate("dropout", dropout)
+    args.one_of("position", position, POSITIONS)
+    args.one_of("pooling", pooling, POOLINGS)
+    args.boolean("norm_first", norm_first)
+    args.one_of("score", score, SCORES)
+    args.boolean("mask_zero", mask_zero)
+    if embedding_dim % num_heads:
+        raise ValueError(
+            "Argument `embedding_dim` must be divisible by `num_heads`="
+            f"{num_heads}. Received: embedding_dim={embedding_dim}"
+        )
+    if input_shape[0] is None and position == "learned":
+        raise ValueError(
+            "Argument `input_shape` needs a known length for "
+            f"position='learned'. Received: input_shape={input_shape}"
+        )
+    return input_shape

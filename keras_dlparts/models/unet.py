@@ -68,15 +68,14 @@ def build_unet(
     input_shape = args.image_shape(input_shape)
     filters = args.positive_ints("filters", filters)
     args.positive_int("num_classes", num_classes)
-    bottleneck_filters = args.positive_int(
-        "bottleneck_filters", bottleneck_filters or 2 * filters[-1]
-    )
-    if upsampling not in _UPSAMPLING:
-        raise ValueError(
-            f"Argument `upsampling` must be one of {_UPSAMPLING}. "
-            f"Received: upsampling={upsampling!r}"
-        )
+    if bottleneck_filters is None:
+        bottleneck_filters = 2 * filters[-1]
+    args.positive_int("bottleneck_filters", bottleneck_filters)
+    args.boolean("batch_norm", batch_norm)
+    args.one_of("upsampling", upsampling, _UPSAMPLING)
     dropout_rate = args.rate("dropout_rate", dropout_rate)
+    if output_activation != "auto":
+        args.keras_lookup("output_activation", output_activation, "activations")
     factor = 2 ** len(filters)
     if input_shape[0] % factor or input_shape[1] % factor:
         raise ValueError(

@@ -5,7 +5,8 @@ import keras
 from keras_dlparts.layers.patches import ClassToken, PatchEmbedding
 from keras_dlparts.layers.positional import LearnedPositionalEmbedding
 from keras_dlparts.layers.transformer import TransformerEncoderBlock
-from keras_dlparts._validation import positive_int
+from keras_dlparts import _validation as args
+from keras_dlparts.layers.attention import SCORES
 
 
 def build_vit(
@@ -55,16 +56,22 @@ def build_vit(
         >>> model.output_shape
         (None, 10)
     """
-    image_shape = tuple(image_shape)
-    if len(image_shape) != 3 or not all(
-        isinstance(d, int) and d > 0 for d in image_shape
+    image_shape = args.image_shape(image_shape, "image_shape")
+    if isinstance(patch_size, (list, tuple)):
+        args.positive_ints("patch_size", patch_size, length=2)
+    else:
+        args.positive_int("patch_size", patch_size)
+    for arg, value in (
+        ("num_classes", num_classes),
+        ("embedding_dim", embedding_dim),
+        ("num_heads", num_heads),
+        ("intermediate_dim", intermediate_dim),
+        ("num_layers", num_layers),
     ):
-        raise ValueError(
-            "Argument `image_shape` must be (height, width, channels) of "
-            f"positive integers. Received: image_shape={image_shape}"
-        )
-    for arg in ("num_classes", "embedding_dim", "num_heads", "num_layers"):
-        positive_int(arg, locals()[arg])
+        args.positive_int(arg, value)
+    args.rate("dropout", dropout)
+    args.keras_lookup("activation", activation, "activations")
+    args.one_of("score", score, SCORES)
     if embedding_dim % num_heads:
         raise ValueError(
             "Argument `embedding_dim` must be divisible by `num_heads`="

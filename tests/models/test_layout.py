@@ -135,11 +135,11 @@ def test_layout_map_uses_the_named_axis_and_the_mesh():
 
 
 def test_layout_map_validates_its_arguments():
-    with pytest.raises(ValueError, match="`device_mesh` must be a"):
+    with pytest.raises(TypeError, match="`device_mesh` must be a"):
         transformer_layout_map(["cpu:0", "cpu:1"])
-    with pytest.raises(ValueError, match="`model_axis` must name an axis"):
+    with pytest.raises(ValueError, match="`model_axis` must be one of"):
         transformer_layout_map(mesh(("batch", "data")))
-    with pytest.raises(ValueError, match=r"Received: model_axis=1"):
+    with pytest.raises(TypeError, match=r"Received: model_axis=1"):
         transformer_layout_map(mesh(), model_axis=1)
 
 

@@ -46,13 +46,13 @@ def test_fits_xor_exactly():
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="`input_shape` must be a positive"):
+    with pytest.raises(ValueError, match="`input_shape` must be .*positive"):
         build_mlp(0)
-    with pytest.raises(ValueError, match="`hidden_units` must be a sequence"):
+    with pytest.raises(ValueError, match="`hidden_units` must be .*positive"):
         build_mlp(2, hidden_units=(4, 0))
     with pytest.raises(ValueError, match="`num_outputs` must be a positive"):
         build_mlp(2, num_outputs=0)
-    with pytest.raises(ValueError, match=r"`dropout` must be in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"`dropout` must be .*\[0, 1\)"):
         build_mlp(2, dropout=1.0)
-    with pytest.raises(ValueError, match="`l2` must be >= 0"):
+    with pytest.raises(ValueError, match="`l2` must be .*>= 0"):
         build_mlp(2, l2=-1.0)

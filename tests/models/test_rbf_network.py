@@ -51,5 +51,5 @@ def test_bad_arguments():
         build_rbf_network(2, 4, centers=np.zeros((3, 2)))
     with pytest.raises(ValueError, match="must be one-dimensional"):
         build_rbf_network((2, 2), 4)
-    with pytest.raises(ValueError, match="`units` must be a positive integer"):
+    with pytest.raises(ValueError, match="`num_centers` must be a positive integer"):
         build_rbf_network(2, 0)

@@ -136,7 +136,8 @@ def test_bad_arguments(kwargs, match):
 
 
 def test_greedy_decode_bad_arguments():
+    model = build_seq2seq_transformer(5, 5, 4, 4, **TINY)
     with pytest.raises(ValueError, match=r"`max_length`.*=0"):
-        greedy_decode(None, np.ones((1, 3)), START, END, 0)
+        greedy_decode(model, np.ones((1, 3)), START, END, 0)
     with pytest.raises(ValueError, match=r"`source_ids` must have rank 2.*\(3,\)"):
-        greedy_decode(None, np.ones(3), START, END, 4)
+        greedy_decode(model, np.ones(3), START, END, 4)
