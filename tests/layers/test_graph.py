@@ -123,6 +123,9 @@ def test_a_node_of_zero_degree_gets_factor_zero():
         ({"units": 2, "use_bias": 1}, TypeError, "use_bias"),
         ({"units": 2, "kernel_initializer": "nope"}, ValueError, "kernel_initializer"),
         ({"units": 2, "bias_initializer": "nope"}, ValueError, "bias_initializer"),
+        ({"units": 2, "activation": "nope"}, ValueError, "activation"),
+        ({"units": 2, "kernel_regularizer": "nope"}, ValueError, "kernel_regularizer"),
+        ({"units": 2, "bias_constraint": 3}, ValueError, "bias_constraint"),
     ],
 )
 def test_bad_arguments(kwargs, error, match):
