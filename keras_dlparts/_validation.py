@@ -378,6 +378,22 @@ def strings(name, value):
     return value
 
 
+def _numbers_only(value):
+    """True for a number or a non-empty nested list of numbers."""
+    if isinstance(value, (list, tuple)):
+        return bool(value) and all(_numbers_only(v) for v in value)
+    return _is_real(value)
+
+
+def _data_leaves(value):
+    """The arrays in a structure of inputs; a nested list of numbers is one."""
+    if isinstance(value, dict):
+        return [leaf for v in value.values() for leaf in _data_leaves(v)]
+    if isinstance(value, (list, tuple)) and not _numbers_only(value):
+        return [leaf for v in value for leaf in _data_leaves(v)]
+    return [value]
+
+
 def data_batch(name, value):
     """Returns `value` if it is a non-empty batch of model inputs.
 
@@ -387,11 +403,7 @@ def data_batch(name, value):
     `None`, strings and scalars raise TypeError; rank 0, an empty batch or
     mismatched batch sizes raise ValueError.
     """
-    import keras
-
-    leaves = [] if value is None else keras.tree.flatten(value)
-    if leaves and isinstance(value, (list, tuple)) and all(_is_real(v) for v in leaves):
-        leaves = [value]  # a nested list of numbers: one array
+    leaves = _data_leaves(value)
     shapes = [None if isinstance(v, (str, bytes)) else static_shape(v) for v in leaves]
     if not leaves or any(s is None for s in shapes):
         raise TypeError(

@@ -11,7 +11,6 @@ import numpy as np
 
 from keras_dlparts._autodiff import value_and_gradients
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
-from keras_dlparts._validation import batch_size
 from keras_dlparts._validation import data_batch
 from keras_dlparts._validation import non_negative_number
 from keras_dlparts._validation import positive_int
@@ -59,14 +58,10 @@ def xy_batch(name, value):
             f"Argument `{name}` must be a tuple (x, y) or (x, y, sample_weight). "
             f"Received: a {type(value).__name__} of length {len(value)}"
         )
-    parts = [data_batch(f"{name}[{i}]", part) for i, part in enumerate(value)
-             if i < 2 or part is not None]
-    sizes = {batch_size(keras.tree.flatten(part)[0]) for part in parts} - {None}
-    if len(sizes) > 1:
-        raise ValueError(
-            f"The parts of `{name}` (x, y[, sample_weight]) must have the same "
-            f"batch size. Received batch sizes: {sorted(sizes)}"
-        )
+    parts = {i: v for i, v in enumerate(value) if i < 2 or v is not None}
+    for i, part in parts.items():
+        data_batch(f"{name}[{i}]", part)
+    data_batch(name, parts)  # one batch size for x, y and sample_weight
     return tuple(value)
 
 
