@@ -16,19 +16,10 @@ from keras_dlparts.models._nested import deserialize_models
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._nested import serialize_models
 from keras_dlparts.ops.similarity import l2_normalize
+from keras_dlparts.ops.similarity import safe_sqrt
 
 DISTANCES = ("euclidean", "cosine")
 _MODELS = ("encoder",)
-# Squared distances below this count as zero: the square root is taken only
-# above it, so its gradient is zero there instead of infinite.
-_SQRT_FLOOR = 1e-12
-
-
-def _safe_sqrt(squared):
-    """`sqrt` with a zero value and gradient below the floor (float32 in)."""
-    positive = ops.greater(squared, _SQRT_FLOOR)
-    safe = ops.where(positive, squared, ops.ones_like(squared))
-    return ops.where(positive, ops.sqrt(safe), ops.zeros_like(squared))
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -100,7 +91,7 @@ class SiameseNetwork(SeedState, keras.Model):
         a, b = ops.cast(a, "float32"), ops.cast(b, "float32")
         if self.distance == "cosine":
             return 1.0 - ops.sum(l2_normalize(a) * l2_normalize(b), axis=-1)
-        return _safe_sqrt(ops.sum(ops.square(a - b), axis=-1))
+        return safe_sqrt(ops.sum(ops.square(a - b), axis=-1))
 
     def call(self, inputs, training=False):
         if isinstance(inputs, (tuple, list)):
