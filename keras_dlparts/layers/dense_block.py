@@ -2,16 +2,42 @@
 
 import keras
 from keras import ops
-from keras_dlparts._validation import positive_int
+
+from keras_dlparts._validation import (
+    boolean,
+    fraction,
+    initializer,
+    keras_lookup,
+    number,
+    positive_int,
+    positive_number,
+    random_seed,
+    rate,
+)
 
 
-def _check_image(layer, input_shape):
+def _check_image(input_shape):
     if len(input_shape) != 4 or input_shape[-1] is None:
         raise ValueError(
-            f"{type(layer).__name__} expects inputs of shape (batch, height, "
-            f"width, channels) with known channels. Received: "
-            f"{tuple(input_shape)}"
+            "Input `inputs` must have shape (batch, height, width, channels) "
+            f"with known channels. Received: inputs.shape={tuple(input_shape)}"
         )
+
+
+def _check_batch_norm(epsilon, momentum):
+    positive_number("epsilon", epsilon)
+    fraction("momentum", momentum)
+
+
+def _empty_output(layer, inputs):
+    """Zeros of the output shape when `inputs` is statically empty, else None.
+
+    TensorFlow's CPU convolution returns an empty input unchanged, and batch
+    statistics of no example are NaN: an empty batch skips the layers.
+    """
+    if 0 in tuple(inputs.shape):
+        return ops.zeros(layer.compute_output_shape(inputs.shape), layer.compute_dtype)
+    return None
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -69,18 +95,14 @@ class DenseBlock(keras.layers.Layer):
     ):
         positive_int("num_layers", num_layers)
         positive_int("growth_rate", growth_rate)
-        if not isinstance(bottleneck, bool):
-            raise ValueError(
-                "Argument `bottleneck` must be a boolean. "
-                f"Received: bottleneck={bottleneck!r}"
-            )
-        if not isinstance(dropout_rate, (int, float)) or not (
-            0.0 <= dropout_rate < 1.0
-        ):
-            raise ValueError(
-                "Argument `dropout_rate` must be a float in [0, 1). "
-                f"Received: dropout_rate={dropout_rate!r}"
-            )
+        boolean("bottleneck", bottleneck)
+        rate("dropout_rate", dropout_rate)
+        _check_batch_norm(epsilon, momentum)
+        kernel_initializer = initializer("kernel_initializer", kernel_initializer)
+        kernel_regularizer = keras_lookup(
+            "kernel_regularizer", kernel_regularizer, "regularizers"
+        )
+        random_seed("seed", seed)
         super().__init__(**kwargs)
         self.num_layers = num_layers
         self.growth_rate = growth_rate
@@ -88,8 +110,8 @@ class DenseBlock(keras.layers.Layer):
         self.dropout_rate = float(dropout_rate)
         self.epsilon = epsilon
         self.momentum = momentum
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.kernel_initializer = kernel_initializer
+        self.kernel_regularizer = kernel_regularizer
         self.seed = seed
 
     def _composite(self, index):
@@ -130,7 +152,7 @@ class DenseBlock(keras.layers.Layer):
         return layers
 
     def build(self, input_shape):
-        _check_image(self, input_shape)
+        _check_image(input_shape)
         # Sub-layers are single attributes: tf.train.Checkpoint does not
         # follow Keras's tracked lists.
         shape = tuple(input_shape)
@@ -157,6 +179,9 @@ class DenseBlock(keras.layers.Layer):
         ]
 
     def call(self, inputs, training=None):
+        empty = _empty_output(self, inputs)
+        if empty is not None:
+            return empty
         x = inputs
         for layers in self.composites:
             y = x
@@ -228,27 +253,27 @@ class TransitionLayer(keras.layers.Layer):
         kernel_regularizer=None,
         **kwargs,
     ):
-        if not isinstance(compression, (int, float)) or not (
-            0.0 < compression <= 1.0
-        ):
-            raise ValueError(
-                "Argument `compression` must be a float in (0, 1]. "
-                f"Received: compression={compression!r}"
-            )
+        number("compression", compression, low=0.0, include_low=False, high=1.0)
+        _check_batch_norm(epsilon, momentum)
+        kernel_initializer = initializer("kernel_initializer", kernel_initializer)
+        kernel_regularizer = keras_lookup(
+            "kernel_regularizer", kernel_regularizer, "regularizers"
+        )
         super().__init__(**kwargs)
         self.compression = float(compression)
         self.epsilon = epsilon
         self.momentum = momentum
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.kernel_initializer = kernel_initializer
+        self.kernel_regularizer = kernel_regularizer
 
     def build(self, input_shape):
-        _check_image(self, input_shape)
+        _check_image(input_shape)
         filters = int(input_shape[-1] * self.compression)
         if filters < 1:
             raise ValueError(
-                f"TransitionLayer(compression={self.compression}) keeps no "
-                f"channel of an input with {input_shape[-1]} channels."
+                f"Argument `compression`={self.compression} keeps no channel "
+                f"of the {input_shape[-1]} of `inputs`. "
+                f"Received: inputs.shape={tuple(input_shape)}"
             )
         self.norm = keras.layers.BatchNormalization(
             epsilon=self.epsilon,
@@ -273,6 +298,9 @@ class TransitionLayer(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs, training=None):
+        empty = _empty_output(self, inputs)
+        if empty is not None:
+            return empty
         x = ops.relu(self.norm(inputs, training=training))
         return self.pool(self.conv(x))
 

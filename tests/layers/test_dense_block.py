@@ -95,7 +95,16 @@ def test_transition_numpy_reference_odd_size():
      (DenseBlock, {"num_layers": 2, "growth_rate": 2, "dropout_rate": 1.0},
       "dropout_rate"),
      (TransitionLayer, {"compression": 0.0}, "compression"),
-     (TransitionLayer, {"compression": 1.5}, "compression")],
+     (TransitionLayer, {"compression": 1.5}, "compression"),
+     (TransitionLayer, {"compression": float("nan")}, "compression"),
+     (TransitionLayer, {"epsilon": 0.0}, "epsilon"),
+     (TransitionLayer, {"momentum": float("inf")}, "momentum"),
+     (DenseBlock, {"num_layers": 2, "growth_rate": 2, "epsilon": float("nan")},
+      "epsilon"),
+     (DenseBlock, {"num_layers": 2, "growth_rate": 2, "kernel_regularizer": "l3"},
+      "kernel_regularizer"),
+     (DenseBlock, {"num_layers": 2, "growth_rate": 2, "kernel_initializer": "x"},
+      "kernel_initializer")],
 )
 def test_bad_arguments(cls, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -103,5 +112,31 @@ def test_bad_arguments(cls, kwargs, match):
 
 
 def test_bad_input_rank():
-    with pytest.raises(ValueError, match="height, width, channels"):
+    with pytest.raises(ValueError, match="`inputs` .*height, width, channels"):
         DenseBlock(2, 2)(np.ones((2, 5, 3), "float32"))
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, name",
+    [(DenseBlock, {"num_layers": 2, "growth_rate": 2, "bottleneck": 1}, "bottleneck"),
+     (DenseBlock, {"num_layers": 2, "growth_rate": 2, "seed": "0"}, "seed"),
+     (TransitionLayer, {"compression": "0.5"}, "compression")],
+)
+def test_wrong_types_raise_type_error(cls, kwargs, name):
+    with pytest.raises(TypeError, match=name):
+        cls(**kwargs)
+
+
+def test_a_compression_keeping_no_channel_names_compression():
+    with pytest.raises(ValueError, match="`compression`=0.5 keeps no channel"):
+        TransitionLayer(0.5)(np.ones((1, 4, 4, 1), "float32"))
+
+
+@pytest.mark.parametrize(
+    "layer, shape",
+    [(DenseBlock(2, 2), (0, 4, 4, 7)), (TransitionLayer(0.5), (0, 2, 2, 1))],
+)
+def test_an_empty_batch_gives_an_empty_output_and_keeps_the_statistics(layer, shape):
+    out = layer(np.ones((0, 4, 4, 3), "float32"), training=True)
+    assert tuple(out.shape) == shape
+    assert all(np.isfinite(np.asarray(w)).all() for w in layer.weights)
