@@ -80,9 +80,11 @@ def l2_normalize(x, axis=-1):
     work = ops.cast(x, "float64" if dtype == "float64" else "float32")
     # Normalising is scale-invariant: dividing by a constant (no gradient)
     # changes neither the value nor the gradient, and keeps squares in range.
+    # The divisor stops at 2**100: the reciprocal of a larger one can be
+    # subnormal, which XLA on CPU flushes to zero.
     largest = ops.max(ops.abs(work), axis=axis, keepdims=True, initial=0.0)
-    scale = ops.stop_gradient(largest)
-    nonzero = ops.greater(scale, norm_floor(dtype))
+    nonzero = ops.greater(largest, norm_floor(dtype))
+    scale = ops.stop_gradient(ops.minimum(largest, 2.0**100))
     scaled = work / ops.where(nonzero, scale, 1.0)
     square_sum = ops.sum(ops.square(scaled), axis=axis, keepdims=True)
     norm = ops.sqrt(ops.where(nonzero, square_sum, 1.0))
