@@ -3,18 +3,15 @@
 import keras
 from keras import ops
 
+from keras_dlparts._validation import initializer, positive_int, positive_ints
+
 
 def _patch_size_pair(patch_size):
-    """`patch_size` as a `(height, width)` pair, or None if it is invalid."""
-    if isinstance(patch_size, int) and not isinstance(patch_size, bool):
-        pair = (patch_size, patch_size)
-    elif isinstance(patch_size, (tuple, list)) and len(patch_size) == 2:
-        pair = tuple(patch_size)
-    else:
-        return None
-    if all(isinstance(p, int) and not isinstance(p, bool) and p > 0 for p in pair):
-        return pair
-    return None
+    """`patch_size` as a `(height, width)` pair; raises naming `patch_size`."""
+    if isinstance(patch_size, (tuple, list)):
+        return positive_ints("patch_size", patch_size, length=2)
+    size = positive_int("patch_size", patch_size)
+    return (size, size)
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -58,24 +55,11 @@ class PatchEmbedding(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self._patch_hw = _patch_size_pair(patch_size)
-        if self._patch_hw is None:
-            raise ValueError(
-                "Argument `patch_size` must be a positive integer or a pair "
-                f"of them. Received: patch_size={patch_size!r}"
-            )
-        if (
-            isinstance(embedding_dim, bool)
-            or not isinstance(embedding_dim, int)
-            or embedding_dim <= 0
-        ):
-            raise ValueError(
-                "Argument `embedding_dim` must be a positive integer. "
-                f"Received: embedding_dim={embedding_dim!r}"
-            )
+        positive_int("embedding_dim", embedding_dim)
         self.patch_size = patch_size
         self.embedding_dim = embedding_dim
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_initializer = initializer("kernel_initializer", kernel_initializer)
+        self.bias_initializer = initializer("bias_initializer", bias_initializer)
 
     def build(self, input_shape):
         if len(input_shape) != 4 or None in input_shape[1:]:
@@ -163,7 +147,7 @@ class ClassToken(keras.layers.Layer):
 
     def __init__(self, token_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        self.token_initializer = keras.initializers.get(token_initializer)
+        self.token_initializer = initializer("token_initializer", token_initializer)
         self.supports_masking = True
 
     def build(self, input_shape):

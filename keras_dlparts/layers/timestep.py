@@ -3,7 +3,7 @@
 import math
 
 import keras
-from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import initializer, keras_lookup, number, positive_int
 
 
 def _timestep_frequencies(timesteps, frequency_dim, max_period):
@@ -82,19 +82,15 @@ class TimestepEmbedding(keras.layers.Layer):
                 )
         if hidden_dim is not None:
             positive_int("hidden_dim", hidden_dim)
-        if not (isinstance(max_period, (int, float)) and max_period > 1):
-            raise ValueError(
-                "Argument `max_period` must be a number > 1. "
-                f"Received: max_period={max_period!r}"
-            )
-        keras.activations.get(activation)  # Raises on an unknown name.
+        number("max_period", max_period, low=1, include_low=False)
+        keras_lookup("activation", activation, "activations")
         self.embedding_dim = embedding_dim
         self.frequency_dim = frequency_dim
         self.hidden_dim = hidden_dim
         self.max_period = float(max_period)
         self.activation = activation
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_initializer = initializer("kernel_initializer", kernel_initializer)
+        self.bias_initializer = initializer("bias_initializer", bias_initializer)
         self._frequency_dim = frequency_dim or max(4, embedding_dim + embedding_dim % 2)
 
     def build(self, input_shape):

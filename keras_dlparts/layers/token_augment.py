@@ -16,8 +16,8 @@ so no scatter and no Python loop is needed and the layers trace under XLA.
 import keras
 from keras import ops
 
+from keras_dlparts._validation import fraction, positive_int
 from keras_dlparts.layers.random_augmentation import RandomAugmentation
-from keras_dlparts.layers.random_augmentation import check_rate
 
 
 def _positions(tokens):
@@ -42,7 +42,7 @@ class _TokenAugmentation(RandomAugmentation):
 
     def __init__(self, rate, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        check_rate("rate", rate)
+        fraction("rate", rate)
         self.rate = rate
 
     def augment(self, inputs):
@@ -194,15 +194,8 @@ class RandomTokenInsertion(_TokenAugmentation):
 
     def __init__(self, rate, vocabulary_size=None, seed=None, **kwargs):
         super().__init__(rate, seed=seed, **kwargs)
-        if vocabulary_size is not None and (
-            not isinstance(vocabulary_size, int)
-            or isinstance(vocabulary_size, bool)
-            or vocabulary_size < 2
-        ):
-            raise ValueError(
-                "Argument `vocabulary_size` must be None or an integer >= 2. "
-                f"Received: vocabulary_size={vocabulary_size!r}"
-            )
+        if vocabulary_size is not None:
+            positive_int("vocabulary_size", vocabulary_size, minimum=2)
         self.vocabulary_size = vocabulary_size
 
     def augment_batch(self, tokens):

@@ -91,6 +91,32 @@ def test_bad_arguments(kwargs, match):
         PatchEmbedding(**kwargs)
 
 
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"patch_size": "2", "embedding_dim": 4}, "patch_size"),
+        ({"patch_size": 2.0, "embedding_dim": 4}, "patch_size"),
+        ({"patch_size": 2, "embedding_dim": None}, "embedding_dim"),
+    ],
+)
+def test_wrong_types_raise_type_error(kwargs, name):
+    with pytest.raises(TypeError, match=name):
+        PatchEmbedding(**kwargs)
+
+
+@pytest.mark.parametrize("name", ["kernel_initializer", "bias_initializer"])
+def test_unknown_initializers_are_named(name):
+    with pytest.raises(ValueError, match=name):
+        PatchEmbedding(2, 4, **{name: "no-such"})
+    with pytest.raises(ValueError, match="token_initializer"):
+        ClassToken(token_initializer="no-such")
+
+
+def test_an_empty_batch_gives_empty_outputs():
+    assert tuple(PatchEmbedding(2, 5)(np.ones((0, 4, 4, 3), "float32")).shape) == (0, 4, 5)
+    assert tuple(ClassToken()(np.ones((0, 3, 4), "float32")).shape) == (0, 4, 4)
+
+
 def test_bad_inputs():
     with pytest.raises(
         ValueError, match=r"`patch_size`=3 must divide.*\(8, 6\).*\(1, 8, 6, 1\)"

@@ -57,11 +57,28 @@ def test_sinusoids_match_ddpm_formula_and_column_shape():
         ({"embedding_dim": 4, "frequency_dim": 5}, "frequency_dim"),
         ({"embedding_dim": 4, "hidden_dim": -1}, "hidden_dim"),
         ({"embedding_dim": 4, "max_period": 1}, "max_period"),
+        ({"embedding_dim": 4, "max_period": float("nan")}, "max_period"),
+        ({"embedding_dim": 4, "max_period": float("inf")}, "max_period"),
+        ({"embedding_dim": 4, "activation": "no-such"}, "activation"),
+        ({"embedding_dim": 4, "kernel_initializer": "no-such"}, "kernel_initializer"),
     ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         TimestepEmbedding(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [({"embedding_dim": 4.0}, "embedding_dim"), ({"embedding_dim": 4, "max_period": "x"}, "max_period")],
+)
+def test_wrong_types_raise_type_error(kwargs, name):
+    with pytest.raises(TypeError, match=name):
+        TimestepEmbedding(**kwargs)
+
+
+def test_an_empty_batch_gives_an_empty_output():
+    assert tuple(TimestepEmbedding(4)(np.zeros((0,), "int32")).shape) == (0, 4)
 
 
 def test_bad_input_rank():

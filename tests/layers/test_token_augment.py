@@ -142,3 +142,25 @@ def test_bad_inputs():
         RandomTokenDeletion(0.1)(np.ones((2, 3), "float32"), training=True)
     with pytest.raises(ValueError, match="rank"):
         RandomTokenSwap(0.1)(np.ones((2, 3, 4), "int32"))
+
+
+@pytest.mark.parametrize("rate", [float("nan"), 1.5])
+def test_a_nan_or_too_large_rate_is_refused(rate):
+    with pytest.raises(ValueError, match="rate"):
+        RandomTokenDeletion(rate)
+
+
+@pytest.mark.parametrize(
+    "make, name",
+    [(lambda: RandomTokenSwap("0.1"), "rate"),
+     (lambda: RandomTokenInsertion(0.1, vocabulary_size=5.0), "vocabulary_size")],
+)
+def test_wrong_types_raise_type_error(make, name):
+    with pytest.raises(TypeError, match=name):
+        make()
+
+
+@pytest.mark.parametrize("cls", [RandomTokenDeletion, RandomTokenSwap, RandomTokenInsertion])
+def test_an_empty_batch_gives_an_empty_output(cls):
+    out = cls(0.5, seed=0)(np.zeros((0, 5), "int32"), training=True)
+    assert tuple(out.shape) == (0, 5)
