@@ -119,5 +119,5 @@ def test_saved_model_loads_safely_and_keeps_training():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="`update` must be one of"):
         SOM((3, 3), update="minibatch")
-    with pytest.raises(ValueError, match="`map_shape` must be a pair"):
+    with pytest.raises(ValueError, match="`map_shape` must be 2 positive integers"):
         SOM(9)
