@@ -8,6 +8,7 @@ from keras_dlparts import _validation
 from keras_dlparts.metrics.ngram_counts import lengths
 from keras_dlparts.metrics.ngram_counts import ngram_counts
 from keras_dlparts.metrics.ngram_counts import prepare_ids
+from keras_dlparts.metrics.ngram_counts import sentence_weights
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -84,7 +85,7 @@ class BLEU(keras.metrics.Metric):
         if len(references.shape) == 2:
             references = references[:, None, :]
         clipped, cand_total, _ = ngram_counts(candidates, references, self.max_order)
-        weight = 1.0 if sample_weight is None else ops.cast(sample_weight, "float32")
+        weight = sentence_weights(sample_weight, references)
         self.matches.assign_add(ops.stack([ops.sum(c * weight) for c in clipped]))
         self.possible.assign_add(
             ops.stack([ops.sum(ops.maximum(t, 1.0) * weight) for t in cand_total])

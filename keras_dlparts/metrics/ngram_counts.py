@@ -43,6 +43,19 @@ def prepare_ids(y_true, y_pred, true_ranks):
     return ops.cast(y_true, "int32"), ops.cast(y_pred, "int32")
 
 
+def sentence_weights(sample_weight, y_true):
+    """`sample_weight` as float32 `(batch,)`, or 1.0 when it is `None`.
+
+    `(batch,)` and `(batch, 1)` are accepted; another batch size than
+    `y_true`'s raises a ValueError naming `sample_weight`.
+    """
+    if sample_weight is None:
+        return 1.0
+    sample_weight = ops.convert_to_tensor(sample_weight)
+    _validation.same_batch_size(("y_true", y_true), ("sample_weight", sample_weight))
+    return ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
+
+
 def lengths(ids):
     """Number of non-padding tokens along the last axis, as float32."""
     return ops.sum(ops.cast(ids != 0, "float32"), axis=-1)

@@ -9,6 +9,7 @@ from keras_dlparts.metrics.ngram_counts import lcs_length
 from keras_dlparts.metrics.ngram_counts import lengths
 from keras_dlparts.metrics.ngram_counts import ngram_counts
 from keras_dlparts.metrics.ngram_counts import prepare_ids
+from keras_dlparts.metrics.ngram_counts import sentence_weights
 
 _SCORES = ("f1", "precision", "recall")
 
@@ -97,8 +98,7 @@ class ROUGE(keras.metrics.Metric):
     def update_state(self, y_true, y_pred, sample_weight=None):
         scores = self.sentence_scores(y_true, y_pred)
         weight = ops.ones_like(scores)
-        if sample_weight is not None:
-            weight = weight * ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
+        weight = weight * sentence_weights(sample_weight, y_true)
         self.total.assign_add(ops.sum(scores * weight))
         self.count.assign_add(ops.sum(weight))
 

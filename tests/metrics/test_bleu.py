@@ -152,3 +152,13 @@ def test_an_empty_batch_adds_nothing():
     before = float(bleu.result())
     bleu.update_state(np.zeros((0, 5), "int32"), np.zeros((0, 5), "int32"))
     assert float(bleu.result()) == before
+
+
+def test_sample_weight_shapes():
+    refs, cands = np.array([[1, 2, 3, 0], [4, 5, 0, 0]]), np.array([[1, 2, 0, 0], [4, 5, 6, 0]])
+    flat, column = BLEU(max_order=1), BLEU(max_order=1)
+    flat.update_state(refs, cands, sample_weight=np.array([1.0, 2.0]))
+    column.update_state(refs, cands, sample_weight=np.array([[1.0], [2.0]]))
+    assert float(flat.result()) == pytest.approx(float(column.result()))
+    with pytest.raises(ValueError, match="`sample_weight`"):
+        BLEU().update_state(refs, cands, sample_weight=np.ones(3))

@@ -167,3 +167,8 @@ def test_an_empty_batch_adds_nothing(variant):
     before = float(rouge.result())
     rouge.update_state(np.zeros((0, 4), "int32"), np.zeros((0, 4), "int32"))
     assert float(rouge.result()) == before
+
+
+def test_sample_weight_of_another_batch_size_is_refused():
+    with pytest.raises(ValueError, match="`sample_weight`"):
+        ROUGE().update_state(np.ones((2, 4)), np.ones((2, 4)), sample_weight=np.ones(3))
