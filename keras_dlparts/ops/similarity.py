@@ -57,7 +57,10 @@ def l2_normalize(x, axis=-1):
     component so that the squares neither overflow nor underflow. The
     gradient is therefore finite everywhere and bounded by `1 / EPSILON`
     (16384 for float16, which it fits). 16-bit inputs are normalised in
-    float32 and the result cast back.
+    float32 and the result cast back. The floor follows the dtype of `x`:
+    a float16 tensor cast to float32 first (as a loss does with `y_pred`)
+    gets float32's bound, 1e6, which float16 gradients cannot hold; such a
+    vector must be shorter than 1.5e-5, which float16 barely represents.
 
     Args:
         x: float tensor.
