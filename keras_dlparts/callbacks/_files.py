@@ -24,8 +24,8 @@ def safe_file_name(text):
 
     Examples:
 
-        >>> safe_file_name("gan/samples"), safe_file_name("../x"), safe_file_name("/etc/a b")
-        ('gan_samples', '__x', '_etc_a_b')
+        >>> [safe_file_name(t) for t in ("gan/samples", "../x", "/etc/a b")]
+        ['gan_samples', '__x', '_etc_a_b']
     """
     name = _UNSAFE.sub("_", text)
     name = re.sub(r"\.{2,}", "_", name)

@@ -213,10 +213,10 @@ class ImageSampleLogger(SummaryWriterCallback):
         self.scale = positive_int("scale", scale)
         self.padding = positive_int("padding", padding, minimum=0)
         self.value_range = _value_range(value_range)
-        if not isinstance(tag, str) or not tag:
-            raise (ValueError if isinstance(tag, str) else TypeError)(
-                f"Argument `tag` must be a non-empty string. Received: tag={tag!r}"
-            )
+        if not isinstance(tag, str):
+            raise TypeError(f"Argument `tag` must be a string. Received: tag={tag!r}")
+        if not tag:
+            raise ValueError("Argument `tag` must be a non-empty string.")
         self.tag = tag
         self.overwrite = boolean("overwrite", overwrite)
         self._files = OwnedFiles(type(self).__name__, self.overwrite, "png_dir")

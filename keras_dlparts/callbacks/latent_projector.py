@@ -187,7 +187,6 @@ class LatentSpaceProjector(SummaryWriterCallback):
             self._checkpoint.embedding.assign(values)
         prefix = self._path(f"{CHECKPOINT_PREFIX}-{step}")
         self._files.check(glob.glob(glob.escape(prefix) + ".*"))
-        self._files.check([self._path("checkpoint")])
         self._checkpoint.write(prefix)
         self._kept.pop(prefix, None)
         self._kept[prefix] = [

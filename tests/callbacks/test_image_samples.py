@@ -187,7 +187,8 @@ def test_never_replaces_pngs_of_another_run(tmp_path):
     vae.fit(X, epochs=1, batch_size=8, verbose=0, callbacks=[logger])
     # A new run refuses before training, naming the file and the argument.
     weights = [w.numpy().copy() for w in vae.weights]
-    with pytest.raises(FileExistsError, match=r"samples_epoch_0001\.png.*overwrite=True"):
+    refused = r"samples_epoch_0001\.png.*overwrite=True"
+    with pytest.raises(FileExistsError, match=refused):
         fit()
     for old, new in zip(weights, vae.weights):
         np.testing.assert_array_equal(old, new.numpy())
