@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_dlparts.ops.positional import sinusoidal_positional_encoding
-from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import boolean, initializer, positive_int, positive_number
 
 
 def _check_sequence_shape(input_shape, name="inputs"):
@@ -13,6 +13,17 @@ def _check_sequence_shape(input_shape, name="inputs"):
         raise ValueError(
             f"Input `{name}` must have rank 3 (batch, sequence, features). "
             f"Received: {name}.shape={tuple(input_shape)}"
+        )
+
+
+def _check_length(input_shape, sequence_length):
+    """Raises unless the static length of `inputs` fits `sequence_length`."""
+    length = input_shape[1]
+    if length is not None and length > sequence_length:
+        raise ValueError(
+            f"Input `inputs` has {length} positions, more than "
+            f"`sequence_length`={sequence_length}. "
+            f"Received: inputs.shape={tuple(input_shape)}"
         )
 
 
@@ -50,11 +61,7 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
 
     def __init__(self, base=10000.0, **kwargs):
         super().__init__(**kwargs)
-        if isinstance(base, bool) or not isinstance(base, (int, float)) or base <= 0:
-            raise ValueError(
-                "Argument `base` must be a positive number. "
-                f"Received: base={base!r}"
-            )
+        positive_number("base", base)
         self.base = float(base)
         self.supports_masking = True
 
@@ -122,8 +129,8 @@ class LearnedPositionalEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         positive_int("sequence_length", sequence_length)
         self.sequence_length = sequence_length
-        self.embeddings_initializer = keras.initializers.get(
-            embeddings_initializer
+        self.embeddings_initializer = initializer(
+            "embeddings_initializer", embeddings_initializer
         )
         self.supports_masking = True
 
@@ -135,12 +142,7 @@ class LearnedPositionalEmbedding(keras.layers.Layer):
                 "Input `inputs` must have a known last dimension. "
                 f"Received: inputs.shape={tuple(input_shape)}"
             )
-        if length is not None and length > self.sequence_length:
-            raise ValueError(
-                f"Input `inputs` has {length} positions, more than "
-                f"`sequence_length`={self.sequence_length}. "
-                f"Received: inputs.shape={tuple(input_shape)}"
-            )
+        _check_length(input_shape, self.sequence_length)
         self.position_embeddings = self.add_weight(
             name="position_embeddings",
             shape=(self.sequence_length, depth),
@@ -149,6 +151,8 @@ class LearnedPositionalEmbedding(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
+        # Built for an unknown length, called with a known one.
+        _check_length(inputs.shape, self.sequence_length)
         length = ops.shape(inputs)[1]
         # The variable's value, not the variable: JAX cannot slice a
         # KerasVariable inside a traced function.
@@ -185,6 +189,15 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
     `(sequence_length, embedding_dim)`. With `mask_zero=True`, id 0 is
     padding: the layer emits the mask `ids != 0`, which Keras passes on to
     downstream layers (attention blocks, pooling).
+
+    Shapes are checked when the layer is built or called: rank 2, and no
+    more than `sequence_length` positions. Token ids are values, not
+    shapes, and are not checked: an id `>= vocabulary_size` or
+    `< -vocabulary_size` raises `InvalidArgumentError` on TensorFlow on the
+    CPU (eagerly and in a `tf.function`), is clamped to the nearest row
+    under XLA (`jit_compile=True`), and gives a row of NaN on JAX
+    (`jnp.take` fills, also under `jit`); an id in `[-vocabulary_size, 0)`
+    counts from the end of the table. Keep ids in `[0, vocabulary_size)`.
 
     Args:
         vocabulary_size: number of token ids, a positive integer.
@@ -226,19 +239,17 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         positive_int("vocabulary_size", vocabulary_size)
         positive_int("sequence_length", sequence_length)
         positive_int("embedding_dim", embedding_dim)
-        if not isinstance(mask_zero, bool):
-            raise ValueError(
-                "Argument `mask_zero` must be a bool. "
-                f"Received: mask_zero={mask_zero!r}"
-            )
+        boolean("mask_zero", mask_zero)
         self.vocabulary_size = vocabulary_size
         self.sequence_length = sequence_length
         self.embedding_dim = embedding_dim
         self.mask_zero = mask_zero
-        self.embeddings_initializer = keras.initializers.get(
-            embeddings_initializer
+        self.embeddings_initializer = initializer(
+            "embeddings_initializer", embeddings_initializer
         )
-        self.position_initializer = keras.initializers.get(position_initializer)
+        self.position_initializer = initializer(
+            "position_initializer", position_initializer
+        )
         self.token_embedding = keras.layers.Embedding(
             vocabulary_size,
             embedding_dim,
@@ -261,12 +272,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
                 "Input `inputs` must have rank 2 (batch, length) of token "
                 f"ids. Received: inputs.shape={tuple(input_shape)}"
             )
-        if input_shape[1] is not None and input_shape[1] > self.sequence_length:
-            raise ValueError(
-                f"Input `inputs` has {input_shape[1]} positions, more than "
-                f"`sequence_length`={self.sequence_length}. "
-                f"Received: inputs.shape={tuple(input_shape)}"
-            )
+        _check_length(input_shape, self.sequence_length)
         self.token_embedding.build(input_shape)
         self.position_embedding.build(
             (*input_shape, self.embedding_dim)
@@ -274,6 +280,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.built = True
 
     def call(self, inputs):
+        _check_length(inputs.shape, self.sequence_length)
         return self.position_embedding(self.token_embedding(inputs))
 
     def compute_mask(self, inputs, mask=None):

@@ -219,8 +219,9 @@ class RandomTokenInsertion(_TokenAugmentation):
         # Interleave [new_0, tok_0, new_1, tok_1, ...], keep what is
         # inserted or present, compact, and cut back to `length`.
         batch = ops.shape(tokens)[0]
-        both = ops.reshape(ops.stack([new, tokens], axis=-1), (batch, -1))
-        keep = ops.reshape(ops.stack([insert, present], axis=-1), (batch, -1))
+        # (batch, 2 * length), not (batch, -1): -1 is ambiguous in an empty batch.
+        both = ops.reshape(ops.stack([new, tokens], axis=-1), (batch, 2 * length))
+        keep = ops.reshape(ops.stack([insert, present], axis=-1), (batch, 2 * length))
         return _compact(both, keep)[:, :length]
 
     def get_config(self):
