@@ -105,7 +105,18 @@ def _with_tensors(entry, tensors):
     return None, {**entry.inputs, **tensors}
 
 
+def _own_message(message):
+    """The error's own message, without what Keras appends to it.
+
+    Keras adds "Arguments received by X.call(): • inputs=..." to any error
+    raised inside a layer's `call`, which would name `inputs` even for a raw
+    backend crash.
+    """
+    return message.split("Arguments received by")[0]
+
+
 def _names_argument(message, names):
+    message = _own_message(message)
     return any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", message) for n in names)
 
 
