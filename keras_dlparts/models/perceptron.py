@@ -39,8 +39,9 @@ class PerceptronClassifier(BuildOnFit, SeedState, StatefulStep, keras.Model):
     lists, eager tensors); from a `tf.data.Dataset` or a generator they
     reach the compiled step unchecked, where a target `a` outside {0, 1}
     moves the weights by `lr * (a - f(x)) * x`, which is not the perceptron
-    rule (map labels in {-1, 1} to {0, 1} with `(y + 1) / 2` first). With `batch_size=1` this is the
-    classic online rule, which converges on linearly separable data (AND,
+    rule (map labels in {-1, 1} to {0, 1} with `(y + 1) / 2` first).
+    With `batch_size=1` this is the classic online rule, which converges
+    on linearly separable data (AND,
     OR) and never on data that is not (XOR: no line separates it, so at
     most 3 of its 4 points are ever right). `fit` and `evaluate` report the
     `loss` (share of wrong outputs, before the batch's update) and the
