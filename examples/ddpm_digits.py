@@ -63,6 +63,7 @@ def sample_logger(logdir, every):
     return ImageSampleLogger(
         logdir, every_n_epochs=every, num_samples=20, seed=0,
         png_dir=os.path.join(logdir, "png"), labels=np.arange(20) % 10,
+        overwrite=True,  # a re-run replaces this example's own PNGs
     )
 
 

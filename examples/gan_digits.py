@@ -75,6 +75,7 @@ def main(argv=None):
         num_samples=40,
         seed=0,
         png_dir=os.path.join(args.logdir, "png"),
+        overwrite=True,  # a re-run replaces this example's own PNGs
     )
     start = time.perf_counter()
     history = gan.fit(

@@ -35,7 +35,9 @@ def main(epochs=10, log_dir="logs/siamese"):
     )
     model = SiameseNetwork(encoder)
     model.compile(keras.optimizers.Adam(1e-3), loss=TripletLoss(margin=0.5))
-    projector = LatentSpaceProjector(log_dir, x_test, labels=y_test, layer_name="encoder")
+    projector = LatentSpaceProjector(
+        log_dir, x_test, labels=y_test, layer_name="encoder", overwrite=True
+    )
     model.fit(
         x_train[train], y_train[train], batch_size=128, epochs=epochs, verbose=2,
         callbacks=[keras.callbacks.TensorBoard(log_dir)],

@@ -81,6 +81,7 @@ def main(argv=None):
         num_samples=64,
         seed=0,
         png_dir=os.path.join(args.logdir, "png"),
+        overwrite=True,  # a re-run replaces this example's own PNGs
     )
     start = time.perf_counter()
     history = vae.fit(

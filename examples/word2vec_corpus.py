@@ -58,7 +58,9 @@ def main(log_dir="logs/word2vec"):
     for word in ("cat", "fish", "red"):
         print(word, "->", [(w, round(s, 3)) for w, s in model.most_similar(word, k=3)])
     ids = np.arange(2, len(vocab))  # skip padding and UNK
-    projector = LatentSpaceProjector(log_dir, ids, labels=np.array(vocab.words)[ids])
+    projector = LatentSpaceProjector(
+        log_dir, ids, labels=np.array(vocab.words)[ids], overwrite=True
+    )
     projector.set_model(keras.Sequential([keras.Input((), dtype="int32"), model.center_embedding]))
     projector.write(step=0)
     return model
