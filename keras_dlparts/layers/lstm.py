@@ -7,14 +7,37 @@ from keras import ops
 # batches) only when the cell is an instance of this mixin, which Keras does
 # not export; there is no public equivalent.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-from keras_dlparts._validation import fraction
+from keras_dlparts._validation import (
+    boolean,
+    check_rank,
+    fraction,
+    initializer,
+    keras_lookup,
+    positive_int,
+    positive_number,
+    random_seed,
+    same_batch_size,
+)
 
 
-def _check_bool(name, value):
-    if not isinstance(value, bool):
+def _check_states(inputs, states, units):
+    """Raises unless `states` is `[h, c]`, each `(batch, units)`."""
+    if not isinstance(states, (list, tuple)) or len(states) != 2:
         raise ValueError(
-            f"Argument `{name}` must be a boolean. Received: {name}={value!r}"
+            "Argument `states` must be a list [h, c] of two tensors. "
+            f"Received: states of type {type(states).__name__}"
+            + (f" and length {len(states)}" if isinstance(states, (list, tuple)) else "")
         )
+    for index, state in enumerate(states):
+        name = f"states[{index}]"
+        check_rank(name, state, 2)
+        size = state.shape[-1]
+        if size is not None and size != units:
+            raise ValueError(
+                f"Argument `{name}` must have shape (batch, units={units}). "
+                f"Received: {name}.shape={tuple(state.shape)}"
+            )
+    same_batch_size(("inputs", inputs), ("states[0]", states[0]), ("states[1]", states[1]))
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -115,51 +138,42 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
         seed=None,
         **kwargs,
     ):
-        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
-            raise ValueError(
-                "Argument `units` must be a positive integer. "
-                f"Received: units={units!r}"
-            )
+        positive_int("units", units)
         for name, value in (
             ("layer_norm", layer_norm),
             ("peephole", peephole),
             ("use_bias", use_bias),
             ("unit_forget_bias", unit_forget_bias),
         ):
-            _check_bool(name, value)
+            boolean(name, value)
         fraction("dropout", dropout)
         fraction("recurrent_dropout", recurrent_dropout)
-        if not isinstance(layer_norm_epsilon, (int, float)) or not (
-            layer_norm_epsilon > 0
-        ):
-            raise ValueError(
-                "Argument `layer_norm_epsilon` must be a positive float. "
-                f"Received: layer_norm_epsilon={layer_norm_epsilon!r}"
-            )
+        positive_number("layer_norm_epsilon", layer_norm_epsilon)
+        random_seed("seed", seed)
         super().__init__(**kwargs)
         self.units = units
         self.layer_norm = layer_norm
         self.peephole = peephole
-        self.activation = keras.activations.get(activation)
-        self.recurrent_activation = keras.activations.get(recurrent_activation)
+        self.activation = keras_lookup("activation", activation, "activations")
+        self.recurrent_activation = keras_lookup(
+            "recurrent_activation", recurrent_activation, "activations"
+        )
         self.use_bias = use_bias
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.recurrent_initializer = keras.initializers.get(
-            recurrent_initializer
-        )
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.peephole_initializer = keras.initializers.get(
-            peephole_initializer
-        )
+        for name, value in (
+            ("kernel_initializer", kernel_initializer),
+            ("recurrent_initializer", recurrent_initializer),
+            ("bias_initializer", bias_initializer),
+            ("peephole_initializer", peephole_initializer),
+        ):
+            setattr(self, name, initializer(name, value))
         self.unit_forget_bias = unit_forget_bias
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.recurrent_regularizer = keras.regularizers.get(
-            recurrent_regularizer
-        )
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.kernel_constraint = keras.constraints.get(kernel_constraint)
-        self.recurrent_constraint = keras.constraints.get(recurrent_constraint)
-        self.bias_constraint = keras.constraints.get(bias_constraint)
+        for kind, values in (
+            ("regularizers", (kernel_regularizer, recurrent_regularizer, bias_regularizer)),
+            ("constraints", (kernel_constraint, recurrent_constraint, bias_constraint)),
+        ):
+            for part, value in zip(("kernel", "recurrent", "bias"), values):
+                name = f"{part}_{kind[:-1]}"
+                setattr(self, name, keras_lookup(name, value, kind))
         self.dropout = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         self.layer_norm_epsilon = float(layer_norm_epsilon)
@@ -171,8 +185,8 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] is None:
             raise ValueError(
-                "LSTMCell expects step inputs of shape (batch, features) "
-                f"with a known feature size. Received: input_shape={input_shape}"
+                "Input `inputs` must be a step input of shape (batch, features) "
+                f"with known features. Received: inputs.shape={tuple(input_shape)}"
             )
         input_dim = input_shape[-1]
         units = self.units
@@ -249,6 +263,11 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
         return ops.cast(x32, x.dtype)
 
     def call(self, inputs, states, training=False):
+        _check_states(inputs, states, self.units)
+        if inputs.shape[0] == 0:
+            # An empty batch: TensorFlow's CPU matmul and BiasAdd refuse it.
+            empty = ops.zeros((0, self.units), self.compute_dtype)
+            return empty, [empty, empty]
         h_tm1, c_tm1 = states[0], states[1]
         if training and 0.0 < self.dropout < 1.0:
             inputs = inputs * self.get_dropout_mask(inputs)

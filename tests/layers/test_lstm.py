@@ -162,14 +162,58 @@ def test_contract_inside_rnn_with_mask():
 @pytest.mark.parametrize(
     "kwargs, match",
     [({"units": 0}, "units"), ({"units": 2, "dropout": 1.5}, "dropout"),
-     ({"units": 2, "peephole": "yes"}, "peephole"),
-     ({"units": 2, "layer_norm_epsilon": 0}, "layer_norm_epsilon")],
+     ({"units": 2, "layer_norm_epsilon": 0}, "layer_norm_epsilon"),
+     ({"units": 2, "layer_norm_epsilon": float("nan")}, "layer_norm_epsilon"),
+     ({"units": 2, "recurrent_dropout": float("nan")}, "recurrent_dropout"),
+     ({"units": 2, "activation": "no-such"}, "`activation`"),
+     ({"units": 2, "recurrent_initializer": "no-such"}, "recurrent_initializer"),
+     ({"units": 2, "bias_regularizer": "no-such"}, "bias_regularizer"),
+     ({"units": 2, "recurrent_constraint": "no-such"}, "recurrent_constraint")],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         LSTMCell(**kwargs)
 
 
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"units": 2.0}, "units"), ({"units": 2, "peephole": "yes"}, "peephole"),
+     ({"units": 2, "seed": "0"}, "seed")],
+)
+def test_wrong_types_raise_type_error(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        LSTMCell(**kwargs)
+
+
 def test_bad_input_rank():
-    with pytest.raises(ValueError, match="features"):
+    with pytest.raises(ValueError, match="`inputs` .*features"):
         LSTMCell(2).build((2, 3, 4))
+
+
+X_STEP, H, C = (np.zeros((2, 3), "float32"), np.zeros((2, 4), "float32"),
+                np.zeros((2, 4), "float32"))
+
+
+@pytest.mark.parametrize(
+    "states, match",
+    [([np.zeros((2, 5), "float32"), C], r"`states\[0\]` .*units=4.*\(2, 5\)"),
+     ([H, np.zeros((2, 3), "float32")], r"`states\[1\]` .*units=4"),
+     ([H, np.zeros((2, 4, 1), "float32")], r"`states\[1\]` must have rank 2"),
+     ([H, np.zeros((3, 4), "float32")], "same batch size"),
+     ([H], r"`states` must be a list \[h, c\]")],
+)
+def test_wrong_states_are_refused_by_name(states, match):
+    with pytest.raises(ValueError, match=match):
+        LSTMCell(4)(X_STEP, states)
+
+
+def test_a_wrong_initial_state_in_an_rnn_is_refused_by_name():
+    rnn = keras.layers.RNN(LSTMCell(4))
+    with pytest.raises(ValueError, match=r"`states\[0\]`"):
+        rnn(np.zeros((2, 3, 3), "float32"), initial_state=[np.zeros((2, 5), "float32"), C])
+
+
+def test_an_empty_batch_gives_empty_outputs():
+    h, (h2, c) = LSTMCell(4, layer_norm=True)(np.zeros((0, 3), "float32"),
+                                              [np.zeros((0, 4), "float32")] * 2)
+    assert tuple(h.shape) == tuple(c.shape) == (0, 4)
