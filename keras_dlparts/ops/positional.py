@@ -35,10 +35,7 @@ def sinusoidal_positional_encoding(length, depth, base=10000.0):
 
     Examples:
 
-        >>> import keras
-from keras import ops
-
-from keras_dlparts import _validation
+        >>> from keras import ops
         >>> table = sinusoidal_positional_encoding(3, 4)
         >>> print(ops.convert_to_numpy(table).round(4))
         [[ 0.      1.      0.      1.    ]

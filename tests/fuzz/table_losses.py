@@ -51,7 +51,11 @@ TABLE = {
     "losses.RobustLoss": Entry(
         losses.RobustLoss,
         args={"alpha": 1.0, "scale": 1.0},
-        bad={"alpha": (NAN, "x", None, True), "scale": POSITIVE_NUMBER, "reduction": REDUCTION},
+        bad={
+            "alpha": (NAN, "x", None, True),
+            "scale": POSITIVE_NUMBER,
+            "reduction": REDUCTION,
+        },
         inputs={"y_true": TARGETS, "y_pred": TARGETS + 0.5},
         bad_calls=[("y_pred", {"y_pred": np.ones((4, 2), "float32")})],
     ),

@@ -104,7 +104,7 @@ def test_bad_arguments():
 
 def test_mismatched_batches_name_the_arguments():
     for cls in (GANDiscriminatorLoss, GANGeneratorLoss):
-        with pytest.raises(ValueError, match=r"`y_true` and `y_pred` must have the same shape"):
+        with pytest.raises(ValueError, match="`y_true` and `y_pred` must have"):
             cls()(np.zeros((4, 1)), np.zeros((3, 1)))
         with pytest.raises(ValueError, match=r"`kind`"):
             cls(kind=None)

@@ -6,7 +6,6 @@ and bfloat16 `y_pred`, eagerly and under XLA (the losses compute in their
 own dtype, float32 by default, as Keras losses do under a mixed policy).
 """
 
-import keras
 import numpy as np
 import pytest
 from support.backend import gradients, jit

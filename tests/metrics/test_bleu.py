@@ -155,7 +155,8 @@ def test_an_empty_batch_adds_nothing():
 
 
 def test_sample_weight_shapes():
-    refs, cands = np.array([[1, 2, 3, 0], [4, 5, 0, 0]]), np.array([[1, 2, 0, 0], [4, 5, 6, 0]])
+    refs = np.array([[1, 2, 3, 0], [4, 5, 0, 0]])
+    cands = np.array([[1, 2, 0, 0], [4, 5, 6, 0]])
     flat, column = BLEU(max_order=1), BLEU(max_order=1)
     flat.update_state(refs, cands, sample_weight=np.array([1.0, 2.0]))
     column.update_state(refs, cands, sample_weight=np.array([[1.0], [2.0]]))

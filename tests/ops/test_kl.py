@@ -58,6 +58,7 @@ def test_mismatched_shapes_raise():
 def test_scalars_and_mismatched_batches_name_the_argument():
     with pytest.raises(ValueError, match="`mean` must have rank >= 1"):
         gaussian_kl_divergence(0.0, 0.0)
-    with pytest.raises(ValueError, match="`mean` and `log_var` must have the same shape"):
+    with pytest.raises(ValueError, match="`mean` and `log_var` must have the same"):
         gaussian_kl_divergence(np.zeros((3, 2)), np.zeros((2, 2)))
-    assert np.asarray(gaussian_kl_divergence(np.zeros((0, 2)), np.zeros((0, 2)))).shape == (0,)
+    empty = gaussian_kl_divergence(np.zeros((0, 2)), np.zeros((0, 2)))
+    assert np.asarray(empty).shape == (0,)
