@@ -1,5 +1,6 @@
 """Multi-head attention with a choice of score function."""
 
+import inspect
 import math
 
 import keras
@@ -7,12 +8,48 @@ from keras import ops
 
 from keras_dlparts.ops.attention import masked_softmax
 from keras_dlparts.ops.similarity import l2_normalize
-from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import (
+    boolean,
+    broadcastable_mask,
+    keras_lookup,
+    one_of,
+    positive_int,
+    random_seed,
+    rate,
+    same_batch_size,
+)
 
 #: The score functions `MultiHeadAttention(score=...)` accepts.
 SCORES = ("scaled_dot", "dot", "general", "additive", "cosine")
 
 _LOW_PRECISION = ("float16", "bfloat16")
+
+#: Keras constructor arguments that name a Keras object, and its kind.
+_KERAS_OBJECTS = {
+    "kernel_initializer": "initializers",
+    "bias_initializer": "initializers",
+    "kernel_regularizer": "regularizers",
+    "bias_regularizer": "regularizers",
+    "activity_regularizer": "regularizers",
+    "kernel_constraint": "constraints",
+    "bias_constraint": "constraints",
+}
+
+
+def _check_keras_arguments(num_heads, key_dim, args, kwargs):
+    """Checks by name the arguments meant for `keras.layers.MultiHeadAttention`."""
+    signature = inspect.signature(keras.layers.MultiHeadAttention.__init__)
+    bound = signature.bind(None, num_heads, key_dim, *args, **kwargs).arguments
+    if bound.get("value_dim") is not None:
+        positive_int("value_dim", bound["value_dim"])
+    if "dropout" in bound:
+        rate("dropout", bound["dropout"])
+    if "use_bias" in bound:
+        boolean("use_bias", bound["use_bias"])
+    random_seed("seed", bound.get("seed"))
+    for name, kind in _KERAS_OBJECTS.items():
+        if name in bound:
+            keras_lookup(name, bound[name], kind)
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -92,11 +129,8 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
     def __init__(self, num_heads, key_dim, *args, score="scaled_dot", **kwargs):
         positive_int("num_heads", num_heads)
         positive_int("key_dim", key_dim)
-        if score not in SCORES:
-            raise ValueError(
-                f"Argument `score` must be one of {SCORES}. "
-                f"Received: score={score!r}"
-            )
+        one_of("score", score, SCORES)
+        _check_keras_arguments(num_heads, key_dim, args, kwargs)
         super().__init__(num_heads, key_dim, *args, **kwargs)
         self.score = score
         self._built_shapes = None
@@ -180,6 +214,32 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
                     )
         return shapes
 
+    def _check_masks(self, query, value, key, **masks):
+        """Checks batch sizes and the static shapes of the masks.
+
+        `query_mask` is `query.shape[:-1]`, `value_mask` and `key_mask` are
+        `value.shape[:-1]`, and `attention_mask` is `(B, T..., S...)`, the
+        weights' shape without the head axis; size 1 broadcasts.
+        """
+        named = [("query", query), ("value", value)]
+        if key is not None:
+            named.append(("key", key))
+        same_batch_size(*named)
+        query_shape, value_shape = tuple(query.shape), tuple(value.shape)
+        axes = tuple(self._attention_axes)
+        others = [i for i in range(len(query_shape) - 1) if i not in axes]
+        expected = {
+            "query_mask": query_shape[:-1],
+            "value_mask": value_shape[:-1],
+            "key_mask": value_shape[:-1],
+            "attention_mask": tuple(query_shape[i] for i in others)
+            + tuple(query_shape[i] for i in axes)
+            + tuple(value_shape[i] for i in axes),
+        }
+        for name, mask in masks.items():
+            if mask is not None:
+                broadcastable_mask(name, mask, expected[name])
+
     # ------------------------------------------------------------------
     # Calling.
     # ------------------------------------------------------------------
@@ -199,6 +259,15 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
     ):
         self._check_shapes(
             query.shape, value.shape, None if key is None else key.shape
+        )
+        self._check_masks(
+            query,
+            value,
+            key,
+            query_mask=query_mask,
+            value_mask=value_mask,
+            key_mask=key_mask,
+            attention_mask=attention_mask,
         )
         return super().call(
             query,
@@ -224,6 +293,8 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         use_causal_mask=False,
     ):
         """Attention over projected `query (B, T, N, H)`, `key`, `value`."""
+        if 0 in tuple(query.shape):
+            return self._empty_attention(query, key, value)
         if use_causal_mask:
             causal = self._compute_causal_mask(query, value)
             attention_mask = (
@@ -259,6 +330,11 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
             dropped = self._dropout_layer(weights, training=training)
         output = ops.einsum(self._combine_equation, dropped, value)
         return output, weights
+
+    def _empty_attention(self, query, key, value):
+        """Zero weights for an empty batch (TF's eager `max` refuses one)."""
+        weights = ops.cast(ops.zeros_like(self._scores(query, key)), value.dtype)
+        return ops.einsum(self._combine_equation, weights, value), weights
 
     def _fused_attention(self, query, key, value, attention_mask):
         """`keras.ops.dot_product_attention`; rows with no visible key -> 0."""

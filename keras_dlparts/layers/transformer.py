@@ -3,6 +3,18 @@
 import keras
 from keras import ops
 
+from keras_dlparts._validation import (
+    boolean,
+    broadcastable_mask,
+    initializer,
+    keras_lookup,
+    one_of,
+    positive_int,
+    positive_number,
+    random_seed,
+    rate,
+    same_batch_size,
+)
 from keras_dlparts.layers.attention import SCORES, MultiHeadAttention
 
 try:  # Keras's own accessor, right on every backend (JAX keeps a side table).
@@ -46,6 +58,12 @@ def _merge(mask, other):
     return ops.logical_and(mask, ops.cast(other, "bool"))
 
 
+def _check_padding_mask(name, mask, sequence):
+    """Raises unless a `(batch, length)` mask fits `sequence`."""
+    if mask is not None:
+        broadcastable_mask(name, mask, tuple(sequence.shape)[:2])
+
+
 def _check_sequence(name, shape, num_heads=None):
     if len(shape) != 3 or shape[-1] is None:
         raise ValueError(
@@ -77,52 +95,14 @@ class _TransformerBlock(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, value in (
-            ("num_heads", num_heads),
-            ("intermediate_dim", intermediate_dim),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(
-                    f"Argument `{name}` must be a positive integer. "
-                    f"Received: {name}={value!r}"
-                )
-        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not (
-            0.0 <= dropout < 1.0
-        ):
-            raise ValueError(
-                "Argument `dropout` must be a number in [0, 1). "
-                f"Received: dropout={dropout!r}"
-            )
-        if not isinstance(norm_first, bool):
-            raise ValueError(
-                "Argument `norm_first` must be a bool. "
-                f"Received: norm_first={norm_first!r}"
-            )
-        if score not in SCORES:
-            raise ValueError(
-                f"Argument `score` must be one of {SCORES}. "
-                f"Received: score={score!r}"
-            )
-        if (
-            isinstance(layer_norm_epsilon, bool)
-            or not isinstance(layer_norm_epsilon, (int, float))
-            or not layer_norm_epsilon > 0
-        ):
-            raise ValueError(
-                "Argument `layer_norm_epsilon` must be a positive number. "
-                f"Received: layer_norm_epsilon={layer_norm_epsilon!r}"
-            )
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(
-                f"Argument `seed` must be None or an integer. Received: seed={seed!r}"
-            )
-        try:
-            activation_fn = keras.activations.get(activation)
-        except ValueError as error:
-            raise ValueError(
-                "Argument `activation` must name a Keras activation or be a "
-                f"callable. Received: activation={activation!r}"
-            ) from error
+        positive_int("num_heads", num_heads)
+        positive_int("intermediate_dim", intermediate_dim)
+        rate("dropout", dropout)
+        boolean("norm_first", norm_first)
+        one_of("score", score, SCORES)
+        positive_number("layer_norm_epsilon", layer_norm_epsilon)
+        random_seed("seed", seed)
+        activation_fn = keras_lookup("activation", activation, "activations")
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
@@ -130,8 +110,8 @@ class _TransformerBlock(keras.layers.Layer):
         self.norm_first = norm_first
         self.score = score
         self.layer_norm_epsilon = layer_norm_epsilon
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_initializer = initializer("kernel_initializer", kernel_initializer)
+        self.bias_initializer = initializer("bias_initializer", bias_initializer)
         self.seed = seed
         self.supports_masking = True
         self._seed_offset = 0
@@ -290,6 +270,10 @@ class TransformerEncoderBlock(_TransformerBlock):
         self.built = True
 
     def call(self, inputs, padding_mask=None, attention_mask=None, training=None):
+        _check_padding_mask("padding_mask", padding_mask, inputs)
+        if attention_mask is not None:
+            batch, length = tuple(inputs.shape)[:2]
+            broadcastable_mask("attention_mask", attention_mask, (batch, length, length))
         mask = _merge(_key_mask(padding_mask, _keras_mask(inputs)), attention_mask)
 
         def attend(x, training):
@@ -395,6 +379,15 @@ class TransformerDecoderBlock(_TransformerBlock):
                 "if it was given on the first call (which decides whether the "
                 "block has cross-attention). Received: encoder_sequence="
                 f"{'None' if encoder_sequence is None else 'a tensor'}"
+            )
+        _check_padding_mask("decoder_padding_mask", decoder_padding_mask, decoder_sequence)
+        if encoder_sequence is not None:
+            same_batch_size(
+                ("decoder_sequence", decoder_sequence),
+                ("encoder_sequence", encoder_sequence),
+            )
+            _check_padding_mask(
+                "encoder_padding_mask", encoder_padding_mask, encoder_sequence
             )
         self_mask = _key_mask(decoder_padding_mask, _keras_mask(decoder_sequence))
         cross_mask = None

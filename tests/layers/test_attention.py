@@ -307,14 +307,74 @@ def test_float16_scores_do_not_overflow_and_mask_exactly(score):
     [
         ({"num_heads": 0, "key_dim": 2}, "`num_heads`.*Received: num_heads=0"),
         ({"num_heads": -2, "key_dim": 2}, "num_heads=-2"),
-        ({"num_heads": "2", "key_dim": 2}, "num_heads='2'"),
         ({"num_heads": 2, "key_dim": 0}, "`key_dim`.*key_dim=0"),
         ({"num_heads": 2, "key_dim": 2, "score": "mlp"}, "`score`.*score='mlp'"),
+        ({"num_heads": 2, "key_dim": 2, "dropout": float("nan")}, "`dropout`"),
+        ({"num_heads": 2, "key_dim": 2, "value_dim": 0}, "`value_dim`"),
+        ({"num_heads": 2, "key_dim": 2, "kernel_initializer": "x"}, "`kernel_initializer`"),
+        ({"num_heads": 2, "key_dim": 2, "bias_constraint": "x"}, "`bias_constraint`"),
     ],
 )
 def test_invalid_config_raises(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MultiHeadAttention(**kwargs)
+
+
+def test_positional_keras_arguments_are_checked_by_name():
+    # (num_heads, key_dim, value_dim, dropout): the Keras order.
+    with pytest.raises(ValueError, match="`dropout`.*dropout=1.5"):
+        MultiHeadAttention(2, 2, None, 1.5)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"num_heads": "2", "key_dim": 2}, "num_heads='2'"),
+        ({"num_heads": 2, "key_dim": 2, "use_bias": "yes"}, "`use_bias`"),
+        ({"num_heads": 2, "key_dim": 2, "seed": 1.5}, "`seed`"),
+    ],
+)
+def test_wrong_types_raise_type_error(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        MultiHeadAttention(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "masks, match",
+    [
+        ({"attention_mask": np.ones((B, T, S + 1), bool)}, r"`attention_mask` must have shape \(2, 4, 5\)"),
+        ({"attention_mask": np.ones((B + 1, T, S), bool)}, "`attention_mask`"),
+        ({"attention_mask": np.ones((T, S), bool)}, r"attention_mask.shape=\(4, 5\)"),
+        ({"value_mask": np.ones((B, S - 1), bool)}, "`value_mask`"),
+        ({"key_mask": np.ones((B, S, 1), bool)}, "`key_mask`"),
+        ({"query_mask": np.ones((B, S), bool)}, "`query_mask`"),
+    ],
+)
+def test_masks_of_the_wrong_shape_are_refused_by_name(data, masks, match):
+    query, value, _, _ = data
+    with pytest.raises(ValueError, match=match):
+        MultiHeadAttention(HEADS, KEY_DIM)(query, value, **masks)
+
+
+def test_a_broadcastable_attention_mask_is_accepted(data):
+    query, value, _, _ = data
+    layer = MultiHeadAttention(HEADS, KEY_DIM)
+    mask = np.ones((B, 1, S), bool)
+    np.testing.assert_allclose(_np(layer(query, value, attention_mask=mask)),
+                               _np(layer(query, value)), atol=1e-6)
+
+
+def test_mismatched_batch_sizes_are_refused_by_name(data):
+    query, value, _, _ = data
+    with pytest.raises(ValueError, match="`query` and `value` must have the same batch"):
+        MultiHeadAttention(HEADS, KEY_DIM)(query[:1], value)
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_an_empty_batch_gives_an_empty_output(score):
+    x = np.zeros((0, T, DIM), "float32")
+    out = MultiHeadAttention(HEADS, KEY_DIM, score=score)(x, x, use_causal_mask=True)
+    assert tuple(out.shape) == (0, T, DIM)
 
 
 def test_bad_inputs_raise(data):

@@ -263,17 +263,72 @@ def test_decoder_keras_masks_from_both_sequences():
             r"`score`.*'bogus'",
         ),
         ({"num_heads": 2, "intermediate_dim": 4, "dropout": 1.5}, r"`dropout`.*=1.5"),
-        ({"num_heads": 2, "intermediate_dim": 4, "norm_first": 1}, r"`norm_first`.*=1"),
         ({"num_heads": 2, "intermediate_dim": 4, "activation": "nope"},
          r"`activation`.*'nope'"),
-        ({"num_heads": 2, "intermediate_dim": 4, "seed": 1.5}, r"`seed`.*=1.5"),
         ({"num_heads": 2, "intermediate_dim": 4, "layer_norm_epsilon": 0},
          r"`layer_norm_epsilon`.*=0"),
+        ({"num_heads": 2, "intermediate_dim": 4, "layer_norm_epsilon": float("nan")},
+         r"`layer_norm_epsilon`.*=nan"),
+        ({"num_heads": 2, "intermediate_dim": 4, "dropout": float("nan")},
+         r"`dropout`.*=nan"),
+        ({"num_heads": 2, "intermediate_dim": 4, "kernel_initializer": "x"},
+         "`kernel_initializer`"),
     ],
 )
 def test_bad_arguments(cls, kwargs, match):
     with pytest.raises(ValueError, match=match):
         cls(**kwargs)
+
+
+@pytest.mark.parametrize("cls", [TransformerEncoderBlock, TransformerDecoderBlock])
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"num_heads": 2, "intermediate_dim": 4, "norm_first": 1}, r"`norm_first`.*=1"),
+        ({"num_heads": 2, "intermediate_dim": 4, "seed": 1.5}, r"`seed`.*=1.5"),
+        ({"num_heads": 2.0, "intermediate_dim": 4}, "`num_heads`"),
+    ],
+)
+def test_wrong_types_raise_type_error(cls, kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        cls(**kwargs)
+
+
+SEQ = np.zeros((2, 4, 8), "float32")
+
+
+@pytest.mark.parametrize(
+    "masks, match",
+    [
+        ({"padding_mask": np.ones((2, 5), bool)}, r"`padding_mask` must have shape \(2, 4\)"),
+        ({"padding_mask": np.ones((3, 4), bool)}, "`padding_mask`"),
+        ({"attention_mask": np.ones((2, 4, 5), bool)}, r"`attention_mask` must have shape \(2, 4, 4\)"),
+        ({"attention_mask": np.ones((4, 4), bool)}, "`attention_mask`"),
+    ],
+)
+def test_encoder_masks_of_the_wrong_shape_are_refused_by_name(masks, match):
+    with pytest.raises(ValueError, match=match):
+        TransformerEncoderBlock(2, 4)(SEQ, **masks)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"decoder_padding_mask": np.ones((2, 5), bool)}, "`decoder_padding_mask`"),
+        ({"encoder_padding_mask": np.ones((2, 4), bool)}, "`encoder_padding_mask`"),
+        ({"encoder_sequence": np.zeros((3, 3, 6), "float32")},
+         "`decoder_sequence` and `encoder_sequence` must have the same batch"),
+    ],
+)
+def test_decoder_inputs_of_the_wrong_shape_are_refused_by_name(kwargs, match):
+    inputs = {"encoder_sequence": np.zeros((2, 3, 6), "float32"), **kwargs}
+    with pytest.raises(ValueError, match=match):
+        TransformerDecoderBlock(2, 4)(SEQ, **inputs)
+
+
+@pytest.mark.parametrize("cls", [TransformerEncoderBlock, TransformerDecoderBlock])
+def test_an_empty_batch_gives_an_empty_output(cls):
+    assert tuple(cls(2, 4)(SEQ[:0]).shape) == (0, 4, 8)
 
 
 def test_bad_inputs():
