@@ -36,7 +36,8 @@ def _empty_output(layer, inputs):
     statistics of no example are NaN: an empty batch skips the layers.
     """
     if 0 in tuple(inputs.shape):
-        return ops.zeros(layer.compute_output_shape(inputs.shape), layer.compute_dtype)
+        shape = layer.compute_output_shape(inputs.shape)
+        return ops.zeros(shape, layer.compute_dtype)
     return None
 
 

@@ -23,10 +23,11 @@ from keras_dlparts._validation import (
 def _check_states(inputs, states, units):
     """Raises unless `states` is `[h, c]`, each `(batch, units)`."""
     if not isinstance(states, (list, tuple)) or len(states) != 2:
+        count = len(states) if isinstance(states, (list, tuple)) else None
         raise ValueError(
             "Argument `states` must be a list [h, c] of two tensors. "
             f"Received: states of type {type(states).__name__}"
-            + (f" and length {len(states)}" if isinstance(states, (list, tuple)) else "")
+            + (f" and length {count}" if count is not None else "")
         )
     for index, state in enumerate(states):
         name = f"states[{index}]"
@@ -37,7 +38,9 @@ def _check_states(inputs, states, units):
                 f"Argument `{name}` must have shape (batch, units={units}). "
                 f"Received: {name}.shape={tuple(state.shape)}"
             )
-    same_batch_size(("inputs", inputs), ("states[0]", states[0]), ("states[1]", states[1]))
+    same_batch_size(
+        ("inputs", inputs), ("states[0]", states[0]), ("states[1]", states[1])
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -168,7 +171,10 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
             setattr(self, name, initializer(name, value))
         self.unit_forget_bias = unit_forget_bias
         for kind, values in (
-            ("regularizers", (kernel_regularizer, recurrent_regularizer, bias_regularizer)),
+            (
+                "regularizers",
+                (kernel_regularizer, recurrent_regularizer, bias_regularizer),
+            ),
             ("constraints", (kernel_constraint, recurrent_constraint, bias_constraint)),
         ):
             for part, value in zip(("kernel", "recurrent", "bias"), values):

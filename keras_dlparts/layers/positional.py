@@ -4,7 +4,12 @@ import keras
 from keras import ops
 
 from keras_dlparts.ops.positional import sinusoidal_positional_encoding
-from keras_dlparts._validation import boolean, initializer, positive_int, positive_number
+from keras_dlparts._validation import (
+    boolean,
+    initializer,
+    positive_int,
+    positive_number,
+)
 
 
 def _check_sequence_shape(input_shape, name="inputs"):

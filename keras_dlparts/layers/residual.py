@@ -171,7 +171,8 @@ class ResidualBlock(keras.layers.Layer):
         if 0 in tuple(inputs.shape):
             # An empty batch: TensorFlow's CPU convolution returns its input
             # unchanged, and batch statistics of nothing are NaN.
-            return ops.zeros(self.compute_output_shape(inputs.shape), self.compute_dtype)
+            shape = self.compute_output_shape(inputs.shape)
+            return ops.zeros(shape, self.compute_dtype)
         x = inputs
         last = len(self.convs) - 1
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):

@@ -273,7 +273,9 @@ class TransformerEncoderBlock(_TransformerBlock):
         _check_padding_mask("padding_mask", padding_mask, inputs)
         if attention_mask is not None:
             batch, length = tuple(inputs.shape)[:2]
-            broadcastable_mask("attention_mask", attention_mask, (batch, length, length))
+            broadcastable_mask(
+                "attention_mask", attention_mask, (batch, length, length)
+            )
         mask = _merge(_key_mask(padding_mask, _keras_mask(inputs)), attention_mask)
 
         def attend(x, training):
@@ -380,7 +382,9 @@ class TransformerDecoderBlock(_TransformerBlock):
                 "block has cross-attention). Received: encoder_sequence="
                 f"{'None' if encoder_sequence is None else 'a tensor'}"
             )
-        _check_padding_mask("decoder_padding_mask", decoder_padding_mask, decoder_sequence)
+        _check_padding_mask(
+            "decoder_padding_mask", decoder_padding_mask, decoder_sequence
+        )
         if encoder_sequence is not None:
             same_batch_size(
                 ("decoder_sequence", decoder_sequence),

@@ -311,7 +311,10 @@ def test_float16_scores_do_not_overflow_and_mask_exactly(score):
         ({"num_heads": 2, "key_dim": 2, "score": "mlp"}, "`score`.*score='mlp'"),
         ({"num_heads": 2, "key_dim": 2, "dropout": float("nan")}, "`dropout`"),
         ({"num_heads": 2, "key_dim": 2, "value_dim": 0}, "`value_dim`"),
-        ({"num_heads": 2, "key_dim": 2, "kernel_initializer": "x"}, "`kernel_initializer`"),
+        (
+            {"num_heads": 2, "key_dim": 2, "kernel_initializer": "x"},
+            "`kernel_initializer`",
+        ),
         ({"num_heads": 2, "key_dim": 2, "bias_constraint": "x"}, "`bias_constraint`"),
     ],
 )
@@ -342,7 +345,10 @@ def test_wrong_types_raise_type_error(kwargs, match):
 @pytest.mark.parametrize(
     "masks, match",
     [
-        ({"attention_mask": np.ones((B, T, S + 1), bool)}, r"`attention_mask` must have shape \(2, 4, 5\)"),
+        (
+            {"attention_mask": np.ones((B, T, S + 1), bool)},
+            r"`attention_mask` must have shape \(2, 4, 5\)",
+        ),
         ({"attention_mask": np.ones((B + 1, T, S), bool)}, "`attention_mask`"),
         ({"attention_mask": np.ones((T, S), bool)}, r"attention_mask.shape=\(4, 5\)"),
         ({"value_mask": np.ones((B, S - 1), bool)}, "`value_mask`"),
@@ -366,7 +372,8 @@ def test_a_broadcastable_attention_mask_is_accepted(data):
 
 def test_mismatched_batch_sizes_are_refused_by_name(data):
     query, value, _, _ = data
-    with pytest.raises(ValueError, match="`query` and `value` must have the same batch"):
+    match = "`query` and `value` must have the same batch"
+    with pytest.raises(ValueError, match=match):
         MultiHeadAttention(HEADS, KEY_DIM)(query[:1], value)
 
 

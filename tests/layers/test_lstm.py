@@ -210,7 +210,10 @@ def test_wrong_states_are_refused_by_name(states, match):
 def test_a_wrong_initial_state_in_an_rnn_is_refused_by_name():
     rnn = keras.layers.RNN(LSTMCell(4))
     with pytest.raises(ValueError, match=r"`states\[0\]`"):
-        rnn(np.zeros((2, 3, 3), "float32"), initial_state=[np.zeros((2, 5), "float32"), C])
+        rnn(
+            np.zeros((2, 3, 3), "float32"),
+            initial_state=[np.zeros((2, 5), "float32"), C],
+        )
 
 
 def test_an_empty_batch_gives_empty_outputs():

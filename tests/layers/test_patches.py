@@ -113,7 +113,8 @@ def test_unknown_initializers_are_named(name):
 
 
 def test_an_empty_batch_gives_empty_outputs():
-    assert tuple(PatchEmbedding(2, 5)(np.ones((0, 4, 4, 3), "float32")).shape) == (0, 4, 5)
+    images = np.ones((0, 4, 4, 3), "float32")
+    assert tuple(PatchEmbedding(2, 5)(images).shape) == (0, 4, 5)
     assert tuple(ClassToken()(np.ones((0, 3, 4), "float32")).shape) == (0, 4, 4)
 
 

@@ -160,7 +160,11 @@ def test_wrong_types_raise_type_error(make, match):
 @pytest.mark.parametrize(
     "layer, built_for, x",
     [
-        (LearnedPositionalEmbedding(3), (None, None, 2), np.zeros((2, 4, 2), "float32")),
+        (
+            LearnedPositionalEmbedding(3),
+            (None, None, 2),
+            np.zeros((2, 4, 2), "float32"),
+        ),
         (TokenAndPositionEmbedding(5, 3, 2), (None, None), np.zeros((2, 4), "int32")),
     ],
 )

@@ -70,7 +70,10 @@ def test_bad_arguments(kwargs, match):
 
 @pytest.mark.parametrize(
     "kwargs, name",
-    [({"embedding_dim": 4.0}, "embedding_dim"), ({"embedding_dim": 4, "max_period": "x"}, "max_period")],
+    [
+        ({"embedding_dim": 4.0}, "embedding_dim"),
+        ({"embedding_dim": 4, "max_period": "x"}, "max_period"),
+    ],
 )
 def test_wrong_types_raise_type_error(kwargs, name):
     with pytest.raises(TypeError, match=name):

@@ -160,7 +160,9 @@ def test_wrong_types_raise_type_error(make, name):
         make()
 
 
-@pytest.mark.parametrize("cls", [RandomTokenDeletion, RandomTokenSwap, RandomTokenInsertion])
+@pytest.mark.parametrize(
+    "cls", [RandomTokenDeletion, RandomTokenSwap, RandomTokenInsertion]
+)
 def test_an_empty_batch_gives_an_empty_output(cls):
     out = cls(0.5, seed=0)(np.zeros((0, 5), "int32"), training=True)
     assert tuple(out.shape) == (0, 5)

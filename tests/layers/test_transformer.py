@@ -300,9 +300,15 @@ SEQ = np.zeros((2, 4, 8), "float32")
 @pytest.mark.parametrize(
     "masks, match",
     [
-        ({"padding_mask": np.ones((2, 5), bool)}, r"`padding_mask` must have shape \(2, 4\)"),
+        (
+            {"padding_mask": np.ones((2, 5), bool)},
+            r"`padding_mask` must have shape \(2, 4\)",
+        ),
         ({"padding_mask": np.ones((3, 4), bool)}, "`padding_mask`"),
-        ({"attention_mask": np.ones((2, 4, 5), bool)}, r"`attention_mask` must have shape \(2, 4, 4\)"),
+        (
+            {"attention_mask": np.ones((2, 4, 5), bool)},
+            r"`attention_mask` must have shape \(2, 4, 4\)",
+        ),
         ({"attention_mask": np.ones((4, 4), bool)}, "`attention_mask`"),
     ],
 )
