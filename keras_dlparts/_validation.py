@@ -19,25 +19,39 @@ import math
 __all__ = [
     "batch_size",
     "boolean",
+    "broadcast_compatible",
+    "broadcastable_mask",
     "check_rank",
+    "concrete_value",
+    "data_batch",
+    "finite_array",
     "fits_input",
     "fraction",
+    "function",
     "image_shape",
     "initializer",
+    "integer",
+    "keras_lookup",
     "keras_object",
+    "mapping",
+    "min_rank",
     "model_input_shape",
     "names",
     "non_negative_number",
     "number",
     "one_of",
+    "optional_string",
     "positive_int",
     "positive_ints",
+    "positive_ints_or_empty",
     "positive_number",
     "random_seed",
     "rate",
     "same_batch_size",
     "same_shape",
     "static_shape",
+    "strings",
+    "values_in",
 ]
 
 
@@ -190,21 +204,16 @@ def boolean(name, value):
 
 
 def names(name, value, allow_none=False):
-    """Returns `value` as a tuple of strings.
+    """Returns `value` as a tuple of non-empty strings (`None` if allowed).
 
     A bare string is refused (it would be read as a list of letters).
     """
     if value is None and allow_none:
         return None
-    if isinstance(value, str) or not isinstance(value, (list, tuple)):
-        raise TypeError(
-            f"Argument `{name}` must be a list of strings. Received: {name}={value!r}"
-            + (f" (did you mean [{value!r}]?)" if isinstance(value, str) else "")
-        )
-    if not all(isinstance(v, str) and v for v in value):
-        raise TypeError(
-            f"Argument `{name}` must be a list of non-empty strings. "
-            f"Received: {name}={value!r}"
+    value = strings(name, value)
+    if not all(value):
+        raise ValueError(
+            f"Argument `{name}` must hold non-empty strings. Received: {name}={value!r}"
         )
     return tuple(value)
 
@@ -316,15 +325,7 @@ def random_seed(name, value):
 
 def initializer(name, value):
     """Returns `keras.initializers.get(value)`, or raises naming `name`."""
-    import keras
-
-    try:
-        return keras.initializers.get(value)
-    except (ValueError, TypeError) as error:
-        raise ValueError(
-            f"Argument `{name}` must be a Keras initializer (a name such as "
-            f"'zeros', a config or an instance). Received: {name}={value!r}"
-        ) from error
+    return keras_lookup(name, value, "initializers")
 
 
 def model_input_shape(model, index=0):
