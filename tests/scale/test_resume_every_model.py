@@ -32,12 +32,7 @@ def test_every_model_class_is_covered():
     assert classes == set(MODELS)
 
 
-def _slow_diffusion(names):
-    """DiffusionModel's first `fit` takes about a minute (its U-Net's trace)."""
-    return [pytest.param(n, marks=pytest.mark.slow) if n == "DiffusionModel" else n for n in names]
-
-
-@pytest.mark.parametrize("name", _slow_diffusion(sorted(MODELS)))
+@pytest.mark.parametrize("name", sorted(MODELS))
 def test_backup_and_restore_accepts_every_model(name, tmp_path):
     """No "model must be built before you call fit()": built at construction
     (or, for a model sized by its data, by `fit` before any callback)."""
