@@ -48,6 +48,18 @@ SHAPE = ((0, 4, 1), (-1, 4, 1), (4, 4), "x", None, 5.5)
 MODEL = (None, "x", 3)
 #: Bad values for a list of names.
 NAMES = ("dense", [3], None)
+#: Bad values for an optional random seed (None means "unseeded").
+SEED = ("x", 1.5, -1)
+#: Bad values for an initializer (None is Keras's default initializer).
+INITIALIZER = ("no-such-choice", 3)
+#: Bad values for an activation (None is Keras's linear activation).
+ACTIVATION = ("no-such-choice", "", 3)
+#: Bad values for an optional regularizer or constraint.
+OPTIONAL_KERAS = ("no-such-choice", 3)
+#: Bad values for an optional positive integer (None is valid).
+OPTIONAL_POSITIVE_INT = tuple(v for v in POSITIVE_INT if v is not None)
+#: Bad values for a (rows, cols) grid of at least two units.
+MAP_SHAPE = ((1, 1), (0, 3), (-1, 3), (2,), (2, 3, 1), (2, 1.5), "x", None, 2.5)
 
 
 @dataclasses.dataclass

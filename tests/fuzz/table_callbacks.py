@@ -12,7 +12,10 @@ import tempfile
 
 import numpy as np
 
-from fuzz.cases import BOOLEAN
+from fuzz.cases import (
+    BOOLEAN,
+    OPTIONAL_POSITIVE_INT,
+)
 from fuzz.cases import FRACTION
 from fuzz.cases import NAN
 from fuzz.cases import NON_NEGATIVE_INT
@@ -34,8 +37,6 @@ DIRECTORY = (None, 3, "")
 OPTIONAL_DIRECTORY = (3, "")
 #: Bad values for a batch of model inputs.
 BATCH = (None, "x", 3, X[:0])
-#: Bad values for a positive integer that may be `None`.
-OPTIONAL_POSITIVE_INT = tuple(v for v in POSITIVE_INT if v is not None)
 #: Bad values for a layer name.
 LAYER_NAME = (None, 3, "")
 

@@ -7,12 +7,19 @@ before TFDS is asked for anything.
 
 import numpy as np
 
-from fuzz.cases import BOOLEAN, INF, NAN, NON_NEGATIVE_INT, POSITIVE_INT, Entry
+from fuzz.cases import (
+    BOOLEAN,
+    INF,
+    NAN,
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    SEED,
+    Entry,
+)
 from keras_dlparts import data
 
 X = np.random.default_rng(0).random((8, 2, 2, 1)).astype("float32")
 Y = np.arange(8) % 3
-SEED = (-1, 1.5, "x")
 NORMALIZE = ("no-such-choice", "", 3)  # None is valid: no normalisation
 AUGMENT = ("x", 3, [3])
 SEQUENCES = ("abc", None, [[1, -2]], [[1.5]], [3])

@@ -8,13 +8,18 @@ augmentations.
 import numpy as np
 
 from fuzz.cases import (
+    ACTIVATION,
     BOOLEAN,
     CHOICE,
     FINITE_NUMBER,
     FRACTION,
+    INITIALIZER,
+    MAP_SHAPE,
     NON_NEGATIVE_NUMBER,
+    OPTIONAL_KERAS,
     POSITIVE_INT,
     POSITIVE_NUMBER,
+    SEED,
     Entry,
 )
 from keras_dlparts import layers
@@ -26,16 +31,6 @@ def _floats(*shape):
     return rng.normal(size=shape).astype("float32")
 
 
-#: Bad values for an initializer (None is Keras's default initializer).
-INITIALIZER = ("no-such-choice", 3)
-#: Bad values for an activation (None is Keras's linear activation).
-ACTIVATION = ("no-such-choice", "", 3)
-#: Bad values for an optional regularizer or constraint.
-OPTIONAL_KERAS = ("no-such-choice", 3)
-#: Bad values for an optional random seed.
-SEED = ("x", 1.5, -1)
-#: Bad values for a (rows, cols) grid of at least two units.
-MAP_SHAPE = ((1, 1), (0, 3), (-1, 3), (2,), (2, 3, 1), (2, 1.5), "x", None, 2.5)
 #: Bad values for an STFT frame length (a positive multiple of 4).
 FRAME_LENGTH = POSITIVE_INT + (2, 6)
 

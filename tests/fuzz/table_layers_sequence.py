@@ -8,14 +8,18 @@ blocks (DenseNet, ResNet, Maxout).
 import numpy as np
 
 from fuzz.cases import (
+    ACTIVATION,
     BOOLEAN,
     CHOICE,
     FRACTION,
-    NAN,
     INF,
+    INITIALIZER,
+    NAN,
+    OPTIONAL_KERAS,
     POSITIVE_INT,
     POSITIVE_NUMBER,
     RATE,
+    SEED,
     Entry,
 )
 from keras_dlparts import layers
@@ -27,14 +31,6 @@ def _floats(*shape):
     return rng.normal(size=shape).astype("float32")
 
 
-#: Bad values for an activation (None is Keras's linear activation).
-ACTIVATION = ("no-such-choice", "", 3)
-#: Bad values for an initializer (None is Keras's default initializer).
-INITIALIZER = ("no-such-choice", 3)
-#: Bad values for an optional regularizer or constraint.
-OPTIONAL_KERAS = ("no-such-choice", 3)
-#: Bad values for an optional random seed.
-SEED = ("x", 1.5, -1)
 
 Q, V = _floats(2, 3, 8), _floats(2, 5, 8)
 SEQ = _floats(2, 4, 8)

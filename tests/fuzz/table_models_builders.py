@@ -6,6 +6,7 @@ import keras
 import numpy as np
 
 from fuzz.cases import (
+    ACTIVATION,
     BOOLEAN,
     CHOICE,
     FRACTION,
@@ -13,6 +14,7 @@ from fuzz.cases import (
     MODEL,
     NAN,
     NON_NEGATIVE_NUMBER,
+    OPTIONAL_POSITIVE_INT,
     POSITIVE_INT,
     POSITIVE_NUMBER,
     RATE,
@@ -22,10 +24,6 @@ from fuzz.cases import (
 )
 from keras_dlparts import models
 
-#: Bad values for an activation (`None` is valid: linear).
-ACTIVATION = ("no-such-choice", "", 3)
-#: Bad values for a positive integer that may also be `None`.
-OPTIONAL_POSITIVE_INT = tuple(v for v in POSITIVE_INT if v is not None)
 #: Bad values for a non-empty sequence of positive integers (`filters`).
 INTS = ((0,), (2, -1), (2.5,), (True,), (), "x", None, 1.5)
 #: Bad values for a possibly empty sequence of positive integers.

@@ -13,12 +13,15 @@ from fuzz.cases import (
     BOOLEAN,
     CHOICE,
     INF,
+    INITIALIZER,
+    MAP_SHAPE,
     MODEL,
     NAN,
     NON_NEGATIVE_NUMBER,
     POSITIVE_INT,
     POSITIVE_NUMBER,
     RATE,
+    SEED,
     Entry,
     fresh,
 )
@@ -26,12 +29,6 @@ from keras_dlparts import models
 
 rng = np.random.default_rng(0)
 
-#: Bad values for an optional random seed.
-SEED = ("x", 1.5, -1)
-#: Bad values for an initializer.
-INITIALIZER = ("no-such-choice", 3)
-#: Bad values for a (rows, cols) grid of at least two units.
-MAP_SHAPE = ((1, 1), (0, 3), (-1, 3), (2,), (2, 3, 1), (2, 1.5), "x", None, 2.5)
 #: Bad values for a number in (0, 1), both ends excluded.
 OPEN_UNIT = (0, 1.0, -0.1, 1.5, NAN, INF, "x", None)
 
