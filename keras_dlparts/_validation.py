@@ -581,18 +581,25 @@ def keras_lookup(name, value, kind):
 
 
 def broadcastable_mask(name, value, shape):
-    """Raises ValueError unless `value` has the rank of `shape` and each
-    static dimension is unknown, 1, or the one in `shape` (`None`: any)."""
+    """Raises ValueError unless `value` broadcasts to `shape` (NumPy rules).
+
+    The mask may have fewer axes than `shape` (they align from the last);
+    each of its static dimensions must be unknown, 1, or the one in `shape`
+    (`None` in `shape`: any size).
+    """
     got = value if isinstance(value, tuple) else static_shape(value)
     if got is None:
         return value
-    fits = len(got) == len(shape) and all(
-        g is None or e is None or g in (1, e) for g, e in zip(got, shape)
+    aligned = zip(reversed(got), reversed(tuple(shape)))
+    fits = len(got) <= len(shape) and all(
+        g is None or e is None or g in (1, e) for g, e in aligned
     )
     if not fits:
         raise ValueError(
-            f"Argument `{name}` must have shape {tuple(shape)} (`None`: any "
-            f"size; size 1 broadcasts). Received: {name}.shape={got}"
+            f"Argument `{name}` must have shape {tuple(shape)}, or one that "
+            f"broadcasts to it (`None`: any size; axes of size 1 and missing "
+            f"leading axes broadcast). "
+            f"Received: {name}.shape={got}"
         )
     return value
 

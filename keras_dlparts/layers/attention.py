@@ -101,7 +101,8 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         query_mask, value_mask, key_mask: optional boolean masks `(B, T)`,
             `(B, S)`, `(B, S)`; Keras masks of the inputs are used too.
         attention_mask: optional boolean tensor `(B, T, S)`, `True` where a
-            query may attend to a key.
+            query may attend to a key; as in Keras, a `(T, S)` mask applies
+            to every example and a `(B, num_heads, T, S)` mask to each head.
         return_attention_scores: whether to also return the weights
             `(B, num_heads, T, S)`.
         training: whether dropout on the weights is active.
@@ -219,7 +220,8 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
 
         `query_mask` is `query.shape[:-1]`, `value_mask` and `key_mask` are
         `value.shape[:-1]`, and `attention_mask` is `(B, T..., S...)`, the
-        weights' shape without the head axis; size 1 broadcasts.
+        weights' shape without the head axis, or `(B, H, T..., S...)` with
+        one mask per head; size-1 and missing leading axes broadcast.
         """
         named = [("query", query), ("value", value)]
         if key is not None:
@@ -236,9 +238,15 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
             + tuple(query_shape[i] for i in axes)
             + tuple(value_shape[i] for i in axes),
         }
+        with_heads = list(expected["attention_mask"])
+        with_heads.insert(len(others), self.num_heads)
         for name, mask in masks.items():
-            if mask is not None:
-                broadcastable_mask(name, mask, expected[name])
+            if mask is None:
+                continue
+            shape = expected[name]
+            if name == "attention_mask" and len(mask.shape) == len(shape) + 1:
+                shape = tuple(with_heads)  # one mask per head, as Keras allows
+            broadcastable_mask(name, mask, shape)
 
     # ------------------------------------------------------------------
     # Calling.

@@ -350,7 +350,8 @@ def test_wrong_types_raise_type_error(kwargs, match):
             r"`attention_mask` must have shape \(2, 4, 5\)",
         ),
         ({"attention_mask": np.ones((B + 1, T, S), bool)}, "`attention_mask`"),
-        ({"attention_mask": np.ones((T, S), bool)}, r"attention_mask.shape=\(4, 5\)"),
+        ({"attention_mask": np.ones((T, S + 1), bool)}, r"attention_mask.shape=\(4, 6\)"),
+        ({"attention_mask": np.ones((B, HEADS + 1, T, S), bool)}, "`attention_mask`"),
         ({"value_mask": np.ones((B, S - 1), bool)}, "`value_mask`"),
         ({"key_mask": np.ones((B, S, 1), bool)}, "`key_mask`"),
         ({"query_mask": np.ones((B, S), bool)}, "`query_mask`"),
@@ -368,6 +369,20 @@ def test_a_broadcastable_attention_mask_is_accepted(data):
     mask = np.ones((B, 1, S), bool)
     np.testing.assert_allclose(_np(layer(query, value, attention_mask=mask)),
                                _np(layer(query, value)), atol=1e-6)
+
+
+def test_masks_of_lower_rank_or_per_head_broadcast_as_in_keras(data):
+    """(T, S) and (B, H, T, S) masks mean what Keras's own layer takes them
+    to mean: the same mask for every batch, or one mask per head."""
+    query, value, _, _ = data
+    layer = MultiHeadAttention(HEADS, KEY_DIM)
+    causal = np.tril(np.ones((T, S), bool))
+    full = np.broadcast_to(causal, (B, T, S))
+    per_head = np.broadcast_to(causal, (B, HEADS, T, S))
+    want = _np(layer(query, value, attention_mask=full))
+    np.testing.assert_allclose(_np(layer(query, value, attention_mask=causal)), want, atol=1e-6)
+    np.testing.assert_allclose(_np(layer(query, value, attention_mask=per_head)), want, atol=1e-6)
+    assert np.abs(want - _np(layer(query, value))).max() > 1e-4  # the mask acts
 
 
 def test_mismatched_batch_sizes_are_refused_by_name(data):

@@ -309,7 +309,7 @@ SEQ = np.zeros((2, 4, 8), "float32")
             {"attention_mask": np.ones((2, 4, 5), bool)},
             r"`attention_mask` must have shape \(2, 4, 4\)",
         ),
-        ({"attention_mask": np.ones((4, 4), bool)}, "`attention_mask`"),
+        ({"attention_mask": np.ones((4, 5), bool)}, "`attention_mask`"),
     ],
 )
 def test_encoder_masks_of_the_wrong_shape_are_refused_by_name(masks, match):
