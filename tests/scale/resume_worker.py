@@ -12,13 +12,13 @@ its variables to `--reference`. Each finished epoch is appended to `--log`.
 
 import argparse
 import os
-import signal
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
+from backup_worker import KillMidEpoch  # noqa: E402  (this folder)
 from keras_dlparts import models  # noqa: E402
 from keras_dlparts.losses import CLIPLoss  # noqa: E402
 from keras_dlparts.losses import ContrastiveLoss  # noqa: E402
@@ -146,19 +146,6 @@ MODELS = {
     "DiffusionModel": _diffusion,
     "Word2Vec": _word2vec,
 }
-
-
-class KillMidEpoch(keras.callbacks.Callback):
-    def __init__(self, epoch, batch):
-        super().__init__()
-        self.kill_epoch, self.kill_batch, self.epoch = epoch, batch, None
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_train_batch_end(self, batch, logs=None):
-        if self.epoch == self.kill_epoch and batch == self.kill_batch:
-            os.kill(os.getpid(), signal.SIGKILL)
 
 
 class EpochLog(keras.callbacks.Callback):
