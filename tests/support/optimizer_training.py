@@ -95,3 +95,16 @@ def _linear_problem(seed):
     y = rng.normal(size=(8, 3)).astype("float32")
     w0 = rng.normal(size=18).astype("float32")
     return x, y, w0
+
+
+#: Bad values of the arguments every Keras optimizer takes, with the error
+#: and message each of ours must give: (kwargs, error class, regex).
+KERAS_ARGUMENT_CASES = [
+    ({"learning_rate": float("nan")}, ValueError, "`learning_rate` must be a positive"),
+    ({"learning_rate": 0.0}, ValueError, "`learning_rate` must be a positive"),
+    ({"learning_rate": "x"}, TypeError, "`learning_rate` must be a number"),
+    ({"weight_decay": -0.1}, ValueError, "`weight_decay`"),
+    ({"clipnorm": float("inf")}, ValueError, "`clipnorm`"),
+    ({"ema_momentum": 1.5, "use_ema": True}, ValueError, "`ema_momentum`"),
+    ({"gradient_accumulation_steps": 1}, ValueError, "`gradient_accumulation_steps`"),
+]
