@@ -12,13 +12,15 @@ its variables to `--reference`. Each finished epoch is appended to `--log`.
 
 import argparse
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
-
 from backup_worker import KillMidEpoch  # noqa: E402  (this folder)
+
 from keras_dlparts import models  # noqa: E402
 from keras_dlparts.losses import CLIPLoss  # noqa: E402
 from keras_dlparts.losses import ContrastiveLoss  # noqa: E402
