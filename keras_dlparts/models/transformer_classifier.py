@@ -172,6 +172,28 @@ def _sequence_shape(input_shape):
     return args.positive_ints("input_shape", input_shape)
 
 
+def check_encoder_stack(
+    num_classes, embedding_dim, num_heads, intermediate_dim, num_layers,
+    dropout, score,
+):
+    """Checks the arguments every transformer classifier builder shares."""
+    for arg, value in (
+        ("num_classes", num_classes),
+        ("embedding_dim", embedding_dim),
+        ("num_heads", num_heads),
+        ("intermediate_dim", intermediate_dim),
+        ("num_layers", num_layers),
+    ):
+        args.positive_int(arg, value)
+    args.rate("dropout", dropout)
+    args.one_of("score", score, SCORES)
+    if embedding_dim % num_heads:
+        raise ValueError(
+            "Argument `embedding_dim` must be divisible by `num_heads`="
+            f"{num_heads}. Received: embedding_dim={embedding_dim}"
+        )
+
+
 def _check_arguments(
     input_shape, num_classes, vocabulary_size, embedding_dim, num_heads,
     intermediate_dim, num_layers, dropout, position, pooling, norm_first,
@@ -192,25 +214,14 @@ def _check_arguments(
                 "Argument `input_shape` must be (length,) when "
                 f"`vocabulary_size` is given. Received: input_shape={input_shape}"
             )
-    for arg, value in (
-        ("num_classes", num_classes),
-        ("embedding_dim", embedding_dim),
-        ("num_heads", num_heads),
-        ("intermediate_dim", intermediate_dim),
-        ("num_layers", num_layers),
-    ):
-        args.positive_int(arg, value)
-    args.rate("dropout", dropout)
+    check_encoder_stack(
+        num_classes, embedding_dim, num_heads, intermediate_dim, num_layers,
+        dropout, score,
+    )
     args.one_of("position", position, POSITIONS)
     args.one_of("pooling", pooling, POOLINGS)
     args.boolean("norm_first", norm_first)
-    args.one_of("score", score, SCORES)
     args.boolean("mask_zero", mask_zero)
-    if embedding_dim % num_heads:
-        raise ValueError(
-            "Argument `embedding_dim` must be divisible by `num_heads`="
-            f"{num_heads}. Received: embedding_dim={embedding_dim}"
-        )
     if input_shape[0] is None and position == "learned":
         raise ValueError(
             "Argument `input_shape` needs a known length for "

@@ -6,7 +6,7 @@ from keras_dlparts.layers.patches import ClassToken, PatchEmbedding
 from keras_dlparts.layers.positional import LearnedPositionalEmbedding
 from keras_dlparts.layers.transformer import TransformerEncoderBlock
 from keras_dlparts import _validation as args
-from keras_dlparts.layers.attention import SCORES
+from keras_dlparts.models.transformer_classifier import check_encoder_stack
 
 
 def build_vit(
@@ -61,22 +61,11 @@ def build_vit(
         args.positive_ints("patch_size", patch_size, length=2)
     else:
         args.positive_int("patch_size", patch_size)
-    for arg, value in (
-        ("num_classes", num_classes),
-        ("embedding_dim", embedding_dim),
-        ("num_heads", num_heads),
-        ("intermediate_dim", intermediate_dim),
-        ("num_layers", num_layers),
-    ):
-        args.positive_int(arg, value)
-    args.rate("dropout", dropout)
+    check_encoder_stack(
+        num_classes, embedding_dim, num_heads, intermediate_dim, num_layers,
+        dropout, score,
+    )
     args.keras_lookup("activation", activation, "activations")
-    args.one_of("score", score, SCORES)
-    if embedding_dim % num_heads:
-        raise ValueError(
-            "Argument `embedding_dim` must be divisible by `num_heads`="
-            f"{num_heads}. Received: embedding_dim={embedding_dim}"
-        )
 
     images = keras.Input(image_shape, name="images")
     # PatchEmbedding validates `patch_size` against the image size.

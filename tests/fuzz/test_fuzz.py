@@ -15,19 +15,11 @@ import keras
 import numpy as np
 import pytest
 
+import keras_dlparts
 from fuzz.cases import Entry, realize
 
-SUBPACKAGES = (
-    "callbacks",
-    "data",
-    "layers",
-    "losses",
-    "metrics",
-    "models",
-    "ops",
-    "optimizers",
-    "tuning",
-)
+#: Every subpackage the package exports (`testing`, the contract, is not one).
+SUBPACKAGES = tuple(n for n in keras_dlparts.__all__ if n != "__version__")
 
 
 def public_callables():
