@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import keras_dlparts
-from fuzz.cases import Entry, realize
+from fuzz.cases import realize
 
 #: Every subpackage the package exports (`testing`, the contract, is not one).
 SUBPACKAGES = tuple(n for n in keras_dlparts.__all__ if n != "__version__")
