@@ -70,9 +70,7 @@ def describe():
         )
     gpu = any(d.lower() in ("gpu", "cuda") for d in devices)
     try:
-        load = "load average " + " ".join(
-            f"{v:.1f}" for v in os.getloadavg()
-        )
+        load = "load average " + " ".join(f"{v:.1f}" for v in os.getloadavg())
     except OSError:
         load = "load average unknown"
     return (
@@ -196,8 +194,9 @@ class TrainStep:
             return counts
         import jax
 
-        _count_jaxpr(jax.make_jaxpr(self._pure_step)(*self._state, x, y).jaxpr,
-                     counts)
+        _count_jaxpr(
+            jax.make_jaxpr(self._pure_step)(*self._state, x, y).jaxpr, counts
+        )
         return counts
 
 
@@ -323,9 +322,9 @@ def gpu_memory():
 
         tf.config.experimental.reset_memory_stats("GPU:0")
         before = tf.config.experimental.get_memory_info("GPU:0")["current"]
-        return before, lambda: tf.config.experimental.get_memory_info(
-            "GPU:0"
-        )["peak"]
+        return before, lambda: tf.config.experimental.get_memory_info("GPU:0")[
+            "peak"
+        ]
     import jax
 
     device = jax.devices()[0]

@@ -50,10 +50,12 @@ from keras_dlparts.layers.attention import SCORES  # noqa: E402
 from keras_dlparts.ops import cosine_similarity  # noqa: E402
 from keras_dlparts.ops import scaled_dot_product_attention  # noqa: E402
 
-QUICK = dict(batch=4, length=64, dim=128, heads=4, repeats=5, steps=3,
-             memory_length=1024)
-GPU = dict(batch=32, length=1024, dim=1024, heads=16, repeats=9, steps=10,
-           matmul=8192)
+QUICK = dict(
+    batch=4, length=64, dim=128, heads=4, repeats=5, steps=3, memory_length=1024
+)
+GPU = dict(
+    batch=32, length=1024, dim=1024, heads=16, repeats=9, steps=10, matmul=8192
+)
 
 
 def parse_args(argv=None):
@@ -64,19 +66,33 @@ def parse_args(argv=None):
     parser.add_argument("--heads", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--matmul", type=int, default=1024,
-                        help="size n of the reference n^3 matmul")
-    parser.add_argument("--policy", action="append",
-                        help="dtype policy (repeatable; default float32)")
+    parser.add_argument(
+        "--matmul",
+        type=int,
+        default=1024,
+        help="size n of the reference n^3 matmul",
+    )
+    parser.add_argument(
+        "--policy",
+        action="append",
+        help="dtype policy (repeatable; default float32)",
+    )
     parser.add_argument("--memory-length", type=int, default=4096)
     parser.add_argument("--skip-memory", action="store_true")
     parser.add_argument("--skip-check", action="store_true")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"small shapes and few repeats: {QUICK}")
-    parser.add_argument("--gpu", action="store_true",
-                        help=f"the GPU run: {GPU}, float32 and mixed_bfloat16")
-    parser.add_argument("--memory-child", choices=["ours", "keras"],
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"small shapes and few repeats: {QUICK}",
+    )
+    parser.add_argument(
+        "--gpu",
+        action="store_true",
+        help=f"the GPU run: {GPU}, float32 and mixed_bfloat16",
+    )
+    parser.add_argument(
+        "--memory-child", choices=["ours", "keras"], help=argparse.SUPPRESS
+    )
     args = _steps.parse_args(parser, argv, {"quick": QUICK, "gpu": GPU})
     if args.gpu and not args.policy:
         args.policy = ["float32", "mixed_bfloat16"]
@@ -120,9 +136,10 @@ def numpy_mha(layer, query, value, mask=None):
     else:
         qn = q / np.linalg.norm(q, axis=-1, keepdims=True)
         kn = k / np.linalg.norm(k, axis=-1, keepdims=True)
-        scores = np.einsum("btnh,bsnh->bnts", qn, kn) * w(layer.cosine_scale)[
-            :, None, None
-        ]
+        scores = (
+            np.einsum("btnh,bsnh->bnts", qn, kn)
+            * w(layer.cosine_scale)[:, None, None]
+        )
     mask = np.ones((1, 1, 1), bool) if mask is None else mask
     mask = np.broadcast_to(np.asarray(mask)[:, None], scores.shape)
     e = np.where(mask, np.exp(scores - scores.max(-1, keepdims=True)), 0.0)
@@ -180,11 +197,19 @@ def check():
     ours(q, v)
     ours.set_weights(peer.get_weights())
     errs = []
-    for kw in ({}, {"use_causal_mask": True}, {"value_mask": vm},
-               {"attention_mask": am}):
+    for kw in (
+        {},
+        {"use_causal_mask": True},
+        {"value_mask": vm},
+        {"attention_mask": am},
+    ):
         for scores in (False, True):
-            a = keras.tree.flatten(ours(q, v, return_attention_scores=scores, **kw))
-            b = keras.tree.flatten(peer(q, v, return_attention_scores=scores, **kw))
+            a = keras.tree.flatten(
+                ours(q, v, return_attention_scores=scores, **kw)
+            )
+            b = keras.tree.flatten(
+                peer(q, v, return_attention_scores=scores, **kw)
+            )
             errs += [np.abs(_np(x) - _np(y)).max() for x, y in zip(a, b)]
     assert max(errs) < 1e-5, max(errs)
     qq, kk, vv = rng.normal(size=(3, 2, 5, 4)).astype("float32")
@@ -195,8 +220,12 @@ def check():
     assert np.allclose(_np(w), ref_w, atol=1e-5)
     assert np.allclose(_np(o), ref_w @ vv, atol=1e-5)
     assert np.all(_np(w)[:, ~m] == 0.0)
-    c = _np(cosine_similarity(np.array([[0.0, 0.0], [1.0, 1.0]], "float32"),
-                              np.array([[1.0, 0.0], [2.0, 2.0]], "float32")))
+    c = _np(
+        cosine_similarity(
+            np.array([[0.0, 0.0], [1.0, 1.0]], "float32"),
+            np.array([[1.0, 0.0], [2.0, 2.0]], "float32"),
+        )
+    )
     assert np.allclose(c, [0.0, 1.0])
     print(
         "check: scaled_dot equals keras.layers.MultiHeadAttention after "
@@ -211,7 +240,11 @@ def check():
 
 
 def make_layer(kind, heads, dim):
-    cls = MultiHeadAttention if kind == "ours" else keras.layers.MultiHeadAttention
+    cls = (
+        MultiHeadAttention
+        if kind == "ours"
+        else keras.layers.MultiHeadAttention
+    )
     return cls(num_heads=heads, key_dim=dim // heads)
 
 
@@ -229,7 +262,9 @@ def make_matmul(n, dtype):
     )
     fn = _steps.Forward(
         None,
-        lambda t: keras.ops.cast(keras.ops.sum(keras.ops.matmul(t, t)), "float32"),
+        lambda t: keras.ops.cast(
+            keras.ops.sum(keras.ops.matmul(t, t)), "float32"
+        ),
     )
     fn(a)
     return (lambda: fn(a)), 2 * n**3
@@ -239,7 +274,9 @@ def time_steps(fn, steps):
     """(wall-clock, process-CPU) seconds per step of `fn(steps)`."""
     wall, cpu = time.perf_counter(), time.process_time()
     fn(steps)
-    return (time.perf_counter() - wall) / steps, (time.process_time() - cpu) / steps
+    return (time.perf_counter() - wall) / steps, (
+        time.process_time() - cpu
+    ) / steps
 
 
 def benchmark_speed(args, policy):
@@ -272,10 +309,14 @@ def benchmark_speed(args, policy):
         for step in steps.values():  # trace / compile, warm up
             step.run(x, y, 2)
         counts = {k: s.op_counts(x, y) for k, s in steps.items()}
-        print(f"{mode:5s} traced training steps: "
-              + _steps.describe_op_counts(counts["ours"], counts["keras"]))
+        print(
+            f"{mode:5s} traced training steps: "
+            + _steps.describe_op_counts(counts["ours"], counts["keras"])
+        )
         matmul, matmul_flops = make_matmul(args.matmul, dtype)
-        runs = {kind: (lambda n, s=s: s.run(x, y, n)) for kind, s in steps.items()}
+        runs = {
+            kind: (lambda n, s=s: s.run(x, y, n)) for kind, s in steps.items()
+        }
 
         def run_matmul(n):
             for _ in range(n):
@@ -288,8 +329,10 @@ def benchmark_speed(args, policy):
         wall = {k: [t[0] for t in v] for k, v in times.items()}
         cpu = {k: [t[1] for t in v] for k, v in times.items()}
         peak = matmul_flops / min(wall["matmul"]) / 1e9
-        print(f"{mode:5s} plain {args.matmul}^3 {dtype} matmul: "
-              f"{peak:8.1f} GFLOP/s")
+        print(
+            f"{mode:5s} plain {args.matmul}^3 {dtype} matmul: "
+            f"{peak:8.1f} GFLOP/s"
+        )
         for kind in ("keras", "ours"):
             best = min(wall[kind])
             gflops = flops / best / 1e9
@@ -300,7 +343,9 @@ def benchmark_speed(args, policy):
                 f"{gflops:7.1f} GFLOP/s = {gflops / peak:.2f} of matmul"
             )
         ratios = [o / k for o, k in zip(wall["ours"], wall["keras"])]
-        cpu_ratio = statistics.median(cpu["ours"]) / statistics.median(cpu["keras"])
+        cpu_ratio = statistics.median(cpu["ours"]) / statistics.median(
+            cpu["keras"]
+        )
         results[mode] = statistics.median(ratios)
         print(
             f"{mode:5s} ratio ours/keras: {results[mode]:.3f} (median of "
@@ -336,8 +381,10 @@ def memory_child(kind, args, policy):
         return
     before = _steps.rss_bytes()
     forward(x)
-    print(f"PEAK {_steps.peak_rss_bytes() - before} peak RSS minus RSS "
-          "before the call")
+    print(
+        f"PEAK {_steps.peak_rss_bytes() - before} peak RSS minus RSS "
+        "before the call"
+    )
 
 
 def benchmark_memory(args, policy):
@@ -347,9 +394,16 @@ def benchmark_memory(args, policy):
     )
     for kind in ("keras", "ours"):
         done = subprocess.run(
-            [sys.executable, __file__, "--memory-child", kind,
-             f"--dim={args.dim}", f"--heads={args.heads}",
-             f"--memory-length={args.memory_length}", f"--policy={policy}"],
+            [
+                sys.executable,
+                __file__,
+                "--memory-child",
+                kind,
+                f"--dim={args.dim}",
+                f"--heads={args.heads}",
+                f"--memory-length={args.memory_length}",
+                f"--policy={policy}",
+            ],
             capture_output=True,
             text=True,
         )

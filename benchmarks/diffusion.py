@@ -39,13 +39,19 @@ from keras_dlparts.models.noise_schedule import NoiseSchedule  # noqa: E402
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=64, help="samples per call")
-    parser.add_argument("--steps", type=int, default=1000, help="diffusion steps")
+    parser.add_argument(
+        "--steps", type=int, default=1000, help="diffusion steps"
+    )
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--base-filters", type=int, default=32)
-    parser.add_argument("--no-jit", action="store_true",
-                        help="tf.function without XLA (TensorFlow only)")
-    parser.add_argument("--quick", action="store_true",
-                        help="16 samples, 50 steps, 2 repeats")
+    parser.add_argument(
+        "--no-jit",
+        action="store_true",
+        help="tf.function without XLA (TensorFlow only)",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="16 samples, 50 steps, 2 repeats"
+    )
     return _steps.parse_args(
         parser, argv, {"quick": dict(n=16, steps=50, repeats=2)}
     )
@@ -61,7 +67,9 @@ def python_loop_sample(model, n, labels, seed):
     for t in reversed(range(s.steps)):
         t_batch = keras.ops.full((n,), t, dtype="int32")
         eps = model.network([x, t_batch, labels], training=False)
-        x0 = (x - s.sqrt_one_minus_alphas_cumprod[t] * eps) / s.sqrt_alphas_cumprod[t]
+        x0 = (
+            x - s.sqrt_one_minus_alphas_cumprod[t] * eps
+        ) / s.sqrt_alphas_cumprod[t]
         x0 = keras.ops.clip(x0, -1.0, 1.0)
         x = s.posterior_mean_coef1[t] * x0 + s.posterior_mean_coef2[t] * x
         if t > 0:
@@ -81,7 +89,9 @@ def main(argv=None):
         num_classes=10,
     )
     model = DiffusionModel(
-        net, NoiseSchedule("linear", steps=args.steps), num_classes=10,
+        net,
+        NoiseSchedule("linear", steps=args.steps),
+        num_classes=10,
         data_range=(0.0, 1.0),
     )
     labels = np.arange(args.n, dtype="int32") % 10
@@ -100,7 +110,9 @@ def main(argv=None):
 
     start = time.perf_counter()
     compiled()
-    print(f"generate warm-up (compilation + 1 run): {time.perf_counter() - start:.1f} s")
+    print(
+        f"generate warm-up (compilation + 1 run): {time.perf_counter() - start:.1f} s"
+    )
     model.network([np.zeros((args.n, 8, 8, 1), "float32"), labels, labels])
     times = {"generate": [], "python_loop": []}
     for repeat in range(args.repeats):
@@ -108,7 +120,10 @@ def main(argv=None):
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)
-            print(f"  repeat {repeat}: {name:12s} {times[name][-1]:8.2f} s", flush=True)
+            print(
+                f"  repeat {repeat}: {name:12s} {times[name][-1]:8.2f} s",
+                flush=True,
+            )
     ours = statistics.median(times["generate"])
     peer = statistics.median(times["python_loop"])
     print(

@@ -43,8 +43,11 @@ def parse_args(argv=None):
     parser.add_argument("--units", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=9)
     parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--quick", action="store_true",
-                        help=f"small shapes and few repeats: {QUICK}")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"small shapes and few repeats: {QUICK}",
+    )
     return _steps.parse_args(parser, argv, {"quick": QUICK})
 
 
@@ -75,7 +78,9 @@ def main(argv=None):
     )
     for mode, jit in _steps.MODES:
         rnns = {
-            "ours": keras.layers.RNN(LSTMCell(args.units), return_sequences=True),
+            "ours": keras.layers.RNN(
+                LSTMCell(args.units), return_sequences=True
+            ),
             "keras": keras.layers.RNN(
                 keras.layers.LSTMCell(args.units), return_sequences=True
             ),
@@ -96,20 +101,26 @@ def main(argv=None):
         for step in steps.values():  # trace / compile, warm up
             step.run(x, y, 2)
         counts = {k: steps[k].op_counts(x, y) for k in ("ours", "keras")}
-        print(f"[{mode}] traced training steps: "
-              + _steps.describe_op_counts(counts["ours"], counts["keras"]))
+        print(
+            f"[{mode}] traced training steps: "
+            + _steps.describe_op_counts(counts["ours"], counts["keras"])
+        )
         times = _steps.interleaved(
             steps, args.repeats, lambda s: time_steps(s, x, y, args.steps)
         )
         wall = {k: statistics.median(t[0] for t in v) for k, v in times.items()}
         cpu = {k: statistics.median(t[1] for t in v) for k, v in times.items()}
         for name in steps:
-            print(f"[{mode}] {name:>14}: {wall[name] * 1e3:8.2f} ms/step wall,"
-                  f" {cpu[name] * 1e3:8.2f} ms/step CPU")
+            print(
+                f"[{mode}] {name:>14}: {wall[name] * 1e3:8.2f} ms/step wall,"
+                f" {cpu[name] * 1e3:8.2f} ms/step CPU"
+            )
         for name in ("ours", "ours(ln+peep)"):
-            print(f"[{mode}] ratio {name}/keras: wall "
-                  f"{wall[name] / wall['keras']:.3f}, "
-                  f"CPU {cpu[name] / cpu['keras']:.3f}")
+            print(
+                f"[{mode}] ratio {name}/keras: wall "
+                f"{wall[name] / wall['keras']:.3f}, "
+                f"CPU {cpu[name] / cpu['keras']:.3f}"
+            )
 
 
 if __name__ == "__main__":

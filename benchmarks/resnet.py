@@ -37,10 +37,16 @@ def parse_args(argv=None):
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--classes", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--jit", action="store_true",
-                        help="compile with XLA on TensorFlow (JAX always does)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"small images and few repeats: {QUICK}")
+    parser.add_argument(
+        "--jit",
+        action="store_true",
+        help="compile with XLA on TensorFlow (JAX always does)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"small images and few repeats: {QUICK}",
+    )
     return _steps.parse_args(parser, argv, {"quick": QUICK})
 
 
@@ -85,10 +91,14 @@ def main(argv=None):
     wall = {k: statistics.median(t[0] for t in v) for k, v in times.items()}
     cpu = {k: statistics.median(t[1] for t in v) for k, v in times.items()}
     for name in models:
-        print(f"{name:>6}: {wall[name]:.3f} s/step wall, "
-              f"{cpu[name]:.3f} s/step process CPU")
-    print(f"ratio ours/keras: wall {wall['ours'] / wall['keras']:.3f}, "
-          f"CPU {cpu['ours'] / cpu['keras']:.3f}")
+        print(
+            f"{name:>6}: {wall[name]:.3f} s/step wall, "
+            f"{cpu[name]:.3f} s/step process CPU"
+        )
+    print(
+        f"ratio ours/keras: wall {wall['ours'] / wall['keras']:.3f}, "
+        f"CPU {cpu['ours'] / cpu['keras']:.3f}"
+    )
 
 
 if __name__ == "__main__":

@@ -60,7 +60,10 @@ def run(name, backend, quick=False):
     argv = [sys.executable, str(ROOT / "benchmarks" / f"{name}.py")]
     done = subprocess.run(
         argv + (["--quick"] if quick else []),
-        cwd=ROOT, env=env, capture_output=True, text=True,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     output = done.stdout.strip()
     if done.returncode != 0:
@@ -97,12 +100,23 @@ def replace_block(text, name, output, command=None):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help=f"scripts to run (default: all of {SCRIPTS})")
-    parser.add_argument("--backend", action="append", choices=BACKENDS,
-                        help="backend to run on (repeatable; default: both)")
-    parser.add_argument("--quick", action="store_true",
-                        help="pass --quick to every script (small shapes)")
+    parser.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"scripts to run (default: all of {SCRIPTS})",
+    )
+    parser.add_argument(
+        "--backend",
+        action="append",
+        choices=BACKENDS,
+        help="backend to run on (repeatable; default: both)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="pass --quick to every script (small shapes)",
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in SCRIPTS]
     if unknown:
@@ -121,7 +135,9 @@ def main(argv=None):
             ok, output = run(name, backend, args.quick)
             output += f"\n(whole run {time.perf_counter() - start:.0f} s)"
             DOC.write_text(
-                replace_block(DOC.read_text(), f"{name}/{backend}", output, shown)
+                replace_block(
+                    DOC.read_text(), f"{name}/{backend}", output, shown
+                )
             )
             print(output, flush=True)
             if not ok:

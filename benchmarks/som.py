@@ -51,8 +51,14 @@ def make_data(copies, seed=0):
 
 
 def run_minisom(x, codebook, args):
-    som = MiniSom(args.rows, args.cols, x.shape[1], sigma=args.sigma,
-                  learning_rate=0.5, random_seed=0)
+    som = MiniSom(
+        args.rows,
+        args.cols,
+        x.shape[1],
+        sigma=args.sigma,
+        learning_rate=0.5,
+        random_seed=0,
+    )
     som._weights = codebook.astype("float64").copy()
     start, start_cpu = time.perf_counter(), time.process_time()
     som.train(x, args.minisom_epochs * len(x))
@@ -80,17 +86,26 @@ class _StopAtTarget(keras.callbacks.Callback):
 
 
 def run_ours(x, codebook, target, args):
-    model = SOM((args.rows, args.cols), sigma=args.sigma, learning_rate=1.0,
-                decay_steps=args.decay_epochs, update="batch")
+    model = SOM(
+        (args.rows, args.cols),
+        sigma=args.sigma,
+        learning_rate=1.0,
+        decay_steps=args.decay_epochs,
+        update="batch",
+    )
     model.build((None, x.shape[1]))
     model.map.codebook.assign(codebook)
     model.compile(jit_compile=model_jit(args))
     stop = _StopAtTarget(target)
     start, start_cpu = time.perf_counter(), time.process_time()
     # The whole data set is one batch: one update per epoch.
-    model.fit(_steps.repeated_batch(x), steps_per_epoch=1,
-              epochs=args.max_epochs,
-              callbacks=[stop], verbose=0)
+    model.fit(
+        _steps.repeated_batch(x),
+        steps_per_epoch=1,
+        epochs=args.max_epochs,
+        callbacks=[stop],
+        verbose=0,
+    )
     elapsed = time.perf_counter() - start, time.process_time() - start_cpu
     return elapsed, stop.error, stop.epochs, stop.first_epoch_end - start
 
@@ -109,10 +124,16 @@ def main():
     parser.add_argument("--decay-epochs", type=int, default=4)
     parser.add_argument("--max-epochs", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--jit", action="store_true",
-                        help="XLA on TensorFlow (JAX always compiles with XLA)")
-    parser.add_argument("--quick", action="store_true",
-                        help="two copies of the data, three repeats")
+    parser.add_argument(
+        "--jit",
+        action="store_true",
+        help="XLA on TensorFlow (JAX always compiles with XLA)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="two copies of the data, three repeats",
+    )
     args = _steps.parse_args(parser, None, {"quick": dict(copies=2, repeats=3)})
 
     x = make_data(args.copies)
@@ -121,10 +142,12 @@ def main():
     codebook = MiniSom(args.rows, args.cols, x.shape[1], random_seed=0)
     codebook = codebook.get_weights().astype("float32")
     print(_steps.describe())
-    print(f"data {x.shape}, map {args.rows}x{args.cols}, MiniSom "
-          f"{args.minisom_epochs} epochs online = "
-          f"{args.minisom_epochs * len(x)} updates; ours "
-          f"{'XLA' if model_jit(args) else 'graph'}")
+    print(
+        f"data {x.shape}, map {args.rows}x{args.cols}, MiniSom "
+        f"{args.minisom_epochs} epochs online = "
+        f"{args.minisom_epochs * len(x)} updates; ours "
+        f"{'XLA' if model_jit(args) else 'graph'}"
+    )
     peer_times, our_times = [], []
     for repeat in range(args.repeats):
         peer_time, target = run_minisom(x, codebook, args)
@@ -136,16 +159,21 @@ def main():
             )
         peer_times.append(peer_time)
         our_times.append(our_time)
-        print(f"run {repeat}: MiniSom {peer_time[0]:.2f} s wall, "
-              f"{peer_time[1]:.2f} s CPU (QE {target:.4f}); ours "
-              f"{our_time[0]:.2f} s wall, {our_time[1]:.2f} s CPU, {epochs} "
-              f"batch epochs (QE {error:.4f}; first epoch, with "
-              f"tracing/compiling: {first:.2f} s wall)")
+        print(
+            f"run {repeat}: MiniSom {peer_time[0]:.2f} s wall, "
+            f"{peer_time[1]:.2f} s CPU (QE {target:.4f}); ours "
+            f"{our_time[0]:.2f} s wall, {our_time[1]:.2f} s CPU, {epochs} "
+            f"batch epochs (QE {error:.4f}; first epoch, with "
+            f"tracing/compiling: {first:.2f} s wall)"
+        )
     for i, kind in enumerate(("wall", "process CPU")):
         peer = statistics.median(t[i] for t in peer_times)
         ours = statistics.median(t[i] for t in our_times)
-        print(f"median {kind}: MiniSom {peer:.2f} s, ours {ours:.2f} s, "
-              f"speed-up {peer / ours:.1f}x")
+        print(
+            f"median {kind}: MiniSom {peer:.2f} s, ours {ours:.2f} s, "
+            f"speed-up {peer / ours:.1f}x"
+        )
+
 
 if __name__ == "__main__":
     main()

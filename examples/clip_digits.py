@@ -15,7 +15,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 
-from keras_dlparts.data import DIGIT_NAMES, Vocabulary, digit_captions, load_digits  # noqa: E402
+from keras_dlparts.data import DIGIT_NAMES  # noqa: E402
+from keras_dlparts.data import Vocabulary  # noqa: E402
+from keras_dlparts.data import digit_captions  # noqa: E402
+from keras_dlparts.data import load_digits  # noqa: E402
 from keras_dlparts.losses import CLIPLoss  # noqa: E402
 from keras_dlparts.models import DualEncoder  # noqa: E402
 
@@ -32,14 +35,21 @@ class TemperatureLogger(keras.callbacks.Callback):
 
 def build(vocab_size, width=64):
     images = keras.Sequential(
-        [keras.Input((8, 8, 1)), keras.layers.Flatten(),
-         keras.layers.Dense(width, activation="relu"), keras.layers.Dense(width)],
+        [
+            keras.Input((8, 8, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(width, activation="relu"),
+            keras.layers.Dense(width),
+        ],
         name="image_encoder",
     )
     texts = keras.Sequential(
-        [keras.Input((LENGTH,), dtype="int32"),
-         keras.layers.Embedding(vocab_size, width, mask_zero=True),
-         keras.layers.GlobalAveragePooling1D(), keras.layers.Dense(width)],
+        [
+            keras.Input((LENGTH,), dtype="int32"),
+            keras.layers.Embedding(vocab_size, width, mask_zero=True),
+            keras.layers.GlobalAveragePooling1D(),
+            keras.layers.Dense(width),
+        ],
         name="text_encoder",
     )
     return DualEncoder(images, texts, projection_dim=32)
@@ -53,14 +63,21 @@ def main(epochs=25, log_dir="logs/clip"):
     model = build(len(vocab))
     model.compile(keras.optimizers.Adam(3e-3), loss=CLIPLoss())
     model.fit(
-        (x_train, vocab.encode_batch(captions, LENGTH)), np.zeros(len(x_train)),
-        batch_size=128, epochs=epochs, verbose=2,
+        (x_train, vocab.encode_batch(captions, LENGTH)),
+        np.zeros(len(x_train)),
+        batch_size=128,
+        epochs=epochs,
+        verbose=2,
         callbacks=[TemperatureLogger(), keras.callbacks.TensorBoard(log_dir)],
     )
     prompts = [f"a picture showing a {name}" for name in DIGIT_NAMES]
-    predictions = model.zero_shot_classify(x_test, vocab.encode_batch(prompts, LENGTH))
+    predictions = model.zero_shot_classify(
+        x_test, vocab.encode_batch(prompts, LENGTH)
+    )
     accuracy = float(np.mean(predictions == y_test))
-    print(f"zero-shot accuracy on {len(x_test)} held-out digits: {accuracy:.3f} (chance 0.100)")
+    print(
+        f"zero-shot accuracy on {len(x_test)} held-out digits: {accuracy:.3f} (chance 0.100)"
+    )
     return accuracy
 
 

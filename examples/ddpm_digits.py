@@ -61,8 +61,12 @@ def sample_logger(logdir, every):
     from keras_dlparts.callbacks import ImageSampleLogger  # TensorFlow-only
 
     return ImageSampleLogger(
-        logdir, every_n_epochs=every, num_samples=20, seed=0,
-        png_dir=os.path.join(logdir, "png"), labels=np.arange(20) % 10,
+        logdir,
+        every_n_epochs=every,
+        num_samples=20,
+        seed=0,
+        png_dir=os.path.join(logdir, "png"),
+        labels=np.arange(20) % 10,
         overwrite=True,  # a re-run replaces this example's own PNGs
     )
 
@@ -72,7 +76,9 @@ def save_grid(images, path, scale=8):
     rows = [np.concatenate(list(row[..., 0]), axis=1) for row in images]
     grid = (255 * np.clip(np.concatenate(rows, axis=0), 0, 1)).astype("uint8")
     h, w = grid.shape
-    Image.fromarray(grid, mode="L").resize((w * scale, h * scale), Image.NEAREST).save(path)
+    Image.fromarray(grid, mode="L").resize(
+        (w * scale, h * scale), Image.NEAREST
+    ).save(path)
 
 
 def main(argv=None):
@@ -85,7 +91,10 @@ def main(argv=None):
     parser.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddpm")
     parser.add_argument("--sample-steps", type=int, default=None)
     parser.add_argument(
-        "--guidance", type=float, nargs="+", default=[1.0],
+        "--guidance",
+        type=float,
+        nargs="+",
+        default=[1.0],
         help="guidance scales to judge; the grid uses the first",
     )
     parser.add_argument("--save", default=None, help="save the model (.keras)")
@@ -98,7 +107,9 @@ def main(argv=None):
     model = build_model(args.base_filters)
     steps_per_epoch = int(np.ceil(len(x) / args.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(
-        args.learning_rate, decay_steps=args.epochs * steps_per_epoch, alpha=0.05
+        args.learning_rate,
+        decay_steps=args.epochs * steps_per_epoch,
+        alpha=0.05,
     )
     model.compile(optimizer=keras.optimizers.Adam(schedule))
     callbacks = []
@@ -106,8 +117,11 @@ def main(argv=None):
         callbacks.append(sample_logger(args.logdir, args.log_every))
     start = time.perf_counter()
     history = model.fit(
-        (x, y), epochs=args.epochs, batch_size=args.batch_size,
-        callbacks=callbacks, verbose=0,
+        (x, y),
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        callbacks=callbacks,
+        verbose=0,
     )
     losses = history.history["loss"]
     print(
@@ -121,8 +135,12 @@ def main(argv=None):
     for i, guidance in enumerate(args.guidance):
         start = time.perf_counter()
         samples = model.generate(
-            len(labels), seed=0, labels=labels, steps=args.sample_steps,
-            sampler=args.sampler, guidance_scale=guidance,
+            len(labels),
+            seed=0,
+            labels=labels,
+            steps=args.sample_steps,
+            sampler=args.sampler,
+            guidance_scale=guidance,
         )
         print(
             f"generated {len(labels)} samples ({args.sampler}, "
@@ -133,9 +151,13 @@ def main(argv=None):
             judge_accuracy(samples[labels == c], labels[labels == c])
             for c in range(10)
         ]
-        print("  judge accuracy per class:",
-              " ".join(f"{c}:{a:.2f}" for c, a in enumerate(per_class)))
-        print(f"  judge accuracy overall: {judge_accuracy(samples, labels):.3f}")
+        print(
+            "  judge accuracy per class:",
+            " ".join(f"{c}:{a:.2f}" for c, a in enumerate(per_class)),
+        )
+        print(
+            f"  judge accuracy overall: {judge_accuracy(samples, labels):.3f}"
+        )
         if i == 0:
             grid = samples.reshape(10, args.per_class, 8, 8, 1)[:, :10]
             save_grid(grid, args.output)

@@ -38,7 +38,9 @@ def build_gan(latent_dim=16, filters=32, loss="non_saturating"):
         build_dcgan_generator(
             latent_dim, (8, 8, 1), filters=(filters,), num_classes=10
         ),
-        build_dcgan_discriminator((8, 8, 1), filters=(filters,), num_classes=10),
+        build_dcgan_discriminator(
+            (8, 8, 1), filters=(filters,), num_classes=10
+        ),
         latent_dim=latent_dim,
         num_classes=10,
         seed=0,
@@ -89,7 +91,8 @@ def main(argv=None):
     labels = np.repeat(np.arange(10), args.per_class)
     samples = np.asarray(gan.generate(len(labels), seed=1, labels=labels))
     per_class = [
-        judge_accuracy(samples[labels == c], labels[labels == c]) for c in range(10)
+        judge_accuracy(samples[labels == c], labels[labels == c])
+        for c in range(10)
     ]
     print(
         "judge accuracy per class:",
@@ -97,7 +100,9 @@ def main(argv=None):
     )
     accuracy = judge_accuracy(samples, labels)
     print(f"judge accuracy overall: {accuracy:.3f} (chance 0.100)")
-    rows = samples.reshape(10, args.per_class, 8, 8, 1)[:, :10].reshape(-1, 8, 8, 1)
+    rows = samples.reshape(10, args.per_class, 8, 8, 1)[:, :10].reshape(
+        -1, 8, 8, 1
+    )
     save_png(image_grid(rows, columns=10, scale=8, padding=1), args.output)
     print(f"saved {args.output}; TensorBoard samples in {args.logdir}")
     return accuracy

@@ -19,7 +19,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 MAP = ("SFFF", "FHFH", "FFFH", "HFFG")
-ACTIONS = {0: (0, -1), 1: (1, 0), 2: (0, 1), 3: (-1, 0)}  # left, down, right, up
+ACTIONS = {
+    0: (0, -1),
+    1: (1, 0),
+    2: (0, 1),
+    3: (-1, 0),
+}  # left, down, right, up
 ACTION_NAMES = "<v>^"
 
 
@@ -81,8 +86,12 @@ def value_iteration(env, gamma=0.9, tolerance=1e-8):
     s, a, r, nxt, done = env.transitions()
     values = np.zeros(env.num_states)
     while True:
-        q = (r + gamma * values[nxt] * (1 - done)).reshape(env.num_states, env.num_actions)
-        new_values = np.where([env.is_terminal(i) for i in range(env.num_states)], 0.0, q.max(1))
+        q = (r + gamma * values[nxt] * (1 - done)).reshape(
+            env.num_states, env.num_actions
+        )
+        new_values = np.where(
+            [env.is_terminal(i) for i in range(env.num_states)], 0.0, q.max(1)
+        )
         if np.max(np.abs(new_values - values)) < tolerance:
             return new_values, q.argmax(axis=1)
         values = new_values
@@ -98,7 +107,9 @@ def q_learning(env, episodes=2000, alpha=0.5, gamma=0.9, epsilon=0.3, seed=0):
             if rng.random() < epsilon:
                 action = int(rng.integers(env.num_actions))
             else:
-                action = int(rng.choice(np.flatnonzero(q[state] == q[state].max())))
+                action = int(
+                    rng.choice(np.flatnonzero(q[state] == q[state].max()))
+                )
             nxt, reward, done = env.step(state, action)
             target = reward + gamma * q[nxt].max() * (not done)
             q[state, action] += alpha * (target - q[state, action])
@@ -108,7 +119,9 @@ def q_learning(env, episodes=2000, alpha=0.5, gamma=0.9, epsilon=0.3, seed=0):
     return q
 
 
-def train_q_network(env, gamma=0.9, rounds=20, epochs=100, log_dir=None, seed=0):
+def train_q_network(
+    env, gamma=0.9, rounds=20, epochs=100, log_dir=None, seed=0
+):
     """Fitted Q-iteration: refit the network on `r + gamma max_a' Q(s', a')`.
 
     Every transition of the MDP is one training example (the world is small
@@ -131,8 +144,12 @@ def train_q_network(env, gamma=0.9, rounds=20, epochs=100, log_dir=None, seed=0)
         targets[s, a] = r + gamma * q_next * (1 - done)
         # `epochs` passes over the states as one epoch: little per-step overhead.
         model.fit(
-            np.tile(states, epochs), np.tile(targets, (epochs, 1)),
-            batch_size=env.num_states, shuffle=False, verbose=0, callbacks=callbacks,
+            np.tile(states, epochs),
+            np.tile(targets, (epochs, 1)),
+            batch_size=env.num_states,
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
         )
     return model
 
@@ -144,12 +161,19 @@ def main(log_dir="logs/gridworld"):
     q_table = q_learning(env)
     q_policy = q_table.argmax(axis=1)
     model = train_q_network(env, log_dir=log_dir)
-    net_policy = model.predict(np.arange(env.num_states), verbose=0).argmax(axis=1)
-    for name, policy in (("value iteration", vi_policy), ("Q-learning", q_policy),
-                         ("Q-network", net_policy)):
+    net_policy = model.predict(np.arange(env.num_states), verbose=0).argmax(
+        axis=1
+    )
+    for name, policy in (
+        ("value iteration", vi_policy),
+        ("Q-learning", q_policy),
+        ("Q-network", net_policy),
+    ):
         arrows = "".join(ACTION_NAMES[a] for a in policy)
-        print(f"{name:>15}: reaches goal={env.reaches_goal(policy)} path={env.rollout(policy)} "
-              f"policy={arrows}")
+        print(
+            f"{name:>15}: reaches goal={env.reaches_goal(policy)} path={env.rollout(policy)} "
+            f"policy={arrows}"
+        )
     return env, values, q_table, model
 
 

@@ -45,7 +45,8 @@ def main(epochs=15):
     x, y = make_windows(make_series(), WINDOW, HORIZON)
     split = int(0.8 * len(x))
     (x_train, y_train), (x_test, y_test) = (
-        (x[:split], y[:split]), (x[split:], y[split:])
+        (x[:split], y[:split]),
+        (x[split:], y[split:]),
     )
     persistence = np.mean((x_test[:, -1:, 0] - y_test) ** 2)
     print(f"persistence forecast: test MSE {persistence:.4f}")
@@ -56,8 +57,10 @@ def main(epochs=15):
         model.compile(keras.optimizers.Adam(3e-3), "mse")
         model.fit(x_train, y_train, epochs=epochs, batch_size=32, verbose=0)
         mse = model.evaluate(x_test, y_test, verbose=0)
-        print(f"{model.name}: test MSE {mse:.4f} "
-              f"({mse / persistence:.2f} of persistence)")
+        print(
+            f"{model.name}: test MSE {mse:.4f} "
+            f"({mse / persistence:.2f} of persistence)"
+        )
 
 
 if __name__ == "__main__":

@@ -67,9 +67,13 @@ def main(epochs=30, batch_size=32):
     model.save(path)
     reloaded = keras.saving.load_model(path, safe_mode=True)
     same = np.allclose(
-        model.predict(x_test, verbose=0), reloaded.predict(x_test, verbose=0), atol=1e-6
+        model.predict(x_test, verbose=0),
+        reloaded.predict(x_test, verbose=0),
+        atol=1e-6,
     )
-    print(f"saved to {path}; reloaded with safe_mode=True predicts the same: {same}")
+    print(
+        f"saved to {path}; reloaded with safe_mode=True predicts the same: {same}"
+    )
     if not same:
         raise SystemExit("the reloaded model's predictions differ")
     if accuracy < 0.9:

@@ -25,20 +25,27 @@ def main():
     perceptron.compile()
     perceptron.fit(X, Y, batch_size=1, epochs=50, shuffle=False, verbose=0)
     predicted = np.asarray(perceptron(X)).astype(int).ravel()
-    print(f"perceptron after 50 epochs: predictions {predicted.tolist()}, "
-          f"accuracy {np.mean(predicted == Y.ravel()):.2f} (never 1.00)")
+    print(
+        f"perceptron after 50 epochs: predictions {predicted.tolist()}, "
+        f"accuracy {np.mean(predicted == Y.ravel()):.2f} (never 1.00)"
+    )
 
-    rbf = build_rbf_network(2, 4, centers=X, gamma=1.0,
-                            output_activation="sigmoid")
-    mlp = build_mlp(2, hidden_units=(8,), activation="tanh",
-                    output_activation="sigmoid")
+    rbf = build_rbf_network(
+        2, 4, centers=X, gamma=1.0, output_activation="sigmoid"
+    )
+    mlp = build_mlp(
+        2, hidden_units=(8,), activation="tanh", output_activation="sigmoid"
+    )
     for name, model in (("RBF network", rbf), ("MLP", mlp)):
         model.compile(keras.optimizers.Adam(0.05), "binary_crossentropy")
-        model.fit(np.tile(X, (300, 1)), np.tile(Y, (300, 1)), batch_size=4,
-                  verbose=0)
+        model.fit(
+            np.tile(X, (300, 1)), np.tile(Y, (300, 1)), batch_size=4, verbose=0
+        )
         predicted = (np.asarray(model(X)) > 0.5).astype(int).ravel()
-        print(f"{name}: predictions {predicted.tolist()}, "
-              f"accuracy {np.mean(predicted == Y.ravel()):.2f}")
+        print(
+            f"{name}: predictions {predicted.tolist()}, "
+            f"accuracy {np.mean(predicted == Y.ravel()):.2f}"
+        )
 
 
 if __name__ == "__main__":

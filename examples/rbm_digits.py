@@ -46,8 +46,11 @@ def main():
     print(f"test reconstruction error {before:.4f} -> {after:.4f}")
     originals = x_test[:10]
     save_rows(
-        [originals, np.asarray(rbm.reconstruct(originals)),
-         np.asarray(rbm.sample(originals, steps=20))],
+        [
+            originals,
+            np.asarray(rbm.reconstruct(originals)),
+            np.asarray(rbm.sample(originals, steps=20)),
+        ],
         args.output,
     )
     print(f"reconstructions saved to {args.output}")

@@ -19,7 +19,8 @@ import numpy as np  # noqa: E402
 from keras_dlparts.callbacks import LatentSpaceProjector  # noqa: E402
 from keras_dlparts.data import load_digits  # noqa: E402
 from keras_dlparts.losses import TripletLoss  # noqa: E402
-from keras_dlparts.models import SiameseNetwork, few_shot_accuracy  # noqa: E402
+from keras_dlparts.models import SiameseNetwork  # noqa: E402
+from keras_dlparts.models import few_shot_accuracy  # noqa: E402
 
 SEEN = [0, 1, 2, 3, 4]
 
@@ -30,7 +31,11 @@ def main(epochs=10, log_dir="logs/siamese"):
     train = np.isin(y_train, SEEN)
     seen, unseen = np.isin(y_test, SEEN), ~np.isin(y_test, SEEN)
     encoder = keras.Sequential(
-        [keras.Input((64,)), keras.layers.Dense(64, activation="relu"), keras.layers.Dense(32)],
+        [
+            keras.Input((64,)),
+            keras.layers.Dense(64, activation="relu"),
+            keras.layers.Dense(32),
+        ],
         name="encoder",
     )
     model = SiameseNetwork(encoder)
@@ -39,13 +44,22 @@ def main(epochs=10, log_dir="logs/siamese"):
         log_dir, x_test, labels=y_test, layer_name="encoder", overwrite=True
     )
     model.fit(
-        x_train[train], y_train[train], batch_size=128, epochs=epochs, verbose=2,
+        x_train[train],
+        y_train[train],
+        batch_size=128,
+        epochs=epochs,
+        verbose=2,
         callbacks=[keras.callbacks.TensorBoard(log_dir)],
     )
     projector.set_model(keras.Sequential([keras.Input((64,)), encoder]))
     projector.write(step=epochs)
-    for name, mask in (("trained classes 0-4", seen), ("unseen classes 5-9", unseen)):
-        accuracy = few_shot_accuracy(model, x_test[mask], y_test[mask], n_way=5, k_shot=1)
+    for name, mask in (
+        ("trained classes 0-4", seen),
+        ("unseen classes 5-9", unseen),
+    ):
+        accuracy = few_shot_accuracy(
+            model, x_test[mask], y_test[mask], n_way=5, k_shot=1
+        )
         print(f"5-way 1-shot accuracy, {name}: {accuracy:.3f} (chance 0.200)")
 
 

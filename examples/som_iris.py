@@ -12,7 +12,8 @@ Usage: python examples/som_iris.py [--output som_iris_umatrix.png]
 import argparse
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image
+from PIL import ImageDraw
 from sklearn.datasets import load_iris
 
 from keras_dlparts.models import SOM
@@ -23,9 +24,11 @@ COLOURS = [(230, 60, 60), (60, 170, 60), (60, 90, 230)]
 def save_umatrix(umatrix, winners, labels, path, cell=40):
     rows, cols = umatrix.shape
     grey = (255 * umatrix).astype("uint8")
-    image = Image.fromarray(grey, mode="L").resize(
-        (cols * cell, rows * cell), Image.NEAREST
-    ).convert("RGB")
+    image = (
+        Image.fromarray(grey, mode="L")
+        .resize((cols * cell, rows * cell), Image.NEAREST)
+        .convert("RGB")
+    )
     draw = ImageDraw.Draw(image)
     rng = np.random.default_rng(0)
     for (row, col), label in zip(winners, labels):
@@ -45,16 +48,22 @@ def main():
     iris = load_iris()
     x = iris.data.astype("float32")
     x = (x - x.mean(0)) / x.std(0)
-    som = SOM((10, 10), sigma=2.5, learning_rate=0.5,
-              decay_steps=args.epochs * len(x), update="online",
-              codebook_initializer="random_normal")
+    som = SOM(
+        (10, 10),
+        sigma=2.5,
+        learning_rate=0.5,
+        decay_steps=args.epochs * len(x),
+        update="online",
+        codebook_initializer="random_normal",
+    )
     som.compile()
     som.fit(x, epochs=args.epochs, batch_size=50, verbose=0)
     qe, te = som.evaluate(x, verbose=0)
     print(f"quantization error {qe:.3f}, topographic error {te:.3f}")
     winners = np.asarray(som.map.bmu(x))
-    save_umatrix(np.asarray(som.map.umatrix()), winners, iris.target,
-                 args.output)
+    save_umatrix(
+        np.asarray(som.map.umatrix()), winners, iris.target, args.output
+    )
     print(f"U-matrix saved to {args.output}")
 
 

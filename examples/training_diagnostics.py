@@ -39,7 +39,9 @@ def mlp(hidden, activation, name):
     layers = [keras.Input((64,))]
     for i, units in enumerate(hidden):
         layers.append(
-            keras.layers.Dense(units, activation=activation, name=f"dense_{i:02d}")
+            keras.layers.Dense(
+                units, activation=activation, name=f"dense_{i:02d}"
+            )
         )
     layers.append(keras.layers.Dense(10, name="logits"))
     model = keras.Sequential(layers, name=name)
@@ -60,12 +62,16 @@ def vanishing_run(x, y, epochs):
         every_n_steps=20,
         vanishing_threshold=1e-7,
     )
-    model.fit(x, y, batch_size=32, epochs=epochs, verbose=0, callbacks=[monitor])
+    model.fit(
+        x, y, batch_size=32, epochs=epochs, verbose=0, callbacks=[monitor]
+    )
     last = monitor.history[-1]
     print(f"20-layer sigmoid MLP, step {last['step']}:")
     print(
         "  gradient norm of dense_00 / dense_10 / dense_19: "
-        + " / ".join(f"{last['norms'][f'dense_{i:02d}']:.1e}" for i in (0, 10, 19))
+        + " / ".join(
+            f"{last['norms'][f'dense_{i:02d}']:.1e}" for i in (0, 10, 19)
+        )
     )
     print(f"  vanishing layers: {', '.join(last['vanishing']) or 'none'}")
 
@@ -82,7 +88,9 @@ def dead_layer_run(x, y):
     print("ReLU MLP with dense_01's bias at -100:")
     print(
         "  dead-unit fractions: "
-        + ", ".join(f"{k} {v:.0%}" for k, v in dead.history[-1]["fractions"].items())
+        + ", ".join(
+            f"{k} {v:.0%}" for k, v in dead.history[-1]["fractions"].items()
+        )
     )
     print(
         f"  flagged: {', '.join(dead.history[-1]['alerts'])}; no gradient reaches "
@@ -112,16 +120,22 @@ def pruning_run(x, y, x_test, y_test, epochs):
             log_dir=log_dir,
         ),
     ]
-    model.fit(x, y, batch_size=32, epochs=epochs, verbose=0, callbacks=callbacks)
+    model.fit(
+        x, y, batch_size=32, epochs=epochs, verbose=0, callbacks=callbacks
+    )
     sparsity = {
-        layer.name: float(np.mean(layer.kernel.numpy() == 0)) for layer in model.layers
+        layer.name: float(np.mean(layer.kernel.numpy() == 0))
+        for layer in model.layers
     }
     pruned_acc = model.evaluate(x_test, y_test, verbose=0)[1]
     print("ReLU MLP pruned on the Zhu-Gupta schedule:")
     print(
-        "  kernel sparsity: " + ", ".join(f"{k} {v:.0%}" for k, v in sparsity.items())
+        "  kernel sparsity: "
+        + ", ".join(f"{k} {v:.0%}" for k, v in sparsity.items())
     )
-    print(f"  test accuracy: dense {dense_acc:.3f}, pruned to 80% {pruned_acc:.3f}")
+    print(
+        f"  test accuracy: dense {dense_acc:.3f}, pruned to 80% {pruned_acc:.3f}"
+    )
     return dense_acc, pruned_acc
 
 

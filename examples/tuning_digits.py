@@ -119,11 +119,17 @@ def make_tuner(kind, hypermodel, trials, epochs, directory):
         return tuner(hypermodel, max_trials=trials, **common)
     if kind == "bayesian":
         tuner = with_hparams_logging(keras_tuner.BayesianOptimization)
-        return tuner(hypermodel, max_trials=trials, num_initial_points=2, **common)
+        return tuner(
+            hypermodel, max_trials=trials, num_initial_points=2, **common
+        )
     if kind == "hyperband":
         tuner = with_hparams_logging(keras_tuner.Hyperband)
         return tuner(
-            hypermodel, max_epochs=epochs, factor=3, hyperband_iterations=1, **common
+            hypermodel,
+            max_epochs=epochs,
+            factor=3,
+            hyperband_iterations=1,
+            **common,
         )
     raise ValueError(f"Unknown tuner {kind!r}; expected one of {TUNERS}.")
 
@@ -145,7 +151,10 @@ def main(argv=None):
     results = {}
     for kind in args.tuners.split(","):
         tuner = make_tuner(
-            kind, hypermodel, args.trials, args.epochs,
+            kind,
+            hypermodel,
+            args.trials,
+            args.epochs,
             os.path.join(args.logdir, "tuner_state"),
         )
         start = time.perf_counter()
@@ -154,7 +163,9 @@ def main(argv=None):
             y_train,
             epochs=args.epochs,
             validation_split=0.2,
-            callbacks=[keras.callbacks.TensorBoard(os.path.join(args.logdir, kind))],
+            callbacks=[
+                keras.callbacks.TensorBoard(os.path.join(args.logdir, kind))
+            ],
             verbose=0,
         )
         best_hp = tuner.get_best_hyperparameters(1)[0]

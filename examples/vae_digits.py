@@ -47,7 +47,9 @@ def build_vae(latent_dim=8, hidden=128, beta=1.0):
     codes = keras.Input((latent_dim,))
     h = keras.layers.Dense(hidden, activation="relu")(codes)
     h = keras.layers.Dense(64, activation="sigmoid")(h)
-    decoder = keras.Model(codes, keras.layers.Reshape((8, 8, 1))(h), name="decoder")
+    decoder = keras.Model(
+        codes, keras.layers.Reshape((8, 8, 1))(h), name="decoder"
+    )
     return VAE(encoder, decoder, beta=beta, reconstruction="bce", seed=0)
 
 
@@ -85,7 +87,11 @@ def main(argv=None):
     )
     start = time.perf_counter()
     history = vae.fit(
-        x_train, epochs=args.epochs, batch_size=64, callbacks=[logger], verbose=0
+        x_train,
+        epochs=args.epochs,
+        batch_size=64,
+        callbacks=[logger],
+        verbose=0,
     )
     logs = {k: v[-1] for k, v in history.history.items()}
     print(

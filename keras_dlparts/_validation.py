@@ -71,7 +71,9 @@ def _require_real(name, value):
     return value
 
 
-def number(name, value, *, low=None, high=None, include_low=True, include_high=True):
+def number(
+    name, value, *, low=None, high=None, include_low=True, include_high=True
+):
     """Returns `value` if it is a finite real number within the bounds.
 
     Args:
@@ -82,12 +84,22 @@ def number(name, value, *, low=None, high=None, include_low=True, include_high=T
     """
     value = _require_real(name, value)
     too_low = low is not None and (value < low if include_low else value <= low)
-    too_high = high is not None and (value > high if include_high else value >= high)
+    too_high = high is not None and (
+        value > high if include_high else value >= high
+    )
     if not math.isfinite(value) or too_low or too_high:
         what = "a finite number"
         if low is not None or high is not None:
-            left = "(-inf" if low is None else f"{'[' if include_low else '('}{low}"
-            right = "inf)" if high is None else f"{high}{']' if include_high else ')'}"
+            left = (
+                "(-inf"
+                if low is None
+                else f"{'[' if include_low else '('}{low}"
+            )
+            right = (
+                "inf)"
+                if high is None
+                else f"{high}{']' if include_high else ')'}"
+            )
             what += f" in {left}, {right}"
         raise ValueError(
             f"Argument `{name}` must be {what}. Received: {name}={value!r}"
@@ -128,7 +140,9 @@ def positive_int(name, value, minimum=1):
             f"Received: {name}={value!r} of type {type(value).__name__}"
         )
     if value < minimum:
-        raise ValueError(f"Argument `{name}` must be {what}. Received: {name}={value!r}")
+        raise ValueError(
+            f"Argument `{name}` must be {what}. Received: {name}={value!r}"
+        )
     return value
 
 
@@ -140,7 +154,10 @@ def positive_ints(name, value, length=None):
         isinstance(value, (list, tuple))
         and len(value) > 0
         and (length is None or len(value) == length)
-        and all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in value)
+        and all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0
+            for v in value
+        )
     )
     if not ok:
         what = f"{length} " if length else "a non-empty sequence of "
@@ -228,7 +245,9 @@ def keras_object(name, value, kind):
     """
     if not isinstance(value, kind):
         kinds = kind if isinstance(kind, tuple) else (kind,)
-        expected = " or ".join(f"{k.__module__.split('.')[0]}.{k.__name__}" for k in kinds)
+        expected = " or ".join(
+            f"{k.__module__.split('.')[0]}.{k.__name__}" for k in kinds
+        )
         raise TypeError(
             f"Argument `{name}` must be a {expected}. "
             f"Received: {name}={value!r} of type {type(value).__name__}"
@@ -348,7 +367,8 @@ def fits_input(name, value, model, index=0):
     if expected is None or shape is None:
         return value
     fits = len(shape) == len(expected) and all(
-        e is None or s is None or e == s for e, s in zip(expected[1:], shape[1:])
+        e is None or s is None or e == s
+        for e, s in zip(expected[1:], shape[1:])
     )
     if not fits:
         raise ValueError(
@@ -367,7 +387,11 @@ def strings(name, value):
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise TypeError(
             f"Argument `{name}` must be a list of strings. Received: {name}={value!r}"
-            + (f" (did you mean [{value!r}]?)" if isinstance(value, str) else "")
+            + (
+                f" (did you mean [{value!r}]?)"
+                if isinstance(value, str)
+                else ""
+            )
         )
     value = list(value)
     for item in value:
@@ -405,7 +429,9 @@ def data_batch(name, value):
     mismatched batch sizes raise ValueError.
     """
     leaves = _data_leaves(value)
-    shapes = [None if isinstance(v, (str, bytes)) else static_shape(v) for v in leaves]
+    shapes = [
+        None if isinstance(v, (str, bytes)) else static_shape(v) for v in leaves
+    ]
     if not leaves or any(s is None for s in shapes):
         raise TypeError(
             f"Argument `{name}` must be an array, or a list or dict of arrays, "
@@ -488,7 +514,8 @@ def broadcast_compatible(*named_values):
     unknown (`None`) or 1 fits any other.
     """
     shapes = [
-        (n, v if isinstance(v, tuple) else static_shape(v)) for n, v in named_values
+        (n, v if isinstance(v, tuple) else static_shape(v))
+        for n, v in named_values
     ]
     shapes = [(n, s) for n, s in shapes if s is not None]
     for axis in range(1, max((len(s) for _, s in shapes), default=0) + 1):

@@ -13,7 +13,9 @@ def test_replace_block_keeps_the_prose_and_swaps_the_output():
     )
     new = run_all.replace_block(text, "attention", "ratio 1.01")
     assert "old numbers" not in new and "ratio 1.01" in new
-    assert new.startswith("# Benchmarks\n\nProse about attention.") and new.endswith("More prose.\n")
+    assert new.startswith(
+        "# Benchmarks\n\nProse about attention."
+    ) and new.endswith("More prose.\n")
     assert new.count("<!-- begin output: attention -->") == 1
 
 

@@ -1,4 +1,5 @@
 from support.digits_judge import judge_accuracy
+
 from keras_dlparts.data import load_digits
 
 

@@ -19,7 +19,15 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def test_docs_build_strict(tmp_path):
     result = subprocess.run(
         # No --quiet: it hides the warnings that --strict turns into errors.
-        [sys.executable, "-m", "mkdocs", "build", "--strict", "-d", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "-d",
+            str(tmp_path),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

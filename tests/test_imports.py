@@ -90,7 +90,9 @@ def test_lazy_data_subpackage_works():
     assert "data" in dir(keras_dlparts)
     (x, y), _ = keras_dlparts.data.load_digits(as_images=False)
     assert x.shape[1:] == (64,) and len(x) == len(y)
-    batches = list(keras_dlparts.data.make_dataset(x[:10], y[:10], 4, shuffle=False))
+    batches = list(
+        keras_dlparts.data.make_dataset(x[:10], y[:10], 4, shuffle=False)
+    )
     assert [int(b[0].shape[0]) for b in batches] == [4, 4, 2]
     np.testing.assert_array_equal(np.asarray(batches[1][1]), y[4:8])
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
@@ -102,7 +104,9 @@ def test_lazy_tuning_subpackage_builds_a_model():
 
     import keras_dlparts
 
-    hypermodel = keras_dlparts.tuning.MLPHyperModel(input_shape=(8,), num_classes=3)
+    hypermodel = keras_dlparts.tuning.MLPHyperModel(
+        input_shape=(8,), num_classes=3
+    )
     model = hypermodel.build(keras_tuner.HyperParameters())
     assert isinstance(model, keras.Model)
     assert tuple(model(np.zeros((2, 8), "float32")).shape) == (2, 3)

@@ -8,7 +8,16 @@ import pytest
 import keras_dlparts
 
 README = (pathlib.Path(__file__).resolve().parents[1] / "README.md").read_text()
-FOLDERS = ["ops", "layers", "losses", "optimizers", "callbacks", "metrics", "models", "data"]
+FOLDERS = [
+    "ops",
+    "layers",
+    "losses",
+    "optimizers",
+    "callbacks",
+    "metrics",
+    "models",
+    "data",
+]
 
 
 def public_names(folder):
@@ -29,6 +38,10 @@ def test_readme_table_names_every_public_part(folder):
 def test_readme_has_the_two_commands():
     assert "examples/quickstart.py" in README
     assert README.count("python3 -m venv .venv") == 2
-    ci = (pathlib.Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
-    test_command = [l for l in README.splitlines() if "pytest" in l and "venv" in l][0]
+    ci = (
+        pathlib.Path(__file__).resolve().parents[1] / ".ci" / "run"
+    ).read_text()
+    test_command = [
+        l for l in README.splitlines() if "pytest" in l and "venv" in l
+    ][0]
     assert test_command.strip() in ci

@@ -52,7 +52,9 @@ def _assert_refused(path, reason):
     """Loading `path` in safe mode raises, and the message says why."""
     with pytest.raises((ValueError, TypeError)) as info:
         keras.saving.load_model(path, safe_mode=True)
-    assert re.search(reason, str(info.value), re.IGNORECASE), str(info.value)[-500:]
+    assert re.search(reason, str(info.value), re.IGNORECASE), str(info.value)[
+        -500:
+    ]
 
 
 def _lambda_config():
@@ -76,7 +78,9 @@ def _find(config, predicate):
 
 
 def _named_layer(name):
-    return lambda c: isinstance(c.get("config"), dict) and c["config"].get("name") == name
+    return lambda c: (
+        isinstance(c.get("config"), dict) and c["config"].get("name") == name
+    )
 
 
 def _siamese(tmp_path):
@@ -115,12 +119,29 @@ def test_bytecode_activation_is_refused(tmp_path):
 @pytest.mark.parametrize(
     "reference",
     [
-        {"module": "os", "class_name": "function", "config": "system", "registered_name": "function"},
-        {"module": "builtins", "class_name": "function", "config": "eval", "registered_name": "function"},
-        {"module": "subprocess", "class_name": "Popen", "config": {}, "registered_name": None},
+        {
+            "module": "os",
+            "class_name": "function",
+            "config": "system",
+            "registered_name": "function",
+        },
+        {
+            "module": "builtins",
+            "class_name": "function",
+            "config": "eval",
+            "registered_name": "function",
+        },
+        {
+            "module": "subprocess",
+            "class_name": "Popen",
+            "config": {},
+            "registered_name": None,
+        },
     ],
 )
-def test_reference_to_an_arbitrary_python_object_is_refused(tmp_path, reference):
+def test_reference_to_an_arbitrary_python_object_is_refused(
+    tmp_path, reference
+):
     def inject(config):
         (dense,) = _find(config, _named_layer("embed"))
         dense["config"]["activation"] = reference
@@ -144,10 +165,15 @@ def test_arbitrary_object_as_a_package_layer_argument_is_refused(tmp_path):
         }
 
     tampered = _rewrite(path, edit_config=inject)
-    _assert_refused(tampered, "register_keras_serializable|could not interpret|`centers_initializer` must be")
+    _assert_refused(
+        tampered,
+        "register_keras_serializable|could not interpret|`centers_initializer` must be",
+    )
 
 
 def test_truncated_weights_give_an_error_not_a_half_loaded_model(tmp_path):
-    tampered = _rewrite(_siamese(tmp_path), edit_weights=lambda data: data[: len(data) // 2])
+    tampered = _rewrite(
+        _siamese(tmp_path), edit_weights=lambda data: data[: len(data) // 2]
+    )
     with pytest.raises((OSError, ValueError, KeyError)):
         keras.saving.load_model(tampered, safe_mode=True)

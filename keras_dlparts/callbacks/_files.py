@@ -53,7 +53,9 @@ class OwnedFiles:
         if self.overwrite:
             return
         paths = [os.path.abspath(p) for p in paths]
-        foreign = [p for p in paths if os.path.exists(p) and p not in self.written]
+        foreign = [
+            p for p in paths if os.path.exists(p) and p not in self.written
+        ]
         if foreign:
             listed = ", ".join(repr(p) for p in foreign)
             raise FileExistsError(

@@ -8,11 +8,11 @@ import numpy as np
 
 from keras_dlparts._validation import boolean
 from keras_dlparts._validation import data_batch
+from keras_dlparts._validation import positive_int
 from keras_dlparts.callbacks.probe import find_layer
 from keras_dlparts.callbacks.probe import layer_name_argument
 from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
-from keras_dlparts._validation import positive_int
 
 
 def attention_grid(scores, normalize=True, zoom=1):
@@ -125,7 +125,8 @@ class AttentionMapLogger(SummaryWriterCallback):
         values = probe(self.inputs, training=False)
         values = values if isinstance(values, (list, tuple)) else [values]
         tensors = {
-            id(kt): v for kt, v in zip(self._node.arguments.keras_tensors, values)
+            id(kt): v
+            for kt, v in zip(self._node.arguments.keras_tensors, values)
         }
         args, kwargs = self._node.arguments.fill_in(tensors)
         kwargs = {**kwargs, "return_attention_scores": True, "training": False}
@@ -140,7 +141,9 @@ class AttentionMapLogger(SummaryWriterCallback):
         )
         with self.writer.as_default(step=step):
             self.summary.image(
-                f"attention/{self.layer_name}", images, max_outputs=self.max_images
+                f"attention/{self.layer_name}",
+                images,
+                max_outputs=self.max_images,
             )
         return images
 

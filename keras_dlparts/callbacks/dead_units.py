@@ -7,11 +7,11 @@ Works on every backend; the fractions go to TensorBoard through
 import keras
 import numpy as np
 
-from keras_dlparts.callbacks.probe import probe_model
-from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts._validation import data_batch
 from keras_dlparts._validation import number
 from keras_dlparts._validation import positive_int
+from keras_dlparts.callbacks.probe import probe_model
+from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 
 
 def is_relu_layer(layer):
@@ -61,7 +61,9 @@ class DeadUnitMonitor(SummaryWriterCallback):
         {'hidden': 1.0}
     """
 
-    def __init__(self, log_dir, reference_data, every_n_epochs=1, alert_fraction=0.5):
+    def __init__(
+        self, log_dir, reference_data, every_n_epochs=1, alert_fraction=0.5
+    ):
         super().__init__(log_dir)
         self.reference_data = data_batch("reference_data", reference_data)
         self.every_n_epochs = positive_int("every_n_epochs", every_n_epochs)
@@ -73,13 +75,17 @@ class DeadUnitMonitor(SummaryWriterCallback):
 
     def _relu_probe(self):
         if self._probe is None:
-            layers = [layer for layer in self.model.layers if is_relu_layer(layer)]
+            layers = [
+                layer for layer in self.model.layers if is_relu_layer(layer)
+            ]
             if not layers:
                 raise ValueError(
                     f"Model {self.model.name!r} has no ReLU layer to monitor."
                 )
             self._names = [layer.name for layer in layers]
-            self._probe = probe_model(self.model, [layer.output for layer in layers])
+            self._probe = probe_model(
+                self.model, [layer.output for layer in layers]
+            )
         return self._probe
 
     def dead_fractions(self):
@@ -106,7 +112,8 @@ class DeadUnitMonitor(SummaryWriterCallback):
                 self.summary.text(
                     "dead_units/alerts",
                     f"step {step}: layers with >= {self.alert_fraction:.0%} dead "
-                    "units: " + ", ".join(f"{n} ({fractions[n]:.0%})" for n in alerts),
+                    "units: "
+                    + ", ".join(f"{n} ({fractions[n]:.0%})" for n in alerts),
                 )
         entry = {"step": step, "fractions": fractions, "alerts": alerts}
         self.history.append(entry)

@@ -10,11 +10,11 @@ import keras
 import numpy as np
 
 from keras_dlparts._autodiff import value_and_gradients
-from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts._validation import data_batch
 from keras_dlparts._validation import non_negative_number
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import positive_number
+from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 
 
 def _layer_key(variable, model_name):
@@ -171,7 +171,11 @@ class GradientFlowMonitor(SummaryWriterCallback):
             v.assign(value)
         by_layer = {}
         for v, g in zip(variables, grads):
-            g = np.zeros(v.shape, "float32") if g is None else np.asarray(g, "float32")
+            g = (
+                np.zeros(v.shape, "float32")
+                if g is None
+                else np.asarray(g, "float32")
+            )
             by_layer.setdefault(_layer_key(v, model.name), []).append(g)
         return by_layer
 
@@ -182,16 +186,25 @@ class GradientFlowMonitor(SummaryWriterCallback):
             name: float(np.sqrt(sum(np.sum(np.square(g)) for g in grads)))
             for name, grads in by_layer.items()
         }
-        vanishing = [n for n, v in norms.items() if v < self.vanishing_threshold]
-        exploding = [n for n, v in norms.items() if v > self.exploding_threshold]
+        vanishing = [
+            n for n, v in norms.items() if v < self.vanishing_threshold
+        ]
+        exploding = [
+            n for n, v in norms.items() if v > self.exploding_threshold
+        ]
         with self.writer.as_default(step=step):
             for name, grads in by_layer.items():
                 self.summary.scalar(f"gradient_norm/{name}", norms[name])
                 self.summary.histogram(
-                    f"gradients/{name}", np.concatenate([g.ravel() for g in grads])
+                    f"gradients/{name}",
+                    np.concatenate([g.ravel() for g in grads]),
                 )
-            self.summary.scalar("gradient_flow/vanishing_layers", len(vanishing))
-            self.summary.scalar("gradient_flow/exploding_layers", len(exploding))
+            self.summary.scalar(
+                "gradient_flow/vanishing_layers", len(vanishing)
+            )
+            self.summary.scalar(
+                "gradient_flow/exploding_layers", len(exploding)
+            )
             if vanishing or exploding:
                 self.summary.text(
                     "gradient_flow/flags",

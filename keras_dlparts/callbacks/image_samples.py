@@ -209,12 +209,16 @@ class ImageSampleLogger(SummaryWriterCallback):
         self.seed = positive_int("seed", seed, minimum=0)
         self.png_dir = directory("png_dir", png_dir, optional=True)
         self.labels = _labels(labels, num_samples)
-        self.columns = None if columns is None else positive_int("columns", columns)
+        self.columns = (
+            None if columns is None else positive_int("columns", columns)
+        )
         self.scale = positive_int("scale", scale)
         self.padding = positive_int("padding", padding, minimum=0)
         self.value_range = _value_range(value_range)
         if not isinstance(tag, str):
-            raise TypeError(f"Argument `tag` must be a string. Received: tag={tag!r}")
+            raise TypeError(
+                f"Argument `tag` must be a string. Received: tag={tag!r}"
+            )
         if not tag:
             raise ValueError("Argument `tag` must be a non-empty string.")
         self.tag = tag
@@ -272,7 +276,9 @@ class ImageSampleLogger(SummaryWriterCallback):
         if self.png_dir is not None:
             _pillow_image()
             pattern = f"{safe_file_name(self.tag)}_epoch_*.png"
-            self._files.check(sorted(glob.glob(os.path.join(self.png_dir, pattern))))
+            self._files.check(
+                sorted(glob.glob(os.path.join(self.png_dir, pattern)))
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         if (epoch + 1) % self.every_n_epochs == 0:

@@ -139,11 +139,15 @@ class LatentSpaceProjector(SummaryWriterCallback):
         super().__init__(log_dir)
         self.data = data_batch("data", data)
         self.class_names = names("class_names", class_names, allow_none=True)
-        self.labels = _labels(labels, batch_size(keras.tree.flatten(data)[0]),
-                              self.class_names)
-        self.layer_name = layer_name_argument("layer_name", layer_name, optional=True)
+        self.labels = _labels(
+            labels, batch_size(keras.tree.flatten(data)[0]), self.class_names
+        )
+        self.layer_name = layer_name_argument(
+            "layer_name", layer_name, optional=True
+        )
         self.every_n_epochs = (
-            None if every_n_epochs is None
+            None
+            if every_n_epochs is None
             else positive_int("every_n_epochs", every_n_epochs)
         )
         self.max_to_keep = positive_int("max_to_keep", max_to_keep)
@@ -181,8 +185,13 @@ class LatentSpaceProjector(SummaryWriterCallback):
 
     def _save_checkpoint(self, tf, values, step):
         """Writes `embedding.ckpt-<step>`; keeps the latest `max_to_keep`."""
-        if self._checkpoint is None or self._checkpoint.embedding.shape != values.shape:
-            self._checkpoint = tf.train.Checkpoint(embedding=tf.Variable(values))
+        if (
+            self._checkpoint is None
+            or self._checkpoint.embedding.shape != values.shape
+        ):
+            self._checkpoint = tf.train.Checkpoint(
+                embedding=tf.Variable(values)
+            )
         else:
             self._checkpoint.embedding.assign(values)
         prefix = self._path(f"{CHECKPOINT_PREFIX}-{step}")

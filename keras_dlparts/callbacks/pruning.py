@@ -9,11 +9,11 @@ only with a `log_dir`).
 
 from keras import ops
 
-from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts._validation import fraction
 from keras_dlparts._validation import names
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import rate
+from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 
 
 def polynomial_sparsity(
@@ -34,7 +34,8 @@ def polynomial_sparsity(
         return float(target_sparsity)
     progress = (step - begin_step) / (end_step - begin_step)
     return float(
-        target_sparsity + (initial_sparsity - target_sparsity) * (1 - progress) ** 3
+        target_sparsity
+        + (initial_sparsity - target_sparsity) * (1 - progress) ** 3
     )
 
 
@@ -174,7 +175,9 @@ class MagnitudePruning(SummaryWriterCallback):
                 f"{sorted(kernels)}"
             )
         if self.layer_names is not None:
-            kernels = {n: k for n, k in kernels.items() if n in self.layer_names}
+            kernels = {
+                n: k for n, k in kernels.items() if n in self.layer_names
+            }
         if not kernels:
             raise ValueError(
                 f"No layer to prune in model {self.model.name!r} "
@@ -199,7 +202,9 @@ class MagnitudePruning(SummaryWriterCallback):
             if target is not None:
                 self.summary.scalar("pruning/target_sparsity", target)
             for name, kernel in self.kernels.items():
-                self.summary.scalar(f"pruning/sparsity/{name}", _sparsity(kernel))
+                self.summary.scalar(
+                    f"pruning/sparsity/{name}", _sparsity(kernel)
+                )
 
     def _step(self):
         # On JAX, reading `self.model` inside `fit` attaches the trainer's
@@ -227,7 +232,9 @@ class MagnitudePruning(SummaryWriterCallback):
             for name, kernel in self.kernels.items():
                 mask = self.masks[name]
                 kept = ops.where(
-                    mask, ops.convert_to_tensor(kernel), ops.zeros((), kernel.dtype)
+                    mask,
+                    ops.convert_to_tensor(kernel),
+                    ops.zeros((), kernel.dtype),
                 )
                 self.masks[name] = ops.logical_and(
                     mask, magnitude_mask(kept, sparsity)

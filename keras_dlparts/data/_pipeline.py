@@ -80,7 +80,14 @@ def _on_inputs(fn, element_spec, input_key):
 
 
 def pipeline_steps(
-    batch_size, *, normalize, augment, shuffle_buffer, cache, seed, drop_remainder
+    batch_size,
+    *,
+    normalize,
+    augment,
+    shuffle_buffer,
+    cache,
+    seed,
+    drop_remainder,
 ):
     """Checks the pipeline's arguments by name; returns its map functions."""
     _validation.positive_int("batch_size", batch_size)
@@ -92,7 +99,9 @@ def pipeline_steps(
         )
     _validation.random_seed("seed", seed)
     _validation.boolean("drop_remainder", drop_remainder)
-    return [f for f in (normalizer(normalize), augmenter(augment)) if f is not None]
+    return [
+        f for f in (normalizer(normalize), augmenter(augment)) if f is not None
+    ]
 
 
 def batched_pipeline(

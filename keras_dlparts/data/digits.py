@@ -31,8 +31,12 @@ def load_digits(test_fraction=0.2, seed=0, as_images=True):
         1.0
     """
     test_fraction = _validation.number(
-        "test_fraction", test_fraction, low=0, high=1,
-        include_low=False, include_high=False,
+        "test_fraction",
+        test_fraction,
+        low=0,
+        high=1,
+        include_low=False,
+        include_high=False,
     )
     seed = _validation.random_seed("seed", seed)
     as_images = _validation.boolean("as_images", as_images)
@@ -60,7 +64,16 @@ def load_digits(test_fraction=0.2, seed=0, as_images=True):
 
 #: The English name of each digit class.
 DIGIT_NAMES = (
-    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
 )
 
 #: Caption templates for digit images, as in CLIP's "a photo of a {}".

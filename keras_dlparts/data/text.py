@@ -102,7 +102,9 @@ class Vocabulary:
 
 def _sequences(sequences):
     """`sequences` as a list of lists of word ids (integers >= 0)."""
-    if isinstance(sequences, (str, bytes)) or not hasattr(sequences, "__iter__"):
+    if isinstance(sequences, (str, bytes)) or not hasattr(
+        sequences, "__iter__"
+    ):
         raise TypeError(
             "Argument `sequences` must be a list of lists of word ids. "
             f"Received: sequences={sequences!r}"
@@ -133,7 +135,10 @@ def _word_ids(sequence):
 def _windows(sequence, window_size):
     for position, target in enumerate(sequence):
         low = max(0, position - window_size)
-        context = sequence[low:position] + sequence[position + 1 : position + 1 + window_size]
+        context = (
+            sequence[low:position]
+            + sequence[position + 1 : position + 1 + window_size]
+        )
         yield target, context
 
 

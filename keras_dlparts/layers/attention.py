@@ -6,18 +6,16 @@ import math
 import keras
 from keras import ops
 
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import broadcastable_mask
+from keras_dlparts._validation import keras_lookup
+from keras_dlparts._validation import one_of
+from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import rate
+from keras_dlparts._validation import same_batch_size
 from keras_dlparts.ops.attention import masked_softmax
 from keras_dlparts.ops.similarity import l2_normalize
-from keras_dlparts._validation import (
-    boolean,
-    broadcastable_mask,
-    keras_lookup,
-    one_of,
-    positive_int,
-    random_seed,
-    rate,
-    same_batch_size,
-)
 
 #: The score functions `MultiHeadAttention(score=...)` accepts.
 SCORES = ("scaled_dot", "dot", "general", "additive", "cosine")
@@ -324,7 +322,9 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
             and keras.backend.standardize_dtype(query.dtype)
             not in _LOW_PRECISION
         ):
-            return self._fused_attention(query, key, value, attention_mask), None
+            return self._fused_attention(
+                query, key, value, attention_mask
+            ), None
 
         scores = self._scores(query, key)
         mask = None
@@ -341,7 +341,9 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
 
     def _empty_attention(self, query, key, value):
         """Zero weights for an empty batch (TF's eager `max` refuses one)."""
-        weights = ops.cast(ops.zeros_like(self._scores(query, key)), value.dtype)
+        weights = ops.cast(
+            ops.zeros_like(self._scores(query, key)), value.dtype
+        )
         return ops.einsum(self._combine_equation, weights, value), weights
 
     def _fused_attention(self, query, key, value, attention_mask):

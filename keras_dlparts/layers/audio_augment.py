@@ -54,7 +54,9 @@ def read_at(signal, positions):
 
     def sample(index):
         inside = ops.logical_and(index >= 0, index < length)
-        values = ops.take_along_axis(signal, ops.clip(index, 0, length - 1), axis=1)
+        values = ops.take_along_axis(
+            signal, ops.clip(index, 0, length - 1), axis=1
+        )
         return values * ops.cast(inside, signal.dtype)
 
     return sample(left) * (1.0 - frac) + sample(left + 1) * frac
@@ -93,7 +95,9 @@ def phase_vocoder(signal, rate, frame_length, out_length):
     def frames(values, index):
         return ops.take_along_axis(values, index[..., None], axis=1)
 
-    magnitude = frames(magnitude, i0) * (1.0 - alpha) + frames(magnitude, i1) * alpha
+    magnitude = (
+        frames(magnitude, i0) * (1.0 - alpha) + frames(magnitude, i1) * alpha
+    )
     advance = frames(phase, i1) - frames(phase, i0)
     advance = advance - 2.0 * math.pi * ops.round(advance / (2.0 * math.pi))
     phase = frames(phase, i0[:, :1]) + ops.cumsum(advance, axis=1) - advance
@@ -111,7 +115,9 @@ def phase_vocoder(signal, rate, frame_length, out_length):
 def _channels_as_rows(waveforms, per_example):
     """`(B, T, C)` -> `(B * C, T)` rows and the per-example values repeated."""
     channels = waveforms.shape[2]
-    rows = ops.reshape(ops.transpose(waveforms, (0, 2, 1)), (-1, waveforms.shape[1]))
+    rows = ops.reshape(
+        ops.transpose(waveforms, (0, 2, 1)), (-1, waveforms.shape[1])
+    )
     return ops.cast(rows, "float32"), ops.repeat(per_example, channels, axis=0)
 
 
@@ -211,7 +217,11 @@ class RandomTimeShift(_AudioAugmentation):
         return shifted * ops.cast(inside, waveforms.dtype)[..., None]
 
     def get_config(self):
-        return {**super().get_config(), "max_shift": self.max_shift, "wrap": self.wrap}
+        return {
+            **super().get_config(),
+            "max_shift": self.max_shift,
+            "wrap": self.wrap,
+        }
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -249,7 +259,9 @@ class RandomGain(_AudioAugmentation):
         self.max_gain_db = max_gain_db
 
     def augment_waveforms(self, waveforms):
-        gain_db = self.per_example(waveforms, self.min_gain_db, self.max_gain_db)
+        gain_db = self.per_example(
+            waveforms, self.min_gain_db, self.max_gain_db
+        )
         gain = ops.power(10.0, gain_db / 20.0)
         return waveforms * ops.cast(gain, waveforms.dtype)[:, None, None]
 
@@ -304,7 +316,9 @@ class AddBackgroundNoise(_AudioAugmentation):
         signal = ops.cast(waveforms, "float32")
         power = ops.mean(ops.square(signal), axis=(1, 2))
         scale = ops.sqrt(power * ops.power(10.0, -snr_db / 10.0))
-        noise = keras.random.normal(ops.shape(waveforms), seed=self.seed_generator)
+        noise = keras.random.normal(
+            ops.shape(waveforms), seed=self.seed_generator
+        )
         noisy = signal + noise * scale[:, None, None]
         return ops.cast(noisy, waveforms.dtype)
 
@@ -422,7 +436,9 @@ class RandomPitchShift(_AudioAugmentation):
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
-        check_range("min_semitones", min_semitones, "max_semitones", max_semitones)
+        check_range(
+            "min_semitones", min_semitones, "max_semitones", max_semitones
+        )
         _check_frame_length(frame_length)
         self.min_semitones = min_semitones
         self.max_semitones = max_semitones
@@ -430,8 +446,12 @@ class RandomPitchShift(_AudioAugmentation):
 
     def augment_waveforms(self, waveforms):
         time = self.static_time(waveforms)
-        semitones = self.per_example(waveforms, self.min_semitones, self.max_semitones)
-        rows, speed = _channels_as_rows(waveforms, ops.power(2.0, semitones / 12.0))
+        semitones = self.per_example(
+            waveforms, self.min_semitones, self.max_semitones
+        )
+        rows, speed = _channels_as_rows(
+            waveforms, ops.power(2.0, semitones / 12.0)
+        )
         # Stretch to `time * speed` samples (long enough for the fastest
         # speed in range), then read at `speed`: same duration, pitch * speed.
         longest = int(math.ceil(time * 2.0 ** (self.max_semitones / 12.0))) + 2

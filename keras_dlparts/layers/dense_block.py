@@ -3,17 +3,15 @@
 import keras
 from keras import ops
 
-from keras_dlparts._validation import (
-    boolean,
-    fraction,
-    initializer,
-    keras_lookup,
-    number,
-    positive_int,
-    positive_number,
-    random_seed,
-    rate,
-)
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import fraction
+from keras_dlparts._validation import initializer
+from keras_dlparts._validation import keras_lookup
+from keras_dlparts._validation import number
+from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import positive_number
+from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import rate
 
 
 def _check_image(input_shape):
@@ -99,7 +97,9 @@ class DenseBlock(keras.layers.Layer):
         boolean("bottleneck", bottleneck)
         rate("dropout_rate", dropout_rate)
         _check_batch_norm(epsilon, momentum)
-        kernel_initializer = initializer("kernel_initializer", kernel_initializer)
+        kernel_initializer = initializer(
+            "kernel_initializer", kernel_initializer
+        )
         kernel_regularizer = keras_lookup(
             "kernel_regularizer", kernel_regularizer, "regularizers"
         )
@@ -256,7 +256,9 @@ class TransitionLayer(keras.layers.Layer):
     ):
         number("compression", compression, low=0.0, include_low=False, high=1.0)
         _check_batch_norm(epsilon, momentum)
-        kernel_initializer = initializer("kernel_initializer", kernel_initializer)
+        kernel_initializer = initializer(
+            "kernel_initializer", kernel_initializer
+        )
         kernel_regularizer = keras_lookup(
             "kernel_regularizer", kernel_regularizer, "regularizers"
         )

@@ -184,7 +184,9 @@ class GraphConvolution(keras.layers.Layer):
         ones = ops.ones(tuple(nodes_shape) + (1,), work)
         degree = ops.matmul(ops.cast(adjacency, work), ones) + 1.0  # A~ 1
         positive = degree > 0
-        scale = ops.where(positive, ops.rsqrt(ops.where(positive, degree, 1.0)), 0.0)
+        scale = ops.where(
+            positive, ops.rsqrt(ops.where(positive, degree, 1.0)), 0.0
+        )
         return ops.cast(scale, dtype)
 
     def compute_output_shape(self, features_shape, adjacency_shape):

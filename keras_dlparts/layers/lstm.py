@@ -7,17 +7,16 @@ from keras import ops
 # batches) only when the cell is an instance of this mixin, which Keras does
 # not export; there is no public equivalent.
 from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-from keras_dlparts._validation import (
-    boolean,
-    check_rank,
-    fraction,
-    initializer,
-    keras_lookup,
-    positive_int,
-    positive_number,
-    random_seed,
-    same_batch_size,
-)
+
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import fraction
+from keras_dlparts._validation import initializer
+from keras_dlparts._validation import keras_lookup
+from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import positive_number
+from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import same_batch_size
 
 
 def _check_states(inputs, states, units):
@@ -175,7 +174,10 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
                 "regularizers",
                 (kernel_regularizer, recurrent_regularizer, bias_regularizer),
             ),
-            ("constraints", (kernel_constraint, recurrent_constraint, bias_constraint)),
+            (
+                "constraints",
+                (kernel_constraint, recurrent_constraint, bias_constraint),
+            ),
         ):
             for part, value in zip(("kernel", "recurrent", "bias"), values):
                 name = f"{part}_{kind[:-1]}"

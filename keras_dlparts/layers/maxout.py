@@ -87,7 +87,9 @@ class Maxout(keras.layers.Layer):
         axis = self._axis(len(inputs.shape))
         if 0 in tuple(inputs.shape):
             # An empty batch: TensorFlow's eager `max` refuses empty tensors.
-            return ops.zeros(self.compute_output_shape(inputs.shape), inputs.dtype)
+            return ops.zeros(
+                self.compute_output_shape(inputs.shape), inputs.dtype
+            )
         shape = ops.shape(inputs)
         group = inputs.shape[axis] // self.num_units
         grouped = ops.reshape(

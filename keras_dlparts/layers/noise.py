@@ -88,7 +88,9 @@ class SaltAndPepperNoise(RandomAugmentation):
             shape = tuple(shape[:-1]) + (1,)
         u = keras.random.uniform(shape, seed=self.seed_generator)
         salt = u < self.rate * self.salt_ratio
-        pepper = ops.logical_and(u >= self.rate * self.salt_ratio, u < self.rate)
+        pepper = ops.logical_and(
+            u >= self.rate * self.salt_ratio, u < self.rate
+        )
         dtype = inputs.dtype
         outputs = ops.where(salt, ops.cast(self.high, dtype), inputs)
         return ops.where(pepper, ops.cast(self.low, dtype), outputs)

@@ -3,7 +3,9 @@
 import keras
 from keras import ops
 
-from keras_dlparts._validation import initializer, positive_int, positive_ints
+from keras_dlparts._validation import initializer
+from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import positive_ints
 
 
 def _patch_size_pair(patch_size):
@@ -58,8 +60,12 @@ class PatchEmbedding(keras.layers.Layer):
         positive_int("embedding_dim", embedding_dim)
         self.patch_size = patch_size
         self.embedding_dim = embedding_dim
-        self.kernel_initializer = initializer("kernel_initializer", kernel_initializer)
-        self.bias_initializer = initializer("bias_initializer", bias_initializer)
+        self.kernel_initializer = initializer(
+            "kernel_initializer", kernel_initializer
+        )
+        self.bias_initializer = initializer(
+            "bias_initializer", bias_initializer
+        )
 
     def build(self, input_shape):
         if len(input_shape) != 4 or None in input_shape[1:]:
@@ -82,7 +88,9 @@ class PatchEmbedding(keras.layers.Layer):
             initializer=self.kernel_initializer,
         )
         self.bias = self.add_weight(
-            name="bias", shape=(self.embedding_dim,), initializer=self.bias_initializer
+            name="bias",
+            shape=(self.embedding_dim,),
+            initializer=self.bias_initializer,
         )
         self.built = True
 
@@ -147,7 +155,9 @@ class ClassToken(keras.layers.Layer):
 
     def __init__(self, token_initializer="zeros", **kwargs):
         super().__init__(**kwargs)
-        self.token_initializer = initializer("token_initializer", token_initializer)
+        self.token_initializer = initializer(
+            "token_initializer", token_initializer
+        )
         self.supports_masking = True
 
     def build(self, input_shape):

@@ -3,13 +3,11 @@
 import keras
 from keras import ops
 
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import initializer
+from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import positive_number
 from keras_dlparts.ops.positional import sinusoidal_positional_encoding
-from keras_dlparts._validation import (
-    boolean,
-    initializer,
-    positive_int,
-    positive_number,
-)
 
 
 def _check_sequence_shape(input_shape, name="inputs"):
@@ -279,9 +277,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
             )
         _check_length(input_shape, self.sequence_length)
         self.token_embedding.build(input_shape)
-        self.position_embedding.build(
-            (*input_shape, self.embedding_dim)
-        )
+        self.position_embedding.build((*input_shape, self.embedding_dim))
         self.built = True
 
     def call(self, inputs):

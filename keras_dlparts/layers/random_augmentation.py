@@ -73,7 +73,10 @@ class RandomAugmentation(keras.layers.Layer):
         self._build_at_init()
 
     def _check_rank(self, shape):
-        if self.allowed_ranks is not None and len(shape) not in self.allowed_ranks:
+        if (
+            self.allowed_ranks is not None
+            and len(shape) not in self.allowed_ranks
+        ):
             raise ValueError(
                 f"Input of layer {self.name!r} must have rank in "
                 f"{sorted(self.allowed_ranks)}. Received: inputs.shape="

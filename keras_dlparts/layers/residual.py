@@ -5,15 +5,13 @@ import math
 import keras
 from keras import ops
 
-from keras_dlparts._validation import (
-    boolean,
-    fraction,
-    initializer,
-    keras_lookup,
-    one_of,
-    positive_int,
-    positive_number,
-)
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import fraction
+from keras_dlparts._validation import initializer
+from keras_dlparts._validation import keras_lookup
+from keras_dlparts._validation import one_of
+from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import positive_number
 
 _KINDS = ("basic", "bottleneck")
 
@@ -87,7 +85,9 @@ class ResidualBlock(keras.layers.Layer):
         boolean("use_bias", use_bias)
         positive_number("epsilon", epsilon)
         fraction("momentum", momentum)
-        kernel_initializer = initializer("kernel_initializer", kernel_initializer)
+        kernel_initializer = initializer(
+            "kernel_initializer", kernel_initializer
+        )
         kernel_regularizer = keras_lookup(
             "kernel_regularizer", kernel_regularizer, "regularizers"
         )
@@ -140,7 +140,9 @@ class ResidualBlock(keras.layers.Layer):
         # follow Keras's tracked lists.
         self.num_convs = len(specs)
         for i, spec in enumerate(specs):
-            setattr(self, f"conv{i + 1}", self._conv(*spec, name=f"conv{i + 1}"))
+            setattr(
+                self, f"conv{i + 1}", self._conv(*spec, name=f"conv{i + 1}")
+            )
             setattr(self, f"bn{i + 1}", self._norm(f"bn{i + 1}"))
         self.shortcut_conv = self.shortcut_norm = None
         if s != 1 or input_shape[-1] != self.out_channels:

@@ -92,7 +92,9 @@ class ReparameterizationSampler(keras.layers.Layer):
                 "Input `mean` must have rank >= 2 (batch, ..., latent_dim). "
                 f"Received: mean.shape={mean_shape}"
             )
-        _validation.same_shape("mean", mean_shape, "log_var", tuple(log_var_shape))
+        _validation.same_shape(
+            "mean", mean_shape, "log_var", tuple(log_var_shape)
+        )
 
     def call(self, inputs, log_var=None, training=None):
         mean, log_var = self._split(inputs, log_var)
@@ -104,7 +106,9 @@ class ReparameterizationSampler(keras.layers.Layer):
                 ops.cast(mean, "float32"), ops.cast(log_var, "float32")
             )
             count = ops.sum(ops.ones_like(kl))
-            self.add_loss(self.kl_weight * ops.divide_no_nan(ops.sum(kl), count))
+            self.add_loss(
+                self.kl_weight * ops.divide_no_nan(ops.sum(kl), count)
+            )
         if not training:
             return mean
         return self._sample(mean, log_var)
@@ -116,7 +120,9 @@ class ReparameterizationSampler(keras.layers.Layer):
         eps = keras.random.normal(
             ops.shape(mean), dtype=work, seed=self.seed_generator
         )
-        half_log_var = ops.minimum(0.5 * ops.cast(log_var, work), _MAX_HALF_LOG_VAR)
+        half_log_var = ops.minimum(
+            0.5 * ops.cast(log_var, work), _MAX_HALF_LOG_VAR
+        )
         z = ops.cast(mean, work) + ops.exp(half_log_var) * eps
         largest = float(ml_dtypes.finfo(dtype).max)
         return ops.cast(ops.clip(z, -largest, largest), dtype)

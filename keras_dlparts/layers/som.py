@@ -201,9 +201,7 @@ class SelfOrganizingMap(keras.layers.Layer):
     # ------------------------------------------------------------------
 
     def _flat_codebook(self, dtype="float32"):
-        return ops.cast(
-            ops.reshape(self.codebook, (self.num_units, -1)), dtype
-        )
+        return ops.cast(ops.reshape(self.codebook, (self.num_units, -1)), dtype)
 
     def _check_features(self, inputs):
         if not self.built:  # a method called before the layer
@@ -228,9 +226,7 @@ class SelfOrganizingMap(keras.layers.Layer):
         inputs = ops.convert_to_tensor(inputs)
         self._check_features(inputs)
         inputs = ops.cast(inputs, "float32")
-        return inputs, pairwise_squared_distance(
-            inputs, self._flat_codebook()
-        )
+        return inputs, pairwise_squared_distance(inputs, self._flat_codebook())
 
     def bmu(self, inputs):
         """Grid coordinates `(row, col)` of each input's best-matching unit.
@@ -282,9 +278,7 @@ class SelfOrganizingMap(keras.layers.Layer):
         _, best_two = ops.top_k(-squared, k=2)
         winners = best_two[:, 0]
         nearest = ops.take(self._flat_codebook(), winners, axis=0)
-        quantization = ops.sqrt(
-            ops.sum(ops.square(inputs - nearest), axis=-1)
-        )
+        quantization = ops.sqrt(ops.sum(ops.square(inputs - nearest), axis=-1))
         if self.topology == "hexagonal":
             grid, far = self._grid_position, lambda d: ops.abs(d - 1.0) > 1e-5
         else:
@@ -394,9 +388,7 @@ class SelfOrganizingMap(keras.layers.Layer):
             (from the same distances that pick the winners).
         """
         inputs, squared = self._squared_distances(inputs)
-        quantization, topographic, winners = self._errors_from(
-            inputs, squared
-        )
+        quantization, topographic, winners = self._errors_from(inputs, squared)
         codebook = self._flat_codebook()
         lr, sigma = self.schedule(self.iterations)
         sums = ops.segment_sum(inputs, winners, num_segments=self.num_units)

@@ -3,7 +3,11 @@
 import math
 
 import keras
-from keras_dlparts._validation import initializer, keras_lookup, number, positive_int
+
+from keras_dlparts._validation import initializer
+from keras_dlparts._validation import keras_lookup
+from keras_dlparts._validation import number
+from keras_dlparts._validation import positive_int
 
 
 def _timestep_frequencies(timesteps, frequency_dim, max_period):
@@ -15,7 +19,8 @@ def _timestep_frequencies(timesteps, frequency_dim, max_period):
     half = frequency_dim // 2
     scale = math.log(max_period) / (half - 1)
     freqs = keras.ops.exp(
-        keras.ops.arange(half, dtype="float32") * keras.ops.cast(-scale, "float32")
+        keras.ops.arange(half, dtype="float32")
+        * keras.ops.cast(-scale, "float32")
     )
     args = keras.ops.cast(timesteps, "float32")[:, None] * freqs[None, :]
     return keras.ops.concatenate([keras.ops.sin(args), keras.ops.cos(args)], -1)
@@ -89,9 +94,15 @@ class TimestepEmbedding(keras.layers.Layer):
         self.hidden_dim = hidden_dim
         self.max_period = float(max_period)
         self.activation = activation
-        self.kernel_initializer = initializer("kernel_initializer", kernel_initializer)
-        self.bias_initializer = initializer("bias_initializer", bias_initializer)
-        self._frequency_dim = frequency_dim or max(4, embedding_dim + embedding_dim % 2)
+        self.kernel_initializer = initializer(
+            "kernel_initializer", kernel_initializer
+        )
+        self.bias_initializer = initializer(
+            "bias_initializer", bias_initializer
+        )
+        self._frequency_dim = frequency_dim or max(
+            4, embedding_dim + embedding_dim % 2
+        )
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)

@@ -16,7 +16,8 @@ so no scatter and no Python loop is needed and the layers trace under XLA.
 import keras
 from keras import ops
 
-from keras_dlparts._validation import fraction, positive_int
+from keras_dlparts._validation import fraction
+from keras_dlparts._validation import positive_int
 from keras_dlparts.layers.random_augmentation import RandomAugmentation
 
 
@@ -212,7 +213,9 @@ class RandomTokenInsertion(_TokenAugmentation):
         else:
             count = ops.sum(ops.cast(present, "float32"), -1, keepdims=True)
             index = ops.cast(ops.floor(self.uniform(tokens) * count), "int32")
-            index = ops.clip(index, 0, ops.maximum(ops.cast(count, "int32") - 1, 0))
+            index = ops.clip(
+                index, 0, ops.maximum(ops.cast(count, "int32") - 1, 0)
+            )
             new = ops.take_along_axis(tokens, index, axis=-1)
         new = ops.cast(new, tokens.dtype)
         length = ops.shape(tokens)[-1]
@@ -220,8 +223,12 @@ class RandomTokenInsertion(_TokenAugmentation):
         # inserted or present, compact, and cut back to `length`.
         batch = ops.shape(tokens)[0]
         # (batch, 2 * length), not (batch, -1): -1 is ambiguous in an empty batch.
-        both = ops.reshape(ops.stack([new, tokens], axis=-1), (batch, 2 * length))
-        keep = ops.reshape(ops.stack([insert, present], axis=-1), (batch, 2 * length))
+        both = ops.reshape(
+            ops.stack([new, tokens], axis=-1), (batch, 2 * length)
+        )
+        keep = ops.reshape(
+            ops.stack([insert, present], axis=-1), (batch, 2 * length)
+        )
         return _compact(both, keep)[:, :length]
 
     def get_config(self):

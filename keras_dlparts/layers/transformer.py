@@ -3,19 +3,18 @@
 import keras
 from keras import ops
 
-from keras_dlparts._validation import (
-    boolean,
-    broadcastable_mask,
-    initializer,
-    keras_lookup,
-    one_of,
-    positive_int,
-    positive_number,
-    random_seed,
-    rate,
-    same_batch_size,
-)
-from keras_dlparts.layers.attention import SCORES, MultiHeadAttention
+from keras_dlparts._validation import boolean
+from keras_dlparts._validation import broadcastable_mask
+from keras_dlparts._validation import initializer
+from keras_dlparts._validation import keras_lookup
+from keras_dlparts._validation import one_of
+from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import positive_number
+from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import rate
+from keras_dlparts._validation import same_batch_size
+from keras_dlparts.layers.attention import SCORES
+from keras_dlparts.layers.attention import MultiHeadAttention
 
 try:  # Keras's own accessor, right on every backend (JAX keeps a side table).
     from keras.src.backend import get_keras_mask as _keras_mask
@@ -110,8 +109,12 @@ class _TransformerBlock(keras.layers.Layer):
         self.norm_first = norm_first
         self.score = score
         self.layer_norm_epsilon = layer_norm_epsilon
-        self.kernel_initializer = initializer("kernel_initializer", kernel_initializer)
-        self.bias_initializer = initializer("bias_initializer", bias_initializer)
+        self.kernel_initializer = initializer(
+            "kernel_initializer", kernel_initializer
+        )
+        self.bias_initializer = initializer(
+            "bias_initializer", bias_initializer
+        )
         self.seed = seed
         self.supports_masking = True
         self._seed_offset = 0
@@ -149,7 +152,10 @@ class _TransformerBlock(keras.layers.Layer):
 
     def _dropout(self, name):
         return keras.layers.Dropout(
-            self.dropout, seed=self._next_seed(), dtype=self.dtype_policy, name=name
+            self.dropout,
+            seed=self._next_seed(),
+            dtype=self.dtype_policy,
+            name=name,
         )
 
     def _build_feedforward(self, shape):
@@ -269,22 +275,30 @@ class TransformerEncoderBlock(_TransformerBlock):
         self._build_feedforward(inputs_shape)
         self.built = True
 
-    def call(self, inputs, padding_mask=None, attention_mask=None, training=None):
+    def call(
+        self, inputs, padding_mask=None, attention_mask=None, training=None
+    ):
         _check_padding_mask("padding_mask", padding_mask, inputs)
         if attention_mask is not None:
             batch, length = tuple(inputs.shape)[:2]
             broadcastable_mask(
                 "attention_mask", attention_mask, (batch, length, length)
             )
-        mask = _merge(_key_mask(padding_mask, _keras_mask(inputs)), attention_mask)
+        mask = _merge(
+            _key_mask(padding_mask, _keras_mask(inputs)), attention_mask
+        )
 
         def attend(x, training):
             x = _unmasked(x)
-            y = self.self_attention(x, x, attention_mask=mask, training=training)
+            y = self.self_attention(
+                x, x, attention_mask=mask, training=training
+            )
             return self.self_attention_dropout(y, training=training)
 
         x = self._residual(inputs, attend, self.self_attention_norm, training)
-        return self._residual(x, self._feedforward, self.feedforward_norm, training)
+        return self._residual(
+            x, self._feedforward, self.feedforward_norm, training
+        )
 
     def compute_output_shape(self, inputs_shape):
         return tuple(inputs_shape)
@@ -359,11 +373,15 @@ class TransformerDecoderBlock(_TransformerBlock):
         self.cross_attention = None
         if encoder_sequence_shape is not None:
             _check_sequence("encoder_sequence", encoder_sequence_shape)
-            self.cross_attention = self._attention(hidden_dim, "cross_attention")
+            self.cross_attention = self._attention(
+                hidden_dim, "cross_attention"
+            )
             self.cross_attention.build(shape, encoder_sequence_shape)
             self.cross_attention_norm = self._norm("cross_attention_norm")
             self.cross_attention_norm.build(shape)
-            self.cross_attention_dropout = self._dropout("cross_attention_dropout")
+            self.cross_attention_dropout = self._dropout(
+                "cross_attention_dropout"
+            )
         self._build_feedforward(shape)
         self.built = True
 
@@ -393,7 +411,9 @@ class TransformerDecoderBlock(_TransformerBlock):
             _check_padding_mask(
                 "encoder_padding_mask", encoder_padding_mask, encoder_sequence
             )
-        self_mask = _key_mask(decoder_padding_mask, _keras_mask(decoder_sequence))
+        self_mask = _key_mask(
+            decoder_padding_mask, _keras_mask(decoder_sequence)
+        )
         cross_mask = None
         if encoder_sequence is not None:
             cross_mask = _key_mask(
@@ -427,7 +447,9 @@ class TransformerDecoderBlock(_TransformerBlock):
             x = self._residual(
                 x, attend_encoder, self.cross_attention_norm, training
             )
-        return self._residual(x, self._feedforward, self.feedforward_norm, training)
+        return self._residual(
+            x, self._feedforward, self.feedforward_norm, training
+        )
 
     def compute_output_shape(
         self, decoder_sequence_shape, encoder_sequence_shape=None

@@ -71,16 +71,16 @@ class CLIPLoss(keras.losses.Loss):
     ):
         super().__init__(name=name, reduction=reduction, dtype=dtype)
         if temperature is not None:
-            temperature = _validation.positive_number("temperature", temperature)
+            temperature = _validation.positive_number(
+                "temperature", temperature
+            )
         self.temperature = temperature
         self._dtype_argument = dtype
 
     def call(self, y_true, y_pred):
         logits = ops.convert_to_tensor(y_pred, dtype=self.dtype)
         shape = tuple(logits.shape)
-        if len(shape) != 2 or (
-            None not in shape and shape[0] != shape[1]
-        ):
+        if len(shape) != 2 or (None not in shape and shape[0] != shape[1]):
             raise ValueError(
                 "Argument `y_pred` must be the square (batch, batch) similarity "
                 f"matrix of the pairs. Received: y_pred.shape={shape}"

@@ -13,6 +13,7 @@ MINING_STRATEGIES = ("batch_hard", "semi_hard", "batch_all")
 #: The distances `TripletLoss` measures between embeddings.
 DISTANCES = ("l2", "squared_l2", "cosine")
 
+
 def pairwise_distances(embeddings, distance):
     """`(batch, batch)` matrix of distances, exactly zero on the diagonal."""
     n = ops.shape(embeddings)[0]
@@ -37,7 +38,9 @@ def batch_hard_loss(dist, positive, negative, margin):
     big = ops.max(dist, initial=0.0) + 1.0
     hardest_positive = ops.max(ops.where(positive, dist, 0.0), axis=1)
     hardest_negative = ops.min(ops.where(negative, dist, big), axis=1)
-    valid = ops.logical_and(ops.any(positive, axis=1), ops.any(negative, axis=1))
+    valid = ops.logical_and(
+        ops.any(positive, axis=1), ops.any(negative, axis=1)
+    )
     return _masked_mean(
         ops.relu(margin + hardest_positive - hardest_negative), valid
     )

@@ -4,7 +4,6 @@ import keras
 from keras import ops
 
 from keras_dlparts import _validation
-
 from keras_dlparts.metrics.ngram_counts import lengths
 from keras_dlparts.metrics.ngram_counts import ngram_counts
 from keras_dlparts.metrics.ngram_counts import prepare_ids
@@ -84,32 +83,42 @@ class BLEU(keras.metrics.Metric):
         references, candidates = prepare_ids(y_true, y_pred, (2, 3))
         if len(references.shape) == 2:
             references = references[:, None, :]
-        clipped, cand_total, _ = ngram_counts(candidates, references, self.max_order)
+        clipped, cand_total, _ = ngram_counts(
+            candidates, references, self.max_order
+        )
         weight = sentence_weights(sample_weight, references)
-        self.matches.assign_add(ops.stack([ops.sum(c * weight) for c in clipped]))
+        self.matches.assign_add(
+            ops.stack([ops.sum(c * weight) for c in clipped])
+        )
         self.possible.assign_add(
-            ops.stack([ops.sum(ops.maximum(t, 1.0) * weight) for t in cand_total])
+            ops.stack(
+                [ops.sum(ops.maximum(t, 1.0) * weight) for t in cand_total]
+            )
         )
         hyp = lengths(candidates)  # (B,)
         refs = lengths(references)  # (B, R)
         # Closest reference length, ties to the shorter; empty refs ignored.
         distance = ops.abs(refs - hyp[:, None]) + ops.where(refs > 0, 0.0, 1e9)
         key = distance * 1e4 + refs
-        closest = ops.take_along_axis(refs, ops.argmin(key, axis=1)[:, None], axis=1)[
-            :, 0
-        ]
+        closest = ops.take_along_axis(
+            refs, ops.argmin(key, axis=1)[:, None], axis=1
+        )[:, 0]
         self.candidate_length.assign_add(ops.sum(hyp * weight))
         self.reference_length.assign_add(ops.sum(closest * weight))
 
     def result(self):
         matches, possible = self.matches, self.possible
         if self.smooth and self.max_order > 1:
-            bonus = ops.concatenate([ops.zeros((1,)), ops.ones((self.max_order - 1,))])
+            bonus = ops.concatenate(
+                [ops.zeros((1,)), ops.ones((self.max_order - 1,))]
+            )
             matches, possible = matches + bonus, possible + bonus
         precision = matches / ops.maximum(possible, 1.0)
         log_mean = ops.mean(ops.log(ops.maximum(precision, 1e-30)))
         c, r = self.candidate_length, self.reference_length
-        penalty = ops.where(c > r, 1.0, ops.exp(1.0 - r / ops.maximum(c, 1e-30)))
+        penalty = ops.where(
+            c > r, 1.0, ops.exp(1.0 - r / ops.maximum(c, 1e-30))
+        )
         score = penalty * ops.exp(log_mean)
         score = ops.where(ops.min(matches) > 0, score, 0.0)
         return ops.cast(ops.where(c > 0, score, 0.0), self.dtype)

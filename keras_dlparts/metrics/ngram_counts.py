@@ -52,7 +52,9 @@ def sentence_weights(sample_weight, y_true):
     if sample_weight is None:
         return 1.0
     sample_weight = ops.convert_to_tensor(sample_weight)
-    _validation.same_batch_size(("y_true", y_true), ("sample_weight", sample_weight))
+    _validation.same_batch_size(
+        ("y_true", y_true), ("sample_weight", sample_weight)
+    )
     return ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
 
 
@@ -96,7 +98,9 @@ def ngram_counts(candidates, references, max_order):
             self_n = ops.logical_and(
                 self_n[:, :-1, :-1], self_equal[:, n - 1 :, n - 1 :]
             )
-        valid = ops.cast(present[:, n - 1 :], "float32")  # last token not padding
+        valid = ops.cast(
+            present[:, n - 1 :], "float32"
+        )  # last token not padding
         count_c = ops.sum(ops.cast(self_n, "float32"), axis=-1)
         count_r = ops.max(
             ops.sum(ops.cast(ref_n, "float32"), axis=-1), axis=1, initial=0.0
@@ -105,7 +109,9 @@ def ngram_counts(candidates, references, max_order):
         clipped.append(ops.sum(share * valid, axis=-1))
         cand_total.append(ops.sum(valid, axis=-1))
         ref_total.append(
-            ops.sum(ops.cast(references[:, :, n - 1 :] != 0, "float32"), axis=-1)
+            ops.sum(
+                ops.cast(references[:, :, n - 1 :] != 0, "float32"), axis=-1
+            )
         )
     return clipped, cand_total, ref_total
 

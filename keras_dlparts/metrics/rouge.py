@@ -4,7 +4,6 @@ import keras
 from keras import ops
 
 from keras_dlparts import _validation
-
 from keras_dlparts.metrics.ngram_counts import lcs_length
 from keras_dlparts.metrics.ngram_counts import lengths
 from keras_dlparts.metrics.ngram_counts import ngram_counts
@@ -80,7 +79,11 @@ class ROUGE(keras.metrics.Metric):
             clipped, cand_total, ref_total = ngram_counts(
                 candidates, references[:, None, :], self.order
             )
-            overlap, cand, ref = clipped[-1], cand_total[-1], ref_total[-1][:, 0]
+            overlap, cand, ref = (
+                clipped[-1],
+                cand_total[-1],
+                ref_total[-1][:, 0],
+            )
         else:
             overlap = lcs_length(candidates, references)
             cand, ref = lengths(candidates), lengths(references)

@@ -10,8 +10,8 @@ from keras_dlparts.models.densenet import build_densenet
 from keras_dlparts.models.diffusion import DiffusionModel
 from keras_dlparts.models.diffusion_unet import build_diffusion_unet
 from keras_dlparts.models.dual_encoder import DualEncoder
-from keras_dlparts.models.gan import ConditionalGAN
 from keras_dlparts.models.gan import GAN
+from keras_dlparts.models.gan import ConditionalGAN
 from keras_dlparts.models.layout import transformer_layout_map
 from keras_dlparts.models.mlp import build_mlp
 from keras_dlparts.models.noise_schedule import NoiseSchedule
@@ -27,7 +27,9 @@ from keras_dlparts.models.siamese import SiameseNetwork
 from keras_dlparts.models.siamese import few_shot_accuracy
 from keras_dlparts.models.som import SOM
 from keras_dlparts.models.timeseries import build_timeseries_cnn
-from keras_dlparts.models.transformer_classifier import build_transformer_classifier
+from keras_dlparts.models.transformer_classifier import (
+    build_transformer_classifier,
+)
 from keras_dlparts.models.unet import build_unet
 from keras_dlparts.models.vae import VAE
 from keras_dlparts.models.vit import build_vit

@@ -7,7 +7,6 @@ from keras import ops
 from keras_dlparts._validation import fits_input
 from keras_dlparts._validation import keras_object
 from keras_dlparts._validation import number
-
 from keras_dlparts.models._resume import SeedState
 
 
@@ -63,7 +62,12 @@ class AnomalyDetector(SeedState, keras.Model):
     def __init__(self, autoencoder, quantile=0.99, **kwargs):
         keras_object("autoencoder", autoencoder, keras.Model)
         number(
-            "quantile", quantile, low=0, high=1, include_low=False, include_high=False
+            "quantile",
+            quantile,
+            low=0,
+            high=1,
+            include_low=False,
+            include_high=False,
         )
         super().__init__(**kwargs)
         self.autoencoder = autoencoder

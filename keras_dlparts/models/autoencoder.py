@@ -3,6 +3,7 @@
 import math
 
 import keras
+
 from keras_dlparts import _validation as args
 
 _KINDS = ("dense", "conv")
@@ -10,8 +11,16 @@ _UPSAMPLING = ("transpose", "resize")
 
 
 def _check_arguments(
-    input_shape, latent_dim, kind, upsampling, denoising, hidden_units,
-    filters, activation, output_activation, batch_norm_momentum,
+    input_shape,
+    latent_dim,
+    kind,
+    upsampling,
+    denoising,
+    hidden_units,
+    filters,
+    activation,
+    output_activation,
+    batch_norm_momentum,
 ):
     """Checks every argument, naming it; returns the shape and sizes."""
     input_shape = args.positive_ints("input_shape", input_shape)
@@ -44,10 +53,14 @@ def _dense_halves(input_shape, latent_dim, hidden_units, activation):
     decoder.add(keras.Input((latent_dim,)))
     for units in reversed(hidden_units):
         decoder.add(keras.layers.Dense(units, activation=activation))
-    return encoder, decoder, [
-        keras.layers.Dense(math.prod(input_shape)),
-        keras.layers.Reshape(input_shape),
-    ]
+    return (
+        encoder,
+        decoder,
+        [
+            keras.layers.Dense(math.prod(input_shape)),
+            keras.layers.Reshape(input_shape),
+        ],
+    )
 
 
 def _conv_halves(input_shape, latent_dim, filters, upsampling, momentum):
@@ -69,7 +82,9 @@ def _conv_halves(input_shape, latent_dim, filters, upsampling, momentum):
     encoder.add(keras.layers.Dense(latent_dim, name="code"))
     decoder = keras.Sequential(name="decoder")
     decoder.add(keras.Input((latent_dim,)))
-    decoder.add(keras.layers.Dense(height // factor * width // factor * filters[-1]))
+    decoder.add(
+        keras.layers.Dense(height // factor * width // factor * filters[-1])
+    )
     decoder.add(
         keras.layers.Reshape((height // factor, width // factor, filters[-1]))
     )
@@ -153,8 +168,16 @@ def build_autoencoder(
         (None, 4)
     """
     input_shape, hidden_units, filters = _check_arguments(
-        input_shape, latent_dim, kind, upsampling, denoising, hidden_units,
-        filters, activation, output_activation, batch_norm_momentum,
+        input_shape,
+        latent_dim,
+        kind,
+        upsampling,
+        denoising,
+        hidden_units,
+        filters,
+        activation,
+        output_activation,
+        batch_norm_momentum,
     )
     if kind == "dense":
         encoder, decoder, head = _dense_halves(

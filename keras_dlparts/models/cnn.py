@@ -50,7 +50,9 @@ def build_lenet5(
         )
     args.positive_int("num_classes", num_classes)
     args.keras_lookup("activation", activation, "activations")
-    args.keras_lookup("classifier_activation", classifier_activation, "activations")
+    args.keras_lookup(
+        "classifier_activation", classifier_activation, "activations"
+    )
     inputs = keras.Input(input_shape, name="image")
     x = keras.layers.Conv2D(6, 5, activation=activation, name="c1")(inputs)
     x = keras.layers.AveragePooling2D(2, name="s2")(x)
@@ -118,7 +120,9 @@ def build_vgg(
     args.positive_int("dense_units", dense_units)
     dropout_rate = args.rate("dropout_rate", dropout_rate)
     args.boolean("batch_norm", batch_norm)
-    args.keras_lookup("classifier_activation", classifier_activation, "activations")
+    args.keras_lookup(
+        "classifier_activation", classifier_activation, "activations"
+    )
 
     inputs = keras.Input(input_shape, name="image")
     x = inputs
@@ -126,8 +130,11 @@ def build_vgg(
         for c in range(count):
             prefix = f"block{b + 1}_conv{c + 1}"
             x = keras.layers.Conv2D(
-                filters, 3, padding="same",
-                activation=None if batch_norm else "relu", name=prefix,
+                filters,
+                3,
+                padding="same",
+                activation=None if batch_norm else "relu",
+                name=prefix,
             )(x)
             if batch_norm:
                 x = keras.layers.BatchNormalization(name=f"{prefix}_bn")(x)

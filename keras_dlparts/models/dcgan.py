@@ -3,6 +3,7 @@
 import math
 
 import keras
+
 from keras_dlparts import _validation as args
 
 

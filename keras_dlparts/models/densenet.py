@@ -2,10 +2,10 @@
 
 import keras
 
-from keras_dlparts.models._stem import imagenet_stem
+from keras_dlparts import _validation as args
 from keras_dlparts.layers.dense_block import DenseBlock
 from keras_dlparts.layers.dense_block import TransitionLayer
-from keras_dlparts import _validation as args
+from keras_dlparts.models._stem import imagenet_stem
 
 #: Layers per dense block for the standard depths.
 DENSENET_DEPTHS = {
@@ -63,7 +63,9 @@ def build_densenet(
     """
     if blocks is None:
         args.positive_int("depth", depth)
-        blocks = DENSENET_DEPTHS[args.one_of("depth", depth, tuple(DENSENET_DEPTHS))]
+        blocks = DENSENET_DEPTHS[
+            args.one_of("depth", depth, tuple(DENSENET_DEPTHS))
+        ]
     blocks = args.positive_ints("blocks", blocks)
     input_shape = args.image_shape(input_shape)
     # The stem divides the size by 4 (rounding up), each transition by 2.
@@ -76,13 +78,17 @@ def build_densenet(
         )
     args.positive_int("num_classes", num_classes)
     args.positive_int("growth_rate", growth_rate)
-    args.number("compression", compression, low=0.0, high=1.0, include_low=False)
+    args.number(
+        "compression", compression, low=0.0, high=1.0, include_low=False
+    )
     args.boolean("bottleneck", bottleneck)
     if stem_filters is None:
         stem_filters = 2 * growth_rate
     args.positive_int("stem_filters", stem_filters)
     args.rate("dropout_rate", dropout_rate)
-    args.keras_lookup("classifier_activation", classifier_activation, "activations")
+    args.keras_lookup(
+        "classifier_activation", classifier_activation, "activations"
+    )
 
     inputs = keras.Input(input_shape, name="image")
     x = imagenet_stem(inputs, stem_filters, use_bias=False)

@@ -315,8 +315,10 @@ class DiffusionModel(SeedState, keras.Model):
         n = int(n)
         total = self.schedule.steps
         steps = total if steps is None else steps
-        if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or not (
-            1 <= steps <= total
+        if (
+            isinstance(steps, bool)
+            or not isinstance(steps, (int, np.integer))
+            or not (1 <= steps <= total)
         ):
             raise ValueError(
                 f"Argument `steps` must be an integer in [1, {total}]. "
@@ -537,7 +539,9 @@ def _compile(fn, variables, jit_compile):
         import jax  # JAX-only branch.
 
         def pure(values, *args):
-            with keras.StatelessScope(state_mapping=list(zip(variables, values))):
+            with keras.StatelessScope(
+                state_mapping=list(zip(variables, values))
+            ):
                 return fn(*args)
 
         jitted = jax.jit(pure)

@@ -2,9 +2,9 @@
 
 import keras
 
+from keras_dlparts import _validation as args
 from keras_dlparts.layers.attention import MultiHeadAttention
 from keras_dlparts.layers.timestep import TimestepEmbedding
-from keras_dlparts import _validation as args
 
 
 def build_diffusion_unet(
@@ -70,8 +70,15 @@ def build_diffusion_unet(
         (None, 8, 8, 1)
     """
     image_shape, multipliers, attention_resolutions = _check_arguments(
-        image_shape, base_filters, channel_multipliers, num_res_blocks,
-        attention_resolutions, num_classes, num_heads, groups, dropout,
+        image_shape,
+        base_filters,
+        channel_multipliers,
+        num_res_blocks,
+        attention_resolutions,
+        num_classes,
+        num_heads,
+        groups,
+        dropout,
     )
 
     blocks = _Blocks(groups, num_heads, dropout)
@@ -83,8 +90,12 @@ def build_diffusion_unet(
         label = keras.Input((), dtype="int32", name="label")
         inputs.append(label)
         temb = keras.layers.Add(name="conditioning")(
-            [temb, keras.layers.Embedding(num_classes + 1, 4 * base_filters,
-                                          name="label_embedding")(label)]
+            [
+                temb,
+                keras.layers.Embedding(
+                    num_classes + 1, 4 * base_filters, name="label_embedding"
+                )(label),
+            ]
         )
     temb = keras.layers.Activation("swish")(temb)
 
@@ -98,9 +109,9 @@ def build_diffusion_unet(
                 h = blocks.attention(h)
             skips.append(h)
         if level < len(multipliers) - 1:
-            h = keras.layers.Conv2D(
-                h.shape[-1], 3, strides=2, padding="same"
-            )(h)
+            h = keras.layers.Conv2D(h.shape[-1], 3, strides=2, padding="same")(
+                h
+            )
             size //= 2
             skips.append(h)
 
@@ -132,8 +143,15 @@ def build_diffusion_unet(
 
 
 def _check_arguments(
-    image_shape, base_filters, channel_multipliers, num_res_blocks,
-    attention_resolutions, num_classes, num_heads, groups, dropout,
+    image_shape,
+    base_filters,
+    channel_multipliers,
+    num_res_blocks,
+    attention_resolutions,
+    num_classes,
+    num_heads,
+    groups,
+    dropout,
 ):
     """Checks every argument, naming it; returns the shape and sizes."""
     image_shape = args.image_shape(image_shape, "image_shape")
@@ -166,7 +184,8 @@ def _check_arguments(
         )
     # The middle block always attends, at the last level's channels.
     attended = [channels[-1]] + [
-        c for level, c in enumerate(channels)
+        c
+        for level, c in enumerate(channels)
         if image_shape[0] // 2**level in attention_resolutions
     ]
     if num_heads > min(attended):
@@ -190,7 +209,9 @@ class _Blocks:
         h = keras.layers.Activation("swish")(h)
         h = keras.layers.Conv2D(filters, 3, padding="same")(h)
         shift = keras.layers.Dense(filters)(temb)
-        h = keras.layers.Add()([h, keras.layers.Reshape((1, 1, filters))(shift)])
+        h = keras.layers.Add()(
+            [h, keras.layers.Reshape((1, 1, filters))(shift)]
+        )
         h = keras.layers.GroupNormalization(self.groups)(h)
         h = keras.layers.Activation("swish")(h)
         if self.dropout:

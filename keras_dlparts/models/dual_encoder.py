@@ -13,9 +13,9 @@ from keras_dlparts._validation import number
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import same_batch_size
 from keras_dlparts.models._nested import deserialize_models
+from keras_dlparts.models._nested import serialize_models
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._resume import known_output_shape
-from keras_dlparts.models._nested import serialize_models
 from keras_dlparts.ops.similarity import l2_normalize
 
 #: CLIP clips the learned logit scale `1 / temperature` at 100.
@@ -100,7 +100,9 @@ class DualEncoder(SeedState, keras.Model):
         )
         self.log_logit_scale = self.add_weight(
             shape=(),
-            initializer=keras.initializers.Constant(math.log(1.0 / temperature)),
+            initializer=keras.initializers.Constant(
+                math.log(1.0 / temperature)
+            ),
             trainable=self.learn_temperature,
             name="log_logit_scale",
         )
@@ -130,14 +132,18 @@ class DualEncoder(SeedState, keras.Model):
 
     def logit_scale(self):
         """`1 / temperature`, clipped at 100."""
-        return ops.exp(ops.minimum(self.log_logit_scale, math.log(MAX_LOGIT_SCALE)))
+        return ops.exp(
+            ops.minimum(self.log_logit_scale, math.log(MAX_LOGIT_SCALE))
+        )
 
     def similarity(self, images, texts, training=False):
         """Logits `(n_images, n_texts)`: scaled cosines of the embeddings."""
         image_embeddings = self.encode_images(images, training)
         text_embeddings = self.encode_texts(texts, training)
         scale = ops.cast(self.logit_scale(), image_embeddings.dtype)
-        return scale * ops.matmul(image_embeddings, ops.transpose(text_embeddings))
+        return scale * ops.matmul(
+            image_embeddings, ops.transpose(text_embeddings)
+        )
 
     def call(self, inputs, training=False):
         if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
@@ -163,8 +169,12 @@ class DualEncoder(SeedState, keras.Model):
         text_embeddings = self.encode_texts(label_texts)
         predictions = []
         for start in range(0, len(images), batch_size):
-            image_embeddings = self.encode_images(images[start : start + batch_size])
-            scores = ops.matmul(image_embeddings, ops.transpose(text_embeddings))
+            image_embeddings = self.encode_images(
+                images[start : start + batch_size]
+            )
+            scores = ops.matmul(
+                image_embeddings, ops.transpose(text_embeddings)
+            )
             predictions.append(ops.convert_to_numpy(ops.argmax(scores, axis=1)))
         return np.concatenate(predictions)
 
@@ -180,4 +190,3 @@ class DualEncoder(SeedState, keras.Model):
     @classmethod
     def from_config(cls, config):
         return cls(**deserialize_models(config, _MODELS))
-

@@ -109,5 +109,7 @@ def transformer_layout_map(device_mesh, model_axis="model"):
     args.one_of("model_axis", model_axis, tuple(device_mesh.axis_names))
     layout_map = keras.distribution.LayoutMap(device_mesh)
     for pattern, axes in _RULES:
-        layout_map[pattern] = tuple(model_axis if a == "model" else a for a in axes)
+        layout_map[pattern] = tuple(
+            model_axis if a == "model" else a for a in axes
+        )
     return layout_map

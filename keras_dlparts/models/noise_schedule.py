@@ -79,7 +79,9 @@ class NoiseSchedule:
     ):
         one_of("schedule", schedule, _SCHEDULES)
         positive_int("steps", steps)
-        open_unit = dict(low=0.0, high=1.0, include_low=False, include_high=False)
+        open_unit = dict(
+            low=0.0, high=1.0, include_low=False, include_high=False
+        )
         number("beta_start", beta_start, **open_unit)
         number("beta_end", beta_end, **open_unit)
         if not beta_start <= beta_end:
@@ -127,9 +129,7 @@ class NoiseSchedule:
         self.sqrt_one_minus_alphas_cumprod = np.sqrt(1.0 - abar)
         self.posterior_variance = betas * (1.0 - abar_prev) / (1.0 - abar)
         self.posterior_log_variance_clipped = np.log(
-            np.append(
-                self.posterior_variance[1:2], self.posterior_variance[1:]
-            )
+            np.append(self.posterior_variance[1:2], self.posterior_variance[1:])
             if self.steps > 1
             else np.maximum(self.posterior_variance, 1e-20)
         )
@@ -152,9 +152,7 @@ class NoiseSchedule:
         """
         if isinstance(table, str):
             table = getattr(self, table)
-        values = keras.ops.convert_to_tensor(
-            np.asarray(table, dtype="float32")
-        )
+        values = keras.ops.convert_to_tensor(np.asarray(table, dtype="float32"))
         picked = keras.ops.take(values, keras.ops.cast(t, "int32"), axis=0)
         return keras.ops.reshape(picked, (-1,) + (1,) * (ndim - 1))
 

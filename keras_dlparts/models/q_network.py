@@ -47,9 +47,13 @@ def build_q_network(
     args.keras_lookup("activation", activation, "activations")
     args.boolean("use_bias", use_bias)
     states = keras.Input(shape=(), dtype="int32", name="state")
-    x = keras.layers.CategoryEncoding(num_states, output_mode="one_hot", name="one_hot")(states)
+    x = keras.layers.CategoryEncoding(
+        num_states, output_mode="one_hot", name="one_hot"
+    )(states)
     for i, units in enumerate(hidden_units):
-        x = keras.layers.Dense(units, activation=activation, name=f"hidden_{i}")(x)
+        x = keras.layers.Dense(
+            units, activation=activation, name=f"hidden_{i}"
+        )(x)
     # Linear: start from the all-zero Q-table; with hidden layers zero output
     # weights would block the gradient to them.
     values = keras.layers.Dense(

@@ -1,7 +1,6 @@
 """Radial basis function network builder."""
 
 import keras
-import numpy as np
 
 from keras_dlparts import _validation as args
 from keras_dlparts.layers.rbf import RBF
@@ -66,8 +65,9 @@ def build_rbf_network(
     args.boolean("trainable_centers", trainable_centers)
     args.boolean("trainable_gamma", trainable_gamma)
     inputs = keras.Input(shape=shape, name="inputs")
-    rbf = RBF(num_centers, gamma=gamma, trainable_gamma=trainable_gamma,
-              name="rbf")
+    rbf = RBF(
+        num_centers, gamma=gamma, trainable_gamma=trainable_gamma, name="rbf"
+    )
     hidden = rbf(inputs)
     rbf.trainable = trainable_centers
     outputs = keras.layers.Dense(
@@ -77,4 +77,3 @@ def build_rbf_network(
     if centers is not None:
         rbf.centers.assign(centers)
     return model
-

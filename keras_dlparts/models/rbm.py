@@ -227,13 +227,16 @@ class RBM(BuildOnFit, SeedState, StatefulStep, keras.Model):
         h0 = self.hidden_probabilities(v0)
         hidden, vk = self._draw(h0, noise[0]), v0
         for step in range(self.k):
-            vk = self._draw(self.visible_probabilities(hidden), noise[2 * step + 1])
+            vk = self._draw(
+                self.visible_probabilities(hidden), noise[2 * step + 1]
+            )
             hk = self.hidden_probabilities(vk)
             if step + 1 < self.k:
                 hidden = self._draw(hk, noise[2 * step + 2])
         batch = ops.cast(ops.shape(v0)[0], "float32")
         d_kernel = (
-            ops.matmul(ops.transpose(v0), h0) - ops.matmul(ops.transpose(vk), hk)
+            ops.matmul(ops.transpose(v0), h0)
+            - ops.matmul(ops.transpose(vk), hk)
         ) / batch
         d_visible = ops.mean(v0 - vk, axis=0)
         d_hidden = ops.mean(h0 - hk, axis=0)

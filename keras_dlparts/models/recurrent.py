@@ -2,8 +2,8 @@
 
 import keras
 
-from keras_dlparts.layers.lstm import LSTMCell
 from keras_dlparts import _validation as args
+from keras_dlparts.layers.lstm import LSTMCell
 
 
 def build_lstm_language_model(

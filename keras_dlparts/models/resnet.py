@@ -2,10 +2,10 @@
 
 import keras
 
-from keras_dlparts.models._stem import imagenet_stem
+from keras_dlparts import _validation as args
 from keras_dlparts.layers.residual import _KINDS
 from keras_dlparts.layers.residual import ResidualBlock
-from keras_dlparts import _validation as args
+from keras_dlparts.models._stem import imagenet_stem
 
 #: Blocks per stage and block kind for the standard depths.
 RESNET_DEPTHS = {
@@ -74,7 +74,9 @@ def build_resnet(
     input_shape = args.image_shape(input_shape)
     args.positive_int("num_classes", num_classes)
     args.positive_int("width", width)
-    args.keras_lookup("classifier_activation", classifier_activation, "activations")
+    args.keras_lookup(
+        "classifier_activation", classifier_activation, "activations"
+    )
     args.boolean("use_bias", use_bias)
 
     inputs = keras.Input(input_shape, name="image")

@@ -3,13 +3,11 @@
 import keras
 import numpy as np
 
-from keras_dlparts.layers.positional import TokenAndPositionEmbedding
-from keras_dlparts.layers.transformer import (
-    TransformerDecoderBlock,
-    TransformerEncoderBlock,
-)
 from keras_dlparts import _validation as args
 from keras_dlparts.layers.attention import SCORES
+from keras_dlparts.layers.positional import TokenAndPositionEmbedding
+from keras_dlparts.layers.transformer import TransformerDecoderBlock
+from keras_dlparts.layers.transformer import TransformerEncoderBlock
 
 
 def build_seq2seq_transformer(
@@ -110,9 +108,13 @@ def build_seq2seq_transformer(
     )(source)
     x = keras.layers.Dropout(dropout, name="source_dropout")(x)
     for index in range(num_encoder_layers):
-        x = TransformerEncoderBlock(**block_args, name=f"encoder_block_{index}")(x)
+        x = TransformerEncoderBlock(
+            **block_args, name=f"encoder_block_{index}"
+        )(x)
     if norm_first:
-        x = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")(x)
+        x = keras.layers.LayerNormalization(epsilon=1e-5, name="encoder_norm")(
+            x
+        )
     memory = x
 
     y = TokenAndPositionEmbedding(
@@ -124,11 +126,13 @@ def build_seq2seq_transformer(
     )(target)
     y = keras.layers.Dropout(dropout, name="target_dropout")(y)
     for index in range(num_decoder_layers):
-        y = TransformerDecoderBlock(**block_args, name=f"decoder_block_{index}")(
-            y, memory
-        )
+        y = TransformerDecoderBlock(
+            **block_args, name=f"decoder_block_{index}"
+        )(y, memory)
     if norm_first:
-        y = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")(y)
+        y = keras.layers.LayerNormalization(epsilon=1e-5, name="decoder_norm")(
+            y
+        )
     logits = keras.layers.Dense(
         target_vocabulary_size, dtype="float32", name="logits"
     )(y)
@@ -206,8 +210,12 @@ def _check_id(name, value, vocabulary_size):
 def _check_decode_arguments(model, source_ids, start_id, end_id, max_length):
     """Checks `greedy_decode`'s arguments; returns `source_ids` as int32."""
     args.keras_object("model", model, keras.Model)
-    source_vocabulary, source_length = _embedding_limits(model, "source_embedding")
-    target_vocabulary, target_length = _embedding_limits(model, "target_embedding")
+    source_vocabulary, source_length = _embedding_limits(
+        model, "source_embedding"
+    )
+    target_vocabulary, target_length = _embedding_limits(
+        model, "target_embedding"
+    )
     args.positive_int("max_length", max_length)
     if target_length is not None and max_length > target_length:
         raise ValueError(

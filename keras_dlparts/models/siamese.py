@@ -13,8 +13,8 @@ from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import random_seed
 from keras_dlparts._validation import same_batch_size
 from keras_dlparts.models._nested import deserialize_models
-from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._nested import serialize_models
+from keras_dlparts.models._resume import SeedState
 from keras_dlparts.ops.similarity import l2_normalize
 from keras_dlparts.ops.similarity import safe_sqrt
 
@@ -143,7 +143,9 @@ def few_shot_accuracy(
     Returns:
         The mean accuracy over all queries of all episodes, a float.
     """
-    if not all(callable(getattr(model, m, None)) for m in ("embed", "pair_distance")):
+    if not all(
+        callable(getattr(model, m, None)) for m in ("embed", "pair_distance")
+    ):
         raise TypeError(
             "Argument `model` must be a SiameseNetwork (with `embed` and "
             f"`pair_distance`). Received: model={model!r}"

@@ -52,7 +52,10 @@ def build_timeseries_cnn(
     x = inputs
     for i, count in enumerate(filters, start=1):
         x = keras.layers.Conv1D(
-            count, kernel_size, padding="causal", activation="relu",
+            count,
+            kernel_size,
+            padding="causal",
+            activation="relu",
             name=f"conv{i}",
         )(x)
     x = keras.layers.Flatten(name="flatten")(x)

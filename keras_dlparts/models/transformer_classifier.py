@@ -2,14 +2,12 @@
 
 import keras
 
-from keras_dlparts.layers.positional import (
-    LearnedPositionalEmbedding,
-    SinusoidalPositionalEncoding,
-    TokenAndPositionEmbedding,
-)
-from keras_dlparts.layers.transformer import TransformerEncoderBlock
 from keras_dlparts import _validation as args
 from keras_dlparts.layers.attention import SCORES
+from keras_dlparts.layers.positional import LearnedPositionalEmbedding
+from keras_dlparts.layers.positional import SinusoidalPositionalEncoding
+from keras_dlparts.layers.positional import TokenAndPositionEmbedding
+from keras_dlparts.layers.transformer import TransformerEncoderBlock
 
 POSITIONS = ("learned", "sinusoidal")
 POOLINGS = ("mean", "max")
@@ -55,7 +53,10 @@ def _embed_sequence(
                 name=f"{name}_tokens_and_positions",
             )(inputs)
         x = keras.layers.Embedding(
-            vocabulary_size, embedding_dim, mask_zero=mask_zero, name=f"{name}_tokens"
+            vocabulary_size,
+            embedding_dim,
+            mask_zero=mask_zero,
+            name=f"{name}_tokens",
         )(inputs)
         return SinusoidalPositionalEncoding(name=f"{name}_positions")(x)
     x = inputs
@@ -129,13 +130,25 @@ def build_transformer_classifier(
         (None, 10)
     """
     input_shape = _check_arguments(
-        input_shape, num_classes, vocabulary_size, embedding_dim, num_heads,
-        intermediate_dim, num_layers, dropout, position, pooling, norm_first,
-        score, mask_zero,
+        input_shape,
+        num_classes,
+        vocabulary_size,
+        embedding_dim,
+        num_heads,
+        intermediate_dim,
+        num_layers,
+        dropout,
+        position,
+        pooling,
+        norm_first,
+        score,
+        mask_zero,
     )
 
     inputs = keras.Input(
-        input_shape, dtype="int32" if vocabulary_size else "float32", name="inputs"
+        input_shape,
+        dtype="int32" if vocabulary_size else "float32",
+        name="inputs",
     )
     x = _embed_sequence(
         inputs, embedding_dim, vocabulary_size, position, mask_zero
@@ -166,15 +179,22 @@ def _sequence_shape(input_shape):
     """`input_shape` as a tuple of positive ints; the length may be None."""
     if isinstance(input_shape, (list, tuple)) and input_shape:
         head = input_shape[0]
-        rest = args.positive_ints_or_empty("input_shape", tuple(input_shape[1:]))
+        rest = args.positive_ints_or_empty(
+            "input_shape", tuple(input_shape[1:])
+        )
         if head is None:
             return (None, *rest)
     return args.positive_ints("input_shape", input_shape)
 
 
 def check_encoder_stack(
-    num_classes, embedding_dim, num_heads, intermediate_dim, num_layers,
-    dropout, score,
+    num_classes,
+    embedding_dim,
+    num_heads,
+    intermediate_dim,
+    num_layers,
+    dropout,
+    score,
 ):
     """Checks the arguments every transformer classifier builder shares."""
     for arg, value in (
@@ -195,9 +215,19 @@ def check_encoder_stack(
 
 
 def _check_arguments(
-    input_shape, num_classes, vocabulary_size, embedding_dim, num_heads,
-    intermediate_dim, num_layers, dropout, position, pooling, norm_first,
-    score, mask_zero,
+    input_shape,
+    num_classes,
+    vocabulary_size,
+    embedding_dim,
+    num_heads,
+    intermediate_dim,
+    num_layers,
+    dropout,
+    position,
+    pooling,
+    norm_first,
+    score,
+    mask_zero,
 ):
     """Checks every argument, naming it; returns `input_shape` as a tuple."""
     input_shape = _sequence_shape(input_shape)
@@ -215,8 +245,13 @@ def _check_arguments(
                 f"`vocabulary_size` is given. Received: input_shape={input_shape}"
             )
     check_encoder_stack(
-        num_classes, embedding_dim, num_heads, intermediate_dim, num_layers,
-        dropout, score,
+        num_classes,
+        embedding_dim,
+        num_heads,
+        intermediate_dim,
+        num_layers,
+        dropout,
+        score,
     )
     args.one_of("position", position, POSITIONS)
     args.one_of("pooling", pooling, POOLINGS)

@@ -10,7 +10,10 @@ _UPSAMPLING = ("transpose", "resize")
 def _double_conv(x, filters, batch_norm, prefix):
     for i in (1, 2):
         x = keras.layers.Conv2D(
-            filters, 3, padding="same", use_bias=not batch_norm,
+            filters,
+            3,
+            padding="same",
+            use_bias=not batch_norm,
             name=f"{prefix}_conv{i}",
         )(x)
         if batch_norm:

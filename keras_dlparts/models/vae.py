@@ -238,7 +238,8 @@ class VAE(SeedState, keras.Model):
         )
         codes, _ = self.encode(pair)
         weights = ops.reshape(
-            ops.linspace(0.0, 1.0, steps), (steps,) + (1,) * len(self.latent_shape)
+            ops.linspace(0.0, 1.0, steps),
+            (steps,) + (1,) * len(self.latent_shape),
         )
         weights = ops.cast(weights, codes.dtype)
         line = (1.0 - weights) * codes[:1] + weights * codes[1:]

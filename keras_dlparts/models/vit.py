@@ -2,10 +2,11 @@
 
 import keras
 
-from keras_dlparts.layers.patches import ClassToken, PatchEmbedding
+from keras_dlparts import _validation as args
+from keras_dlparts.layers.patches import ClassToken
+from keras_dlparts.layers.patches import PatchEmbedding
 from keras_dlparts.layers.positional import LearnedPositionalEmbedding
 from keras_dlparts.layers.transformer import TransformerEncoderBlock
-from keras_dlparts import _validation as args
 from keras_dlparts.models.transformer_classifier import check_encoder_stack
 
 
@@ -62,14 +63,21 @@ def build_vit(
     else:
         args.positive_int("patch_size", patch_size)
     check_encoder_stack(
-        num_classes, embedding_dim, num_heads, intermediate_dim, num_layers,
-        dropout, score,
+        num_classes,
+        embedding_dim,
+        num_heads,
+        intermediate_dim,
+        num_layers,
+        dropout,
+        score,
     )
     args.keras_lookup("activation", activation, "activations")
 
     images = keras.Input(image_shape, name="images")
     # PatchEmbedding validates `patch_size` against the image size.
-    x = PatchEmbedding(patch_size, embedding_dim, name="patch_embedding")(images)
+    x = PatchEmbedding(patch_size, embedding_dim, name="patch_embedding")(
+        images
+    )
     num_patches = x.shape[1]
     x = ClassToken(name="class_token")(x)
     x = LearnedPositionalEmbedding(

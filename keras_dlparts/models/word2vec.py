@@ -4,14 +4,14 @@ import keras
 import numpy as np
 from keras import ops
 
-from keras_dlparts.models._resume import SeedState
-from keras_dlparts.ops.similarity import cosine_similarity
 from keras_dlparts._validation import check_rank
 from keras_dlparts._validation import non_negative_number
 from keras_dlparts._validation import one_of
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import random_seed
 from keras_dlparts._validation import same_batch_size
+from keras_dlparts.models._resume import SeedState
+from keras_dlparts.ops.similarity import cosine_similarity
 
 MODES = ("skipgram", "cbow")
 
@@ -130,15 +130,23 @@ class Word2Vec(SeedState, keras.Model):
         self.embedding_dim = embedding_dim
         self.mode = mode
         self.negative_samples = negative_samples
-        self.word_counts = None if word_counts is None else [float(c) for c in word_counts]
+        self.word_counts = (
+            None if word_counts is None else [float(c) for c in word_counts]
+        )
         self.vocabulary = None if vocabulary is None else list(vocabulary)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.center_embedding = keras.layers.Embedding(
-            vocab_size, embedding_dim, embeddings_initializer="uniform", name="center"
+            vocab_size,
+            embedding_dim,
+            embeddings_initializer="uniform",
+            name="center",
         )
         self.context_embedding = keras.layers.Embedding(
-            vocab_size, embedding_dim, embeddings_initializer="uniform", name="context"
+            vocab_size,
+            embedding_dim,
+            embeddings_initializer="uniform",
+            name="context",
         )
         self.build()
 
@@ -153,7 +161,9 @@ class Word2Vec(SeedState, keras.Model):
             weights = ops.ones((self.vocab_size,))
         else:
             weights = ops.power(ops.convert_to_tensor(self.word_counts), 0.75)
-        weights = ops.concatenate([ops.zeros((1,)), weights[1:]])  # never padding
+        weights = ops.concatenate(
+            [ops.zeros((1,)), weights[1:]]
+        )  # never padding
         return ops.log(ops.maximum(weights, 1e-30))[None, :]
 
     def _center_and_positive(self, inputs):
@@ -183,7 +193,8 @@ class Word2Vec(SeedState, keras.Model):
         )
         negatives = ops.reshape(negatives, (batch, self.negative_samples))
         candidates = ops.concatenate(
-            [ops.reshape(positive, (-1, 1)), ops.cast(negatives, "int32")], axis=1
+            [ops.reshape(positive, (-1, 1)), ops.cast(negatives, "int32")],
+            axis=1,
         )
         return ops.einsum(
             "bd,bkd->bk", center, self.context_embedding(candidates)
@@ -199,10 +210,13 @@ class Word2Vec(SeedState, keras.Model):
         check_rank(names[1], second, 1)
         same_batch_size((names[0], first), (names[1], second))
 
-    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+    def compute_loss(
+        self, x=None, y=None, y_pred=None, sample_weight=None, training=True
+    ):
         """Negative-sampling loss; `y` is not used (the positive comes first)."""
         labels = ops.concatenate(
-            [ops.ones_like(y_pred[:, :1]), ops.zeros_like(y_pred[:, 1:])], axis=1
+            [ops.ones_like(y_pred[:, :1]), ops.zeros_like(y_pred[:, 1:])],
+            axis=1,
         )
         per_pair = ops.sum(
             ops.binary_crossentropy(labels, y_pred, from_logits=True), axis=1

@@ -135,7 +135,9 @@ def scaled_dot_product_attention(query, key, value, mask=None):
     if mask is not None:
         scores_shape = tuple(query.shape[:-1]) + (key.shape[-2],)
         mask = ops.convert_to_tensor(mask)
-        _validation.broadcast_compatible(("mask", mask), ("scores", scores_shape))
+        _validation.broadcast_compatible(
+            ("mask", mask), ("scores", scores_shape)
+        )
         if len(mask.shape) > len(scores_shape):
             raise ValueError(
                 f"Argument `mask` must broadcast to (..., T, S) = "

@@ -21,7 +21,9 @@ def _check_inner_optimizer(inner_optimizer):
     _validation.keras_object(
         "inner_optimizer", inner_optimizer, keras.optimizers.Optimizer
     )
-    if isinstance(inner_optimizer, (Lookahead, keras.optimizers.LossScaleOptimizer)):
+    if isinstance(
+        inner_optimizer, (Lookahead, keras.optimizers.LossScaleOptimizer)
+    ):
         # Both drive their own inner optimizer from `apply`, which
         # Lookahead bypasses (it calls the inner `update_step`).
         raise TypeError(
@@ -108,7 +110,11 @@ class Lookahead(keras.optimizers.Optimizer):
             )
         sync_period = _validation.positive_int("sync_period", sync_period)
         slow_step_size = _validation.number(
-            "slow_step_size", slow_step_size, low=0.0, include_low=False, high=1.0
+            "slow_step_size",
+            slow_step_size,
+            low=0.0,
+            include_low=False,
+            high=1.0,
         )
         super().__init__(
             learning_rate=0.0,

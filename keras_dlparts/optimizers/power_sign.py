@@ -72,7 +72,9 @@ class PowerSign(SignAgreementOptimizer):
 
     def scale(self, agreement, variable):
         """`base ** agreement`, computed as `exp(log(base) * agreement)`."""
-        return ops.exp(ops.cast(math.log(self.base), variable.dtype) * agreement)
+        return ops.exp(
+            ops.cast(math.log(self.base), variable.dtype) * agreement
+        )
 
     def get_config(self):
         config = super().get_config()

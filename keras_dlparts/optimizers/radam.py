@@ -6,6 +6,7 @@ from keras import ops
 from keras_dlparts import _validation
 from keras_dlparts.optimizers import _arguments
 
+
 @keras.saving.register_keras_serializable(package="keras_dlparts")
 class RAdam(keras.optimizers.Optimizer):
     """Optimizer that implements Rectified Adam (Liu et al., 2019).
@@ -84,7 +85,9 @@ class RAdam(keras.optimizers.Optimizer):
         self.beta_2 = _validation.rate("beta_2", beta_2)
         self.epsilon = _validation.positive_number("epsilon", epsilon)
         # The rectification term is undefined below 4.
-        self.sma_threshold = _validation.number("sma_threshold", sma_threshold, low=4)
+        self.sma_threshold = _validation.number(
+            "sma_threshold", sma_threshold, low=4
+        )
 
     def build(self, var_list):
         """Creates the first and second moments of every variable."""

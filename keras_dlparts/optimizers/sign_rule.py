@@ -75,7 +75,8 @@ class SignAgreementOptimizer(keras.optimizers.Optimizer):
         self.assign(m, ops.add(ops.multiply(m, beta), gradient * (1.0 - beta)))
         agreement = self.sign_decay(dtype) * ops.sign(gradient) * ops.sign(m)
         self.assign_sub(
-            variable, lr * ops.multiply(self.scale(agreement, variable), gradient)
+            variable,
+            lr * ops.multiply(self.scale(agreement, variable), gradient),
         )
 
     def get_config(self):

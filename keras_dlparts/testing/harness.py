@@ -227,8 +227,10 @@ class Case:
                 f"{count} training sample(s) cannot be split over "
                 f"{replicas} devices"
             )
-        cut = lambda data: keras.tree.map_structure(  # noqa: E731
-            lambda a: a[:keep], data
+        cut = (
+            lambda data: keras.tree.map_structure(  # noqa: E731
+                lambda a: a[:keep], data
+            )
         )
         y = None if self.y is None else cut(self.y)
         return Case(

@@ -135,7 +135,9 @@ def _train_steps(model, case, epochs=1):
 
 
 def _optimizer_state(optimizer):
-    return [np.asarray(keras.ops.convert_to_numpy(v)) for v in optimizer.variables]
+    return [
+        np.asarray(keras.ops.convert_to_numpy(v)) for v in optimizer.variables
+    ]
 
 
 def _check_checkpoint(case):

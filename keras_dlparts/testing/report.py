@@ -87,10 +87,13 @@ def _rows(runs, backends):
         per_backend = by_subject[subject]
         count = max(len(per_backend[b]) for b in backends)
         for n in range(count):
-            yield subject, {
-                b: per_backend[b][n] if n < len(per_backend[b]) else None
-                for b in backends
-            }
+            yield (
+                subject,
+                {
+                    b: per_backend[b][n] if n < len(per_backend[b]) else None
+                    for b in backends
+                },
+            )
 
 
 def contract_table(runs, backends=BACKENDS):
@@ -163,7 +166,9 @@ def run_suite(
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--from", dest="source", help="an existing results file")
+    parser.add_argument(
+        "--from", dest="source", help="an existing results file"
+    )
     parser.add_argument("--output", default="docs/contract_sweep.md")
     parser.add_argument(
         "--backends",

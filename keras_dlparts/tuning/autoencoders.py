@@ -66,14 +66,23 @@ class AutoencoderHyperModel(BuilderHyperModel):
         (None, 4)
     """
 
-    def __init__(self, input_shape, kind="dense", search_space=None, fixed=None,
-                 compile=None, name=None):
+    def __init__(
+        self,
+        input_shape,
+        kind="dense",
+        search_space=None,
+        fixed=None,
+        compile=None,
+        name=None,
+    ):
         kind = _validation.one_of("kind", kind, ("dense", "conv"))
         if kind == "conv":
             _validation.image_shape(input_shape)
         else:
             _validation.positive_ints("input_shape", input_shape)
-        search_space, fixed, compile = checked_options(search_space, fixed, compile)
+        search_space, fixed, compile = checked_options(
+            search_space, fixed, compile
+        )
         defaults = {
             **_reconstruction_training(),
             "latent_dim": Int(2, 32, sampling="log"),
@@ -86,13 +95,21 @@ class AutoencoderHyperModel(BuilderHyperModel):
             merge_search_space(defaults, search_space),
             fixed={"input_shape": input_shape, "kind": kind, **fixed},
             compile={"loss": "mse", **compile},
-            transform=_layer_sizes("filters" if kind == "conv" else "hidden_units"),
+            transform=_layer_sizes(
+                "filters" if kind == "conv" else "hidden_units"
+            ),
             name=name,
         )
 
 
-def build_dense_vae(input_shape, latent_dim=2, hidden_units=(64,), beta=1.0,
-                    reconstruction="bce", seed=None):
+def build_dense_vae(
+    input_shape,
+    latent_dim=2,
+    hidden_units=(64,),
+    beta=1.0,
+    reconstruction="bce",
+    seed=None,
+):
     """A `VAE` with dense encoder and decoder halves of `hidden_units`.
 
     The encoder is `Flatten -> Dense(hidden_units...) -> [mean, log_var]`,
@@ -127,8 +144,12 @@ def build_dense_vae(input_shape, latent_dim=2, hidden_units=(64,), beta=1.0,
     for units in reversed(tuple(hidden_units)):
         h = keras.layers.Dense(units, activation="relu")(h)
     h = keras.layers.Dense(math.prod(input_shape), activation="sigmoid")(h)
-    decoder = keras.Model(codes, keras.layers.Reshape(input_shape)(h), name="decoder")
-    return VAE(encoder, decoder, beta=beta, reconstruction=reconstruction, seed=seed)
+    decoder = keras.Model(
+        codes, keras.layers.Reshape(input_shape)(h), name="decoder"
+    )
+    return VAE(
+        encoder, decoder, beta=beta, reconstruction=reconstruction, seed=seed
+    )
 
 
 class VAEHyperModel(BuilderHyperModel):
@@ -156,10 +177,18 @@ class VAEHyperModel(BuilderHyperModel):
         (0.5, (2,))
     """
 
-    def __init__(self, input_shape, search_space=None, fixed=None, compile=None,
-                 name=None):
+    def __init__(
+        self,
+        input_shape,
+        search_space=None,
+        fixed=None,
+        compile=None,
+        name=None,
+    ):
         _validation.positive_ints("input_shape", input_shape)
-        search_space, fixed, compile = checked_options(search_space, fixed, compile)
+        search_space, fixed, compile = checked_options(
+            search_space, fixed, compile
+        )
         defaults = {
             **_reconstruction_training(),
             "latent_dim": Int(2, 16, sampling="log"),

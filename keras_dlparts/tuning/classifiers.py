@@ -12,13 +12,13 @@ and `compile()` arguments. The models end in a softmax and compile with
 
 import math
 
+from keras_dlparts import _validation
 from keras_dlparts.models import build_lenet5
 from keras_dlparts.models import build_mlp
 from keras_dlparts.models import build_resnet
 from keras_dlparts.models import build_transformer_classifier
 from keras_dlparts.models import build_vgg
 from keras_dlparts.models import build_vit
-from keras_dlparts import _validation
 from keras_dlparts.tuning.hypermodel import BuilderHyperModel
 from keras_dlparts.tuning.hypermodel import checked_options
 from keras_dlparts.tuning.search_space import Boolean
@@ -60,7 +60,8 @@ class _ClassifierHyperModel(BuilderHyperModel):
         super().__init__(
             build_fn,
             merge_search_space(
-                merge_search_space(training_search_space(), defaults), search_space
+                merge_search_space(training_search_space(), defaults),
+                search_space,
             ),
             fixed=fixed,
             compile={**CLASSIFIER_COMPILE, **compile},
@@ -116,11 +117,20 @@ class MLPHyperModel(_ClassifierHyperModel):
         [8, 8]
     """
 
-    def __init__(self, input_shape, num_classes, search_space=None, fixed=None,
-                 compile=None, name=None):
+    def __init__(
+        self,
+        input_shape,
+        num_classes,
+        search_space=None,
+        fixed=None,
+        compile=None,
+        name=None,
+    ):
         _validation.positive_ints("input_shape", input_shape)
         num_classes = _validation.positive_int("num_classes", num_classes)
-        search_space, fixed, compile = checked_options(search_space, fixed, compile)
+        search_space, fixed, compile = checked_options(
+            search_space, fixed, compile
+        )
         defaults = {
             "depth": Int(1, 3),
             "width": Int(16, 128, step=16),
@@ -129,10 +139,21 @@ class MLPHyperModel(_ClassifierHyperModel):
             "batch_norm": Boolean(),
             "weight_decay": None,
         }
-        fixed = {"input_shape": input_shape, "num_outputs": num_classes,
-                 "output_activation": "softmax", **fixed}
-        super().__init__(build_mlp, defaults, fixed, search_space, compile,
-                         _hidden_units, name)
+        fixed = {
+            "input_shape": input_shape,
+            "num_outputs": num_classes,
+            "output_activation": "softmax",
+            **fixed,
+        }
+        super().__init__(
+            build_mlp,
+            defaults,
+            fixed,
+            search_space,
+            compile,
+            _hidden_units,
+            name,
+        )
 
 
 class LeNet5HyperModel(_ClassifierHyperModel):
@@ -147,8 +168,15 @@ class LeNet5HyperModel(_ClassifierHyperModel):
         search_space, fixed, compile, name: as in `MLPHyperModel`.
     """
 
-    def __init__(self, input_shape, num_classes, search_space=None, fixed=None,
-                 compile=None, name=None):
+    def __init__(
+        self,
+        input_shape,
+        num_classes,
+        search_space=None,
+        fixed=None,
+        compile=None,
+        name=None,
+    ):
         input_shape = _validation.image_shape(input_shape)
         if min(input_shape[:2]) < 16:
             raise ValueError(
@@ -156,12 +184,18 @@ class LeNet5HyperModel(_ClassifierHyperModel):
                 f"Received: input_shape={input_shape}"
             )
         num_classes = _validation.positive_int("num_classes", num_classes)
-        search_space, fixed, compile = checked_options(search_space, fixed, compile)
+        search_space, fixed, compile = checked_options(
+            search_space, fixed, compile
+        )
         defaults = {"activation": Choice(["tanh", "relu"])}
-        fixed = {"input_shape": input_shape, "num_classes": num_classes,
-                 **fixed}
-        super().__init__(build_lenet5, defaults, fixed, search_space, compile,
-                         None, name)
+        fixed = {
+            "input_shape": input_shape,
+            "num_classes": num_classes,
+            **fixed,
+        }
+        super().__init__(
+            build_lenet5, defaults, fixed, search_space, compile, None, name
+        )
 
 
 class VGGHyperModel(_ClassifierHyperModel):
@@ -186,11 +220,20 @@ class VGGHyperModel(_ClassifierHyperModel):
         ((None, 10), 1)
     """
 
-    def __init__(self, input_shape, num_classes, search_space=None, fixed=None,
-                 compile=None, name=None):
+    def __init__(
+        self,
+        input_shape,
+        num_classes,
+        search_space=None,
+        fixed=None,
+        compile=None,
+        name=None,
+    ):
         input_shape = _validation.image_shape(input_shape)
         num_classes = _validation.positive_int("num_classes", num_classes)
-        search_space, fixed, compile = checked_options(search_space, fixed, compile)
+        search_space, fixed, compile = checked_options(
+            search_space, fixed, compile
+        )
         halvings = int(math.log2(max(1, min(input_shape[:2]))))
         defaults = {
             "depth": _int_range(1, min(3, halvings)),
@@ -200,10 +243,15 @@ class VGGHyperModel(_ClassifierHyperModel):
             "dropout_rate": Float(0.0, 0.5, step=0.1),
             "batch_norm": Boolean(),
         }
-        fixed = {"input_shape": input_shape, "num_classes": num_classes,
-                 "name": "vgg", **fixed}
-        super().__init__(build_vgg, defaults, fixed, search_space, compile,
-                         _vgg_blocks, name)
+        fixed = {
+            "input_shape": input_shape,
+            "num_classes": num_classes,
+            "name": "vgg",
+            **fixed,
+        }
+        super().__init__(
+            build_vgg, defaults, fixed, search_space, compile, _vgg_blocks, name
+        )
 
 
 class ResNetHyperModel(_ClassifierHyperModel):
@@ -220,21 +268,41 @@ class ResNetHyperModel(_ClassifierHyperModel):
         search_space, fixed, compile, name: as in `MLPHyperModel`.
     """
 
-    def __init__(self, input_shape, num_classes, search_space=None, fixed=None,
-                 compile=None, name=None):
+    def __init__(
+        self,
+        input_shape,
+        num_classes,
+        search_space=None,
+        fixed=None,
+        compile=None,
+        name=None,
+    ):
         input_shape = _validation.image_shape(input_shape)
         num_classes = _validation.positive_int("num_classes", num_classes)
-        search_space, fixed, compile = checked_options(search_space, fixed, compile)
+        search_space, fixed, compile = checked_options(
+            search_space, fixed, compile
+        )
         defaults = {
             "stages": Int(1, 3),
             "blocks": Int(1, 2),
             "width": Choice([8, 16, 32]),
             "kind": Choice(["basic", "bottleneck"]),
         }
-        fixed = {"input_shape": input_shape, "num_classes": num_classes,
-                 "name": "resnet", **fixed}
-        super().__init__(build_resnet, defaults, fixed, search_space, compile,
-                         _resnet_stages, name)
+        fixed = {
+            "input_shape": input_shape,
+            "num_classes": num_classes,
+            "name": "resnet",
+            **fixed,
+        }
+        super().__init__(
+            build_resnet,
+            defaults,
+            fixed,
+            search_space,
+            compile,
+            _resnet_stages,
+            name,
+        )
 
 
 def _transformer_space():
@@ -263,17 +331,38 @@ class TransformerClassifierHyperModel(_ClassifierHyperModel):
             (`fixed={"vocabulary_size": ...}` for token ids).
     """
 
-    def __init__(self, input_shape, num_classes, search_space=None, fixed=None,
-                 compile=None, name=None):
+    def __init__(
+        self,
+        input_shape,
+        num_classes,
+        search_space=None,
+        fixed=None,
+        compile=None,
+        name=None,
+    ):
         _validation.positive_ints("input_shape", input_shape)
         num_classes = _validation.positive_int("num_classes", num_classes)
-        search_space, fixed, compile = checked_options(search_space, fixed, compile)
-        defaults = {**_transformer_space(),
-                    "position": Choice(["learned", "sinusoidal"])}
-        fixed = {"input_shape": input_shape, "num_classes": num_classes,
-                 **fixed}
-        super().__init__(build_transformer_classifier, defaults, fixed,
-                         search_space, compile, None, name)
+        search_space, fixed, compile = checked_options(
+            search_space, fixed, compile
+        )
+        defaults = {
+            **_transformer_space(),
+            "position": Choice(["learned", "sinusoidal"]),
+        }
+        fixed = {
+            "input_shape": input_shape,
+            "num_classes": num_classes,
+            **fixed,
+        }
+        super().__init__(
+            build_transformer_classifier,
+            defaults,
+            fixed,
+            search_space,
+            compile,
+            None,
+            name,
+        )
 
 
 class ViTHyperModel(_ClassifierHyperModel):
@@ -290,15 +379,28 @@ class ViTHyperModel(_ClassifierHyperModel):
         search_space, fixed, compile, name: as in `MLPHyperModel`.
     """
 
-    def __init__(self, image_shape, num_classes, search_space=None, fixed=None,
-                 compile=None, name=None):
+    def __init__(
+        self,
+        image_shape,
+        num_classes,
+        search_space=None,
+        fixed=None,
+        compile=None,
+        name=None,
+    ):
         image_shape = _validation.image_shape(image_shape, "image_shape")
         num_classes = _validation.positive_int("num_classes", num_classes)
-        search_space, fixed, compile = checked_options(search_space, fixed, compile)
+        search_space, fixed, compile = checked_options(
+            search_space, fixed, compile
+        )
         side = math.gcd(*image_shape[:2])
         sizes = [p for p in range(2, side // 2 + 1) if side % p == 0] or [side]
         defaults = {**_transformer_space(), "patch_size": Choice(sizes)}
-        fixed = {"image_shape": image_shape, "num_classes": num_classes,
-                 **fixed}
-        super().__init__(build_vit, defaults, fixed, search_space, compile,
-                         None, name)
+        fixed = {
+            "image_shape": image_shape,
+            "num_classes": num_classes,
+            **fixed,
+        }
+        super().__init__(
+            build_vit, defaults, fixed, search_space, compile, None, name
+        )

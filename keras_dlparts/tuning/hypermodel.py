@@ -109,7 +109,8 @@ class BuilderHyperModel(keras_tuner.HyperModel):
         compile_arguments = dict(self.compile_arguments)
         default = compile_arguments.pop("optimizer", "adam")
         model.compile(
-            optimizer=make_optimizer(training, default=default), **compile_arguments
+            optimizer=make_optimizer(training, default=default),
+            **compile_arguments,
         )
         return model
 
@@ -144,7 +145,9 @@ def checked_options(search_space, fixed, compile):
 def _check_training_ranges(search_space):
     optimizer = search_space.get("optimizer")
     if optimizer is not None:
-        names = optimizer.values if isinstance(optimizer, Choice) else [optimizer]
+        names = (
+            optimizer.values if isinstance(optimizer, Choice) else [optimizer]
+        )
         for name in names:
             check_optimizer_name(name)
     for key in ("batch_size", "epochs"):

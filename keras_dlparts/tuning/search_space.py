@@ -41,7 +41,9 @@ class _Range:
         try:
             self.validate()
         except (TypeError, ValueError) as error:
-            raise type(error)(f"Argument `{name}`, key {key!r}: {error}") from None
+            raise type(error)(
+                f"Argument `{name}`, key {key!r}: {error}"
+            ) from None
 
 
 class Int(_Range):
@@ -74,8 +76,12 @@ class Int(_Range):
 
     def register(self, hp, key):
         return hp.Int(
-            key, self.min_value, self.max_value, step=self.step,
-            sampling=self.sampling, default=self.default,
+            key,
+            self.min_value,
+            self.max_value,
+            step=self.step,
+            sampling=self.sampling,
+            default=self.default,
         )
 
     def __repr__(self):
@@ -101,8 +107,12 @@ class Float(Int):
 
     def register(self, hp, key):
         return hp.Float(
-            key, self.min_value, self.max_value, step=self.step,
-            sampling=self.sampling, default=self.default,
+            key,
+            self.min_value,
+            self.max_value,
+            step=self.step,
+            sampling=self.sampling,
+            default=self.default,
         )
 
     def __repr__(self):
@@ -124,8 +134,10 @@ def _check_bounds(spec, kind):
         )
     if spec.default is not None:
         _validation.number(
-            "default", kind("default", spec.default),
-            low=spec.min_value, high=spec.max_value,
+            "default",
+            kind("default", spec.default),
+            low=spec.min_value,
+            high=spec.max_value,
         )
 
 
@@ -138,7 +150,9 @@ class Choice(_Range):
     """
 
     def __init__(self, values, default=None):
-        self.values = list(values) if isinstance(values, (list, tuple)) else values
+        self.values = (
+            list(values) if isinstance(values, (list, tuple)) else values
+        )
         self.default = default
         self.validate()
 
@@ -224,7 +238,9 @@ def validate_search_space(search_space, name="search_space"):
         ValueError: Argument `search_space`, key 'rate': a fixed value must be ...
     """
     if not isinstance(name, str):
-        raise TypeError(f"Argument `name` must be a string. Received: name={name!r}")
+        raise TypeError(
+            f"Argument `name` must be a string. Received: name={name!r}"
+        )
     if not isinstance(search_space, dict):
         raise TypeError(
             f"Argument `{name}` must be a dict of ranges. "

@@ -19,10 +19,24 @@ import keras
 from keras_dlparts import _validation
 
 TRAINING_KEYS = (
-    "optimizer", "learning_rate", "momentum", "weight_decay", "batch_size", "epochs"
+    "optimizer",
+    "learning_rate",
+    "momentum",
+    "weight_decay",
+    "batch_size",
+    "epochs",
 )
 
-OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adagrad", "adadelta", "nadam", "lion")
+OPTIMIZERS = (
+    "adam",
+    "adamw",
+    "sgd",
+    "rmsprop",
+    "adagrad",
+    "adadelta",
+    "nadam",
+    "lion",
+)
 
 _WITH_MOMENTUM = ("sgd", "rmsprop")
 
@@ -62,7 +76,9 @@ def make_optimizer(training, default="adam"):
         0.9
     """
     training = _checked_training(training)
-    name = training.get("optimizer", _validation.one_of("default", default, OPTIMIZERS))
+    name = training.get(
+        "optimizer", _validation.one_of("default", default, OPTIMIZERS)
+    )
     config = {}
     if "learning_rate" in training:
         config["learning_rate"] = float(training["learning_rate"])
@@ -74,7 +90,9 @@ def make_optimizer(training, default="adam"):
 
 
 _OPTIMIZER_KEYS = {
-    "optimizer": lambda name, value: _validation.one_of(name, value, OPTIMIZERS),
+    "optimizer": lambda name, value: _validation.one_of(
+        name, value, OPTIMIZERS
+    ),
     "learning_rate": _validation.positive_number,
     "momentum": _validation.rate,
     "weight_decay": _validation.non_negative_number,

@@ -68,50 +68,191 @@ def rnn(cell):
 # A case whose layer has trainable weights also gets the training step;
 # "learns" adds the check that a few more steps lower the loss.
 LAYER_CASES = {
-    "MultiHeadAttention": (lambda: layers.MultiHeadAttention(2, 4), (floats(4, 5, 6), floats(4, 7, 6)), {}, True),
-    "MultiHeadAttention_additive": (lambda: layers.MultiHeadAttention(2, 4, score="additive"), (floats(4, 5, 6), floats(4, 7, 6)), {}, True),
-    "MultiHeadAttention_cosine_causal": (lambda: layers.MultiHeadAttention(2, 4, score="cosine"), (floats(4, 5, 6), floats(4, 5, 6)), {"use_causal_mask": True}, True),
-    "SinusoidalPositionalEncoding": (lambda: layers.SinusoidalPositionalEncoding(), (floats(4, 5, 6),), {}, False),
-    "LearnedPositionalEmbedding": (lambda: layers.LearnedPositionalEmbedding(5), (floats(4, 5, 6),), {}, True),
-    "TokenAndPositionEmbedding": (lambda: layers.TokenAndPositionEmbedding(10, 5, 6, mask_zero=True), (ids(4, 5),), {}, True),
-    "TransformerEncoderBlock": (lambda: layers.TransformerEncoderBlock(2, 12), (floats(4, 5, 8),), {}, True),
-    "TransformerDecoderBlock": (lambda: layers.TransformerDecoderBlock(2, 12), (floats(4, 5, 8), floats(4, 6, 8)), {}, True),
-    "PatchEmbedding": (lambda: layers.PatchEmbedding(2, 6), (floats(4, 4, 4, 3),), {}, True),
+    "MultiHeadAttention": (
+        lambda: layers.MultiHeadAttention(2, 4),
+        (floats(4, 5, 6), floats(4, 7, 6)),
+        {},
+        True,
+    ),
+    "MultiHeadAttention_additive": (
+        lambda: layers.MultiHeadAttention(2, 4, score="additive"),
+        (floats(4, 5, 6), floats(4, 7, 6)),
+        {},
+        True,
+    ),
+    "MultiHeadAttention_cosine_causal": (
+        lambda: layers.MultiHeadAttention(2, 4, score="cosine"),
+        (floats(4, 5, 6), floats(4, 5, 6)),
+        {"use_causal_mask": True},
+        True,
+    ),
+    "SinusoidalPositionalEncoding": (
+        lambda: layers.SinusoidalPositionalEncoding(),
+        (floats(4, 5, 6),),
+        {},
+        False,
+    ),
+    "LearnedPositionalEmbedding": (
+        lambda: layers.LearnedPositionalEmbedding(5),
+        (floats(4, 5, 6),),
+        {},
+        True,
+    ),
+    "TokenAndPositionEmbedding": (
+        lambda: layers.TokenAndPositionEmbedding(10, 5, 6, mask_zero=True),
+        (ids(4, 5),),
+        {},
+        True,
+    ),
+    "TransformerEncoderBlock": (
+        lambda: layers.TransformerEncoderBlock(2, 12),
+        (floats(4, 5, 8),),
+        {},
+        True,
+    ),
+    "TransformerDecoderBlock": (
+        lambda: layers.TransformerDecoderBlock(2, 12),
+        (floats(4, 5, 8), floats(4, 6, 8)),
+        {},
+        True,
+    ),
+    "PatchEmbedding": (
+        lambda: layers.PatchEmbedding(2, 6),
+        (floats(4, 4, 4, 3),),
+        {},
+        True,
+    ),
     "ClassToken": (lambda: layers.ClassToken(), (floats(4, 5, 6),), {}, True),
     "LSTMCell": (lambda: rnn(layers.LSTMCell(5)), (floats(4, 6, 3),), {}, True),
-    "LSTMCell_layer_norm_peephole": (lambda: rnn(layers.LSTMCell(5, layer_norm=True, peephole=True)), (floats(4, 6, 3),), {}, True),
-    "ResidualBlock": (lambda: layers.ResidualBlock(4, strides=2), (floats(4, 8, 8, 3),), {}, True),
-    "ResidualBlock_bottleneck": (lambda: layers.ResidualBlock(4, kind="bottleneck"), (floats(4, 8, 8, 3),), {}, True),
-    "DenseBlock": (lambda: layers.DenseBlock(2, 4), (floats(4, 8, 8, 3),), {}, True),
-    "TransitionLayer": (lambda: layers.TransitionLayer(0.5), (floats(4, 8, 8, 6),), {}, True),
-    "GraphConvolution": (lambda: layers.GraphConvolution(4), (floats(4, 6, 3), np.stack([adjacency(6)] * 4)), {}, True),
+    "LSTMCell_layer_norm_peephole": (
+        lambda: rnn(layers.LSTMCell(5, layer_norm=True, peephole=True)),
+        (floats(4, 6, 3),),
+        {},
+        True,
+    ),
+    "ResidualBlock": (
+        lambda: layers.ResidualBlock(4, strides=2),
+        (floats(4, 8, 8, 3),),
+        {},
+        True,
+    ),
+    "ResidualBlock_bottleneck": (
+        lambda: layers.ResidualBlock(4, kind="bottleneck"),
+        (floats(4, 8, 8, 3),),
+        {},
+        True,
+    ),
+    "DenseBlock": (
+        lambda: layers.DenseBlock(2, 4),
+        (floats(4, 8, 8, 3),),
+        {},
+        True,
+    ),
+    "TransitionLayer": (
+        lambda: layers.TransitionLayer(0.5),
+        (floats(4, 8, 8, 6),),
+        {},
+        True,
+    ),
+    "GraphConvolution": (
+        lambda: layers.GraphConvolution(4),
+        (floats(4, 6, 3), np.stack([adjacency(6)] * 4)),
+        {},
+        True,
+    ),
     "Maxout": (lambda: layers.Maxout(3), (floats(4, 6),), {}, False),
     "RBF": (lambda: layers.RBF(5, gamma=0.5), (floats(4, 3),), {}, True),
-    "SelfOrganizingMap": (lambda: layers.SelfOrganizingMap((3, 4)), (floats(4, 3),), {}, False),
+    "SelfOrganizingMap": (
+        lambda: layers.SelfOrganizingMap((3, 4)),
+        (floats(4, 3),),
+        {},
+        False,
+    ),
     "Perceptron": (lambda: layers.Perceptron(3), (floats(4, 5),), {}, False),
-    "ReparameterizationSampler": (lambda: layers.ReparameterizationSampler(seed=1), (floats(4, 3), floats(4, 3)), {}, False),
-    "TimestepEmbedding": (lambda: layers.TimestepEmbedding(8), (ids(4, high=100),), {}, True),
-    "SaltAndPepperNoise": (lambda: layers.SaltAndPepperNoise(0.1, seed=1), (np.abs(floats(4, 6, 6, 1)),), {}, False),
-    "RandomTokenDeletion": (lambda: layers.RandomTokenDeletion(0.2, seed=1), (ids(4, 8),), {}, False),
-    "RandomTokenSwap": (lambda: layers.RandomTokenSwap(0.2, seed=1), (ids(4, 8),), {}, False),
-    "RandomTokenInsertion": (lambda: layers.RandomTokenInsertion(0.2, vocabulary_size=10, seed=1), (ids(4, 8),), {}, False),
-    "RandomTimeShift": (lambda: layers.RandomTimeShift(0.1, seed=1), (floats(4, 64),), {}, False),
-    "RandomGain": (lambda: layers.RandomGain(-6.0, 6.0, seed=1), (floats(4, 64),), {}, False),
-    "AddBackgroundNoise": (lambda: layers.AddBackgroundNoise(10.0, 20.0, seed=1), (floats(4, 64),), {}, False),
-    "RandomTimeStretch": (lambda: layers.RandomTimeStretch(0.8, 1.2, seed=1), (floats(4, 64),), {}, False),
-    "RandomPitchShift": (lambda: layers.RandomPitchShift(-2.0, 2.0, seed=1), (floats(4, 64),), {}, False),
+    "ReparameterizationSampler": (
+        lambda: layers.ReparameterizationSampler(seed=1),
+        (floats(4, 3), floats(4, 3)),
+        {},
+        False,
+    ),
+    "TimestepEmbedding": (
+        lambda: layers.TimestepEmbedding(8),
+        (ids(4, high=100),),
+        {},
+        True,
+    ),
+    "SaltAndPepperNoise": (
+        lambda: layers.SaltAndPepperNoise(0.1, seed=1),
+        (np.abs(floats(4, 6, 6, 1)),),
+        {},
+        False,
+    ),
+    "RandomTokenDeletion": (
+        lambda: layers.RandomTokenDeletion(0.2, seed=1),
+        (ids(4, 8),),
+        {},
+        False,
+    ),
+    "RandomTokenSwap": (
+        lambda: layers.RandomTokenSwap(0.2, seed=1),
+        (ids(4, 8),),
+        {},
+        False,
+    ),
+    "RandomTokenInsertion": (
+        lambda: layers.RandomTokenInsertion(0.2, vocabulary_size=10, seed=1),
+        (ids(4, 8),),
+        {},
+        False,
+    ),
+    "RandomTimeShift": (
+        lambda: layers.RandomTimeShift(0.1, seed=1),
+        (floats(4, 64),),
+        {},
+        False,
+    ),
+    "RandomGain": (
+        lambda: layers.RandomGain(-6.0, 6.0, seed=1),
+        (floats(4, 64),),
+        {},
+        False,
+    ),
+    "AddBackgroundNoise": (
+        lambda: layers.AddBackgroundNoise(10.0, 20.0, seed=1),
+        (floats(4, 64),),
+        {},
+        False,
+    ),
+    "RandomTimeStretch": (
+        lambda: layers.RandomTimeStretch(0.8, 1.2, seed=1),
+        (floats(4, 64),),
+        {},
+        False,
+    ),
+    "RandomPitchShift": (
+        lambda: layers.RandomPitchShift(-2.0, 2.0, seed=1),
+        (floats(4, 64),),
+        {},
+        False,
+    ),
 }
 
 A, B, C = floats(2, 5, 4), floats(2, 6, 4), floats(2, 6, 3)
 OP_CASES = {
-    "sinusoidal_positional_encoding": lambda: ops.sinusoidal_positional_encoding(6, 8),
+    "sinusoidal_positional_encoding": lambda: (
+        ops.sinusoidal_positional_encoding(6, 8)
+    ),
     "scaled_dot_product_attention": lambda: ops.scaled_dot_product_attention(
         A, B, C, mask=np.tril(np.ones((5, 6), bool))
     ),
-    "gaussian_kl_divergence": lambda: ops.gaussian_kl_divergence(A[0], B[0, :5]),
+    "gaussian_kl_divergence": lambda: ops.gaussian_kl_divergence(
+        A[0], B[0, :5]
+    ),
     "rbf_kernel": lambda: ops.rbf_kernel(A[0], B[0], 0.5),
     "cosine_similarity": lambda: ops.cosine_similarity(A[0], B[1, :5]),
-    "pairwise_squared_distance": lambda: ops.pairwise_squared_distance(A[0], B[0]),
+    "pairwise_squared_distance": lambda: ops.pairwise_squared_distance(
+        A[0], B[0]
+    ),
 }
 
 LABELS = np.array([0, 0, 1, 1, 2, 2, 0, 1])
@@ -126,15 +267,41 @@ Y_TRUE, Y_PRED = floats(6, 3), floats(6, 3)
 # name: (loss factory, y_true, y_pred)
 LOSS_CASES = {
     "CLIPLoss": (lambda: losses.CLIPLoss(), np.zeros(6), 10 * SIMILARITIES),
-    "CLIPLoss_temperature": (lambda: losses.CLIPLoss(temperature=0.07), np.zeros(6), SIMILARITIES),
-    "ContrastiveLoss": (lambda: losses.ContrastiveLoss(margin=1.5), PAIR_LABELS, DISTANCES),
-    "RobustLoss": (lambda: losses.RobustLoss(alpha=0.5, scale=2.0), Y_TRUE, Y_PRED),
-    "RobustLoss_cauchy": (lambda: losses.RobustLoss(alpha=0.0, scale=0.7), Y_TRUE, Y_PRED),
-    "RobustLoss_near_l2": (lambda: losses.RobustLoss(alpha=2 - 1e-6), Y_TRUE, Y_PRED),
-    "RobustLoss_welsch": (lambda: losses.RobustLoss(alpha=-float("inf")), Y_TRUE, Y_PRED),
+    "CLIPLoss_temperature": (
+        lambda: losses.CLIPLoss(temperature=0.07),
+        np.zeros(6),
+        SIMILARITIES,
+    ),
+    "ContrastiveLoss": (
+        lambda: losses.ContrastiveLoss(margin=1.5),
+        PAIR_LABELS,
+        DISTANCES,
+    ),
+    "RobustLoss": (
+        lambda: losses.RobustLoss(alpha=0.5, scale=2.0),
+        Y_TRUE,
+        Y_PRED,
+    ),
+    "RobustLoss_cauchy": (
+        lambda: losses.RobustLoss(alpha=0.0, scale=0.7),
+        Y_TRUE,
+        Y_PRED,
+    ),
+    "RobustLoss_near_l2": (
+        lambda: losses.RobustLoss(alpha=2 - 1e-6),
+        Y_TRUE,
+        Y_PRED,
+    ),
+    "RobustLoss_welsch": (
+        lambda: losses.RobustLoss(alpha=-float("inf")),
+        Y_TRUE,
+        Y_PRED,
+    ),
     **{
         f"GAN{role}Loss_{kind}": (
-            (lambda cls, kind: lambda: cls(kind))(getattr(losses, f"GAN{role}Loss"), kind),
+            (lambda cls, kind: lambda: cls(kind))(
+                getattr(losses, f"GAN{role}Loss"), kind
+            ),
             REAL,
             FAKE,
         )
@@ -143,7 +310,11 @@ LOSS_CASES = {
     },
     **{
         f"TripletLoss_{mining}_{distance}": (
-            (lambda m, d: lambda: losses.TripletLoss(margin=0.5, mining=m, distance=d))(mining, distance),
+            (
+                lambda m, d: (
+                    lambda: losses.TripletLoss(margin=0.5, mining=m, distance=d)
+                )
+            )(mining, distance),
             LABELS,
             EMBEDDINGS,
         )
@@ -159,45 +330,88 @@ def _token_batches(seed, refs=1):
     batches = []
     for _ in range(2):
         ref = rng.integers(1, 6, size=(4, refs, 10)).astype("int32")
-        cand = np.where(rng.random((4, 10)) < 0.6, ref[:, 0], rng.integers(1, 6, size=(4, 10))).astype("int32")
+        cand = np.where(
+            rng.random((4, 10)) < 0.6,
+            ref[:, 0],
+            rng.integers(1, 6, size=(4, 10)),
+        ).astype("int32")
         for row, length in enumerate(rng.integers(3, 11, size=4)):
             cand[row, length:] = 0
-            ref[row, :, rng.integers(2, 11):] = 0
+            ref[row, :, rng.integers(2, 11) :] = 0
         batches.append((ref[:, 0] if refs == 1 else ref, cand))
     return batches
 
 
 # name: (metric factory, [(y_true, y_pred, sample_weight), ...])
 METRIC_CASES = {
-    "BLEU": (lambda: metrics.BLEU(), [(r, c, None) for r, c in _token_batches(1)]),
-    "BLEU_smooth_references": (lambda: metrics.BLEU(max_order=3, smooth=True), [(r, c, None) for r, c in _token_batches(2, refs=2)]),
-    "ROUGE": (lambda: metrics.ROUGE("n", 2), [(r, c, np.array([1.0, 2.0, 0.5, 1.0])) for r, c in _token_batches(3)]),
-    "ROUGE_l_recall": (lambda: metrics.ROUGE("l", score="recall"), [(r, c, None) for r, c in _token_batches(4)]),
+    "BLEU": (
+        lambda: metrics.BLEU(),
+        [(r, c, None) for r, c in _token_batches(1)],
+    ),
+    "BLEU_smooth_references": (
+        lambda: metrics.BLEU(max_order=3, smooth=True),
+        [(r, c, None) for r, c in _token_batches(2, refs=2)],
+    ),
+    "ROUGE": (
+        lambda: metrics.ROUGE("n", 2),
+        [(r, c, np.array([1.0, 2.0, 0.5, 1.0])) for r, c in _token_batches(3)],
+    ),
+    "ROUGE_l_recall": (
+        lambda: metrics.ROUGE("l", score="recall"),
+        [(r, c, None) for r, c in _token_batches(4)],
+    ),
 }
 
 # name: (optimizer factory, steps)
 OPTIMIZER_CASES = {
     "AddSign": (lambda: optimizers.AddSign(learning_rate=0.1), 4),
-    "AddSign_decay": (lambda: optimizers.AddSign(learning_rate=0.1, decay_steps=3, weight_decay=0.01), 4),
+    "AddSign_decay": (
+        lambda: optimizers.AddSign(
+            learning_rate=0.1, decay_steps=3, weight_decay=0.01
+        ),
+        4,
+    ),
     "PowerSign": (lambda: optimizers.PowerSign(learning_rate=0.1), 4),
-    "PowerSign_decay": (lambda: optimizers.PowerSign(learning_rate=0.1, decay_steps=3), 4),
-    "RAdam": (lambda: optimizers.RAdam(learning_rate=0.01), 8),  # rectified from step 6
-    "Lookahead": (lambda: optimizers.Lookahead(keras.optimizers.SGD(0.1, momentum=0.9), sync_period=2), 5),
-    "Lookahead_radam": (lambda: optimizers.Lookahead(optimizers.RAdam(0.01), sync_period=3, slow_step_size=0.3), 7),
+    "PowerSign_decay": (
+        lambda: optimizers.PowerSign(learning_rate=0.1, decay_steps=3),
+        4,
+    ),
+    "RAdam": (
+        lambda: optimizers.RAdam(learning_rate=0.01),
+        8,
+    ),  # rectified from step 6
+    "Lookahead": (
+        lambda: optimizers.Lookahead(
+            keras.optimizers.SGD(0.1, momentum=0.9), sync_period=2
+        ),
+        5,
+    ),
+    "Lookahead_radam": (
+        lambda: optimizers.Lookahead(
+            optimizers.RAdam(0.01), sync_period=3, slow_step_size=0.3
+        ),
+        7,
+    ),
 }
 OPTIMIZER_START = [floats(3, 4), floats(4)]
 
 
 def optimizer_gradients(steps):
     rng = np.random.default_rng(steps)
-    return [[rng.normal(size=v.shape).astype("float32") for v in OPTIMIZER_START] for _ in range(steps)]
+    return [
+        [rng.normal(size=v.shape).astype("float32") for v in OPTIMIZER_START]
+        for _ in range(steps)
+    ]
 
 
 # ---- computing each kind of case -----------------------------------------
 
 
 def to_numpy(structure):
-    return [np.asarray(keras.ops.convert_to_numpy(t)) for t in keras.tree.flatten(structure)]
+    return [
+        np.asarray(keras.ops.convert_to_numpy(t))
+        for t in keras.tree.flatten(structure)
+    ]
 
 
 def compiled(fn):
@@ -219,7 +433,13 @@ def build_layer(name):
     """The case's layer, built on symbolic inputs (no computation)."""
     factory, inputs, call_kwargs, _ = LAYER_CASES[name]
     layer = factory()
-    layer(*[keras.Input(x.shape[1:], batch_size=len(x), dtype=str(x.dtype)) for x in inputs], **call_kwargs)
+    layer(
+        *[
+            keras.Input(x.shape[1:], batch_size=len(x), dtype=str(x.dtype))
+            for x in inputs
+        ],
+        **call_kwargs,
+    )
     return layer
 
 
@@ -230,12 +450,18 @@ def layer_outputs(layer, name):
         call_kwargs = {**call_kwargs, "training": False}
 
     def forward(trainable, non_trainable, *inputs):
-        outputs, _ = layer.stateless_call(trainable, non_trainable, *inputs, **call_kwargs)
+        outputs, _ = layer.stateless_call(
+            trainable, non_trainable, *inputs, **call_kwargs
+        )
         return outputs
 
-    return to_numpy(compiled(forward)(
-        values(layer.trainable_variables), values(layer.non_trainable_variables), *inputs
-    ))
+    return to_numpy(
+        compiled(forward)(
+            values(layer.trainable_variables),
+            values(layer.non_trainable_variables),
+            *inputs,
+        )
+    )
 
 
 def layer_model(name):
@@ -281,7 +507,9 @@ def optimizer_variables(name):
     optimizer = factory()
     variables = [keras.Variable(v) for v in OPTIMIZER_START]
     for grads in optimizer_gradients(steps):
-        optimizer.apply([keras.ops.convert_to_tensor(g) for g in grads], variables)
+        optimizer.apply(
+            [keras.ops.convert_to_tensor(g) for g in grads], variables
+        )
     return to_numpy(variables)
 
 
@@ -309,27 +537,47 @@ def export(directory):
     for name in LAYER_CASES:
         layer = build_layer(name)
         outputs = layer_outputs(layer, name)
-        save(directory / f"layer_{name}.npz", weight=layer.get_weights(), output=outputs)
+        save(
+            directory / f"layer_{name}.npz",
+            weight=layer.get_weights(),
+            output=outputs,
+        )
         model, x = layer_model(name)
         if not model.trainable_weights:
             continue
-        target = targets.normal(size=(len(keras.tree.flatten(x)[0]),) + tuple(model.output.shape[1:])).astype("float32")
+        target = targets.normal(
+            size=(len(keras.tree.flatten(x)[0]),)
+            + tuple(model.output.shape[1:])
+        ).astype("float32")
         initial = model.get_weights()
         compile_sgd(model, run_eagerly=True)  # one eager step: no tracing
         loss = model.train_on_batch(x, target)
-        save(directory / f"train_{name}.npz", initial=initial, target=[target], loss=[np.float32(loss)], weight=model.get_weights())
+        save(
+            directory / f"train_{name}.npz",
+            initial=initial,
+            target=[target],
+            loss=[np.float32(loss)],
+            weight=model.get_weights(),
+        )
     for name, fn in OP_CASES.items():
         save(directory / f"op_{name}.npz", output=to_numpy(fn()))
     for name in LOSS_CASES:
-        save(directory / f"loss_{name}.npz", output=loss_value_and_gradient(name))
+        save(
+            directory / f"loss_{name}.npz", output=loss_value_and_gradient(name)
+        )
     for name in METRIC_CASES:
         save(directory / f"metric_{name}.npz", output=metric_result(name))
     for name in OPTIMIZER_CASES:
-        save(directory / f"optimizer_{name}.npz", output=optimizer_variables(name))
+        save(
+            directory / f"optimizer_{name}.npz",
+            output=optimizer_variables(name),
+        )
 
 
 def assert_all_close(got, want, what):
-    assert len(got) == len(want), f"{what}: {len(got)} arrays, expected {len(want)}"
+    assert len(got) == len(want), (
+        f"{what}: {len(got)} arrays, expected {len(want)}"
+    )
     for i, (g, w) in enumerate(zip(got, want)):
         np.testing.assert_allclose(g, w, err_msg=f"{what} {i}", **TOLERANCE)
 
@@ -358,9 +606,13 @@ def check_training_step(directory, name):
     (target,) = saved["target"]
     loss = model.train_on_batch(x, target)
     assert_all_close([np.float32(loss)], saved["loss"], "loss of the step")
-    assert_all_close(model.get_weights(), saved["weight"], "weight after the step")
+    assert_all_close(
+        model.get_weights(), saved["weight"], "weight after the step"
+    )
     if LAYER_CASES[name][3]:
-        history = model.fit(x, target, epochs=FIT_STEPS, batch_size=len(target), verbose=0)
+        history = model.fit(
+            x, target, epochs=FIT_STEPS, batch_size=len(target), verbose=0
+        )
         if not history.history["loss"][-1] < loss:
             raise AssertionError(
                 f"fit did not lower the loss ({loss} -> {history.history['loss']})"
@@ -386,7 +638,9 @@ def check(directory):
 
     for name in LAYER_CASES:
         run(f"layer:{name}", check_layer, directory, name)
-        if (directory / f"train_{name}.npz").exists() or layer_model(name)[0].trainable_weights:
+        if (directory / f"train_{name}.npz").exists() or layer_model(name)[
+            0
+        ].trainable_weights:
             run(f"train:{name}", check_training_step, directory, name)
     for name, fn in OP_CASES.items():
         run(f"op:{name}", compare("op", lambda _: to_numpy(fn())), name)
@@ -395,7 +649,9 @@ def check(directory):
     for name in METRIC_CASES:
         run(f"metric:{name}", compare("metric", metric_result), name)
     for name in OPTIMIZER_CASES:
-        run(f"optimizer:{name}", compare("optimizer", optimizer_variables), name)
+        run(
+            f"optimizer:{name}", compare("optimizer", optimizer_variables), name
+        )
     return report
 
 
@@ -406,7 +662,11 @@ def main():
         export(directory)
         print(json.dumps({"backend": keras.backend.backend()}))
     else:
-        print(json.dumps({"backend": keras.backend.backend(), "cases": check(directory)}))
+        print(
+            json.dumps(
+                {"backend": keras.backend.backend(), "cases": check(directory)}
+            )
+        )
 
 
 if __name__ == "__main__":

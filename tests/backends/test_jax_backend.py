@@ -22,14 +22,19 @@ import pytest
 import keras_dlparts
 
 WORKER = pathlib.Path(__file__).with_name("backend_worker.py")
-pytest.importorskip("jax", reason="the JAX backend is an optional extra: pip install '.[jax]'")
+pytest.importorskip(
+    "jax", reason="the JAX backend is an optional extra: pip install '.[jax]'"
+)
 
 
 def run(backend, mode, directory):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     done = subprocess.run(
         [sys.executable, str(WORKER), mode, str(directory)],
-        env=env, capture_output=True, text=True, timeout=900,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -38,13 +43,19 @@ def run(backend, mode, directory):
 
 
 def public_classes(module, base):
-    return {n for n, v in vars(module).items() if isinstance(v, type) and issubclass(v, base)}
+    return {
+        n
+        for n, v in vars(module).items()
+        if isinstance(v, type) and issubclass(v, base)
+    }
 
 
 def case_names(cases, kind, variants=True):
     """The cases of `kind` ("layer:MultiHeadAttention_additive" ...), each
     cut at its first "_" (the variant) unless `variants` is False."""
-    names = {key.split(":", 1)[1] for key in cases if key.startswith(f"{kind}:")}
+    names = {
+        key.split(":", 1)[1] for key in cases if key.startswith(f"{kind}:")
+    }
     return {n.split("_")[0] for n in names} if variants else names
 
 
@@ -59,14 +70,17 @@ def test_every_part_matches_tensorflow_on_jax(tmp_path):
     assert not failures, json.dumps(failures, indent=1)
     # Every public op, layer, loss, metric and optimizer has a case.
     public_ops = {
-        n for n, v in vars(keras_dlparts.ops).items()
+        n
+        for n, v in vars(keras_dlparts.ops).items()
         if callable(v) and not isinstance(v, type) and not n.startswith("_")
     }
     expected = {
         "layer": public_classes(keras_dlparts.layers, keras.layers.Layer),
         "loss": public_classes(keras_dlparts.losses, keras.losses.Loss),
         "metric": public_classes(keras_dlparts.metrics, keras.metrics.Metric),
-        "optimizer": public_classes(keras_dlparts.optimizers, keras.optimizers.Optimizer),
+        "optimizer": public_classes(
+            keras_dlparts.optimizers, keras.optimizers.Optimizer
+        ),
     }
     for kind, names in expected.items():
         missing = sorted(names - case_names(cases, kind))
@@ -75,4 +89,9 @@ def test_every_part_matches_tensorflow_on_jax(tmp_path):
     assert not missing_ops, f"no op case for {missing_ops}"
     # The worker runs the training step of every layer case with trainable
     # weights (and fails a case whose model has some but no step).
-    assert {"MultiHeadAttention", "LSTMCell", "ResidualBlock", "RBF"} <= case_names(cases, "train")
+    assert {
+        "MultiHeadAttention",
+        "LSTMCell",
+        "ResidualBlock",
+        "RBF",
+    } <= case_names(cases, "train")

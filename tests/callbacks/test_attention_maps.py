@@ -34,7 +34,9 @@ def test_logs_attention_of_named_layer(attention_cls, tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(8, 6, 4)).astype("float32")
     model = attention_model(attention_cls)
-    logger = AttentionMapLogger(str(tmp_path), "mha", x[:3], max_images=2, zoom=2)
+    logger = AttentionMapLogger(
+        str(tmp_path), "mha", x[:3], max_images=2, zoom=2
+    )
     model.fit(x, np.zeros((8, 1)), epochs=2, verbose=0, callbacks=[logger])
     # Independent reading of the weights: the layer called directly
     # on the output of the embedding layer, with the causal mask.
@@ -63,18 +65,26 @@ def test_grid_layout():
     scores = np.arange(2 * 2 * 2 * 3, dtype="float32").reshape(2, 2, 2, 3)
     grid = attention_grid(scores, normalize=False, zoom=1)
     assert grid.shape == (2, 2, 7, 1)
-    np.testing.assert_array_equal(grid[1, :, :3, 0], np.clip(scores[1, 0], 0, 1))
+    np.testing.assert_array_equal(
+        grid[1, :, :3, 0], np.clip(scores[1, 0], 0, 1)
+    )
     norm = attention_grid(scores, normalize=True)
-    np.testing.assert_allclose(norm[1, :, 4:, 0], scores[1, 1] / scores[1, 1].max())
+    np.testing.assert_allclose(
+        norm[1, :, 4:, 0], scores[1, 1] / scores[1, 1].max()
+    )
 
 
 def test_unknown_layer(tmp_path):
-    logger = AttentionMapLogger(str(tmp_path), "nope", np.ones((1, 6, 4), "float32"))
+    logger = AttentionMapLogger(
+        str(tmp_path), "nope", np.ones((1, 6, 4), "float32")
+    )
     logger.set_model(attention_model())
     with pytest.raises(ValueError, match="no layer named 'nope'"):
         logger.log(0)
     with pytest.raises(ValueError, match="max_images"):
-        AttentionMapLogger(str(tmp_path), "mha", np.ones((1, 6, 4)), max_images=0)
+        AttentionMapLogger(
+            str(tmp_path), "mha", np.ones((1, 6, 4)), max_images=0
+        )
 
 
 @pytest.mark.parametrize(
@@ -91,7 +101,11 @@ def test_unknown_layer(tmp_path):
     ],
 )
 def test_bad_arguments_refused_at_construction(kwargs, error, name, tmp_path):
-    args = {"log_dir": str(tmp_path), "layer_name": "mha",
-            "inputs": np.ones((1, 6, 4)), **kwargs}
+    args = {
+        "log_dir": str(tmp_path),
+        "layer_name": "mha",
+        "inputs": np.ones((1, 6, 4)),
+        **kwargs,
+    }
     with pytest.raises(error, match=name):
         AttentionMapLogger(**args)

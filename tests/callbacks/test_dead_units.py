@@ -37,7 +37,11 @@ def test_detects_layer_killed_by_negative_bias(tmp_path):
         assert entry["fractions"]["h2"] == 1.0
         assert entry["fractions"]["h1"] < 0.5
         assert entry["alerts"] == ["h2", "h3"]  # h3 sees only zeros: dead too
-    assert scalars(str(tmp_path), "dead_units/h2") == [(0, 1.0), (1, 1.0), (2, 1.0)]
+    assert scalars(str(tmp_path), "dead_units/h2") == [
+        (0, 1.0),
+        (1, 1.0),
+        (2, 1.0),
+    ]
     h1 = scalars(str(tmp_path), "dead_units/h1")
     assert [v for _, v in h1] == [e["fractions"]["h1"] for e in monitor.history]
     alerts = read_events(str(tmp_path))["dead_units/alerts"]
@@ -91,6 +95,10 @@ def test_errors(tmp_path):
     ],
 )
 def test_bad_arguments_refused_at_construction(kwargs, error, name, tmp_path):
-    args = {"log_dir": str(tmp_path), "reference_data": np.ones((2, 8)), **kwargs}
+    args = {
+        "log_dir": str(tmp_path),
+        "reference_data": np.ones((2, 8)),
+        **kwargs,
+    }
     with pytest.raises(error, match=name):
         DeadUnitMonitor(**args)

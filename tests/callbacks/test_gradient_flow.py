@@ -23,7 +23,9 @@ def deep_mlp(activation, batch_norm, depth=20, width=32):
         )
         if batch_norm:
             layers.append(keras.layers.BatchNormalization(name=f"bn_{i:02d}"))
-            layers.append(keras.layers.Activation(activation, name=f"act_{i:02d}"))
+            layers.append(
+                keras.layers.Activation(activation, name=f"act_{i:02d}")
+            )
     layers.append(keras.layers.Dense(10, name="head"))
     model = keras.Sequential(layers)
     model.compile(
@@ -46,7 +48,10 @@ def test_sigmoid_mlp_reports_vanishing_early_layers(digits, tmp_path):
     x, y = digits
     model = deep_mlp("sigmoid", batch_norm=False)
     monitor = GradientFlowMonitor(
-        str(tmp_path), (x[:64], y[:64]), every_n_steps=2, vanishing_threshold=1e-7
+        str(tmp_path),
+        (x[:64], y[:64]),
+        every_n_steps=2,
+        vanishing_threshold=1e-7,
     )
     model.fit(x, y, batch_size=32, epochs=1, verbose=0, callbacks=[monitor])
     assert [e["step"] for e in monitor.history] == [0, 2]
@@ -65,7 +70,9 @@ def test_sigmoid_mlp_reports_vanishing_early_layers(digits, tmp_path):
     counts = scalars(str(tmp_path), "gradient_flow/vanishing_layers")
     assert [s for s, _ in counts] == [0, 2] and all(c >= 4 for _, c in counts)
     flags = events["gradient_flow/flags"]
-    assert b"dense_00" in flags[0][1].item() and b"vanishing" in flags[0][1].item()
+    assert (
+        b"dense_00" in flags[0][1].item() and b"vanishing" in flags[0][1].item()
+    )
     logged = scalars(str(tmp_path), "gradient_norm/dense_00")
     np.testing.assert_allclose(
         [v for _, v in logged],
@@ -81,7 +88,10 @@ def test_relu_batch_norm_mlp_does_not_vanish(digits, tmp_path):
     x, y = digits
     model = deep_mlp("relu", batch_norm=True)
     monitor = GradientFlowMonitor(
-        str(tmp_path), (x[:64], y[:64]), every_n_steps=2, vanishing_threshold=1e-7
+        str(tmp_path),
+        (x[:64], y[:64]),
+        every_n_steps=2,
+        vanishing_threshold=1e-7,
     )
     model.fit(x, y, batch_size=32, epochs=1, verbose=0, callbacks=[monitor])
     for entry in monitor.history:
@@ -102,14 +112,20 @@ def test_norms_match_numpy_gradient(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(16, 3)).astype("float32")
     y = rng.normal(size=(16, 2)).astype("float32")
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="lin")])
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(2, name="lin")]
+    )
     model.compile("sgd", "mse")
-    monitor = GradientFlowMonitor(str(tmp_path), (x, y), exploding_threshold=0.5)
+    monitor = GradientFlowMonitor(
+        str(tmp_path), (x, y), exploding_threshold=0.5
+    )
     monitor.set_model(model)
     entry = monitor.measure(step=7)
     w, b = (v.numpy() for v in model.layers[0].weights)
     residual = 2.0 * (x @ w + b - y) / y.size
-    expected = np.sqrt(np.sum((x.T @ residual) ** 2) + np.sum(residual.sum(0) ** 2))
+    expected = np.sqrt(
+        np.sum((x.T @ residual) ** 2) + np.sum(residual.sum(0) ** 2)
+    )
     assert entry["norms"]["lin"] == pytest.approx(expected, rel=1e-5)
     assert entry["exploding"] == (["lin"] if expected > 0.5 else [])
     monitor.on_train_end()
@@ -142,10 +158,15 @@ def reference_gradients(model, x, y, variables):
 
         trainable = model.trainable_variables
         non_trainable = [v.value for v in model.non_trainable_variables]
-        wanted = [next(i for i, t in enumerate(trainable) if t is v) for v in variables]
+        wanted = [
+            next(i for i, t in enumerate(trainable) if t is v)
+            for v in variables
+        ]
 
         def loss(values):
-            y_pred, _ = model.stateless_call(values, non_trainable, x, training=True)
+            y_pred, _ = model.stateless_call(
+                values, non_trainable, x, training=True
+            )
             return model.compute_loss(x=x, y=y, y_pred=y_pred)
 
         grads = jax.grad(loss)([v.value for v in trainable])
@@ -163,8 +184,14 @@ def test_under_jit_and_distribution(mode, tmp_path):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(32, 8)).astype("float32")
     y = (x.sum(1) > 0).astype("int32")
-    monitor = GradientFlowMonitor(str(tmp_path), (x[:16], y[:16]), every_n_steps=1)
-    scope = distribution_scope() if mode == "distributed" else contextlib.nullcontext()
+    monitor = GradientFlowMonitor(
+        str(tmp_path), (x[:16], y[:16]), every_n_steps=1
+    )
+    scope = (
+        distribution_scope()
+        if mode == "distributed"
+        else contextlib.nullcontext()
+    )
     with scope:
         model = keras.Sequential(
             [
@@ -186,7 +213,9 @@ def test_under_jit_and_distribution(mode, tmp_path):
         model, x[:16], y[:16], model.get_layer("o").trainable_variables
     )
     expected = np.sqrt(sum(np.sum(np.square(np.asarray(g))) for g in grads))
-    assert monitor.measure(step=2)["norms"]["o"] == pytest.approx(expected, rel=1e-4)
+    assert monitor.measure(step=2)["norms"]["o"] == pytest.approx(
+        expected, rel=1e-4
+    )
     # The last measurement inside fit came after the last step: it saw the
     # trainer's current weights (on JAX, its state), the same ones.
     assert monitor.history[1]["norms"]["o"] == pytest.approx(expected, rel=1e-4)
@@ -201,15 +230,27 @@ XY = (np.ones((2, 3), "float32"), np.ones((2, 1), "float32"))
     [
         # Used to fail with "'<=' not supported between 'int' and 'str'".
         ({"vanishing_threshold": "x"}, TypeError, "vanishing_threshold"),
-        ({"vanishing_threshold": float("nan")}, ValueError, "vanishing_threshold"),
+        (
+            {"vanishing_threshold": float("nan")},
+            ValueError,
+            "vanishing_threshold",
+        ),
         ({"vanishing_threshold": -1.0}, ValueError, "vanishing_threshold"),
-        ({"exploding_threshold": float("inf")}, ValueError, "exploding_threshold"),
+        (
+            {"exploding_threshold": float("inf")},
+            ValueError,
+            "exploding_threshold",
+        ),
         ({"exploding_threshold": "x"}, TypeError, "exploding_threshold"),
         ({"every_n_steps": 1.5}, TypeError, "every_n_steps"),
         ({"reference_data": None}, TypeError, "reference_data"),
         ({"reference_data": (XY[0], None)}, TypeError, "reference_data"),
         ({"reference_data": (XY[0], XY[1][:1])}, ValueError, "reference_data"),
-        ({"reference_data": (XY[0][:0], XY[1][:0])}, ValueError, "reference_data"),
+        (
+            {"reference_data": (XY[0][:0], XY[1][:0])},
+            ValueError,
+            "reference_data",
+        ),
         ({"log_dir": None}, TypeError, "log_dir"),
     ],
 )
@@ -220,7 +261,9 @@ def test_bad_arguments_name_the_argument(kwargs, error, name, tmp_path):
 
 
 def test_nested_lists_count_as_arrays(tmp_path):
-    monitor = GradientFlowMonitor(str(tmp_path), ([[0.0], [1.0]], [[0.0], [1.0]]))
+    monitor = GradientFlowMonitor(
+        str(tmp_path), ([[0.0], [1.0]], [[0.0], [1.0]])
+    )
     assert len(monitor.reference_data) == 2
     with pytest.raises(ValueError, match="reference_data"):
         GradientFlowMonitor(str(tmp_path), ([[0.0], [1.0]], [[0.0]]))

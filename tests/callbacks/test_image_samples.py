@@ -45,8 +45,10 @@ def test_grid_layout_against_numpy():
     # Image 4 sits in row 1, column 1; each pixel is a 2x2 block.
     np.testing.assert_allclose(grid[4:8:2, 6:12:2, 0], images[4, :, :, 0])
     np.testing.assert_array_equal(grid[4:, 12:], 0.0)  # the empty cell
-    signed = image_grid(np.array([[[[-1.0, 0.0, 1.0]]]]).reshape(1, 1, 3, 1),
-                        value_range=(-1.0, 1.0))
+    signed = image_grid(
+        np.array([[[[-1.0, 0.0, 1.0]]]]).reshape(1, 1, 3, 1),
+        value_range=(-1.0, 1.0),
+    )
     np.testing.assert_allclose(signed[0, :, 0], [0.0, 0.5, 1.0])
     padded = image_grid(np.ones((4, 2, 2, 1)), columns=2, padding=1)
     assert padded.shape == (5, 5, 1)
@@ -59,8 +61,13 @@ def test_writes_event_images_and_pngs_every_n_epochs(tmp_path):
     log_dir, png_dir = str(tmp_path / "logs"), str(tmp_path / "png")
     vae = _vae()
     logger = ImageSampleLogger(
-        log_dir, every_n_epochs=2, num_samples=6, seed=3, png_dir=png_dir,
-        scale=2, padding=1,
+        log_dir,
+        every_n_epochs=2,
+        num_samples=6,
+        seed=3,
+        png_dir=png_dir,
+        scale=2,
+        padding=1,
     )
     vae.fit(X, epochs=4, batch_size=8, verbose=0, callbacks=[logger])
     events = read_events(log_dir)["samples"]
@@ -70,7 +77,9 @@ def test_writes_event_images_and_pngs_every_n_epochs(tmp_path):
         "samples_epoch_0004.png",
     ]
     # The last grid is the decoder's output on the seeded codes, tiled.
-    expected = image_grid(np.asarray(vae.generate(6, seed=3)), None, 2, padding=1)
+    expected = image_grid(
+        np.asarray(vae.generate(6, seed=3)), None, 2, padding=1
+    )
     np.testing.assert_allclose(logger.last_grid, expected, atol=1e-6)
     from_event = _decode_event(events[-1][1])
     assert from_event.shape == expected.shape[:2]  # 3 columns x 2 rows
@@ -97,7 +106,11 @@ def test_conditional_models_get_labels(tmp_path):
     expected = gan.generate(6, seed=1, labels=[0, 1, 2, 0, 1, 2])
     np.testing.assert_allclose(grid, image_grid(expected, 3), atol=1e-6)
     fixed = ImageSampleLogger(
-        str(tmp_path), num_samples=3, seed=1, labels=[2, 2, 2], scale=1,
+        str(tmp_path),
+        num_samples=3,
+        seed=1,
+        labels=[2, 2, 2],
+        scale=1,
         padding=0,
     )
     fixed.set_model(gan)
@@ -118,7 +131,9 @@ def test_bad_arguments_and_models(tmp_path):
     with pytest.raises(TypeError, match="seed"):
         ImageSampleLogger(str(tmp_path), seed=None)
     logger = ImageSampleLogger(str(tmp_path))
-    logger.set_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+    logger.set_model(
+        keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    )
     with pytest.raises(ValueError, match="generate"):
         logger.log(step=1)
 
@@ -165,8 +180,13 @@ def test_tags_become_safe_file_names_inside_png_dir(tag, png_name, tmp_path):
 
 def test_nested_tag_in_fit(tmp_path):
     png_dir = tmp_path / "png"
-    logger = ImageSampleLogger(str(tmp_path / "logs"), num_samples=4, seed=1,
-                               png_dir=str(png_dir), tag="vae/samples")
+    logger = ImageSampleLogger(
+        str(tmp_path / "logs"),
+        num_samples=4,
+        seed=1,
+        png_dir=str(png_dir),
+        tag="vae/samples",
+    )
     _vae().fit(X, epochs=1, batch_size=8, verbose=0, callbacks=[logger])
     assert os.listdir(png_dir) == ["vae_samples_epoch_0001.png"]
 
@@ -176,8 +196,12 @@ def test_never_replaces_pngs_of_another_run(tmp_path):
     vae = _vae()
 
     def fit(**kwargs):
-        logger = ImageSampleLogger(str(tmp_path / "logs"), num_samples=4,
-                                   png_dir=str(png_dir), **kwargs)
+        logger = ImageSampleLogger(
+            str(tmp_path / "logs"),
+            num_samples=4,
+            png_dir=str(png_dir),
+            **kwargs,
+        )
         vae.fit(X, epochs=1, batch_size=8, verbose=0, callbacks=[logger])
         return logger
 
@@ -196,7 +220,8 @@ def test_never_replaces_pngs_of_another_run(tmp_path):
     fit(tag="other")  # other names: no conflict
     fit(overwrite=True)
     assert sorted(os.listdir(png_dir)) == [
-        "other_epoch_0001.png", "samples_epoch_0001.png"
+        "other_epoch_0001.png",
+        "samples_epoch_0001.png",
     ]
     assert (png_dir / "samples_epoch_0001.png").read_bytes() != first
 
@@ -213,7 +238,9 @@ def test_labels_checked_against_the_model_before_training(tmp_path):
     with pytest.raises(ValueError, match="labels.*num_classes=3"):
         logger.on_train_begin()
     logger = ImageSampleLogger(str(tmp_path))
-    logger.set_model(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]))
+    logger.set_model(
+        keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    )
     with pytest.raises(ValueError, match="generate"):
         logger.on_train_begin()
 

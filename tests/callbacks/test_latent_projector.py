@@ -74,7 +74,9 @@ def test_bad_arguments(tmp_path):
 
 
 def _model():
-    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="code")])
+    return keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(2, name="code")]
+    )
 
 
 DATA = np.random.default_rng(0).normal(size=(6, 4)).astype("float32")
@@ -83,8 +85,14 @@ LABELS = np.array([0, 1, 2, 0, 1, 2])
 
 def _fit(model, callback, epochs=3):
     model.compile("sgd", "mse")
-    model.fit(DATA, np.zeros((6, 2)), epochs=epochs, batch_size=3, verbose=0,
-              callbacks=[callback])
+    model.fit(
+        DATA,
+        np.zeros((6, 2)),
+        epochs=epochs,
+        batch_size=3,
+        verbose=0,
+        callbacks=[callback],
+    )
 
 
 @pytest.mark.parametrize(
@@ -94,10 +102,26 @@ def _fit(model, callback, epochs=3):
         ({"data": None}, TypeError, "data"),
         ({"data": np.ones((0, 4))}, ValueError, "data"),
         # A too short class_names used to raise IndexError after training.
-        ({"labels": LABELS, "class_names": ["a", "b"]}, ValueError, "class_names"),
-        ({"labels": None, "class_names": ["a", "b", "c"]}, ValueError, "class_names"),
-        ({"labels": LABELS - 1, "class_names": ["a", "b", "c"]}, ValueError, "labels"),
-        ({"labels": LABELS + 0.5, "class_names": ["a", "b", "c"]}, TypeError, "labels"),
+        (
+            {"labels": LABELS, "class_names": ["a", "b"]},
+            ValueError,
+            "class_names",
+        ),
+        (
+            {"labels": None, "class_names": ["a", "b", "c"]},
+            ValueError,
+            "class_names",
+        ),
+        (
+            {"labels": LABELS - 1, "class_names": ["a", "b", "c"]},
+            ValueError,
+            "labels",
+        ),
+        (
+            {"labels": LABELS + 0.5, "class_names": ["a", "b", "c"]},
+            TypeError,
+            "labels",
+        ),
         ({"class_names": "abc", "labels": LABELS}, TypeError, "class_names"),
         ({"layer_name": 3}, TypeError, "layer_name"),
         ({"every_n_epochs": 1.5}, TypeError, "every_n_epochs"),
@@ -108,18 +132,23 @@ def _fit(model, callback, epochs=3):
 )
 def test_bad_arguments_refused_at_construction(kwargs, error, name, tmp_path):
     with pytest.raises(error, match=name):
-        LatentSpaceProjector(**{"log_dir": str(tmp_path), "data": DATA, **kwargs})
+        LatentSpaceProjector(
+            **{"log_dir": str(tmp_path), "data": DATA, **kwargs}
+        )
 
 
 def _checkpoints(log_dir):
-    return sorted(f for f in os.listdir(log_dir) if f.startswith("embedding.ckpt"))
+    return sorted(
+        f for f in os.listdir(log_dir) if f.startswith("embedding.ckpt")
+    )
 
 
 @pytest.mark.parametrize("max_to_keep, kept", [(1, [3]), (2, [2, 3])])
 def test_keeps_the_latest_checkpoints(max_to_keep, kept, tmp_path):
     log_dir = tmp_path / "logs"
-    callback = LatentSpaceProjector(str(log_dir), DATA, LABELS, every_n_epochs=1,
-                                    max_to_keep=max_to_keep)
+    callback = LatentSpaceProjector(
+        str(log_dir), DATA, LABELS, every_n_epochs=1, max_to_keep=max_to_keep
+    )
     _fit(_model(), callback)
     assert _checkpoints(log_dir) == sorted(
         f"embedding.ckpt-{step}{ext}"
@@ -148,7 +177,9 @@ def test_never_replaces_files_of_another_run(tmp_path):
     with pytest.raises(FileExistsError, match=r"metadata\.tsv.*overwrite=True"):
         _fit(model, second)
     for old, new in zip(weights, model.weights):
-        np.testing.assert_array_equal(old, new.numpy())  # refused before training
+        np.testing.assert_array_equal(
+            old, new.numpy()
+        )  # refused before training
     with open(metadata) as f:
         assert f.read() == "mine\n"
     # Also when writing by hand, and for the config and checkpoints.
@@ -159,11 +190,13 @@ def test_never_replaces_files_of_another_run(tmp_path):
     # overwrite=True replaces the files, and deletes only its own checkpoints.
     with open(os.path.join(log_dir, "embedding.ckpt-7.index"), "w") as f:
         f.write("someone else's")
-    third = LatentSpaceProjector(log_dir, DATA, LABELS, every_n_epochs=1,
-                                 overwrite=True)
+    third = LatentSpaceProjector(
+        log_dir, DATA, LABELS, every_n_epochs=1, overwrite=True
+    )
     _fit(model, third, epochs=2)
     assert _checkpoints(log_dir) == [
-        "embedding.ckpt-2.data-00000-of-00001", "embedding.ckpt-2.index",
+        "embedding.ckpt-2.data-00000-of-00001",
+        "embedding.ckpt-2.index",
         "embedding.ckpt-7.index",
     ]
     with open(metadata) as f:

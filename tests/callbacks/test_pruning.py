@@ -44,7 +44,9 @@ def test_schedule_matches_zhu_gupta():
             expected = s_f
         else:
             expected = s_f + (s_i - s_f) * (1 - (t - t0) / (t1 - t0)) ** 3
-        assert polynomial_sparsity(t, s_f, t0, t1, s_i) == pytest.approx(expected)
+        assert polynomial_sparsity(t, s_f, t0, t1, s_i) == pytest.approx(
+            expected
+        )
     callback = MagnitudePruning(s_f, t0, t1, 50, initial_sparsity=s_i)
     assert callback.sparsity_at(200) == pytest.approx(0.9 - 0.8 / 8)
 
@@ -53,7 +55,9 @@ def numpy_mask(w, sparsity):
     """The mask from the definition: a stable sort of |w|, smallest k pruned."""
     flat = np.abs(w).ravel()
     mask = np.ones(flat.size, bool)
-    mask[np.argsort(flat, kind="stable")[: int(round(sparsity * flat.size))]] = False
+    mask[
+        np.argsort(flat, kind="stable")[: int(round(sparsity * flat.size))]
+    ] = False
     return mask.reshape(w.shape)
 
 
@@ -82,7 +86,9 @@ def test_trainer_steps_from_the_pruned_weights():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(16, 6)).astype("float32")
     y = rng.normal(size=(16, 4)).astype("float32")
-    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(4, name="lin")])
+    model = keras.Sequential(
+        [keras.Input((6,)), keras.layers.Dense(4, name="lin")]
+    )
     model.compile(keras.optimizers.SGD(0.1), "mse")
     w, b = (v.numpy().astype("float64") for v in model.get_layer("lin").weights)
     pruning = MagnitudePruning(0.5, begin_step=0, end_step=1, frequency=1)
@@ -92,8 +98,15 @@ def test_trainer_steps_from_the_pruned_weights():
         def on_train_batch_begin(self, batch, logs=None):
             seen.append(self.model.get_layer("lin").kernel.numpy().copy())
 
-    model.fit(x, y, batch_size=16, epochs=6, shuffle=False, verbose=0,
-              callbacks=[pruning, Spy()])
+    model.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=6,
+        shuffle=False,
+        verbose=0,
+        callbacks=[pruning, Spy()],
+    )
     mask = np.ones_like(w, bool)
     for step in range(6):
         if step == 1:
@@ -105,7 +118,9 @@ def test_trainer_steps_from_the_pruned_weights():
         w = w * mask
     kernel = model.get_layer("lin").kernel.numpy()
     np.testing.assert_allclose(kernel, w, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(model.get_layer("lin").bias.numpy(), b, rtol=1e-5)
+    np.testing.assert_allclose(
+        model.get_layer("lin").bias.numpy(), b, rtol=1e-5
+    )
     assert np.mean(kernel == 0) == 0.5
 
 
@@ -117,7 +132,9 @@ def test_schedule_logged_and_zeros_stay_zero(tmp_path):
     pruning = MagnitudePruning(
         0.75, begin_step=2, end_step=22, frequency=5, log_dir=log_dir
     )
-    model.fit(x, y, batch_size=32, epochs=3, verbose=0, callbacks=[pruning])  # 30 steps
+    model.fit(
+        x, y, batch_size=32, epochs=3, verbose=0, callbacks=[pruning]
+    )  # 30 steps
     target = scalars(log_dir, "pruning/target_sparsity")
     updates = [(s, v) for s, v in target if s in (2, 7, 12, 17, 22)]
     assert [s for s, _ in updates] == [2, 7, 12, 17, 22]
@@ -126,7 +143,9 @@ def test_schedule_logged_and_zeros_stay_zero(tmp_path):
     measured = dict(scalars(log_dir, "pruning/sparsity/h1"))
     for step, wanted in updates:
         assert measured[step] == pytest.approx(wanted, abs=1e-3)
-    assert measured[10] == pytest.approx(dict(updates)[7], abs=1e-3)  # epoch end
+    assert measured[10] == pytest.approx(
+        dict(updates)[7], abs=1e-3
+    )  # epoch end
     zeros = zeros_of(model)
     for name, mask in zeros.items():
         assert mask.mean() == pytest.approx(0.75, abs=1e-3), name
@@ -191,8 +210,14 @@ def test_under_distribution():
     pruning = MagnitudePruning(0.6, begin_step=0, end_step=6, frequency=2)
     with distribution_scope():
         model = digits_mlp()
-        model.fit(x[:320], y[:320], batch_size=32, epochs=1, verbose=0,
-                  callbacks=[pruning])
+        model.fit(
+            x[:320],
+            y[:320],
+            batch_size=32,
+            epochs=1,
+            verbose=0,
+            callbacks=[pruning],
+        )
     for mask in zeros_of(model).values():
         assert mask.mean() == pytest.approx(0.6, abs=1e-3)
 
@@ -223,7 +248,12 @@ def test_unknown_layer_names_refused_before_training():
     before = [v.numpy().copy() for v in model.weights]
     pruning = MagnitudePruning(0.5, 0, 10, 1, layer_names=["h2", "typo"])
     with pytest.raises(ValueError, match=r"layer_names.*\['typo'\]"):
-        model.fit(np.ones((4, 64)), np.zeros(4), batch_size=2, verbose=0,
-                  callbacks=[pruning])
+        model.fit(
+            np.ones((4, 64)),
+            np.zeros(4),
+            batch_size=2,
+            verbose=0,
+            callbacks=[pruning],
+        )
     for old, new in zip(before, model.weights):
         np.testing.assert_array_equal(old, new.numpy())  # not one step taken

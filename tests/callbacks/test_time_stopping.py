@@ -16,7 +16,9 @@ def test_stops_after_the_budget(tmp_path):
     model.fit(x, y, verbose=0)  # trace first, so the budget measures training
     stop = TimeStopping(seconds=1.0, log_dir=str(tmp_path))
     start = time.monotonic()
-    history = model.fit(x, y, batch_size=4, epochs=100000, verbose=0, callbacks=[stop])
+    history = model.fit(
+        x, y, batch_size=4, epochs=100000, verbose=0, callbacks=[stop]
+    )
     elapsed = time.monotonic() - start
     assert 1.0 <= elapsed < 10.0  # one batch past the budget, on a busy machine
     assert stop.stopped_epoch == history.epoch[-1] < 99999
@@ -38,8 +40,14 @@ def test_does_not_stop_within_budget():
 
 @pytest.mark.parametrize(
     "seconds, error",
-    [(0, ValueError), (-1.0, ValueError), (float("nan"), ValueError),
-     (float("inf"), ValueError), (True, TypeError), ("10", TypeError)],
+    [
+        (0, ValueError),
+        (-1.0, ValueError),
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        (True, TypeError),
+        ("10", TypeError),
+    ],
 )
 def test_bad_seconds(seconds, error):
     # NaN used to be accepted: `elapsed >= nan` is never true, so the run

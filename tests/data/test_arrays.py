@@ -23,8 +23,9 @@ def _collect(dataset):
 @tf_only
 def test_unshuffled_batches_keep_order_and_values():
     (x, y), _ = load_digits()
-    (xs, ys), batches = _collect(make_dataset(x[:50], y[:50], batch_size=16,
-                                              shuffle=False))
+    (xs, ys), batches = _collect(
+        make_dataset(x[:50], y[:50], batch_size=16, shuffle=False)
+    )
     assert [len(b[0]) for b in batches] == [16, 16, 16, 2]
     np.testing.assert_array_equal(xs, x[:50])
     np.testing.assert_array_equal(ys, y[:50])
@@ -47,8 +48,14 @@ def test_shuffle_is_a_seeded_permutation_redrawn_each_epoch():
 @tf_only
 def test_inputs_only_normalize_augment_and_drop_remainder():
     x = np.full((10, 2, 2, 1), 255, dtype="uint8")
-    dataset = make_dataset(x, batch_size=4, shuffle=False, normalize="unit",
-                           augment=lambda b: b - 0.25, drop_remainder=True)
+    dataset = make_dataset(
+        x,
+        batch_size=4,
+        shuffle=False,
+        normalize="unit",
+        augment=lambda b: b - 0.25,
+        drop_remainder=True,
+    )
     batches = [np.asarray(b) for b in dataset]
     assert [b.shape for b in batches] == [(4, 2, 2, 1)] * 2
     np.testing.assert_allclose(np.concatenate(batches), 0.75)
@@ -56,7 +63,9 @@ def test_inputs_only_normalize_augment_and_drop_remainder():
 
 @tf_only
 def test_mismatched_lengths_raise():
-    with pytest.raises(ValueError, match="`x` and `y` must have the same batch size"):
+    with pytest.raises(
+        ValueError, match="`x` and `y` must have the same batch size"
+    ):
         make_dataset(np.zeros((4, 2)), np.zeros(3))
 
 

@@ -1,11 +1,20 @@
 import numpy as np
 import pytest
 
-from keras_dlparts.data import Vocabulary, cbow_examples, skipgram_pairs, standardize
+from keras_dlparts.data import Vocabulary
+from keras_dlparts.data import cbow_examples
+from keras_dlparts.data import skipgram_pairs
+from keras_dlparts.data import standardize
 
 
 def test_standardize_lowercases_and_strips_punctuation():
-    assert standardize("Hello, World! It's 3pm.") == ["hello", "world", "it", "s", "3pm"]
+    assert standardize("Hello, World! It's 3pm.") == [
+        "hello",
+        "world",
+        "it",
+        "s",
+        "3pm",
+    ]
     with pytest.raises(TypeError, match="`text` must be a string"):
         standardize(3)
 
@@ -24,7 +33,10 @@ def test_vocabulary_keeps_most_frequent_and_maps_rest_to_unk():
 @pytest.mark.parametrize(
     "texts, match",
     [
-        ("hello world", r"`texts` must be a list of strings.*did you mean \['hello world'\]"),
+        (
+            "hello world",
+            r"`texts` must be a list of strings.*did you mean \['hello world'\]",
+        ),
         (None, "`texts` must be a list of strings"),
         (["a b", 3], "`texts` must hold strings only"),
     ],
@@ -62,7 +74,12 @@ def test_encode_batch_checks_its_arguments():
 @pytest.mark.parametrize("make", [skipgram_pairs, cbow_examples])
 @pytest.mark.parametrize(
     "sequences, error",
-    [("abc", TypeError), ([[1, 2.5]], TypeError), ([[1, -2]], ValueError), ([3], TypeError)],
+    [
+        ("abc", TypeError),
+        ([[1, 2.5]], TypeError),
+        ([[1, -2]], ValueError),
+        ([3], TypeError),
+    ],
 )
 def test_window_examples_refuse_bad_sequences(make, sequences, error):
     with pytest.raises(error, match="`sequences`"):
@@ -72,13 +89,25 @@ def test_window_examples_refuse_bad_sequences(make, sequences, error):
 @pytest.mark.parametrize("make", [skipgram_pairs, cbow_examples])
 def test_window_examples_take_numpy_ids(make):
     np.testing.assert_array_equal(
-        make([np.array([5, 6, 7])], window_size=1)[1], make([[5, 6, 7]], window_size=1)[1]
+        make([np.array([5, 6, 7])], window_size=1)[1],
+        make([[5, 6, 7]], window_size=1)[1],
     )
 
 
 def test_skipgram_pairs_match_a_hand_worked_window():
     targets, contexts = skipgram_pairs([[1, 2, 3, 4]], window_size=2)
-    expected = [(1, 2), (1, 3), (2, 1), (2, 3), (2, 4), (3, 1), (3, 2), (3, 4), (4, 2), (4, 3)]
+    expected = [
+        (1, 2),
+        (1, 3),
+        (2, 1),
+        (2, 3),
+        (2, 4),
+        (3, 1),
+        (3, 2),
+        (3, 4),
+        (4, 2),
+        (4, 3),
+    ]
     assert list(zip(targets.tolist(), contexts.tolist())) == expected
     with pytest.raises(ValueError, match="`window_size`"):
         skipgram_pairs([[1, 2]], window_size=0)

@@ -16,10 +16,21 @@ def test_example_writes_grid_and_tensorboard_samples(name, shape, tmp_path):
     output, logdir = str(tmp_path / "grid.png"), str(tmp_path / "logs")
     extra = ["--per-class", "10"] if name == "gan_digits" else []
     accuracy = load_example(name).main(
-        ["--epochs", "2", "--log-every", "1", "--output", output,
-         "--logdir", logdir] + extra
+        [
+            "--epochs",
+            "2",
+            "--log-every",
+            "1",
+            "--output",
+            output,
+            "--logdir",
+            logdir,
+        ]
+        + extra
     )
     assert 0.0 <= accuracy <= 1.0
-    assert Image.open(output).size == shape  # 10 x 10 cells of 8 + 1 px, less 1, x8
+    assert (
+        Image.open(output).size == shape
+    )  # 10 x 10 cells of 8 + 1 px, less 1, x8
     assert [step for step, _ in read_events(logdir)["samples"]] == [1, 2]
     assert len(os.listdir(os.path.join(logdir, "png"))) == 2

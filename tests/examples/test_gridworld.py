@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-
 from support.examples import load_example
 
 gridworld = load_example("gridworld")
@@ -18,7 +17,9 @@ def env():
 def optimal_q(env):
     values, _ = gridworld.value_iteration(env, gamma=GAMMA)
     s, a, r, nxt, done = env.transitions()
-    return (r + GAMMA * values[nxt] * (1 - done)).reshape(env.num_states, env.num_actions)
+    return (r + GAMMA * values[nxt] * (1 - done)).reshape(
+        env.num_states, env.num_actions
+    )
 
 
 def test_value_iteration_matches_hand_computed_values(env):
@@ -34,7 +35,9 @@ def test_value_iteration_matches_hand_computed_values(env):
 def test_tabular_q_learning_finds_the_optimal_values(env):
     q = gridworld.q_learning(env, episodes=2000, gamma=GAMMA, seed=0)
     reachable = [0, 1, 2, 4, 6, 8, 9, 10, 13, 14]
-    np.testing.assert_allclose(q[reachable].max(1), optimal_q(env)[reachable].max(1), atol=1e-3)
+    np.testing.assert_allclose(
+        q[reachable].max(1), optimal_q(env)[reachable].max(1), atol=1e-3
+    )
     assert env.reaches_goal(q.argmax(1))
 
 

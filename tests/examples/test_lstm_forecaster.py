@@ -2,7 +2,6 @@
 
 import keras
 import numpy as np
-
 from support.examples import load_example
 
 forecaster = load_example("lstm_forecaster")

@@ -3,20 +3,23 @@
 import os
 
 import pytest
-
 from support.examples import load_example
 
 
 @pytest.mark.slow
 def test_clip_example_zero_shot_accuracy(tmp_path):
-    accuracy = load_example("clip_digits").main(epochs=15, log_dir=str(tmp_path))
+    accuracy = load_example("clip_digits").main(
+        epochs=15, log_dir=str(tmp_path)
+    )
     assert accuracy > 0.8
     assert os.listdir(tmp_path / "train")
 
 
 def test_word2vec_example_writes_the_projector_files(tmp_path):
     model = load_example("word2vec_corpus").main(log_dir=str(tmp_path))
-    assert {"metadata.tsv", "projector_config.pbtxt"} <= set(os.listdir(tmp_path))
+    assert {"metadata.tsv", "projector_config.pbtxt"} <= set(
+        os.listdir(tmp_path)
+    )
     words = (tmp_path / "metadata.tsv").read_text().split()
     assert "cat" in words and len(words) == model.vocab_size - 2
 

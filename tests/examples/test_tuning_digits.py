@@ -6,9 +6,8 @@ import os
 
 import pytest
 import tensorflow as tf
-from tensorboard.plugins.hparams import plugin_data_pb2
-
 from support.examples import load_example
+from tensorboard.plugins.hparams import plugin_data_pb2
 
 
 def hparams_sessions(log_dir):
@@ -27,7 +26,8 @@ def hparams_sessions(log_dir):
                     hparams = data.session_start_info.hparams
                     trial = os.path.relpath(os.path.dirname(path), log_dir)
                     sessions[trial] = {
-                        k: getattr(v, v.WhichOneof("kind")) for k, v in hparams.items()
+                        k: getattr(v, v.WhichOneof("kind"))
+                        for k, v in hparams.items()
                     }
     return sessions
 
@@ -51,7 +51,15 @@ def test_three_tuners_log_every_trial_to_hparams(tmp_path):
         for path in trial_files:
             with open(path) as f:
                 trial = json.load(f)
-            logged = sessions[os.path.join(kind, trial["trial_id"], "execution0")]
+            logged = sessions[
+                os.path.join(kind, trial["trial_id"], "execution0")
+            ]
             values = trial["hyperparameters"]["values"]
-            for name in ("learning_rate", "width", "depth", "optimizer", "batch_size"):
+            for name in (
+                "learning_rate",
+                "width",
+                "depth",
+                "optimizer",
+                "batch_size",
+            ):
                 assert logged[name] == pytest.approx(values[name])

@@ -18,7 +18,8 @@ refuse (`bad`). `test_fuzz.py` then tries, for every entry:
 
 import dataclasses
 import math
-from typing import Any, Callable
+from typing import Any
+from typing import Callable
 
 import numpy as np
 

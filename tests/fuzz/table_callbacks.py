@@ -11,19 +11,17 @@ import os
 import tempfile
 
 import numpy as np
-
-from fuzz.cases import (
-    BOOLEAN,
-    OPTIONAL_POSITIVE_INT,
-)
+from fuzz.cases import BOOLEAN
 from fuzz.cases import FRACTION
 from fuzz.cases import NAN
 from fuzz.cases import NON_NEGATIVE_INT
 from fuzz.cases import NON_NEGATIVE_NUMBER
+from fuzz.cases import OPTIONAL_POSITIVE_INT
 from fuzz.cases import POSITIVE_INT
 from fuzz.cases import POSITIVE_NUMBER
 from fuzz.cases import RATE
 from fuzz.cases import Entry
+
 from keras_dlparts import callbacks
 
 LOG_DIR = os.path.join(tempfile.gettempdir(), "keras_dlparts_fuzz_callbacks")
@@ -71,8 +69,15 @@ TABLE = {
         args={"log_dir": LOG_DIR, "reference_data": (X, Y)},
         bad={
             "log_dir": DIRECTORY,
-            "reference_data": (None, "x", X, (X,), (X, None), (X, Y[:3]),
-                               (X[:0], Y[:0])),
+            "reference_data": (
+                None,
+                "x",
+                X,
+                (X,),
+                (X, None),
+                (X, Y[:3]),
+                (X[:0], Y[:0]),
+            ),
             "every_n_steps": POSITIVE_INT,
             "vanishing_threshold": NON_NEGATIVE_NUMBER + (2e3,),
             "exploding_threshold": POSITIVE_NUMBER,

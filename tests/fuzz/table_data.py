@@ -6,16 +6,14 @@ before TFDS is asked for anything.
 """
 
 import numpy as np
+from fuzz.cases import BOOLEAN
+from fuzz.cases import INF
+from fuzz.cases import NAN
+from fuzz.cases import NON_NEGATIVE_INT
+from fuzz.cases import POSITIVE_INT
+from fuzz.cases import SEED
+from fuzz.cases import Entry
 
-from fuzz.cases import (
-    BOOLEAN,
-    INF,
-    NAN,
-    NON_NEGATIVE_INT,
-    POSITIVE_INT,
-    SEED,
-    Entry,
-)
 from keras_dlparts import data
 
 X = np.random.default_rng(0).random((8, 2, 2, 1)).astype("float32")

@@ -6,22 +6,20 @@ augmentations.
 """
 
 import numpy as np
+from fuzz.cases import ACTIVATION
+from fuzz.cases import BOOLEAN
+from fuzz.cases import CHOICE
+from fuzz.cases import FINITE_NUMBER
+from fuzz.cases import FRACTION
+from fuzz.cases import INITIALIZER
+from fuzz.cases import MAP_SHAPE
+from fuzz.cases import NON_NEGATIVE_NUMBER
+from fuzz.cases import OPTIONAL_KERAS
+from fuzz.cases import POSITIVE_INT
+from fuzz.cases import POSITIVE_NUMBER
+from fuzz.cases import SEED
+from fuzz.cases import Entry
 
-from fuzz.cases import (
-    ACTIVATION,
-    BOOLEAN,
-    CHOICE,
-    FINITE_NUMBER,
-    FRACTION,
-    INITIALIZER,
-    MAP_SHAPE,
-    NON_NEGATIVE_NUMBER,
-    OPTIONAL_KERAS,
-    POSITIVE_INT,
-    POSITIVE_NUMBER,
-    SEED,
-    Entry,
-)
 from keras_dlparts import layers
 
 rng = np.random.default_rng(0)
@@ -39,7 +37,8 @@ IMAGES = rng.random((2, 4, 4, 3)).astype("float32")
 WAVES = _floats(2, 64)
 FEATURES = _floats(2, 3, 4)
 ADJACENCY = np.array(
-    [[[0, 1, 0], [1, 0, 1], [0, 1, 0]], [[0, 1, 1], [1, 0, 0], [1, 0, 0]]], "float32"
+    [[[0, 1, 0], [1, 0, 1], [0, 1, 0]], [[0, 1, 1], [1, 0, 0], [1, 0, 0]]],
+    "float32",
 )
 
 
@@ -49,7 +48,10 @@ def _training(layer, **inputs):
 
 def _range(low_name, high_name, low, high):
     """Bad values of a (low, high) pair: non-finite, or out of order."""
-    return {low_name: FINITE_NUMBER + (high + 1.0,), high_name: FINITE_NUMBER + (low - 1.0,)}
+    return {
+        low_name: FINITE_NUMBER + (high + 1.0,),
+        high_name: FINITE_NUMBER + (low - 1.0,),
+    }
 
 
 def _audio(make, args, bad):
@@ -66,24 +68,46 @@ def _audio(make, args, bad):
 TABLE = {
     "layers.RBF": Entry(
         layers.RBF,
-        args={"units": 2, "gamma": 1.0, "centers_initializer": "random_uniform",
-              "trainable_gamma": True},
-        bad={"units": POSITIVE_INT, "gamma": POSITIVE_NUMBER,
-             "centers_initializer": INITIALIZER, "trainable_gamma": BOOLEAN},
+        args={
+            "units": 2,
+            "gamma": 1.0,
+            "centers_initializer": "random_uniform",
+            "trainable_gamma": True,
+        },
+        bad={
+            "units": POSITIVE_INT,
+            "gamma": POSITIVE_NUMBER,
+            "centers_initializer": INITIALIZER,
+            "trainable_gamma": BOOLEAN,
+        },
         inputs={"inputs": X},
     ),
     "layers.SelfOrganizingMap": Entry(
         layers.SelfOrganizingMap,
-        args={"map_shape": (2, 3), "sigma": 1.0, "learning_rate": 0.5,
-              "decay_steps": 10, "neighborhood": "gaussian",
-              "topology": "rectangular", "learning_rate_decay": "asymptotic",
-              "sigma_decay": "asymptotic", "update": "online",
-              "codebook_initializer": "random_uniform"},
-        bad={"map_shape": MAP_SHAPE, "sigma": POSITIVE_NUMBER,
-             "learning_rate": POSITIVE_NUMBER, "decay_steps": POSITIVE_INT,
-             "neighborhood": CHOICE, "topology": CHOICE,
-             "learning_rate_decay": CHOICE, "sigma_decay": CHOICE,
-             "update": CHOICE, "codebook_initializer": INITIALIZER},
+        args={
+            "map_shape": (2, 3),
+            "sigma": 1.0,
+            "learning_rate": 0.5,
+            "decay_steps": 10,
+            "neighborhood": "gaussian",
+            "topology": "rectangular",
+            "learning_rate_decay": "asymptotic",
+            "sigma_decay": "asymptotic",
+            "update": "online",
+            "codebook_initializer": "random_uniform",
+        },
+        bad={
+            "map_shape": MAP_SHAPE,
+            "sigma": POSITIVE_NUMBER,
+            "learning_rate": POSITIVE_NUMBER,
+            "decay_steps": POSITIVE_INT,
+            "neighborhood": CHOICE,
+            "topology": CHOICE,
+            "learning_rate_decay": CHOICE,
+            "sigma_decay": CHOICE,
+            "update": CHOICE,
+            "codebook_initializer": INITIALIZER,
+        },
         inputs={"inputs": X},
         bad_calls=[("inputs", {"inputs": X[:, :, None]})],
     ),
@@ -98,10 +122,17 @@ TABLE = {
     "layers.GraphConvolution": Entry(
         layers.GraphConvolution,
         args={"units": 2, "activation": "relu", "use_bias": True},
-        bad={"units": POSITIVE_INT, "activation": ACTIVATION, "use_bias": BOOLEAN,
-             "kernel_initializer": INITIALIZER, "bias_initializer": INITIALIZER,
-             "kernel_regularizer": OPTIONAL_KERAS, "bias_regularizer": OPTIONAL_KERAS,
-             "kernel_constraint": OPTIONAL_KERAS, "bias_constraint": OPTIONAL_KERAS},
+        bad={
+            "units": POSITIVE_INT,
+            "activation": ACTIVATION,
+            "use_bias": BOOLEAN,
+            "kernel_initializer": INITIALIZER,
+            "bias_initializer": INITIALIZER,
+            "kernel_regularizer": OPTIONAL_KERAS,
+            "bias_regularizer": OPTIONAL_KERAS,
+            "kernel_constraint": OPTIONAL_KERAS,
+            "bias_constraint": OPTIONAL_KERAS,
+        },
         inputs={"features": FEATURES, "adjacency": ADJACENCY},
         # (nodes, features) and (nodes, nodes) are valid: one shared graph.
         rank_free=("features", "adjacency"),
@@ -115,18 +146,35 @@ TABLE = {
     ),
     "layers.Perceptron": Entry(
         layers.Perceptron,
-        args={"units": 2, "kernel_initializer": "glorot_uniform",
-              "bias_initializer": "zeros"},
-        bad={"units": POSITIVE_INT, "kernel_initializer": INITIALIZER,
-             "bias_initializer": INITIALIZER},
+        args={
+            "units": 2,
+            "kernel_initializer": "glorot_uniform",
+            "bias_initializer": "zeros",
+        },
+        bad={
+            "units": POSITIVE_INT,
+            "kernel_initializer": INITIALIZER,
+            "bias_initializer": INITIALIZER,
+        },
         inputs={"inputs": X},
     ),
     "layers.SaltAndPepperNoise": Entry(
         layers.SaltAndPepperNoise,
-        args={"rate": 0.3, "salt_ratio": 0.5, "low": 0.0, "high": 1.0,
-              "per_pixel": True, "seed": 0},
-        bad={"rate": FRACTION, "salt_ratio": FRACTION, **_range("low", "high", 0.0, 1.0),
-             "per_pixel": BOOLEAN, "seed": SEED},
+        args={
+            "rate": 0.3,
+            "salt_ratio": 0.5,
+            "low": 0.0,
+            "high": 1.0,
+            "per_pixel": True,
+            "seed": 0,
+        },
+        bad={
+            "rate": FRACTION,
+            "salt_ratio": FRACTION,
+            **_range("low", "high", 0.0, 1.0),
+            "per_pixel": BOOLEAN,
+            "seed": SEED,
+        },
         inputs={"inputs": IMAGES},
         call=_training,
         # Any rank is valid (at least 2 with `per_pixel=True`).
@@ -152,13 +200,18 @@ TABLE = {
     "layers.RandomTimeStretch": _audio(
         layers.RandomTimeStretch,
         {"min_rate": 0.8, "max_rate": 1.25, "frame_length": 16},
-        {"min_rate": POSITIVE_NUMBER + (2.0,), "max_rate": POSITIVE_NUMBER + (0.5,),
-         "frame_length": FRAME_LENGTH},
+        {
+            "min_rate": POSITIVE_NUMBER + (2.0,),
+            "max_rate": POSITIVE_NUMBER + (0.5,),
+            "frame_length": FRAME_LENGTH,
+        },
     ),
     "layers.RandomPitchShift": _audio(
         layers.RandomPitchShift,
         {"min_semitones": -2.0, "max_semitones": 2.0, "frame_length": 16},
-        {**_range("min_semitones", "max_semitones", -2.0, 2.0),
-         "frame_length": FRAME_LENGTH},
+        {
+            **_range("min_semitones", "max_semitones", -2.0, 2.0),
+            "frame_length": FRAME_LENGTH,
+        },
     ),
 }

@@ -6,22 +6,20 @@ blocks (DenseNet, ResNet, Maxout).
 """
 
 import numpy as np
+from fuzz.cases import ACTIVATION
+from fuzz.cases import BOOLEAN
+from fuzz.cases import CHOICE
+from fuzz.cases import FRACTION
+from fuzz.cases import INF
+from fuzz.cases import INITIALIZER
+from fuzz.cases import NAN
+from fuzz.cases import OPTIONAL_KERAS
+from fuzz.cases import POSITIVE_INT
+from fuzz.cases import POSITIVE_NUMBER
+from fuzz.cases import RATE
+from fuzz.cases import SEED
+from fuzz.cases import Entry
 
-from fuzz.cases import (
-    ACTIVATION,
-    BOOLEAN,
-    CHOICE,
-    FRACTION,
-    INF,
-    INITIALIZER,
-    NAN,
-    OPTIONAL_KERAS,
-    POSITIVE_INT,
-    POSITIVE_NUMBER,
-    RATE,
-    SEED,
-    Entry,
-)
 from keras_dlparts import layers
 
 rng = np.random.default_rng(0)
@@ -29,7 +27,6 @@ rng = np.random.default_rng(0)
 
 def _floats(*shape):
     return rng.normal(size=shape).astype("float32")
-
 
 
 Q, V = _floats(2, 3, 8), _floats(2, 5, 8)
@@ -93,17 +90,39 @@ TABLE = {
         inputs={"query": Q, "value": V},
         call=_keywords,
         bad_calls=[
-            ("attention_mask", {"query": Q, "value": V,
-                                "attention_mask": np.ones((2, 3, 4), bool)}),
-            ("attention_mask", {"query": Q, "value": V,
-                                "attention_mask": np.ones((3, 3, 5), bool)}),
-            ("attention_mask", {"query": Q, "value": V,
-                                "attention_mask": np.ones((3, 6), bool)}),
+            (
+                "attention_mask",
+                {
+                    "query": Q,
+                    "value": V,
+                    "attention_mask": np.ones((2, 3, 4), bool),
+                },
+            ),
+            (
+                "attention_mask",
+                {
+                    "query": Q,
+                    "value": V,
+                    "attention_mask": np.ones((3, 3, 5), bool),
+                },
+            ),
+            (
+                "attention_mask",
+                {
+                    "query": Q,
+                    "value": V,
+                    "attention_mask": np.ones((3, 6), bool),
+                },
+            ),
             ("key", {"query": Q, "value": V, "key": _floats(2, 4, 8)}),
-            ("value_mask", {"query": Q, "value": V,
-                            "value_mask": np.ones((2, 4), bool)}),
-            ("query_mask", {"query": Q, "value": V,
-                            "query_mask": np.ones((2, 5), bool)}),
+            (
+                "value_mask",
+                {"query": Q, "value": V, "value_mask": np.ones((2, 4), bool)},
+            ),
+            (
+                "query_mask",
+                {"query": Q, "value": V, "query_mask": np.ones((2, 5), bool)},
+            ),
         ],
     ),
     "layers.TransformerEncoderBlock": Entry(
@@ -113,12 +132,22 @@ TABLE = {
         inputs={"inputs": SEQ},
         call=_keywords,
         bad_calls=[
-            ("padding_mask", {"inputs": SEQ, "padding_mask": np.ones((2, 5), bool)}),
-            ("padding_mask", {"inputs": SEQ, "padding_mask": np.ones((3, 4), bool)}),
-            ("attention_mask", {"inputs": SEQ,
-                                "attention_mask": np.ones((2, 4, 5), bool)}),
-            ("attention_mask", {"inputs": SEQ,
-                                "attention_mask": np.ones((4, 5), bool)}),
+            (
+                "padding_mask",
+                {"inputs": SEQ, "padding_mask": np.ones((2, 5), bool)},
+            ),
+            (
+                "padding_mask",
+                {"inputs": SEQ, "padding_mask": np.ones((3, 4), bool)},
+            ),
+            (
+                "attention_mask",
+                {"inputs": SEQ, "attention_mask": np.ones((2, 4, 5), bool)},
+            ),
+            (
+                "attention_mask",
+                {"inputs": SEQ, "attention_mask": np.ones((4, 5), bool)},
+            ),
             ("num_heads", {"inputs": _floats(2, 4, 7)}),
         ],
     ),
@@ -129,12 +158,22 @@ TABLE = {
         inputs={"decoder_sequence": Q, "encoder_sequence": _floats(2, 5, 6)},
         call=_keywords,
         bad_calls=[
-            ("decoder_padding_mask", {"decoder_sequence": Q,
-                                      "encoder_sequence": _floats(2, 5, 6),
-                                      "decoder_padding_mask": np.ones((2, 5), bool)}),
-            ("encoder_padding_mask", {"decoder_sequence": Q,
-                                      "encoder_sequence": _floats(2, 5, 6),
-                                      "encoder_padding_mask": np.ones((2, 3), bool)}),
+            (
+                "decoder_padding_mask",
+                {
+                    "decoder_sequence": Q,
+                    "encoder_sequence": _floats(2, 5, 6),
+                    "decoder_padding_mask": np.ones((2, 5), bool),
+                },
+            ),
+            (
+                "encoder_padding_mask",
+                {
+                    "decoder_sequence": Q,
+                    "encoder_sequence": _floats(2, 5, 6),
+                    "encoder_padding_mask": np.ones((2, 3), bool),
+                },
+            ),
         ],
     ),
     "layers.SinusoidalPositionalEncoding": Entry(
@@ -147,8 +186,10 @@ TABLE = {
     "layers.LearnedPositionalEmbedding": Entry(
         layers.LearnedPositionalEmbedding,
         args={"sequence_length": 6},
-        bad={"sequence_length": POSITIVE_INT,
-             "embeddings_initializer": INITIALIZER},
+        bad={
+            "sequence_length": POSITIVE_INT,
+            "embeddings_initializer": INITIALIZER,
+        },
         inputs={"inputs": SEQ},
         bad_calls=[("sequence_length", {"inputs": _floats(2, 7, 8)})],
     ),
@@ -196,10 +237,22 @@ TABLE = {
         inputs={"inputs": _floats(2, 3), "states[0]": H, "states[1]": C},
         call=_lstm_step,
         bad_calls=[
-            ("states[0]", {"inputs": _floats(2, 3), "states[0]": _floats(2, 5),
-                           "states[1]": C}),
-            ("states[1]", {"inputs": _floats(2, 3), "states[0]": H,
-                           "states[1]": _floats(2, 3)}),
+            (
+                "states[0]",
+                {
+                    "inputs": _floats(2, 3),
+                    "states[0]": _floats(2, 5),
+                    "states[1]": C,
+                },
+            ),
+            (
+                "states[1]",
+                {
+                    "inputs": _floats(2, 3),
+                    "states[0]": H,
+                    "states[1]": _floats(2, 3),
+                },
+            ),
         ],
     ),
     "layers.PatchEmbedding": Entry(
@@ -233,8 +286,10 @@ TABLE = {
             "bias_initializer": INITIALIZER,
         },
         inputs={"timesteps": np.array([0, 10, 999], "int32")},
-        bad_calls=[("timesteps", {"timesteps": np.zeros((3, 2), "int32")}),
-                   ("timesteps", {"timesteps": np.zeros((3, 1, 1), "int32")})],
+        bad_calls=[
+            ("timesteps", {"timesteps": np.zeros((3, 2), "int32")}),
+            ("timesteps", {"timesteps": np.zeros((3, 1, 1), "int32")}),
+        ],
     ),
     "layers.RandomTokenDeletion": Entry(
         layers.RandomTokenDeletion,
@@ -243,20 +298,27 @@ TABLE = {
         inputs={"inputs": IDS},
         call=_training,
         rank_free=("inputs",),
-        bad_calls=[("inputs", {"inputs": np.ones((2, 2, 2), "int32")}),
-                   ("inputs", {"inputs": _floats(2, 4)})],
+        bad_calls=[
+            ("inputs", {"inputs": np.ones((2, 2, 2), "int32")}),
+            ("inputs", {"inputs": _floats(2, 4)}),
+        ],
         note=_TOKEN_NOTE,
     ),
     "layers.RandomTokenInsertion": Entry(
         layers.RandomTokenInsertion,
         args={"rate": 0.5, "seed": 0},
-        bad={"rate": FRACTION, "seed": SEED,
-             "vocabulary_size": (0, 1, -1, 1.5, True, "x")},
+        bad={
+            "rate": FRACTION,
+            "seed": SEED,
+            "vocabulary_size": (0, 1, -1, 1.5, True, "x"),
+        },
         inputs={"inputs": IDS},
         call=_training,
         rank_free=("inputs",),
-        bad_calls=[("inputs", {"inputs": np.ones((2, 2, 2), "int32")}),
-                   ("inputs", {"inputs": _floats(2, 4)})],
+        bad_calls=[
+            ("inputs", {"inputs": np.ones((2, 2, 2), "int32")}),
+            ("inputs", {"inputs": _floats(2, 4)}),
+        ],
         note=_TOKEN_NOTE,
     ),
     "layers.RandomTokenSwap": Entry(
@@ -266,8 +328,10 @@ TABLE = {
         inputs={"inputs": IDS},
         call=_training,
         rank_free=("inputs",),
-        bad_calls=[("inputs", {"inputs": np.ones((2, 2, 2), "int32")}),
-                   ("inputs", {"inputs": _floats(2, 4)})],
+        bad_calls=[
+            ("inputs", {"inputs": np.ones((2, 2, 2), "int32")}),
+            ("inputs", {"inputs": _floats(2, 4)}),
+        ],
         note=_TOKEN_NOTE,
     ),
     "layers.DenseBlock": Entry(

@@ -1,8 +1,12 @@
 """Fuzz table: keras_dlparts.losses."""
 
 import numpy as np
+from fuzz.cases import CHOICE
+from fuzz.cases import NAN
+from fuzz.cases import NON_NEGATIVE_NUMBER
+from fuzz.cases import POSITIVE_NUMBER
+from fuzz.cases import Entry
 
-from fuzz.cases import CHOICE, NAN, NON_NEGATIVE_NUMBER, POSITIVE_NUMBER, Entry
 from keras_dlparts import losses
 
 rng = np.random.default_rng(0)
@@ -20,8 +24,14 @@ TABLE = {
     "losses.CLIPLoss": Entry(
         losses.CLIPLoss,
         args={"temperature": 0.1},
-        bad={"temperature": (0, -1.0, NAN, float("inf"), "x"), "reduction": REDUCTION},
-        inputs={"y_true": np.zeros(4, "float32"), "y_pred": np.eye(4, dtype="float32")},
+        bad={
+            "temperature": (0, -1.0, NAN, float("inf"), "x"),
+            "reduction": REDUCTION,
+        },
+        inputs={
+            "y_true": np.zeros(4, "float32"),
+            "y_pred": np.eye(4, dtype="float32"),
+        },
         bad_calls=[("y_pred", {"y_pred": np.ones((4, 3), "float32")})],
     ),
     "losses.ContrastiveLoss": Entry(

@@ -1,8 +1,11 @@
 """Fuzz table: keras_dlparts.metrics."""
 
 import numpy as np
+from fuzz.cases import BOOLEAN
+from fuzz.cases import CHOICE
+from fuzz.cases import POSITIVE_INT
+from fuzz.cases import Entry
 
-from fuzz.cases import BOOLEAN, CHOICE, POSITIVE_INT, Entry
 from keras_dlparts import metrics
 
 REFERENCES = np.array([[1, 2, 3, 4, 0], [5, 6, 7, 0, 0], [1, 1, 2, 2, 3]])

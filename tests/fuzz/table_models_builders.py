@@ -4,24 +4,22 @@ import functools
 
 import keras
 import numpy as np
+from fuzz.cases import ACTIVATION
+from fuzz.cases import BOOLEAN
+from fuzz.cases import CHOICE
+from fuzz.cases import FRACTION
+from fuzz.cases import INF
+from fuzz.cases import MODEL
+from fuzz.cases import NAN
+from fuzz.cases import NON_NEGATIVE_NUMBER
+from fuzz.cases import OPTIONAL_POSITIVE_INT
+from fuzz.cases import POSITIVE_INT
+from fuzz.cases import POSITIVE_NUMBER
+from fuzz.cases import RATE
+from fuzz.cases import SHAPE
+from fuzz.cases import Entry
+from fuzz.cases import fresh
 
-from fuzz.cases import (
-    ACTIVATION,
-    BOOLEAN,
-    CHOICE,
-    FRACTION,
-    INF,
-    MODEL,
-    NAN,
-    NON_NEGATIVE_NUMBER,
-    OPTIONAL_POSITIVE_INT,
-    POSITIVE_INT,
-    POSITIVE_NUMBER,
-    RATE,
-    SHAPE,
-    Entry,
-    fresh,
-)
 from keras_dlparts import models
 
 #: Bad values for a non-empty sequence of positive integers (`filters`).
@@ -167,7 +165,9 @@ TABLE = {
         models.build_lstm_language_model,
         args={"vocab_size": 5, "embedding_dim": 2, "units": 2},
         bad={
-            **_positive_ints("vocab_size", "embedding_dim", "units", "num_layers"),
+            **_positive_ints(
+                "vocab_size", "embedding_dim", "units", "num_layers"
+            ),
             "sequence_length": OPTIONAL_POSITIVE_INT,
             "dropout_rate": RATE,
             "recurrent_dropout": RATE,
@@ -285,9 +285,15 @@ TABLE = {
             "max_length": POSITIVE_INT + (4,),
         },
         bad_calls=[
-            ("source_ids", {"source_ids": np.array([[3, 5]])}),  # id >= vocabulary
+            (
+                "source_ids",
+                {"source_ids": np.array([[3, 5]])},
+            ),  # id >= vocabulary
             ("source_ids", {"source_ids": np.array([[3, -1]])}),
-            ("source_ids", {"source_ids": np.ones((1, 4), "int32")}),  # too long
+            (
+                "source_ids",
+                {"source_ids": np.ones((1, 4), "int32")},
+            ),  # too long
             ("source_ids", {"source_ids": np.zeros((1, 0), "int32")}),
             ("source_ids", {"source_ids": np.array([[3.5, 1.0]])}),
             ("source_ids", {"source_ids": np.array([["a", "b"]])}),
@@ -298,7 +304,11 @@ TABLE = {
         args={"window": 4, "filters": (2,), "dense_units": 2},
         bad={
             **_positive_ints(
-                "window", "num_features", "horizon", "kernel_size", "dense_units"
+                "window",
+                "num_features",
+                "horizon",
+                "kernel_size",
+                "dense_units",
             ),
             "filters": INTS,
         },

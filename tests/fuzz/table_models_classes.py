@@ -8,23 +8,21 @@ its own small sub-models (`fresh`), so no case sees another's weights.
 
 import keras
 import numpy as np
+from fuzz.cases import BOOLEAN
+from fuzz.cases import CHOICE
+from fuzz.cases import INF
+from fuzz.cases import INITIALIZER
+from fuzz.cases import MAP_SHAPE
+from fuzz.cases import MODEL
+from fuzz.cases import NAN
+from fuzz.cases import NON_NEGATIVE_NUMBER
+from fuzz.cases import POSITIVE_INT
+from fuzz.cases import POSITIVE_NUMBER
+from fuzz.cases import RATE
+from fuzz.cases import SEED
+from fuzz.cases import Entry
+from fuzz.cases import fresh
 
-from fuzz.cases import (
-    BOOLEAN,
-    CHOICE,
-    INF,
-    INITIALIZER,
-    MAP_SHAPE,
-    MODEL,
-    NAN,
-    NON_NEGATIVE_NUMBER,
-    POSITIVE_INT,
-    POSITIVE_NUMBER,
-    RATE,
-    SEED,
-    Entry,
-    fresh,
-)
 from keras_dlparts import models
 
 rng = np.random.default_rng(0)
@@ -40,14 +38,16 @@ BITS = (rng.random((4, 6)) > 0.5).astype("float32")
 IDS = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9], [1, 3, 5]], "int32")
 TARGETS = np.array([0, 1, 1, 0], "float32")
 FEW_SHOT_Y = np.repeat(np.arange(3), 4)
-FEW_SHOT_X = (np.eye(3, 4)[FEW_SHOT_Y] * 5 + rng.normal(scale=0.1, size=(12, 4))).astype(
-    "float32"
-)
+FEW_SHOT_X = (
+    np.eye(3, 4)[FEW_SHOT_Y] * 5 + rng.normal(scale=0.1, size=(12, 4))
+).astype("float32")
 
 
 def _dense(inputs, units, **input_kwargs):
     """A one-layer Sequential model from `inputs` features to `units`."""
-    return keras.Sequential([keras.Input((inputs,), **input_kwargs), keras.layers.Dense(units)])
+    return keras.Sequential(
+        [keras.Input((inputs,), **input_kwargs), keras.layers.Dense(units)]
+    )
 
 
 def _conditional(inputs, units):
@@ -55,7 +55,10 @@ def _conditional(inputs, units):
     x = keras.Input((inputs,))
     labels = keras.Input((), dtype="int32")
     embedded = keras.layers.Embedding(4, 2)(labels)
-    return keras.Model([x, labels], keras.layers.Dense(units)(keras.layers.Concatenate()([x, embedded])))
+    return keras.Model(
+        [x, labels],
+        keras.layers.Dense(units)(keras.layers.Concatenate()([x, embedded])),
+    )
 
 
 def _vae_encoder():
@@ -64,7 +67,9 @@ def _vae_encoder():
 
 
 def _vae_decoder():
-    return keras.Sequential([keras.Input((2,)), keras.layers.Dense(4, activation="sigmoid")])
+    return keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(4, activation="sigmoid")]
+    )
 
 
 def _text_encoder():
@@ -83,7 +88,11 @@ def _noise_network():
     t = keras.Input((), dtype="int32")
     label = keras.Input((), dtype="int32")
     features = keras.layers.Concatenate()(
-        [x_t, keras.layers.Embedding(10, 2)(t), keras.layers.Embedding(4, 2)(label)]
+        [
+            x_t,
+            keras.layers.Embedding(10, 2)(t),
+            keras.layers.Embedding(4, 2)(label),
+        ]
     )
     return keras.Model([x_t, t, label], keras.layers.Dense(4)(features))
 
@@ -213,7 +222,10 @@ TABLE = {
         },
         inputs={"images": X4, "texts": IDS},
         call=_pair,
-        bad_calls=[("images", {"images": X3}), ("texts", {"texts": IDS[:, :2]})],
+        bad_calls=[
+            ("images", {"images": X3}),
+            ("texts", {"texts": IDS[:, :2]}),
+        ],
     ),
     "models.AnomalyDetector": Entry(
         models.AnomalyDetector,
@@ -252,7 +264,12 @@ TABLE = {
     ),
     "models.RBM": Entry(
         models.RBM,
-        args={"hidden_units": 3, "k": 1, "seed": 0, "kernel_initializer": "random_normal"},
+        args={
+            "hidden_units": 3,
+            "k": 1,
+            "seed": 0,
+            "kernel_initializer": "random_normal",
+        },
         bad={
             "hidden_units": POSITIVE_INT,
             "k": POSITIVE_INT,
@@ -293,7 +310,14 @@ TABLE = {
             "schedule": ("x", 3),  # None is the default schedule
             "num_classes": POSITIVE_INT,  # None: the network takes labels
             "label_dropout": RATE,
-            "data_range": ((1.0, 0.0), (0.0, NAN), (-INF, 1.0), (0.0, 1.0, 2.0), "x", None),
+            "data_range": (
+                (1.0, 0.0),
+                (0.0, NAN),
+                (-INF, 1.0),
+                (0.0, 1.0, 2.0),
+                "x",
+                None,
+            ),
             "clip_denoised": BOOLEAN,
             "seed": SEED,
         },
@@ -346,7 +370,14 @@ TABLE = {
             "schedule": CHOICE,
             "steps": POSITIVE_INT,
             "beta_start": OPEN_UNIT,
-            "beta_end": (1e-5, 1.0, NAN, INF, "x", None),  # 1e-5: below beta_start
+            "beta_end": (
+                1e-5,
+                1.0,
+                NAN,
+                INF,
+                "x",
+                None,
+            ),  # 1e-5: below beta_start
             "cosine_s": NON_NEGATIVE_NUMBER,
             "max_beta": OPEN_UNIT,
         },

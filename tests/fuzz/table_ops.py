@@ -1,13 +1,11 @@
 """Fuzz table: keras_dlparts.ops."""
 
 import numpy as np
+from fuzz.cases import NON_NEGATIVE_INT
+from fuzz.cases import POSITIVE_INT
+from fuzz.cases import POSITIVE_NUMBER
+from fuzz.cases import Entry
 
-from fuzz.cases import (
-    NON_NEGATIVE_INT,
-    POSITIVE_INT,
-    POSITIVE_NUMBER,
-    Entry,
-)
 from keras_dlparts import ops
 
 rng = np.random.default_rng(0)
@@ -46,7 +44,10 @@ TABLE = {
         ops.gaussian_kl_divergence,
         args={"mean": X, "log_var": X * 0.1},
         tensors=("mean", "log_var"),
-        bad_calls=[("log_var", {"log_var": X[:, :2]}), ("mean", {"mean": X[0, 0]})],
+        bad_calls=[
+            ("log_var", {"log_var": X[:, :2]}),
+            ("mean", {"mean": X[0, 0]}),
+        ],
     ),
     "ops.cosine_similarity": Entry(
         ops.cosine_similarity,

@@ -7,20 +7,18 @@ arguments of every Keras optimizer (`None` is valid where Keras has it as
 """
 
 import keras
+from fuzz.cases import BOOLEAN
+from fuzz.cases import FRACTION
+from fuzz.cases import INF
+from fuzz.cases import MODEL
+from fuzz.cases import NAN
+from fuzz.cases import NON_NEGATIVE_NUMBER
+from fuzz.cases import POSITIVE_INT
+from fuzz.cases import POSITIVE_NUMBER
+from fuzz.cases import RATE
+from fuzz.cases import Entry
+from fuzz.cases import fresh
 
-from fuzz.cases import (
-    BOOLEAN,
-    FRACTION,
-    INF,
-    MODEL,
-    NAN,
-    NON_NEGATIVE_NUMBER,
-    POSITIVE_INT,
-    POSITIVE_NUMBER,
-    RATE,
-    Entry,
-    fresh,
-)
 from keras_dlparts import optimizers
 
 

@@ -5,19 +5,17 @@ are made, before any model is built or any trial runs.
 """
 
 import keras_tuner
+from fuzz.cases import BOOLEAN
+from fuzz.cases import CHOICE
+from fuzz.cases import INF
+from fuzz.cases import MODEL
+from fuzz.cases import NAN
+from fuzz.cases import NON_NEGATIVE_NUMBER
+from fuzz.cases import POSITIVE_INT
+from fuzz.cases import SHAPE
+from fuzz.cases import Entry
+from fuzz.cases import fresh
 
-from fuzz.cases import (
-    BOOLEAN,
-    CHOICE,
-    INF,
-    MODEL,
-    NAN,
-    NON_NEGATIVE_NUMBER,
-    POSITIVE_INT,
-    SHAPE,
-    Entry,
-    fresh,
-)
 from keras_dlparts import tuning
 from keras_dlparts.models import build_mlp
 
@@ -45,10 +43,16 @@ TABLE = {
         tuning.MLPHyperModel, "input_shape", 4, SAMPLE_SHAPE
     ),
     "tuning.TransformerClassifierHyperModel": _classifier(
-        tuning.TransformerClassifierHyperModel, "input_shape", (8, 4), SAMPLE_SHAPE
+        tuning.TransformerClassifierHyperModel,
+        "input_shape",
+        (8, 4),
+        SAMPLE_SHAPE,
     ),
     "tuning.LeNet5HyperModel": _classifier(
-        tuning.LeNet5HyperModel, "input_shape", (16, 16, 1), SHAPE + ((8, 8, 1),)
+        tuning.LeNet5HyperModel,
+        "input_shape",
+        (16, 16, 1),
+        SHAPE + ((8, 8, 1),),
     ),
     "tuning.VGGHyperModel": _classifier(
         tuning.VGGHyperModel, "input_shape", (8, 8, 1), SHAPE
@@ -79,8 +83,13 @@ TABLE = {
         bad={
             "build_fn": MODEL,
             "search_space": (
-                None, "x", {3: 1}, {"rate": NAN}, {"batch_size": 0},
-                {"epochs": tuning.Int(0, 2)}, {"optimizer": "no-such-choice"},
+                None,
+                "x",
+                {3: 1},
+                {"rate": NAN},
+                {"batch_size": 0},
+                {"epochs": tuning.Int(0, 2)},
+                {"optimizer": "no-such-choice"},
             ),
             "fixed": ("x", 3, [1], {"learning_rate": 0.1}),
             "compile": ("x", 3),
@@ -164,9 +173,15 @@ TABLE = {
         args={"training": {"optimizer": "sgd", "learning_rate": 0.1}},
         bad={
             "training": (
-                "x", None, {"optimizer": "no-such-choice"},
-                {"learning_rate": NAN}, {"learning_rate": 0}, {"learning_rate": "x"},
-                {"momentum": 1.5}, {"weight_decay": -1.0}, {"learning rate": 0.1},
+                "x",
+                None,
+                {"optimizer": "no-such-choice"},
+                {"learning_rate": NAN},
+                {"learning_rate": 0},
+                {"learning_rate": "x"},
+                {"momentum": 1.5},
+                {"weight_decay": -1.0},
+                {"learning rate": 0.1},
             ),
             "default": CHOICE,
         },

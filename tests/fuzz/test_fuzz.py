@@ -14,9 +14,9 @@ import re
 import keras
 import numpy as np
 import pytest
+from fuzz.cases import realize
 
 import keras_dlparts
-from fuzz.cases import realize
 
 #: Every subpackage the package exports (`testing`, the contract, is not one).
 SUBPACKAGES = tuple(n for n in keras_dlparts.__all__ if n != "__version__")
@@ -29,7 +29,11 @@ def public_callables():
         module = importlib.import_module(f"keras_dlparts.{sub}")
         for name in dir(module):
             value = getattr(module, name)
-            if name.startswith("_") or inspect.ismodule(value) or not callable(value):
+            if (
+                name.startswith("_")
+                or inspect.ismodule(value)
+                or not callable(value)
+            ):
                 continue
             found.add(f"{sub}.{name}")
     return found
@@ -53,13 +57,17 @@ def test_every_public_name_is_in_the_table():
     public = public_callables()
     missing = sorted(public - set(TABLE))
     stale = sorted(set(TABLE) - public)
-    assert not missing, f"add these public names to tests/fuzz/table_*.py: {missing}"
+    assert not missing, (
+        f"add these public names to tests/fuzz/table_*.py: {missing}"
+    )
     assert not stale, f"these table entries are not public names: {stale}"
 
 
 def test_the_table_is_not_empty_of_cases():
     # Every entry tries at least one bad case, unless it says why not.
-    empty = [n for n in NAMES if TABLE[n].case_count() == 0 and not TABLE[n].note]
+    empty = [
+        n for n in NAMES if TABLE[n].case_count() == 0 and not TABLE[n].note
+    ]
     assert not empty, f"entries with no bad case and no note: {empty}"
 
 
@@ -109,7 +117,10 @@ def _own_message(message):
 
 def _names_argument(message, names):
     message = _own_message(message)
-    return any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", message) for n in names)
+    return any(
+        re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", message)
+        for n in names
+    )
 
 
 def _refused(entry, names, args=None, inputs=None):
@@ -119,7 +130,9 @@ def _refused(entry, names, args=None, inputs=None):
     except (ValueError, TypeError) as error:
         if _names_argument(str(error), names):
             return None
-        return f"{type(error).__name__} does not name {names}: {str(error)[:300]}"
+        return (
+            f"{type(error).__name__} does not name {names}: {str(error)[:300]}"
+        )
     except Exception as error:  # noqa: BLE001 - the point is to report it
         return f"unclear {type(error).__name__}: {str(error)[:300]}"
     return "accepted"
@@ -145,13 +158,25 @@ def _tensor_cases(entry):
     for name in tensors:
         if name not in entry.rank_free:
             value = np.asarray(realize(source[name]))
-            yield f"{name} without its batch axis", (name,), {name: value[0]}, False
+            yield (
+                f"{name} without its batch axis",
+                (name,),
+                {name: value[0]},
+                False,
+            )
     shared = [n for n in tensors if n not in entry.batch_free]
     if len(shared) > 1:
         first = np.asarray(realize(source[shared[0]]))
-        yield "mismatched batch sizes", tuple(shared), {shared[0]: first[:-1]}, False
+        yield (
+            "mismatched batch sizes",
+            tuple(shared),
+            {shared[0]: first[:-1]},
+            False,
+        )
     if tensors:
-        empty = {n: np.asarray(realize(source[n]))[:0] for n in shared or tensors}
+        empty = {
+            n: np.asarray(realize(source[n]))[:0] for n in shared or tensors
+        }
         yield "empty batch", tuple(tensors), empty, True
 
 
@@ -168,7 +193,9 @@ def test_bad_arguments_are_refused_by_name(name):
     failures = []
     for argument, values in entry.bad.items():
         for value in values:
-            why = _refused(entry, (argument,), args=_args(entry, **{argument: value}))
+            why = _refused(
+                entry, (argument,), args=_args(entry, **{argument: value})
+            )
             if why:
                 failures.append(f"{argument}={value!r}: {why}")
     assert not failures, f"{name}:\n  " + "\n  ".join(failures)
@@ -186,9 +213,13 @@ def test_bad_calls_are_refused_by_name(name):
                 result = _use(entry, args, inputs)
             except (ValueError, TypeError) as error:
                 if not _names_argument(str(error), names):
-                    failures.append(f"{label}: error does not name {names}: {error}")
+                    failures.append(
+                        f"{label}: error does not name {names}: {error}"
+                    )
             except Exception as error:  # noqa: BLE001
-                failures.append(f"{label}: unclear {type(error).__name__}: {str(error)[:300]}")
+                failures.append(
+                    f"{label}: unclear {type(error).__name__}: {str(error)[:300]}"
+                )
             else:
                 if not _all_finite(result):
                     failures.append(f"{label}: non-finite result")

@@ -145,7 +145,9 @@ def test_dropout_acts_in_training_only(score, data):
     layer(query, value)
     plain(query, value)
     plain.set_weights(layer.get_weights())
-    expected, expected_weights = plain(query, value, return_attention_scores=True)
+    expected, expected_weights = plain(
+        query, value, return_attention_scores=True
+    )
     np.testing.assert_allclose(
         _np(layer(query, value, training=False)), _np(expected), atol=1e-6
     )
@@ -211,8 +213,14 @@ def test_equals_keras_with_key_output_shape_dropout_and_attention_axes():
     query = rng.normal(size=(2, 3, 4)).astype("float32")
     value = rng.normal(size=(2, 5, 6)).astype("float32")
     key = rng.normal(size=(2, 5, 7)).astype("float32")
-    init = dict(num_heads=3, key_dim=2, output_shape=(2, 5), dropout=0.3,
-                use_bias=False, seed=1)
+    init = dict(
+        num_heads=3,
+        key_dim=2,
+        output_shape=(2, 5),
+        dropout=0.3,
+        use_bias=False,
+        seed=1,
+    )
     ours, peer = _pair(init, query, value, key)
     np.testing.assert_allclose(
         _np(ours(query, value, key, training=False)),
@@ -246,7 +254,10 @@ def test_equals_keras_with_keras_masks_on_visible_queries():
         )
         return keras.Model(inputs, [out, *both])
 
-    peer, ours = build(keras.layers.MultiHeadAttention), build(MultiHeadAttention)
+    peer, ours = (
+        build(keras.layers.MultiHeadAttention),
+        build(MultiHeadAttention),
+    )
     ours.set_weights(peer.get_weights())
     fused_o, explicit_o, weights_o = (_np(t) for t in ours(tokens))
     fused_p, explicit_p, weights_p = (_np(t) for t in peer(tokens))
@@ -277,16 +288,19 @@ def test_float16_scores_do_not_overflow_and_mask_exactly(score):
     rng = np.random.default_rng(5)
     query = (30 * rng.normal(size=(B, T, DIM))).astype("float32")
     value = (30 * rng.normal(size=(B, S, DIM))).astype("float32")
-    init = dict(num_heads=HEADS, key_dim=8, score=score,
-                kernel_initializer="ones")
+    init = dict(
+        num_heads=HEADS, key_dim=8, score=score, kernel_initializer="ones"
+    )
     half = MultiHeadAttention(dtype="mixed_float16", **init)
     full = MultiHeadAttention(**init)
-    out_h, w_h = half(query, value, use_causal_mask=True,
-                      return_attention_scores=True)
+    out_h, w_h = half(
+        query, value, use_causal_mask=True, return_attention_scores=True
+    )
     full(query, value)
     full.set_weights(half.get_weights())
-    out_f, w_f = full(query, value, use_causal_mask=True,
-                      return_attention_scores=True)
+    out_f, w_f = full(
+        query, value, use_causal_mask=True, return_attention_scores=True
+    )
     assert keras.backend.standardize_dtype(out_h.dtype) == "float16"
     assert all(v.dtype == "float32" for v in half.weights)
     assert np.all(np.isfinite(_np(out_h)))
@@ -308,14 +322,20 @@ def test_float16_scores_do_not_overflow_and_mask_exactly(score):
         ({"num_heads": 0, "key_dim": 2}, "`num_heads`.*Received: num_heads=0"),
         ({"num_heads": -2, "key_dim": 2}, "num_heads=-2"),
         ({"num_heads": 2, "key_dim": 0}, "`key_dim`.*key_dim=0"),
-        ({"num_heads": 2, "key_dim": 2, "score": "mlp"}, "`score`.*score='mlp'"),
+        (
+            {"num_heads": 2, "key_dim": 2, "score": "mlp"},
+            "`score`.*score='mlp'",
+        ),
         ({"num_heads": 2, "key_dim": 2, "dropout": float("nan")}, "`dropout`"),
         ({"num_heads": 2, "key_dim": 2, "value_dim": 0}, "`value_dim`"),
         (
             {"num_heads": 2, "key_dim": 2, "kernel_initializer": "x"},
             "`kernel_initializer`",
         ),
-        ({"num_heads": 2, "key_dim": 2, "bias_constraint": "x"}, "`bias_constraint`"),
+        (
+            {"num_heads": 2, "key_dim": 2, "bias_constraint": "x"},
+            "`bias_constraint`",
+        ),
     ],
 )
 def test_invalid_config_raises(kwargs, match):
@@ -350,8 +370,14 @@ def test_wrong_types_raise_type_error(kwargs, match):
             r"`attention_mask` must have shape \(2, 4, 5\)",
         ),
         ({"attention_mask": np.ones((B + 1, T, S), bool)}, "`attention_mask`"),
-        ({"attention_mask": np.ones((T, S + 1), bool)}, r"attention_mask.shape=\(4, 6\)"),
-        ({"attention_mask": np.ones((B, HEADS + 1, T, S), bool)}, "`attention_mask`"),
+        (
+            {"attention_mask": np.ones((T, S + 1), bool)},
+            r"attention_mask.shape=\(4, 6\)",
+        ),
+        (
+            {"attention_mask": np.ones((B, HEADS + 1, T, S), bool)},
+            "`attention_mask`",
+        ),
         ({"value_mask": np.ones((B, S - 1), bool)}, "`value_mask`"),
         ({"key_mask": np.ones((B, S, 1), bool)}, "`key_mask`"),
         ({"query_mask": np.ones((B, S), bool)}, "`query_mask`"),
@@ -367,8 +393,11 @@ def test_a_broadcastable_attention_mask_is_accepted(data):
     query, value, _, _ = data
     layer = MultiHeadAttention(HEADS, KEY_DIM)
     mask = np.ones((B, 1, S), bool)
-    np.testing.assert_allclose(_np(layer(query, value, attention_mask=mask)),
-                               _np(layer(query, value)), atol=1e-6)
+    np.testing.assert_allclose(
+        _np(layer(query, value, attention_mask=mask)),
+        _np(layer(query, value)),
+        atol=1e-6,
+    )
 
 
 def test_masks_of_lower_rank_or_per_head_broadcast_as_in_keras(data):
@@ -380,8 +409,12 @@ def test_masks_of_lower_rank_or_per_head_broadcast_as_in_keras(data):
     full = np.broadcast_to(causal, (B, T, S))
     per_head = np.broadcast_to(causal, (B, HEADS, T, S))
     want = _np(layer(query, value, attention_mask=full))
-    np.testing.assert_allclose(_np(layer(query, value, attention_mask=causal)), want, atol=1e-6)
-    np.testing.assert_allclose(_np(layer(query, value, attention_mask=per_head)), want, atol=1e-6)
+    np.testing.assert_allclose(
+        _np(layer(query, value, attention_mask=causal)), want, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        _np(layer(query, value, attention_mask=per_head)), want, atol=1e-6
+    )
     assert np.abs(want - _np(layer(query, value))).max() > 1e-4  # the mask acts
 
 
@@ -395,7 +428,9 @@ def test_mismatched_batch_sizes_are_refused_by_name(data):
 @pytest.mark.parametrize("score", SCORES)
 def test_an_empty_batch_gives_an_empty_output(score):
     x = np.zeros((0, T, DIM), "float32")
-    out = MultiHeadAttention(HEADS, KEY_DIM, score=score)(x, x, use_causal_mask=True)
+    out = MultiHeadAttention(HEADS, KEY_DIM, score=score)(
+        x, x, use_causal_mask=True
+    )
     assert tuple(out.shape) == (0, T, DIM)
 
 
@@ -405,12 +440,15 @@ def test_bad_inputs_raise(data):
     with pytest.raises(ValueError, match="`query` must have rank >= 3"):
         layer(query[0], value)
     layer(query, value)
-    with pytest.raises(ValueError, match="`query` must have rank 3 and last "
-                       f"dimension {DIM}"):
+    with pytest.raises(
+        ValueError, match=f"`query` must have rank 3 and last dimension {DIM}"
+    ):
         layer(query[..., :4], value)
     with pytest.raises(ValueError, match="`value` must have rank 3"):
         layer(query, value[..., None])
-    with pytest.raises(ValueError, match="score='additive' needs inputs of rank 3"):
+    with pytest.raises(
+        ValueError, match="score='additive' needs inputs of rank 3"
+    ):
         MultiHeadAttention(HEADS, KEY_DIM, score="additive")(
             query[:, None], query[:, None]
         )

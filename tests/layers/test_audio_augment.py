@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+from support.backend import MappedBatches
 
 from keras_dlparts.layers.audio_augment import AddBackgroundNoise
 from keras_dlparts.layers.audio_augment import RandomGain
@@ -7,7 +8,6 @@ from keras_dlparts.layers.audio_augment import RandomPitchShift
 from keras_dlparts.layers.audio_augment import RandomTimeShift
 from keras_dlparts.layers.audio_augment import RandomTimeStretch
 from keras_dlparts.testing import check_layer
-from support.backend import MappedBatches
 
 FS = 4096  # samples per "second" in these tests
 
@@ -66,7 +66,9 @@ def test_time_stretch_rate_one_is_exact():
 def test_time_stretch_keeps_pitch_and_scales_duration(rate):
     # A 0.4 s burst of 300 Hz at the start of a 1 s clip.
     x = tone(300.0, stop=0.4)
-    y = np.asarray(RandomTimeStretch(rate, rate, frame_length=256)(x, training=True))[0]
+    y = np.asarray(
+        RandomTimeStretch(rate, rate, frame_length=256)(x, training=True)
+    )[0]
     assert abs(peak_hz(y) - 300.0) <= 2.0
     energy = np.cumsum(y**2) / np.sum(y**2)
     end = np.searchsorted(energy, 0.99) / FS
@@ -97,7 +99,9 @@ def test_time_shift_distribution_and_zero_fill():
         nz = np.flatnonzero(row)
         # a contiguous run of the ramp; zeros fill the rest
         np.testing.assert_array_equal(np.diff(row[nz]), 1.0)
-    wrapped = np.asarray(RandomTimeShift(0.3, wrap=True, seed=1)(ramp, training=True))
+    wrapped = np.asarray(
+        RandomTimeShift(0.3, wrap=True, seed=1)(ramp, training=True)
+    )
     np.testing.assert_array_equal(np.sort(wrapped, 1), ramp)
 
 
@@ -132,7 +136,9 @@ def test_background_noise_snr():
     assert snr.mean() == pytest.approx(15.0, abs=0.03)
     assert np.std(snr) == pytest.approx(sd, rel=0.15)
     silent = np.zeros((2, 100), "float32")
-    np.testing.assert_array_equal(AddBackgroundNoise()(silent, training=True), silent)
+    np.testing.assert_array_equal(
+        AddBackgroundNoise()(silent, training=True), silent
+    )
 
 
 @pytest.mark.slow
@@ -175,15 +181,39 @@ def test_seeded_runs_repeat():
 @pytest.mark.parametrize(
     "make, error, match",
     [
-        (lambda: AddBackgroundNoise(min_snr_db=float("nan")), ValueError, "min_snr_db=nan"),
-        (lambda: AddBackgroundNoise(max_snr_db=float("inf")), ValueError, "max_snr_db=inf"),
-        (lambda: RandomGain(min_gain_db=float("nan")), ValueError, "min_gain_db=nan"),
+        (
+            lambda: AddBackgroundNoise(min_snr_db=float("nan")),
+            ValueError,
+            "min_snr_db=nan",
+        ),
+        (
+            lambda: AddBackgroundNoise(max_snr_db=float("inf")),
+            ValueError,
+            "max_snr_db=inf",
+        ),
+        (
+            lambda: RandomGain(min_gain_db=float("nan")),
+            ValueError,
+            "min_gain_db=nan",
+        ),
         (lambda: RandomGain(max_gain_db="6"), TypeError, "max_gain_db"),
         (lambda: RandomTimeShift(float("nan")), ValueError, "max_shift=nan"),
         (lambda: RandomTimeShift(0.1, wrap="yes"), TypeError, "wrap"),
-        (lambda: RandomTimeStretch(max_rate=float("inf")), ValueError, "max_rate=inf"),
-        (lambda: RandomTimeStretch(frame_length=16.0), TypeError, "frame_length"),
-        (lambda: RandomPitchShift(min_semitones=float("-inf")), ValueError, "min_semitones"),
+        (
+            lambda: RandomTimeStretch(max_rate=float("inf")),
+            ValueError,
+            "max_rate=inf",
+        ),
+        (
+            lambda: RandomTimeStretch(frame_length=16.0),
+            TypeError,
+            "frame_length",
+        ),
+        (
+            lambda: RandomPitchShift(min_semitones=float("-inf")),
+            ValueError,
+            "min_semitones",
+        ),
         (lambda: RandomPitchShift(3.0, 1.0), ValueError, "min_semitones"),
         (lambda: RandomGain(seed="x"), TypeError, "seed"),
     ],

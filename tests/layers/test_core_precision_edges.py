@@ -10,15 +10,17 @@ import keras
 import ml_dtypes
 import numpy as np
 import pytest
+from support.backend import gradients
 
 from keras_dlparts.layers import GraphConvolution
 from keras_dlparts.layers import ReparameterizationSampler
-from support.backend import gradients
 
 POLICIES = ("float32", "mixed_float16", "mixed_bfloat16")
 #: The largest finite value of each compute dtype, as a float32.
 LARGEST = {
-    policy: np.float32(ml_dtypes.finfo(keras.DTypePolicy(policy).compute_dtype).max)
+    policy: np.float32(
+        ml_dtypes.finfo(keras.DTypePolicy(policy).compute_dtype).max
+    )
     for policy in POLICIES
 }
 
@@ -29,7 +31,9 @@ def _compute_dtype(policy):
 
 def _assert_finite(label, *arrays):
     for array in arrays:
-        assert np.all(np.isfinite(np.asarray(array, "float64"))), f"{label}: {array}"
+        assert np.all(np.isfinite(np.asarray(array, "float64"))), (
+            f"{label}: {array}"
+        )
 
 
 @pytest.mark.parametrize("policy", POLICIES)
@@ -50,11 +54,17 @@ def test_sampler_is_finite_for_a_huge_variance(policy, log_var_value):
     _assert_finite("d_mean", d_mean)
     _assert_finite("d_log_var", d_log_var)
     if log_var_value < 88:  # the KL term holds exp(log_var): finite in float32
-        _assert_finite("kl", *[keras.ops.convert_to_numpy(x) for x in sampler.losses])
+        _assert_finite(
+            "kl", *[keras.ops.convert_to_numpy(x) for x in sampler.losses]
+        )
     assert np.all(np.abs(z) <= LARGEST[policy])
     # In range, the sample is the float32 one: mean + exp(log_var / 2) * eps.
     reference = ReparameterizationSampler(seed=3)
-    z32 = np.asarray(reference([mean.astype("float32"), log_var.astype("float32")], training=True))
+    z32 = np.asarray(
+        reference(
+            [mean.astype("float32"), log_var.astype("float32")], training=True
+        )
+    )
     inside = np.abs(z32) < LARGEST[policy]
     if log_var_value == 22.0 and policy == "mixed_float16":
         assert 0.1 < inside.mean() < 0.9  # the edge is exercised on both sides
@@ -69,7 +79,9 @@ def test_sampler_is_finite_for_a_huge_variance(policy, log_var_value):
 def _edge_graph():
     # Node 0 has degree A 1 + 1 = 0 (a negative edge weight); node 2 has
     # degree 8e4 + 1, beyond float16's range (65504).
-    adjacency = np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 2.0], [4e4, 4e4, 0.0]], "float32")
+    adjacency = np.array(
+        [[0.0, -1.0, 0.0], [-1.0, 0.0, 2.0], [4e4, 4e4, 0.0]], "float32"
+    )
     features = np.arange(1, 7, dtype="float32").reshape(3, 2) / 6.0
     return features, adjacency
 
@@ -99,6 +111,10 @@ def test_graph_convolution_is_finite_at_zero_and_huge_degrees(policy):
     _assert_finite("d_features", d_features)
     _assert_finite("d_adjacency", d_adjacency)
     np.testing.assert_array_equal(out[0], [0.0, 0.0])  # factor 0: no message
-    rtol = {"float32": 1e-5, "mixed_float16": 1e-2, "mixed_bfloat16": 3e-2}[policy]
-    np.testing.assert_allclose(out, _numpy_gcn(features, adjacency), rtol=rtol, atol=1e-7)
+    rtol = {"float32": 1e-5, "mixed_float16": 1e-2, "mixed_bfloat16": 3e-2}[
+        policy
+    ]
+    np.testing.assert_allclose(
+        out, _numpy_gcn(features, adjacency), rtol=rtol, atol=1e-7
+    )
     assert all(w.dtype == "float32" for w in layer.weights)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from support.batch_norm import randomise_weights
 from support.numpy_conv import average_pool
 from support.numpy_conv import batch_norm
 from support.numpy_conv import conv2d
@@ -10,15 +11,19 @@ from support.numpy_conv import relu
 from keras_dlparts.layers import DenseBlock
 from keras_dlparts.layers import TransitionLayer
 from keras_dlparts.testing import check_layer
-from support.batch_norm import randomise_weights
 
 
 def _bn_relu(x, layer):
-    return relu(batch_norm(
-        x, layer.gamma.numpy(), layer.beta.numpy(),
-        layer.moving_mean.numpy(), layer.moving_variance.numpy(),
-        layer.epsilon,
-    ))
+    return relu(
+        batch_norm(
+            x,
+            layer.gamma.numpy(),
+            layer.beta.numpy(),
+            layer.moving_mean.numpy(),
+            layer.moving_variance.numpy(),
+            layer.epsilon,
+        )
+    )
 
 
 def _numpy_dense_block(block, x):
@@ -43,8 +48,12 @@ X = np.random.default_rng(1).normal(size=(4, 5, 5, 3)).astype("float32")
 def test_dense_block_contract():
     check_layer(
         DenseBlock,
-        {"num_layers": 2, "growth_rate": 2, "bottleneck": True,
-         "momentum": 0.5},
+        {
+            "num_layers": 2,
+            "growth_rate": 2,
+            "bottleneck": True,
+            "momentum": 0.5,
+        },
         X,
         reference=_numpy_dense_block,
         atol=1e-4,
@@ -90,21 +99,35 @@ def test_transition_numpy_reference_odd_size():
 
 @pytest.mark.parametrize(
     "cls, kwargs, match",
-    [(DenseBlock, {"num_layers": 0, "growth_rate": 2}, "num_layers"),
-     (DenseBlock, {"num_layers": 2, "growth_rate": -1}, "growth_rate"),
-     (DenseBlock, {"num_layers": 2, "growth_rate": 2, "dropout_rate": 1.0},
-      "dropout_rate"),
-     (TransitionLayer, {"compression": 0.0}, "compression"),
-     (TransitionLayer, {"compression": 1.5}, "compression"),
-     (TransitionLayer, {"compression": float("nan")}, "compression"),
-     (TransitionLayer, {"epsilon": 0.0}, "epsilon"),
-     (TransitionLayer, {"momentum": float("inf")}, "momentum"),
-     (DenseBlock, {"num_layers": 2, "growth_rate": 2, "epsilon": float("nan")},
-      "epsilon"),
-     (DenseBlock, {"num_layers": 2, "growth_rate": 2, "kernel_regularizer": "l3"},
-      "kernel_regularizer"),
-     (DenseBlock, {"num_layers": 2, "growth_rate": 2, "kernel_initializer": "x"},
-      "kernel_initializer")],
+    [
+        (DenseBlock, {"num_layers": 0, "growth_rate": 2}, "num_layers"),
+        (DenseBlock, {"num_layers": 2, "growth_rate": -1}, "growth_rate"),
+        (
+            DenseBlock,
+            {"num_layers": 2, "growth_rate": 2, "dropout_rate": 1.0},
+            "dropout_rate",
+        ),
+        (TransitionLayer, {"compression": 0.0}, "compression"),
+        (TransitionLayer, {"compression": 1.5}, "compression"),
+        (TransitionLayer, {"compression": float("nan")}, "compression"),
+        (TransitionLayer, {"epsilon": 0.0}, "epsilon"),
+        (TransitionLayer, {"momentum": float("inf")}, "momentum"),
+        (
+            DenseBlock,
+            {"num_layers": 2, "growth_rate": 2, "epsilon": float("nan")},
+            "epsilon",
+        ),
+        (
+            DenseBlock,
+            {"num_layers": 2, "growth_rate": 2, "kernel_regularizer": "l3"},
+            "kernel_regularizer",
+        ),
+        (
+            DenseBlock,
+            {"num_layers": 2, "growth_rate": 2, "kernel_initializer": "x"},
+            "kernel_initializer",
+        ),
+    ],
 )
 def test_bad_arguments(cls, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -118,9 +141,15 @@ def test_bad_input_rank():
 
 @pytest.mark.parametrize(
     "cls, kwargs, name",
-    [(DenseBlock, {"num_layers": 2, "growth_rate": 2, "bottleneck": 1}, "bottleneck"),
-     (DenseBlock, {"num_layers": 2, "growth_rate": 2, "seed": "0"}, "seed"),
-     (TransitionLayer, {"compression": "0.5"}, "compression")],
+    [
+        (
+            DenseBlock,
+            {"num_layers": 2, "growth_rate": 2, "bottleneck": 1},
+            "bottleneck",
+        ),
+        (DenseBlock, {"num_layers": 2, "growth_rate": 2, "seed": "0"}, "seed"),
+        (TransitionLayer, {"compression": "0.5"}, "compression"),
+    ],
 )
 def test_wrong_types_raise_type_error(cls, kwargs, name):
     with pytest.raises(TypeError, match=name):
@@ -136,7 +165,9 @@ def test_a_compression_keeping_no_channel_names_compression():
     "layer, shape",
     [(DenseBlock(2, 2), (0, 4, 4, 7)), (TransitionLayer(0.5), (0, 2, 2, 1))],
 )
-def test_an_empty_batch_gives_an_empty_output_and_keeps_the_statistics(layer, shape):
+def test_an_empty_batch_gives_an_empty_output_and_keeps_the_statistics(
+    layer, shape
+):
     out = layer(np.ones((0, 4, 4, 3), "float32"), training=True)
     assert tuple(out.shape) == shape
     assert all(np.isfinite(np.asarray(w)).all() for w in layer.weights)

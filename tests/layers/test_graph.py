@@ -3,10 +3,10 @@
 import keras
 import numpy as np
 import pytest
+from support.backend import to_sparse
 
 from keras_dlparts.layers import GraphConvolution
 from keras_dlparts.testing import check_layer
-from support.backend import to_sparse
 
 
 def _numpy_gcn(layer, features, adjacency):
@@ -82,7 +82,9 @@ def test_mismatched_nodes_raise():
 
 
 def test_mismatched_batch_sizes_and_ranks_raise():
-    with pytest.raises(ValueError, match="`features` and `adjacency`.*batch size"):
+    with pytest.raises(
+        ValueError, match="`features` and `adjacency`.*batch size"
+    ):
         GraphConvolution(2)(np.ones((2, 4, 3)), np.ones((3, 4, 4)))
     with pytest.raises(ValueError, match="`features`"):
         GraphConvolution(2)(np.ones((3,)), np.ones((3, 3)))
@@ -95,16 +97,22 @@ def test_mismatched_batch_sizes_and_ranks_raise():
 
 
 def test_empty_batch_gives_an_empty_output():
-    out = GraphConvolution(2)(np.ones((0, 3, 2), "float32"), np.ones((0, 3, 3), "float32"))
+    out = GraphConvolution(2)(
+        np.ones((0, 3, 2), "float32"), np.ones((0, 3, 3), "float32")
+    )
     assert tuple(out.shape) == (0, 3, 2)
 
 
 def test_a_node_of_zero_degree_gets_factor_zero():
     # Node 0's row sums to -1, so its degree A 1 + 1 is 0: its factor is 0
     # (PyG's convention), while the others keep 1 / sqrt(degree).
-    adjacency = np.array([[0.0, -1.0, 0.0], [-1.0, 0.0, 2.0], [0.0, 2.0, 0.0]], "float32")
+    adjacency = np.array(
+        [[0.0, -1.0, 0.0], [-1.0, 0.0, 2.0], [0.0, 2.0, 0.0]], "float32"
+    )
     x = np.arange(6, dtype="float32").reshape(3, 2)
-    layer = GraphConvolution(2, kernel_initializer="identity", bias_initializer="ones")
+    layer = GraphConvolution(
+        2, kernel_initializer="identity", bias_initializer="ones"
+    )
     out = np.asarray(layer(x, adjacency))
     degree = adjacency.sum(-1) + 1.0
     factor = np.zeros(3)
@@ -121,10 +129,22 @@ def test_a_node_of_zero_degree_gets_factor_zero():
         ({"units": 0}, ValueError, "units"),
         ({"units": 2.0}, TypeError, "units"),
         ({"units": 2, "use_bias": 1}, TypeError, "use_bias"),
-        ({"units": 2, "kernel_initializer": "nope"}, ValueError, "kernel_initializer"),
-        ({"units": 2, "bias_initializer": "nope"}, ValueError, "bias_initializer"),
+        (
+            {"units": 2, "kernel_initializer": "nope"},
+            ValueError,
+            "kernel_initializer",
+        ),
+        (
+            {"units": 2, "bias_initializer": "nope"},
+            ValueError,
+            "bias_initializer",
+        ),
         ({"units": 2, "activation": "nope"}, ValueError, "activation"),
-        ({"units": 2, "kernel_regularizer": "nope"}, ValueError, "kernel_regularizer"),
+        (
+            {"units": 2, "kernel_regularizer": "nope"},
+            ValueError,
+            "kernel_regularizer",
+        ),
         ({"units": 2, "bias_constraint": 3}, ValueError, "bias_constraint"),
     ],
 )

@@ -31,7 +31,9 @@ def _numpy_lstm(cell, x):
         xw = x[:, t] @ w["kernel"]
         hu = h @ w["recurrent_kernel"]
         if cell.layer_norm:
-            xw = _layer_norm(xw, w["kernel_norm_gamma"], w["kernel_norm_beta"], eps)
+            xw = _layer_norm(
+                xw, w["kernel_norm_gamma"], w["kernel_norm_beta"], eps
+            )
             hu = _layer_norm(
                 hu, w["recurrent_norm_gamma"], w["recurrent_norm_beta"], eps
             )
@@ -52,8 +54,10 @@ def _numpy_lstm(cell, x):
 def _randomise(layer, seed=0):
     rng = np.random.default_rng(seed)
     layer.set_weights(
-        [rng.normal(scale=0.5, size=w.shape).astype("float32")
-         for w in layer.get_weights()]
+        [
+            rng.normal(scale=0.5, size=w.shape).astype("float32")
+            for w in layer.get_weights()
+        ]
     )
 
 
@@ -63,10 +67,12 @@ X = np.random.default_rng(1).normal(size=(4, 6, 3)).astype("float32")
 def test_matches_keras_lstm_cell_with_same_weights_and_mask():
     mask = np.ones((4, 6), bool)
     mask[1, 4:] = False
-    ours = keras.layers.RNN(LSTMCell(5), return_sequences=True,
-                            return_state=True)
-    peer = keras.layers.RNN(keras.layers.LSTMCell(5), return_sequences=True,
-                            return_state=True)
+    ours = keras.layers.RNN(
+        LSTMCell(5), return_sequences=True, return_state=True
+    )
+    peer = keras.layers.RNN(
+        keras.layers.LSTMCell(5), return_sequences=True, return_state=True
+    )
     ours(X)
     peer(X)
     _randomise(ours)
@@ -79,8 +85,11 @@ def test_matches_keras_lstm_cell_with_same_weights_and_mask():
 
 @pytest.mark.parametrize(
     "options",
-    [{"peephole": True}, {"layer_norm": True},
-     {"peephole": True, "layer_norm": True}],
+    [
+        {"peephole": True},
+        {"layer_norm": True},
+        {"peephole": True, "layer_norm": True},
+    ],
 )
 def test_variants_match_numpy_steps(options):
     cell = LSTMCell(5, **options)
@@ -102,9 +111,16 @@ def test_unit_forget_bias_initialisation():
 
 
 def test_config_round_trip():
-    cell = LSTMCell(4, layer_norm=True, peephole=True, dropout=0.25,
-                    recurrent_dropout=0.5, seed=7, kernel_regularizer="l2",
-                    layer_norm_epsilon=1e-4)
+    cell = LSTMCell(
+        4,
+        layer_norm=True,
+        peephole=True,
+        dropout=0.25,
+        recurrent_dropout=0.5,
+        seed=7,
+        kernel_regularizer="l2",
+        layer_norm_epsilon=1e-4,
+    )
     config = cell.get_config()
     params = inspect.signature(LSTMCell.__init__).parameters
     assert set(params) - {"self", "kwargs"} <= set(config)
@@ -129,13 +145,15 @@ def test_bidirectional_saves_and_reloads(tmp_path):
     assert tuple(model.output.shape) == (None, 6, 6)
     model.save(tmp_path / "bi.keras")
     reloaded = keras.saving.load_model(tmp_path / "bi.keras", safe_mode=True)
-    np.testing.assert_allclose(np.asarray(reloaded(X)), np.asarray(model(X)),
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(reloaded(X)), np.asarray(model(X)), atol=1e-6
+    )
 
 
 def test_dropout_masks_are_seeded_and_only_in_training():
-    rnn = keras.layers.RNN(LSTMCell(4, dropout=0.5, recurrent_dropout=0.5,
-                                    seed=1))
+    rnn = keras.layers.RNN(
+        LSTMCell(4, dropout=0.5, recurrent_dropout=0.5, seed=1)
+    )
     inference = np.asarray(rnn(X))
     np.testing.assert_array_equal(inference, np.asarray(rnn(X)))
     assert not np.allclose(np.asarray(rnn(X, training=True)), inference)
@@ -145,8 +163,14 @@ def _builder():
     inputs = keras.Input((6, 3))
     masked = keras.layers.Masking(0.0)(inputs)
     seq = keras.layers.RNN(
-        LSTMCell(4, layer_norm=True, peephole=True, dropout=0.1,
-                 recurrent_dropout=0.1, seed=0)
+        LSTMCell(
+            4,
+            layer_norm=True,
+            peephole=True,
+            dropout=0.1,
+            recurrent_dropout=0.1,
+            seed=0,
+        )
     )(masked)
     return keras.Model(inputs, keras.layers.Dense(2)(seq))
 
@@ -161,14 +185,26 @@ def test_contract_inside_rnn_with_mask():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"units": 0}, "units"), ({"units": 2, "dropout": 1.5}, "dropout"),
-     ({"units": 2, "layer_norm_epsilon": 0}, "layer_norm_epsilon"),
-     ({"units": 2, "layer_norm_epsilon": float("nan")}, "layer_norm_epsilon"),
-     ({"units": 2, "recurrent_dropout": float("nan")}, "recurrent_dropout"),
-     ({"units": 2, "activation": "no-such"}, "`activation`"),
-     ({"units": 2, "recurrent_initializer": "no-such"}, "recurrent_initializer"),
-     ({"units": 2, "bias_regularizer": "no-such"}, "bias_regularizer"),
-     ({"units": 2, "recurrent_constraint": "no-such"}, "recurrent_constraint")],
+    [
+        ({"units": 0}, "units"),
+        ({"units": 2, "dropout": 1.5}, "dropout"),
+        ({"units": 2, "layer_norm_epsilon": 0}, "layer_norm_epsilon"),
+        (
+            {"units": 2, "layer_norm_epsilon": float("nan")},
+            "layer_norm_epsilon",
+        ),
+        ({"units": 2, "recurrent_dropout": float("nan")}, "recurrent_dropout"),
+        ({"units": 2, "activation": "no-such"}, "`activation`"),
+        (
+            {"units": 2, "recurrent_initializer": "no-such"},
+            "recurrent_initializer",
+        ),
+        ({"units": 2, "bias_regularizer": "no-such"}, "bias_regularizer"),
+        (
+            {"units": 2, "recurrent_constraint": "no-such"},
+            "recurrent_constraint",
+        ),
+    ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -177,8 +213,11 @@ def test_bad_arguments(kwargs, match):
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"units": 2.0}, "units"), ({"units": 2, "peephole": "yes"}, "peephole"),
-     ({"units": 2, "seed": "0"}, "seed")],
+    [
+        ({"units": 2.0}, "units"),
+        ({"units": 2, "peephole": "yes"}, "peephole"),
+        ({"units": 2, "seed": "0"}, "seed"),
+    ],
 )
 def test_wrong_types_raise_type_error(kwargs, match):
     with pytest.raises(TypeError, match=match):
@@ -190,17 +229,28 @@ def test_bad_input_rank():
         LSTMCell(2).build((2, 3, 4))
 
 
-X_STEP, H, C = (np.zeros((2, 3), "float32"), np.zeros((2, 4), "float32"),
-                np.zeros((2, 4), "float32"))
+X_STEP, H, C = (
+    np.zeros((2, 3), "float32"),
+    np.zeros((2, 4), "float32"),
+    np.zeros((2, 4), "float32"),
+)
 
 
 @pytest.mark.parametrize(
     "states, match",
-    [([np.zeros((2, 5), "float32"), C], r"`states\[0\]` .*units=4.*\(2, 5\)"),
-     ([H, np.zeros((2, 3), "float32")], r"`states\[1\]` .*units=4"),
-     ([H, np.zeros((2, 4, 1), "float32")], r"`states\[1\]` must have rank 2"),
-     ([H, np.zeros((3, 4), "float32")], "same batch size"),
-     ([H], r"`states` must be a list \[h, c\]")],
+    [
+        (
+            [np.zeros((2, 5), "float32"), C],
+            r"`states\[0\]` .*units=4.*\(2, 5\)",
+        ),
+        ([H, np.zeros((2, 3), "float32")], r"`states\[1\]` .*units=4"),
+        (
+            [H, np.zeros((2, 4, 1), "float32")],
+            r"`states\[1\]` must have rank 2",
+        ),
+        ([H, np.zeros((3, 4), "float32")], "same batch size"),
+        ([H], r"`states` must be a list \[h, c\]"),
+    ],
 )
 def test_wrong_states_are_refused_by_name(states, match):
     with pytest.raises(ValueError, match=match):
@@ -217,6 +267,7 @@ def test_a_wrong_initial_state_in_an_rnn_is_refused_by_name():
 
 
 def test_an_empty_batch_gives_empty_outputs():
-    h, (h2, c) = LSTMCell(4, layer_norm=True)(np.zeros((0, 3), "float32"),
-                                              [np.zeros((0, 4), "float32")] * 2)
+    h, (h2, c) = LSTMCell(4, layer_norm=True)(
+        np.zeros((0, 3), "float32"), [np.zeros((0, 4), "float32")] * 2
+    )
     assert tuple(h.shape) == tuple(c.shape) == (0, 4)

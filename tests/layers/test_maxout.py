@@ -45,8 +45,9 @@ def test_passes_the_time_mask_on():
     )
     out = Maxout(2)(embedded)
     assert tuple(out.shape) == (1, 3, 2)
-    np.testing.assert_array_equal(np.asarray(out._keras_mask),
-                                  [[True, True, False]])
+    np.testing.assert_array_equal(
+        np.asarray(out._keras_mask), [[True, True, False]]
+    )
 
 
 def test_indivisible_input_raises():
@@ -66,10 +67,12 @@ def test_an_empty_batch_gives_an_empty_output():
 
 @pytest.mark.parametrize(
     "kwargs, error, match",
-    [({"num_units": 0}, ValueError, "num_units"),
-     ({"num_units": 2.0}, TypeError, "num_units"),
-     ({"num_units": 2, "axis": 0}, ValueError, "axis"),
-     ({"num_units": 2, "axis": "x"}, TypeError, "axis")],
+    [
+        ({"num_units": 0}, ValueError, "num_units"),
+        ({"num_units": 2.0}, TypeError, "num_units"),
+        ({"num_units": 2, "axis": 0}, ValueError, "axis"),
+        ({"num_units": 2, "axis": "x"}, TypeError, "axis"),
+    ],
 )
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):

@@ -1,14 +1,18 @@
 import numpy as np
 import pytest
+from support.backend import MappedBatches
 
 from keras_dlparts.layers.noise import SaltAndPepperNoise
 from keras_dlparts.testing import check_layer
-from support.backend import MappedBatches
 
 
 @pytest.mark.slow
 def test_contract():
-    x = np.random.default_rng(0).uniform(0.2, 0.8, (8, 4, 4, 3)).astype("float32")
+    x = (
+        np.random.default_rng(0)
+        .uniform(0.2, 0.8, (8, 4, 4, 3))
+        .astype("float32")
+    )
     check_layer(
         SaltAndPepperNoise,
         {"rate": 0.1, "salt_ratio": 0.3, "seed": 1},

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dlparts.layers import ClassToken, PatchEmbedding
+from keras_dlparts.layers import ClassToken
+from keras_dlparts.layers import PatchEmbedding
 from keras_dlparts.testing import check_layer
 
 RNG = np.random.default_rng(0)
@@ -16,7 +17,9 @@ def numpy_patches(images, p_h, p_w):
     patches = []
     for i in range(0, height, p_h):
         for j in range(0, width, p_w):
-            patches.append(images[:, i : i + p_h, j : j + p_w, :].reshape(batch, -1))
+            patches.append(
+                images[:, i : i + p_h, j : j + p_w, :].reshape(batch, -1)
+            )
     return np.stack(patches, axis=1)
 
 
@@ -25,7 +28,10 @@ def test_patch_embedding_contract():
     images = RNG.normal(size=(4, 4, 6, 3)).astype("float32")
 
     def reference(layer, images):
-        return numpy_patches(images, 2, 3) @ layer.kernel.numpy() + layer.bias.numpy()
+        return (
+            numpy_patches(images, 2, 3) @ layer.kernel.numpy()
+            + layer.bias.numpy()
+        )
 
     check_layer(
         PatchEmbedding,
@@ -41,7 +47,9 @@ def test_patch_embedding_equals_strided_conv():
     out = keras.ops.convert_to_numpy(layer(images))
     conv = keras.layers.Conv2D(6, 4, strides=4)
     conv.build(images.shape)
-    conv.set_weights([layer.kernel.numpy().reshape(4, 4, 2, 6), layer.bias.numpy()])
+    conv.set_weights(
+        [layer.kernel.numpy().reshape(4, 4, 2, 6), layer.bias.numpy()]
+    )
     expected = keras.ops.convert_to_numpy(conv(images)).reshape(2, 4, 6)
     np.testing.assert_allclose(out, expected, atol=1e-5)
 
@@ -71,7 +79,9 @@ def test_class_token_extends_the_mask():
     model = keras.Model(inputs, pooled)
     vectors = embed.embeddings.numpy()[[3, 5]]
     expected = np.concatenate([np.ones((1, 2)), vectors]).mean(0)
-    np.testing.assert_allclose(model.predict(ids, verbose=0)[0], expected, atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(ids, verbose=0)[0], expected, atol=1e-6
+    )
     mask = token.compute_mask(None, np.array([[True, False]]))
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(mask), [[True, True, False]]
@@ -82,8 +92,14 @@ def test_class_token_extends_the_mask():
     "kwargs, match",
     [
         ({"patch_size": 0, "embedding_dim": 4}, r"`patch_size`.*patch_size=0"),
-        ({"patch_size": (2, 2, 2), "embedding_dim": 4}, r"`patch_size`.*\(2, 2, 2\)"),
-        ({"patch_size": 2, "embedding_dim": 0}, r"`embedding_dim`.*embedding_dim=0"),
+        (
+            {"patch_size": (2, 2, 2), "embedding_dim": 4},
+            r"`patch_size`.*\(2, 2, 2\)",
+        ),
+        (
+            {"patch_size": 2, "embedding_dim": 0},
+            r"`embedding_dim`.*embedding_dim=0",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, match):
@@ -120,7 +136,8 @@ def test_an_empty_batch_gives_empty_outputs():
 
 def test_bad_inputs():
     with pytest.raises(
-        ValueError, match=r"`patch_size`=3 must divide.*\(8, 6\).*\(1, 8, 6, 1\)"
+        ValueError,
+        match=r"`patch_size`=3 must divide.*\(8, 6\).*\(1, 8, 6, 1\)",
     ):
         PatchEmbedding(3, 4)(np.zeros((1, 8, 6, 1), "float32"))
     with pytest.raises(ValueError, match=r"rank 4.*\(1, 8, 8\)"):

@@ -69,4 +69,3 @@ def test_bad_arguments_and_inputs():
         layer(np.ones((2, 2), "float32"))
     with pytest.raises(ValueError, match="rank >= 2"):
         Perceptron(1).build((4,))
-

@@ -4,11 +4,9 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dlparts.layers import (
-    LearnedPositionalEmbedding,
-    SinusoidalPositionalEncoding,
-    TokenAndPositionEmbedding,
-)
+from keras_dlparts.layers import LearnedPositionalEmbedding
+from keras_dlparts.layers import SinusoidalPositionalEncoding
+from keras_dlparts.layers import TokenAndPositionEmbedding
 from keras_dlparts.testing import check_layer
 
 RNG = np.random.default_rng(0)
@@ -41,8 +39,7 @@ def test_learned_contract():
         LearnedPositionalEmbedding,
         {"sequence_length": 7},
         x,
-        reference=lambda layer, x: x
-        + layer.position_embeddings.numpy()[:5],
+        reference=lambda layer, x: x + layer.position_embeddings.numpy()[:5],
     )
 
 
@@ -86,7 +83,9 @@ def test_token_mask_reaches_a_downstream_layer():
     full = keras.ops.convert_to_numpy(embed(ids))
     lengths = (ids != 0).sum(1)
     expected = [full[b, : lengths[b]].mean(0) for b in range(2)]
-    np.testing.assert_allclose(model.predict(ids, verbose=0), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        model.predict(ids, verbose=0), expected, atol=1e-6
+    )
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(embed.compute_mask(ids)), ids != 0
     )
@@ -121,14 +120,22 @@ def test_mask_passes_through(layer):
             lambda: TokenAndPositionEmbedding(0, 4, 2),
             r"`vocabulary_size`.*vocabulary_size=0",
         ),
-        (lambda: SinusoidalPositionalEncoding(base=float("nan")), r"`base`.*nan"),
-        (lambda: SinusoidalPositionalEncoding(base=float("inf")), r"`base`.*inf"),
+        (
+            lambda: SinusoidalPositionalEncoding(base=float("nan")),
+            r"`base`.*nan",
+        ),
+        (
+            lambda: SinusoidalPositionalEncoding(base=float("inf")),
+            r"`base`.*inf",
+        ),
         (
             lambda: LearnedPositionalEmbedding(3, embeddings_initializer="x"),
             "`embeddings_initializer`",
         ),
         (
-            lambda: TokenAndPositionEmbedding(5, 4, 2, position_initializer="x"),
+            lambda: TokenAndPositionEmbedding(
+                5, 4, 2, position_initializer="x"
+            ),
             "`position_initializer`",
         ),
     ],
@@ -165,7 +172,11 @@ def test_wrong_types_raise_type_error(make, match):
             (None, None, 2),
             np.zeros((2, 4, 2), "float32"),
         ),
-        (TokenAndPositionEmbedding(5, 3, 2), (None, None), np.zeros((2, 4), "int32")),
+        (
+            TokenAndPositionEmbedding(5, 3, 2),
+            (None, None),
+            np.zeros((2, 4), "int32"),
+        ),
     ],
 )
 def test_a_longer_sequence_after_an_unknown_length_build_names_sequence_length(

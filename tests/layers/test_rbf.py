@@ -69,7 +69,11 @@ def test_adapt_ends_at_a_lloyd_fixed_point():
         ({"gamma": float("nan")}, ValueError, "gamma=nan"),
         ({"gamma": float("inf")}, ValueError, "gamma=inf"),
         ({"gamma": "1"}, TypeError, "`gamma` must be a number"),
-        ({"trainable_gamma": "yes"}, TypeError, "`trainable_gamma` must be True"),
+        (
+            {"trainable_gamma": "yes"},
+            TypeError,
+            "`trainable_gamma` must be True",
+        ),
         ({"centers_initializer": "nope"}, ValueError, "`centers_initializer`"),
     ],
 )

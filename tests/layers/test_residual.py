@@ -2,19 +2,22 @@
 
 import numpy as np
 import pytest
+from support.batch_norm import randomise_weights
 from support.numpy_conv import batch_norm
 from support.numpy_conv import conv2d
 from support.numpy_conv import relu
 
 from keras_dlparts.layers import ResidualBlock
 from keras_dlparts.testing import check_layer
-from support.batch_norm import randomise_weights
 
 
 def _bn(x, layer):
     return batch_norm(
-        x, layer.gamma.numpy(), layer.beta.numpy(),
-        layer.moving_mean.numpy(), layer.moving_variance.numpy(),
+        x,
+        layer.gamma.numpy(),
+        layer.beta.numpy(),
+        layer.moving_mean.numpy(),
+        layer.moving_variance.numpy(),
         layer.epsilon,
     )
 
@@ -44,8 +47,13 @@ X = np.random.default_rng(1).normal(size=(4, 6, 6, 3)).astype("float32")
 def test_contract_bottleneck_with_projection():
     check_layer(
         ResidualBlock,
-        {"filters": 2, "kind": "bottleneck", "strides": 2, "use_bias": True,
-         "momentum": 0.5},
+        {
+            "filters": 2,
+            "kind": "bottleneck",
+            "strides": 2,
+            "use_bias": True,
+            "momentum": 0.5,
+        },
         X,
         reference=_numpy_block,
         atol=1e-4,
@@ -59,8 +67,12 @@ def test_contract_bottleneck_with_projection():
         ({"filters": 5}, 3, True, (4, 6, 6, 5)),
         ({"filters": 3, "strides": 2}, 3, True, (4, 3, 3, 3)),
         ({"filters": 2, "kind": "bottleneck"}, 8, False, (4, 6, 6, 8)),
-        ({"filters": 2, "kind": "bottleneck", "strides": 2}, 3, True,
-         (4, 3, 3, 8)),
+        (
+            {"filters": 2, "kind": "bottleneck", "strides": 2},
+            3,
+            True,
+            (4, 3, 3, 8),
+        ),
     ],
 )
 def test_numpy_reference_and_shortcut(kwargs, channels, projected, out_shape):
@@ -78,20 +90,27 @@ def test_numpy_reference_and_shortcut(kwargs, channels, projected, out_shape):
 def test_identity_shortcut_adds_the_input():
     block = ResidualBlock(3)
     block(X)
-    block.set_weights([np.zeros(w.shape) if "variance" not in w.path
-                       else np.ones(w.shape) for w in block.weights])
+    block.set_weights(
+        [
+            np.zeros(w.shape) if "variance" not in w.path else np.ones(w.shape)
+            for w in block.weights
+        ]
+    )
     np.testing.assert_allclose(np.asarray(block(X)), relu(X), atol=1e-6)
 
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"filters": 0}, "filters"), ({"filters": 2, "kind": "wide"}, "kind"),
-     ({"filters": 2, "strides": 0}, "strides"),
-     ({"filters": 2, "kernel_size": 2}, "kernel_size"),
-     ({"filters": 2, "epsilon": float("nan")}, "epsilon"),
-     ({"filters": 2, "momentum": 1.5}, "momentum"),
-     ({"filters": 2, "kernel_initializer": "no-such"}, "kernel_initializer"),
-     ({"filters": 2, "kernel_regularizer": "no-such"}, "kernel_regularizer")],
+    [
+        ({"filters": 0}, "filters"),
+        ({"filters": 2, "kind": "wide"}, "kind"),
+        ({"filters": 2, "strides": 0}, "strides"),
+        ({"filters": 2, "kernel_size": 2}, "kernel_size"),
+        ({"filters": 2, "epsilon": float("nan")}, "epsilon"),
+        ({"filters": 2, "momentum": 1.5}, "momentum"),
+        ({"filters": 2, "kernel_initializer": "no-such"}, "kernel_initializer"),
+        ({"filters": 2, "kernel_regularizer": "no-such"}, "kernel_regularizer"),
+    ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -103,7 +122,9 @@ def test_bad_input_rank():
         ResidualBlock(2)(np.ones((2, 5, 3), "float32"))
 
 
-@pytest.mark.parametrize("kwargs", [{"filters": 2.0}, {"filters": 2, "use_bias": 1}])
+@pytest.mark.parametrize(
+    "kwargs", [{"filters": 2.0}, {"filters": 2, "use_bias": 1}]
+)
 def test_wrong_types_raise_type_error(kwargs):
     with pytest.raises(TypeError, match=next(reversed(kwargs))):
         ResidualBlock(**kwargs)

@@ -3,10 +3,10 @@
 import keras
 import numpy as np
 import pytest
+from support.backend import gradients
 
 from keras_dlparts.layers import ReparameterizationSampler
 from keras_dlparts.testing import check_layer
-from support.backend import gradients
 
 
 def _numpy_kl(mean, log_var):
@@ -32,7 +32,9 @@ def test_moments_over_many_draws():
     n = 40_000
     sampler = ReparameterizationSampler(seed=7)
     z = np.asarray(
-        sampler([np.tile(mean, (n, 1)), np.tile(log_var, (n, 1))], training=True)
+        sampler(
+            [np.tile(mean, (n, 1)), np.tile(log_var, (n, 1))], training=True
+        )
     )
     np.testing.assert_allclose(z.mean(0), mean, atol=0.03)
     np.testing.assert_allclose(z.var(0), np.exp(log_var), rtol=0.03)
@@ -81,7 +83,9 @@ def test_kl_weight_adds_the_weighted_kl_loss():
 
 def test_empty_batch_gives_an_empty_sample_and_a_zero_loss():
     sampler = ReparameterizationSampler(kl_weight=1.0, seed=0)
-    z = sampler(np.zeros((0, 3), "float32"), np.zeros((0, 3), "float32"), training=True)
+    z = sampler(
+        np.zeros((0, 3), "float32"), np.zeros((0, 3), "float32"), training=True
+    )
     assert tuple(z.shape) == (0, 3)
     assert [float(loss) for loss in sampler.losses] == [0.0]
 

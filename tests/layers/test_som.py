@@ -20,15 +20,26 @@ _SIGMA_DECAY = {
 def _pair(topology, neighborhood, decay, steps, update="online", shape=(5, 4)):
     """A MiniSom and our layer with the same codebook and schedule."""
     peer = MiniSom(
-        *shape, 3, sigma=2.0, learning_rate=0.5,
-        neighborhood_function=neighborhood, topology=topology,
+        *shape,
+        3,
+        sigma=2.0,
+        learning_rate=0.5,
+        neighborhood_function=neighborhood,
+        topology=topology,
         decay_function=_LR_DECAY[decay],
-        sigma_decay_function=_SIGMA_DECAY[decay], random_seed=1,
+        sigma_decay_function=_SIGMA_DECAY[decay],
+        random_seed=1,
     )
     ours = SelfOrganizingMap(
-        shape, sigma=2.0, learning_rate=0.5, decay_steps=steps,
-        neighborhood=neighborhood, topology=topology,
-        learning_rate_decay=decay, sigma_decay=decay, update=update,
+        shape,
+        sigma=2.0,
+        learning_rate=0.5,
+        decay_steps=steps,
+        neighborhood=neighborhood,
+        topology=topology,
+        learning_rate_decay=decay,
+        sigma_decay=decay,
+        update=update,
     )
     ours.build((None, 3))
     ours.codebook.assign(peer.get_weights().astype("float32"))
@@ -69,7 +80,9 @@ def test_online_rule_equals_minisom_update_step_by_step(topology, neighborhood):
             np.testing.assert_allclose(
                 ours.codebook.numpy(), peer.get_weights(), atol=1e-5
             )
-    np.testing.assert_allclose(ours.codebook.numpy(), peer.get_weights(), atol=1e-5)
+    np.testing.assert_allclose(
+        ours.codebook.numpy(), peer.get_weights(), atol=1e-5
+    )
     assert int(ours.iterations.numpy()) == steps
 
 
@@ -81,7 +94,9 @@ def test_decay_schedules_equal_minisom_train(decay):
     peer.train(x, steps)
     for _ in range(3):
         ours.online_update(x.astype("float32"))
-    np.testing.assert_allclose(ours.codebook.numpy(), peer.get_weights(), atol=1e-5)
+    np.testing.assert_allclose(
+        ours.codebook.numpy(), peer.get_weights(), atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
@@ -92,7 +107,9 @@ def test_batch_rule_equals_minisom_train_batch_offline(topology, neighborhood):
     peer.train_batch_offline(x, 4)
     for _ in range(4):
         ours.update_step(x.astype("float32"))
-    np.testing.assert_allclose(ours.codebook.numpy(), peer.get_weights(), atol=1e-5)
+    np.testing.assert_allclose(
+        ours.codebook.numpy(), peer.get_weights(), atol=1e-5
+    )
 
 
 @pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
@@ -109,13 +126,17 @@ def test_distances_bmu_errors_and_umatrix_equal_minisom(topology):
         np.asarray(ours.bmu(xf)), np.array([peer.winner(v) for v in x])
     )
     np.testing.assert_allclose(
-        np.mean(ours.quantization_error(xf)), peer.quantization_error(x), atol=1e-6
+        np.mean(ours.quantization_error(xf)),
+        peer.quantization_error(x),
+        atol=1e-6,
     )
     te = float(np.mean(ours.topographic_error(xf)))
     assert te == pytest.approx(peer.topographic_error(x), abs=1e-6)
     for scaling in ("sum", "mean"):
         np.testing.assert_allclose(
-            np.asarray(ours.umatrix(scaling)), peer.distance_map(scaling), atol=1e-5
+            np.asarray(ours.umatrix(scaling)),
+            peer.distance_map(scaling),
+            atol=1e-5,
         )
 
 
@@ -127,7 +148,9 @@ def test_neighborhood_worked_example():
     np.testing.assert_allclose(h[0, 1], np.exp(-0.5), rtol=1e-6)
     np.testing.assert_allclose(h[0, 0], np.exp(-1.0), rtol=1e-6)
     bubble = SelfOrganizingMap((3, 3), neighborhood="bubble")
-    box = np.asarray(bubble.neighborhood_weights(np.array([0]), 2.0)).reshape(3, 3)
+    box = np.asarray(bubble.neighborhood_weights(np.array([0]), 2.0)).reshape(
+        3, 3
+    )
     np.testing.assert_array_equal(box, [[1, 1, 0], [1, 1, 0], [0, 0, 0]])
 
 

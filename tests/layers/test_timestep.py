@@ -46,7 +46,9 @@ def test_sinusoids_match_ddpm_formula_and_column_shape():
     # Different timesteps give different embeddings; t=0 is sin=0, cos=1.
     from keras_dlparts.layers.timestep import _timestep_frequencies
 
-    e0 = keras.ops.convert_to_numpy(_timestep_frequencies(np.array([0]), 8, 1e4))
+    e0 = keras.ops.convert_to_numpy(
+        _timestep_frequencies(np.array([0]), 8, 1e4)
+    )
     np.testing.assert_allclose(e0, [[0, 0, 0, 0, 1, 1, 1, 1]], atol=1e-7)
 
 
@@ -60,7 +62,10 @@ def test_sinusoids_match_ddpm_formula_and_column_shape():
         ({"embedding_dim": 4, "max_period": float("nan")}, "max_period"),
         ({"embedding_dim": 4, "max_period": float("inf")}, "max_period"),
         ({"embedding_dim": 4, "activation": "no-such"}, "activation"),
-        ({"embedding_dim": 4, "kernel_initializer": "no-such"}, "kernel_initializer"),
+        (
+            {"embedding_dim": 4, "kernel_initializer": "no-such"},
+            "kernel_initializer",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, match):

@@ -1,11 +1,11 @@
 import numpy as np
 import pytest
+from support.backend import MappedBatches
 
 from keras_dlparts.layers.token_augment import RandomTokenDeletion
 from keras_dlparts.layers.token_augment import RandomTokenInsertion
 from keras_dlparts.layers.token_augment import RandomTokenSwap
 from keras_dlparts.testing import check_layer
-from support.backend import MappedBatches
 
 
 def padded_ids(batch, length, seed=0, min_len=1):
@@ -36,7 +36,11 @@ LAYERS = [
 def test_contract(cls, kwargs):
     x, _ = padded_ids(8, 10)
     check_layer(
-        cls, kwargs, x, reference=lambda layer, x: x, expected_output_dtype="int32"
+        cls,
+        kwargs,
+        x,
+        reference=lambda layer, x: x,
+        expected_output_dtype="int32",
     )
 
 
@@ -116,7 +120,9 @@ def test_rank_one_and_tf_data(cls, kwargs):
 
     x, _ = padded_ids(6, 12, seed=4)
     layer = cls(**kwargs)
-    ds = tf.data.Dataset.from_tensor_slices(x).map(lambda s: layer(s, training=True))
+    ds = tf.data.Dataset.from_tensor_slices(x).map(
+        lambda s: layer(s, training=True)
+    )
     out = np.stack([np.asarray(s) for s in ds])
     assert out.shape == x.shape and out.dtype == x.dtype
     for row in out:
@@ -152,8 +158,13 @@ def test_a_nan_or_too_large_rate_is_refused(rate):
 
 @pytest.mark.parametrize(
     "make, name",
-    [(lambda: RandomTokenSwap("0.1"), "rate"),
-     (lambda: RandomTokenInsertion(0.1, vocabulary_size=5.0), "vocabulary_size")],
+    [
+        (lambda: RandomTokenSwap("0.1"), "rate"),
+        (
+            lambda: RandomTokenInsertion(0.1, vocabulary_size=5.0),
+            "vocabulary_size",
+        ),
+    ],
 )
 def test_wrong_types_raise_type_error(make, name):
     with pytest.raises(TypeError, match=name):

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dlparts.layers import TransformerDecoderBlock, TransformerEncoderBlock
+from keras_dlparts.layers import TransformerDecoderBlock
+from keras_dlparts.layers import TransformerEncoderBlock
 from keras_dlparts.layers.attention import MultiHeadAttention
 from keras_dlparts.testing import check_layer
 
@@ -44,8 +45,12 @@ def _attention(mha, query, value, mask=None):
 
 
 def _feedforward(block, x):
-    w1, b1 = (np.asarray(w, "float64") for w in block.feedforward_inner.get_weights())
-    w2, b2 = (np.asarray(w, "float64") for w in block.feedforward_outer.get_weights())
+    w1, b1 = (
+        np.asarray(w, "float64") for w in block.feedforward_inner.get_weights()
+    )
+    w2, b2 = (
+        np.asarray(w, "float64") for w in block.feedforward_outer.get_weights()
+    )
     return np.maximum(x @ w1 + b1, 0.0) @ w2 + b2
 
 
@@ -63,7 +68,9 @@ def numpy_encoder(block, x, padding_mask=None, mask=None):
             padding_mask[:, None, :], (x.shape[0], x.shape[1], x.shape[1])
         )
     x = _sublayer(
-        block, x, lambda h: _attention(block.self_attention, h, h, mask),
+        block,
+        x,
+        lambda h: _attention(block.self_attention, h, h, mask),
         block.self_attention_norm,
     )
     return _sublayer(
@@ -76,13 +83,17 @@ def numpy_decoder(block, target, source=None):
     length = target.shape[1]
     causal = np.tril(np.ones((length, length), bool))[None]
     x = _sublayer(
-        block, target, lambda h: _attention(block.self_attention, h, h, causal),
+        block,
+        target,
+        lambda h: _attention(block.self_attention, h, h, causal),
         block.self_attention_norm,
     )
     if source is not None:
         source = np.asarray(source, "float64")
         x = _sublayer(
-            block, x, lambda h: _attention(block.cross_attention, h, source),
+            block,
+            x,
+            lambda h: _attention(block.cross_attention, h, source),
             block.cross_attention_norm,
         )
     return _sublayer(
@@ -178,7 +189,9 @@ def test_encoder_attention_mask_and_padding_mask_combine():
         block(x, padding_mask=padding, attention_mask=causal)
     )
     mask = causal & padding[:, None, :]
-    np.testing.assert_allclose(out, numpy_encoder(block, x, mask=mask), atol=1e-4)
+    np.testing.assert_allclose(
+        out, numpy_encoder(block, x, mask=mask), atol=1e-4
+    )
 
 
 def test_keras_mask_equals_explicit_padding_mask():
@@ -252,7 +265,9 @@ def test_decoder_keras_masks_from_both_sequences():
 # ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("cls", [TransformerEncoderBlock, TransformerDecoderBlock])
+@pytest.mark.parametrize(
+    "cls", [TransformerEncoderBlock, TransformerDecoderBlock]
+)
 @pytest.mark.parametrize(
     "kwargs, match",
     [
@@ -262,17 +277,34 @@ def test_decoder_keras_masks_from_both_sequences():
             {"num_heads": 2, "intermediate_dim": 4, "score": "bogus"},
             r"`score`.*'bogus'",
         ),
-        ({"num_heads": 2, "intermediate_dim": 4, "dropout": 1.5}, r"`dropout`.*=1.5"),
-        ({"num_heads": 2, "intermediate_dim": 4, "activation": "nope"},
-         r"`activation`.*'nope'"),
-        ({"num_heads": 2, "intermediate_dim": 4, "layer_norm_epsilon": 0},
-         r"`layer_norm_epsilon`.*=0"),
-        ({"num_heads": 2, "intermediate_dim": 4, "layer_norm_epsilon": float("nan")},
-         r"`layer_norm_epsilon`.*=nan"),
-        ({"num_heads": 2, "intermediate_dim": 4, "dropout": float("nan")},
-         r"`dropout`.*=nan"),
-        ({"num_heads": 2, "intermediate_dim": 4, "kernel_initializer": "x"},
-         "`kernel_initializer`"),
+        (
+            {"num_heads": 2, "intermediate_dim": 4, "dropout": 1.5},
+            r"`dropout`.*=1.5",
+        ),
+        (
+            {"num_heads": 2, "intermediate_dim": 4, "activation": "nope"},
+            r"`activation`.*'nope'",
+        ),
+        (
+            {"num_heads": 2, "intermediate_dim": 4, "layer_norm_epsilon": 0},
+            r"`layer_norm_epsilon`.*=0",
+        ),
+        (
+            {
+                "num_heads": 2,
+                "intermediate_dim": 4,
+                "layer_norm_epsilon": float("nan"),
+            },
+            r"`layer_norm_epsilon`.*=nan",
+        ),
+        (
+            {"num_heads": 2, "intermediate_dim": 4, "dropout": float("nan")},
+            r"`dropout`.*=nan",
+        ),
+        (
+            {"num_heads": 2, "intermediate_dim": 4, "kernel_initializer": "x"},
+            "`kernel_initializer`",
+        ),
     ],
 )
 def test_bad_arguments(cls, kwargs, match):
@@ -280,11 +312,16 @@ def test_bad_arguments(cls, kwargs, match):
         cls(**kwargs)
 
 
-@pytest.mark.parametrize("cls", [TransformerEncoderBlock, TransformerDecoderBlock])
+@pytest.mark.parametrize(
+    "cls", [TransformerEncoderBlock, TransformerDecoderBlock]
+)
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"num_heads": 2, "intermediate_dim": 4, "norm_first": 1}, r"`norm_first`.*=1"),
+        (
+            {"num_heads": 2, "intermediate_dim": 4, "norm_first": 1},
+            r"`norm_first`.*=1",
+        ),
         ({"num_heads": 2, "intermediate_dim": 4, "seed": 1.5}, r"`seed`.*=1.5"),
         ({"num_heads": 2.0, "intermediate_dim": 4}, "`num_heads`"),
     ],
@@ -320,10 +357,18 @@ def test_encoder_masks_of_the_wrong_shape_are_refused_by_name(masks, match):
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"decoder_padding_mask": np.ones((2, 5), bool)}, "`decoder_padding_mask`"),
-        ({"encoder_padding_mask": np.ones((2, 4), bool)}, "`encoder_padding_mask`"),
-        ({"encoder_sequence": np.zeros((3, 3, 6), "float32")},
-         "`decoder_sequence` and `encoder_sequence` must have the same batch"),
+        (
+            {"decoder_padding_mask": np.ones((2, 5), bool)},
+            "`decoder_padding_mask`",
+        ),
+        (
+            {"encoder_padding_mask": np.ones((2, 4), bool)},
+            "`encoder_padding_mask`",
+        ),
+        (
+            {"encoder_sequence": np.zeros((3, 3, 6), "float32")},
+            "`decoder_sequence` and `encoder_sequence` must have the same batch",
+        ),
     ],
 )
 def test_decoder_inputs_of_the_wrong_shape_are_refused_by_name(kwargs, match):
@@ -332,15 +377,21 @@ def test_decoder_inputs_of_the_wrong_shape_are_refused_by_name(kwargs, match):
         TransformerDecoderBlock(2, 4)(SEQ, **inputs)
 
 
-@pytest.mark.parametrize("cls", [TransformerEncoderBlock, TransformerDecoderBlock])
+@pytest.mark.parametrize(
+    "cls", [TransformerEncoderBlock, TransformerDecoderBlock]
+)
 def test_an_empty_batch_gives_an_empty_output(cls):
     assert tuple(cls(2, 4)(SEQ[:0]).shape) == (0, 4, 8)
 
 
 def test_bad_inputs():
-    with pytest.raises(ValueError, match=r"divisible by `num_heads`=3.*\(1, 2, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"divisible by `num_heads`=3.*\(1, 2, 8\)"
+    ):
         TransformerEncoderBlock(3, 4)(np.zeros((1, 2, 8), "float32"))
-    with pytest.raises(ValueError, match=r"`inputs` must have rank 3.*\(2, 8\)"):
+    with pytest.raises(
+        ValueError, match=r"`inputs` must have rank 3.*\(2, 8\)"
+    ):
         TransformerEncoderBlock(2, 4)(np.zeros((2, 8), "float32"))
     match = r"`encoder_sequence` must have rank 3.*\(1, 8\)"
     with pytest.raises(ValueError, match=match):

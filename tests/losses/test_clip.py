@@ -20,7 +20,9 @@ def clip_reference(temperature=None):
 
         def cross_entropy(rows):
             shifted = rows - rows.max(axis=1, keepdims=True)
-            log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            log_softmax = shifted - np.log(
+                np.exp(shifted).sum(axis=1, keepdims=True)
+            )
             return -log_softmax[np.arange(n), np.arange(n)]
 
         return np.mean(0.5 * (cross_entropy(logits) + cross_entropy(logits.T)))
@@ -122,5 +124,7 @@ def test_bad_arguments_and_shapes():
         CLIPLoss(temperature="0.1")
     with pytest.raises(ValueError, match="same batch size"):
         CLIPLoss()(np.zeros(3), np.ones((4, 4)))
-    with pytest.raises(ValueError, match=r"must be the square \(batch, batch\)"):
+    with pytest.raises(
+        ValueError, match=r"must be the square \(batch, batch\)"
+    ):
         CLIPLoss()(np.zeros(4), np.ones((4, 3)))

@@ -18,7 +18,8 @@ def contrastive_reference(margin):
 def hadsell_loss(y_paper, d, margin):
     """The paper's form: Y = 0 similar, both terms halved."""
     return np.mean(
-        (1 - y_paper) * 0.5 * d**2 + y_paper * 0.5 * np.maximum(margin - d, 0) ** 2
+        (1 - y_paper) * 0.5 * d**2
+        + y_paper * 0.5 * np.maximum(margin - d, 0) ** 2
     )
 
 
@@ -61,13 +62,17 @@ def test_dissimilar_pairs_beyond_margin_cost_nothing():
 def test_bad_arguments_and_shapes():
     with pytest.raises(ValueError, match="`margin` must be a positive"):
         ContrastiveLoss(margin=0.0)
-    with pytest.raises(ValueError, match=r"`y_pred` must have shape \(batch,\)"):
+    with pytest.raises(
+        ValueError, match=r"`y_pred` must have shape \(batch,\)"
+    ):
         ContrastiveLoss()(np.ones((4, 1)), np.ones((4, 3)))
 
 
 def test_labels_other_than_zero_and_one_are_refused():
     # The issue: ContrastiveLoss()([5., 5.], [0.1, 0.2]) returned -2.775.
-    with pytest.raises(ValueError, match=r"`y_true` must hold labels 0 or 1.*5\.0"):
+    with pytest.raises(
+        ValueError, match=r"`y_true` must hold labels 0 or 1.*5\.0"
+    ):
         ContrastiveLoss()([5.0, 5.0], [0.1, 0.2])
     with pytest.raises(ValueError, match="`y_true`"):
         ContrastiveLoss()(np.array([[0.5], [1.0]]), np.ones((2, 1)))
@@ -82,7 +87,9 @@ def test_labels_are_not_read_inside_compiled_functions():
 
 
 def test_mismatched_batches_and_empty_batch():
-    with pytest.raises(ValueError, match="`y_true` and `y_pred` must have the same"):
+    with pytest.raises(
+        ValueError, match="`y_true` and `y_pred` must have the same"
+    ):
         ContrastiveLoss()(np.ones(3), np.ones(4))
     empty = ContrastiveLoss()(np.zeros((0,)), np.zeros((0,)))
     assert np.all(np.isfinite(np.asarray(empty)))

@@ -67,7 +67,9 @@ def test_non_saturating_gradient_does_not_vanish_where_minimax_does():
         )
         grads[kind] = float(grad[0, 0])
     assert grads["minimax"] == pytest.approx(-_sigmoid(-10.0), rel=1e-4)
-    assert grads["non_saturating"] == pytest.approx(_sigmoid(-10.0) - 1, rel=1e-4)
+    assert grads["non_saturating"] == pytest.approx(
+        _sigmoid(-10.0) - 1, rel=1e-4
+    )
 
 
 def test_config_round_trip_and_serialization():

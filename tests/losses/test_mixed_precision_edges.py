@@ -8,9 +8,11 @@ own dtype, float32 by default, as Keras losses do under a mixed policy).
 
 import numpy as np
 import pytest
-from support.backend import gradients, jit
+from support.backend import gradients
+from support.backend import jit
 
-from keras_dlparts.losses import ContrastiveLoss, TripletLoss
+from keras_dlparts.losses import ContrastiveLoss
+from keras_dlparts.losses import TripletLoss
 
 DTYPES = ("float32", "float16", "bfloat16")
 
@@ -42,7 +44,9 @@ def test_contrastive_edges_are_finite(dtype):
     far = float(np.array(3e4, dtype).astype("float32"))
     labels = np.array([0.0, 0.0, 1.0, 1.0], "float32")
     distances = np.array([top, 0.0, 0.0, far], dtype)
-    value, grad = _value_and_grad(ContrastiveLoss(reduction=None), labels, distances)
+    value, grad = _value_and_grad(
+        ContrastiveLoss(reduction=None), labels, distances
+    )
     assert np.all(np.isfinite(value)) and np.all(np.isfinite(grad))
     np.testing.assert_allclose(value, [0.0, 1.0, 0.0, far**2], rtol=1e-6)
     np.testing.assert_allclose(grad, [0.0, -2.0, 0.0, 2 * far], rtol=1e-2)
@@ -65,6 +69,10 @@ def test_triplet_coincident_and_zero_embeddings(dtype, distance):
     for mining in ("semi_hard", "batch_hard", "batch_all"):
         loss = TripletLoss(margin=0.5, mining=mining, distance=distance)
         value, grad = _value_and_grad(loss, labels, embeddings)
-        assert np.isfinite(value) and np.all(np.isfinite(grad)), (mining, value, grad)
+        assert np.isfinite(value) and np.all(np.isfinite(grad)), (
+            mining,
+            value,
+            grad,
+        )
         compiled = jit(lambda t, p, loss=loss: loss(t, p))(labels, embeddings)
         np.testing.assert_allclose(float(compiled), value, rtol=1e-5, atol=1e-6)

@@ -92,7 +92,11 @@ def test_smaller_alpha_caps_the_outliers():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"alpha": float("nan")}, ValueError, "`alpha` must be a finite number"),
+        (
+            {"alpha": float("nan")},
+            ValueError,
+            "`alpha` must be a finite number",
+        ),
         ({"alpha": "1"}, TypeError, "`alpha` must be a number"),
         ({"scale": 0.0}, ValueError, "`scale` must be a positive"),
         ({"scale": float("inf")}, ValueError, "`scale` must be a positive"),
@@ -106,11 +110,15 @@ def test_bad_arguments(kwargs, error, match):
 
 def test_shapes_are_checked_and_a_trailing_axis_of_one_is_dropped():
     loss = RobustLoss(alpha=2.0)
-    with pytest.raises(ValueError, match="`y_true` and `y_pred` must have the same"):
+    with pytest.raises(
+        ValueError, match="`y_true` and `y_pred` must have the same"
+    ):
         loss(np.zeros((4, 2)), np.zeros((3, 2)))
     # (batch,) targets against (batch, 1) predictions: 0.5 * mean(x**2).
     assert float(loss(np.zeros(4), np.full((4, 1), 2.0))) == pytest.approx(2.0)
-    assert np.all(np.isfinite(np.asarray(loss(np.zeros((0, 2)), np.zeros((0, 2))))))
+    assert np.all(
+        np.isfinite(np.asarray(loss(np.zeros((0, 2)), np.zeros((0, 2)))))
+    )
 
 
 def test_infinite_alpha_is_allowed():

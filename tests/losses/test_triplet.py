@@ -5,7 +5,6 @@ from support.backend import gradients
 from keras_dlparts.losses import TripletLoss
 from keras_dlparts.testing import check_loss
 
-
 # ---- NumPy references, written from the definitions ----------------------
 
 
@@ -77,7 +76,7 @@ def tfa_semi_hard(labels, d, margin):
     mask = np.tile(adjacency_not, [n, 1]) & (d_tile > d.T.reshape(-1, 1))
     mask_final = (mask.sum(1, keepdims=True) > 0).reshape(n, n).T
     maxs = d_tile.max(1, keepdims=True)
-    outside = (((d_tile - maxs) * mask).min(1, keepdims=True) + maxs)
+    outside = ((d_tile - maxs) * mask).min(1, keepdims=True) + maxs
     outside = outside.reshape(n, n).T
     mins = d.min(1, keepdims=True)
     inside = ((d - mins) * adjacency_not).max(1, keepdims=True) + mins
@@ -85,7 +84,9 @@ def tfa_semi_hard(labels, d, margin):
     semi_hard_negatives = np.where(mask_final, outside, inside)
     loss_mat = margin + d - semi_hard_negatives
     mask_positives = adjacency.astype(float) - np.eye(n)
-    return np.sum(np.maximum(loss_mat * mask_positives, 0)) / mask_positives.sum()
+    return (
+        np.sum(np.maximum(loss_mat * mask_positives, 0)) / mask_positives.sum()
+    )
 
 
 REFERENCES = {
@@ -97,7 +98,9 @@ REFERENCES = {
 
 def reference(mining, distance, margin):
     def value(labels, embeddings):
-        return REFERENCES[mining](labels, distances(embeddings, distance), margin)
+        return REFERENCES[mining](
+            labels, distances(embeddings, distance), margin
+        )
 
     return value
 
@@ -209,7 +212,9 @@ def test_bad_shapes():
 
 
 def test_mismatched_batches_and_empty_batch():
-    with pytest.raises(ValueError, match="`y_true` and `y_pred` must have the same"):
+    with pytest.raises(
+        ValueError, match="`y_true` and `y_pred` must have the same"
+    ):
         TripletLoss()(LABELS[:-1], EMBEDDINGS)
     for mining in ("semi_hard", "batch_hard", "batch_all"):
         empty = TripletLoss(mining=mining)(np.zeros((0,)), np.zeros((0, 3)))

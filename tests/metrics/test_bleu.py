@@ -1,5 +1,4 @@
 import os
-import tempfile
 
 import keras
 import numpy as np
@@ -27,9 +26,13 @@ def make_corpus(n=40, length=14, vocab=6, refs=1, seed=0):
         group = []
         for _ in range(refs):
             r = [
-                t if rng.random() < 0.7 else int(rng.integers(1, vocab + 1)) for t in h
+                t if rng.random() < 0.7 else int(rng.integers(1, vocab + 1))
+                for t in h
             ]
-            r = r[: rng.integers(max(1, len(r) - 3), len(r) + 1)] + sentence()[:2]
+            r = (
+                r[: rng.integers(max(1, len(r) - 3), len(r) + 1)]
+                + sentence()[:2]
+            )
             group.append(r[:length])
         references.append(group)
 
@@ -40,7 +43,9 @@ def make_corpus(n=40, length=14, vocab=6, refs=1, seed=0):
         return out
 
     hyp_ids = pad(hyps)
-    ref_ids = np.stack([pad([g[k] for g in references]) for k in range(refs)], axis=1)
+    ref_ids = np.stack(
+        [pad([g[k] for g in references]) for k in range(refs)], axis=1
+    )
     return hyps, references, hyp_ids, ref_ids
 
 
@@ -103,7 +108,9 @@ def test_in_compiled_model_jit_distributed_and_saved(tmp_path):
     expected = batched_bleu(BLEU(), ref_ids[:, 0], hyp_ids, batch=8)
     for jit in (False, True):
         model.compile(
-            loss="sparse_categorical_crossentropy", metrics=[BLEU()], jit_compile=jit
+            loss="sparse_categorical_crossentropy",
+            metrics=[BLEU()],
+            jit_compile=jit,
         )
         logs = model.evaluate(
             hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True
@@ -113,7 +120,9 @@ def test_in_compiled_model_jit_distributed_and_saved(tmp_path):
     # DataParallel on JAX): the counts of both halves of a batch add up.
     with distribution_scope():
         distributed = keras.Model(inputs, outputs)
-        distributed.compile(loss="sparse_categorical_crossentropy", metrics=[BLEU()])
+        distributed.compile(
+            loss="sparse_categorical_crossentropy", metrics=[BLEU()]
+        )
         logs = distributed.evaluate(
             hyp_ids, ref_ids[:, 0], batch_size=8, verbose=0, return_dict=True
         )
@@ -131,7 +140,10 @@ def test_config_and_errors():
     metric = BLEU(max_order=3, smooth=True, name="b3")
     clone = BLEU.from_config(metric.get_config())
     assert clone.get_config() == metric.get_config()
-    assert keras.metrics.deserialize(keras.metrics.serialize(metric)).max_order == 3
+    assert (
+        keras.metrics.deserialize(keras.metrics.serialize(metric)).max_order
+        == 3
+    )
     with pytest.raises(ValueError, match="max_order"):
         BLEU(max_order=0)
     with pytest.raises(TypeError, match="max_order"):

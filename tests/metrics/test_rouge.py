@@ -48,9 +48,12 @@ def corpus(n=40, length=12, vocab=5, seed=0):
     rng = np.random.default_rng(seed)
     refs, cands = [], []
     for _ in range(n):
-        ref = rng.integers(1, vocab + 1, size=rng.integers(1, length + 1)).tolist()
+        ref = rng.integers(
+            1, vocab + 1, size=rng.integers(1, length + 1)
+        ).tolist()
         cand = [
-            t if rng.random() < 0.6 else int(rng.integers(1, vocab + 1)) for t in ref
+            t if rng.random() < 0.6 else int(rng.integers(1, vocab + 1))
+            for t in ref
         ]
         cand = (
             cand[: rng.integers(1, len(cand) + 1)]
@@ -84,7 +87,9 @@ def test_matches_reference(variant, order, score):
     refs, cands, ref_ids, cand_ids = corpus(seed=order)
     metric = ROUGE(variant, order, score)
     for start in range(0, len(ref_ids), 16):
-        metric.update_state(ref_ids[start : start + 16], cand_ids[start : start + 16])
+        metric.update_state(
+            ref_ids[start : start + 16], cand_ids[start : start + 16]
+        )
     expected = reference_rouge(refs, cands, variant, order, score)
     assert 0.05 < expected < 1.0
     assert float(metric.result()) == pytest.approx(expected, abs=1e-6)
@@ -110,7 +115,9 @@ def test_compiled_jit_distributed_and_saved(tmp_path):
 
     def build():
         inputs = keras.Input((cand_ids.shape[1],), dtype="int32")
-        outputs = keras.layers.CategoryEncoding(6, output_mode="one_hot")(inputs)
+        outputs = keras.layers.CategoryEncoding(6, output_mode="one_hot")(
+            inputs
+        )
         return keras.Model(inputs, outputs)
 
     # Compiled with XLA on one device, then data-parallel over two
@@ -145,7 +152,10 @@ def test_compiled_jit_distributed_and_saved(tmp_path):
 def test_config_and_errors():
     metric = ROUGE("n", order=3, score="recall")
     assert metric.name == "rouge_3"
-    assert ROUGE.from_config(metric.get_config()).get_config() == metric.get_config()
+    assert (
+        ROUGE.from_config(metric.get_config()).get_config()
+        == metric.get_config()
+    )
     with pytest.raises(ValueError, match="variant"):
         ROUGE("w")
     with pytest.raises(ValueError, match="order"):
@@ -171,4 +181,6 @@ def test_an_empty_batch_adds_nothing(variant):
 
 def test_sample_weight_of_another_batch_size_is_refused():
     with pytest.raises(ValueError, match="`sample_weight`"):
-        ROUGE().update_state(np.ones((2, 4)), np.ones((2, 4)), sample_weight=np.ones(3))
+        ROUGE().update_state(
+            np.ones((2, 4)), np.ones((2, 4)), sample_weight=np.ones(3)
+        )

@@ -164,8 +164,11 @@ def _siamese():
     from keras_dlparts.models import SiameseNetwork
 
     encoder = keras.Sequential(
-        [keras.Input((6,)), keras.layers.Dense(5, activation="tanh"),
-         keras.layers.Dense(4)]
+        [
+            keras.Input((6,)),
+            keras.layers.Dense(5, activation="tanh"),
+            keras.layers.Dense(4),
+        ]
     )
     return SiameseNetwork(encoder)
 
@@ -188,7 +191,9 @@ def siamese_triplets_case():
 def word2vec_skipgram_case():
     from keras_dlparts.models import Word2Vec
 
-    model = Word2Vec(9, 4, negative_samples=3, word_counts=list(range(9)), seed=5)
+    model = Word2Vec(
+        9, 4, negative_samples=3, word_counts=list(range(9)), seed=5
+    )
     return model, ((TOKENS[:, 0], TOKENS[:, 1]),), None
 
 

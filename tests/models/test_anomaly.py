@@ -53,7 +53,9 @@ def test_threshold_is_saved_and_training_resumes(tmp_path):
     path = os.path.join(tmp_path, "detector.keras")
     detector.save(path)
     reloaded = keras.saving.load_model(path, safe_mode=True)
-    assert float(reloaded.threshold.numpy()) == float(detector.threshold.numpy())
+    assert float(reloaded.threshold.numpy()) == float(
+        detector.threshold.numpy()
+    )
     np.testing.assert_array_equal(reloaded.predict(x), detector.predict(x))
     before = reloaded.evaluate(x, verbose=0)
     reloaded.fit(x, epochs=3, verbose=0)
@@ -68,7 +70,9 @@ def test_held_out_digit_is_flagged_more_often():
         build_autoencoder((64,), 8, hidden_units=(64,)), quantile=0.95
     )
     detector.compile(keras.optimizers.Adam(3e-3))
-    detector.fit(x_train[y_train != anomaly], epochs=40, batch_size=64, verbose=0)
+    detector.fit(
+        x_train[y_train != anomaly], epochs=40, batch_size=64, verbose=0
+    )
     flags = detector.predict(x_test)
     normal_rate = float(np.mean(flags[y_test != anomaly]))
     anomaly_rate = float(np.mean(flags[y_test == anomaly]))

@@ -21,7 +21,11 @@ X = np.random.default_rng(0).random((16, 8, 8, 1)).astype("float32")
 )
 def test_contract(kwargs):
     check_model(
-        lambda: build_autoencoder((8, 8, 1), 3, **kwargs), X, X, batch_size=4, epochs=3
+        lambda: build_autoencoder((8, 8, 1), 3, **kwargs),
+        X,
+        X,
+        batch_size=4,
+        epochs=3,
     )
 
 
@@ -31,16 +35,24 @@ def test_conv_architecture_and_transpose_decoder():
     decoder = model.get_layer("decoder")
     kinds = [type(layer).__name__ for layer in encoder.layers]
     assert kinds[:6] == [
-        "Conv2D", "LeakyReLU", "BatchNormalization",
-        "Conv2D", "LeakyReLU", "BatchNormalization",
+        "Conv2D",
+        "LeakyReLU",
+        "BatchNormalization",
+        "Conv2D",
+        "LeakyReLU",
+        "BatchNormalization",
     ]
     assert encoder.output_shape == (None, 5)
     decoder_kinds = {type(layer).__name__ for layer in decoder.layers}
     assert "Conv2DTranspose" in decoder_kinds
     assert "UpSampling2D" not in decoder_kinds
     resize = build_autoencoder((8, 8, 1), 5, kind="conv", upsampling="resize")
-    resize_kinds = {type(l).__name__ for l in resize.get_layer("decoder").layers}
-    assert "UpSampling2D" in resize_kinds and "Conv2DTranspose" not in resize_kinds
+    resize_kinds = {
+        type(l).__name__ for l in resize.get_layer("decoder").layers
+    }
+    assert (
+        "UpSampling2D" in resize_kinds and "Conv2DTranspose" not in resize_kinds
+    )
     out = model(X)
     assert out.shape == X.shape
     assert float(np.min(out)) >= 0.0 and float(np.max(out)) <= 1.0

@@ -27,7 +27,8 @@ def _refuses(error, argument, build):
 
 def test_autoencoder_denoising_is_named_not_stddev():
     message = _refuses(
-        ValueError, "denoising",
+        ValueError,
+        "denoising",
         lambda: models.build_autoencoder((4,), 2, denoising=1.5),
     )
     assert "stddev" not in message
@@ -45,16 +46,40 @@ def test_rbf_network_num_centers_is_named_not_units():
     "build, argument",
     [
         (lambda: models.build_mlp(2, activation="relux"), "activation"),
-        (lambda: models.build_mlp(2, kernel_initializer="nope"), "kernel_initializer"),
-        (lambda: models.build_lenet5(classifier_activation="x"), "classifier_activation"),
-        (lambda: models.build_unet((4, 4, 1), filters=(2,), output_activation="x"),
-         "output_activation"),
-        (lambda: models.build_dcgan_generator(2, (4, 4, 1), (2,), output_activation=3),
-         "output_activation"),
-        (lambda: models.build_vit((4, 4, 1), 2, 2, activation="x"), "activation"),
-        (lambda: models.build_diffusion_unet((4, 4, 1), base_filters=4,
-                                             channel_multipliers=(1,), groups=2,
-                                             num_heads=8), "num_heads"),
+        (
+            lambda: models.build_mlp(2, kernel_initializer="nope"),
+            "kernel_initializer",
+        ),
+        (
+            lambda: models.build_lenet5(classifier_activation="x"),
+            "classifier_activation",
+        ),
+        (
+            lambda: models.build_unet(
+                (4, 4, 1), filters=(2,), output_activation="x"
+            ),
+            "output_activation",
+        ),
+        (
+            lambda: models.build_dcgan_generator(
+                2, (4, 4, 1), (2,), output_activation=3
+            ),
+            "output_activation",
+        ),
+        (
+            lambda: models.build_vit((4, 4, 1), 2, 2, activation="x"),
+            "activation",
+        ),
+        (
+            lambda: models.build_diffusion_unet(
+                (4, 4, 1),
+                base_filters=4,
+                channel_multipliers=(1,),
+                groups=2,
+                num_heads=8,
+            ),
+            "num_heads",
+        ),
     ],
 )
 def test_arguments_passed_to_keras_layers_are_named(build, argument):
@@ -70,12 +95,26 @@ def test_arguments_passed_to_keras_layers_are_named(build, argument):
     [
         (lambda: models.build_mlp(2, l2=NAN), "l2"),
         (lambda: models.build_rbf_network(2, 2, gamma=NAN), "gamma"),
-        (lambda: models.build_rbf_network(2, 2, centers=[[NAN, 0], [0, 0]]), "centers"),
-        (lambda: models.build_autoencoder((4,), 2, batch_norm_momentum=NAN),
-         "batch_norm_momentum"),
-        (lambda: models.build_autoencoder((4,), 2, denoising=math.inf), "denoising"),
-        (lambda: models.build_densenet(blocks=(1,), compression=NAN), "compression"),
-        (lambda: models.build_diffusion_unet((4, 4, 1), dropout=NAN), "dropout"),
+        (
+            lambda: models.build_rbf_network(2, 2, centers=[[NAN, 0], [0, 0]]),
+            "centers",
+        ),
+        (
+            lambda: models.build_autoencoder((4,), 2, batch_norm_momentum=NAN),
+            "batch_norm_momentum",
+        ),
+        (
+            lambda: models.build_autoencoder((4,), 2, denoising=math.inf),
+            "denoising",
+        ),
+        (
+            lambda: models.build_densenet(blocks=(1,), compression=NAN),
+            "compression",
+        ),
+        (
+            lambda: models.build_diffusion_unet((4, 4, 1), dropout=NAN),
+            "dropout",
+        ),
     ],
 )
 def test_nan_and_inf_are_refused(build, argument):
@@ -89,7 +128,10 @@ def test_nan_and_inf_are_refused(build, argument):
         (lambda: models.build_mlp(2, batch_norm=1), "batch_norm"),
         (lambda: models.build_diffusion_unet(None), "image_shape"),
         (lambda: models.build_transformer_classifier(None, 2), "input_shape"),
-        (lambda: models.build_q_network(3, 2, hidden_units="x"), "hidden_units"),
+        (
+            lambda: models.build_q_network(3, 2, hidden_units="x"),
+            "hidden_units",
+        ),
         (lambda: models.build_autoencoder((4,), "2"), "latent_dim"),
     ],
 )
@@ -103,14 +145,26 @@ def test_wrong_types_are_type_errors(build, argument):
 @pytest.mark.parametrize(
     "build, argument",
     [
-        (lambda: models.build_densenet(blocks=(1,), stem_filters=0), "stem_filters"),
-        (lambda: models.build_unet((4, 4, 1), filters=(2,), bottleneck_filters=0),
-         "bottleneck_filters"),
+        (
+            lambda: models.build_densenet(blocks=(1,), stem_filters=0),
+            "stem_filters",
+        ),
+        (
+            lambda: models.build_unet(
+                (4, 4, 1), filters=(2,), bottleneck_filters=0
+            ),
+            "bottleneck_filters",
+        ),
         (lambda: models.build_vgg(blocks=()), "blocks"),
-        (lambda: models.build_resnet(blocks_per_stage=(), kind="basic"),
-         "blocks_per_stage"),
+        (
+            lambda: models.build_resnet(blocks_per_stage=(), kind="basic"),
+            "blocks_per_stage",
+        ),
         (lambda: models.build_resnet(blocks_per_stage=(1,), kind=""), "kind"),
-        (lambda: models.build_q_network(3, 2, hidden_units=(True,)), "hidden_units"),
+        (
+            lambda: models.build_q_network(3, 2, hidden_units=(True,)),
+            "hidden_units",
+        ),
     ],
 )
 def test_falsy_values_are_refused_not_replaced_by_defaults(build, argument):
@@ -126,8 +180,14 @@ def test_falsy_values_are_refused_not_replaced_by_defaults(build, argument):
     ],
 )
 @pytest.mark.parametrize(
-    "depth, error", [(12, ValueError), (0, ValueError), ("16", TypeError),
-                     (16.0, TypeError), (None, TypeError)],
+    "depth, error",
+    [
+        (12, ValueError),
+        (0, ValueError),
+        ("16", TypeError),
+        (16.0, TypeError),
+        (None, TypeError),
+    ],
 )
 def test_depth_is_checked_where_it_chooses_the_blocks(build, depth, error):
     _refuses(error, "depth", lambda: build(depth))
@@ -137,7 +197,9 @@ def test_depth_is_checked_where_it_chooses_the_blocks(build, depth, error):
 def test_densenet_input_must_survive_its_transitions(size, fits):
     # Four blocks: the stem divides by 4 and three transitions by 8.
     build = lambda: models.build_densenet(  # noqa: E731
-        input_shape=(size, size, 1), num_classes=2, blocks=(1, 1, 1, 1),
+        input_shape=(size, size, 1),
+        num_classes=2,
+        blocks=(1, 1, 1, 1),
         growth_rate=2,
     )
     if fits:
@@ -152,8 +214,15 @@ def test_densenet_input_must_survive_its_transitions(size, fits):
 @pytest.fixture(scope="module")
 def seq2seq():
     return models.build_seq2seq_transformer(
-        5, 6, 3, 4, embedding_dim=4, num_heads=1, intermediate_dim=4,
-        num_encoder_layers=1, num_decoder_layers=1,
+        5,
+        6,
+        3,
+        4,
+        embedding_dim=4,
+        num_heads=1,
+        intermediate_dim=4,
+        num_encoder_layers=1,
+        num_decoder_layers=1,
     )
 
 
@@ -182,8 +251,14 @@ SOURCE = np.array([[3, 4, 0], [2, 3, 4]], "int32")
     ],
 )
 def test_greedy_decode_refuses_bad_input(seq2seq, change, error, argument):
-    call = {"model": seq2seq, "source_ids": SOURCE, "start_id": 1, "end_id": 2,
-            "max_length": 4, **change}
+    call = {
+        "model": seq2seq,
+        "source_ids": SOURCE,
+        "start_id": 1,
+        "end_id": 2,
+        "max_length": 4,
+        **change,
+    }
     _refuses(error, argument, lambda: models.greedy_decode(**call))
 
 
@@ -203,11 +278,32 @@ def test_valid_edge_values_still_build():
     noisy = models.build_autoencoder((4,), 2, hidden_units=(3,), denoising=1.0)
     assert noisy.get_layer("input_noise").stddev == 1.0
     model = models.build_transformer_classifier(
-        (None,), 2, vocabulary_size=5, position="sinusoidal", embedding_dim=4,
-        num_heads=1, intermediate_dim=4, num_layers=1,
+        (None,),
+        2,
+        vocabulary_size=5,
+        position="sinusoidal",
+        embedding_dim=4,
+        num_heads=1,
+        intermediate_dim=4,
+        num_layers=1,
     )
     assert model.input_shape == (None, None)
-    assert models.build_vit((4, 4, 1), (2, 2), 2, embedding_dim=4, num_heads=1,
-                            intermediate_dim=4, num_layers=1).output_shape == (None, 2)
-    assert models.build_resnet(18, input_shape=(8, 8, 1), num_classes=2, width=2,
-                               blocks_per_stage=(1,)).name == "resnet18"
+    assert models.build_vit(
+        (4, 4, 1),
+        (2, 2),
+        2,
+        embedding_dim=4,
+        num_heads=1,
+        intermediate_dim=4,
+        num_layers=1,
+    ).output_shape == (None, 2)
+    assert (
+        models.build_resnet(
+            18,
+            input_shape=(8, 8, 1),
+            num_classes=2,
+            width=2,
+            blocks_per_stage=(1,),
+        ).name
+        == "resnet18"
+    )

@@ -22,8 +22,11 @@ def test_lenet5_learns_digits():
     upsample = lambda x: np.kron(x, np.ones((1, 2, 2, 1), "float32"))  # noqa: E731
     keras.utils.set_random_seed(0)
     model = build_lenet5(input_shape=(16, 16, 1), activation="relu")
-    model.compile(keras.optimizers.Adam(3e-3),
-                  "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        keras.optimizers.Adam(3e-3),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(upsample(x_train), y_train, epochs=8, batch_size=64, verbose=0)
     _, accuracy = model.evaluate(upsample(x_test), y_test, verbose=0)
     assert accuracy >= 0.9
@@ -31,21 +34,36 @@ def test_lenet5_learns_digits():
 
 def test_vgg16_architecture_matches_keras_vgg16():
     ours = build_vgg(16, input_shape=(32, 32, 3), num_classes=10)
-    peer = keras.applications.VGG16(weights=None, input_shape=(32, 32, 3),
-                                    classes=10)
+    peer = keras.applications.VGG16(
+        weights=None, input_shape=(32, 32, 3), classes=10
+    )
     assert ours.count_params() == peer.count_params()
-    ours_convs = [tuple(l.kernel.shape) for l in ours.layers
-                  if isinstance(l, keras.layers.Conv2D)]
-    peer_convs = [tuple(l.kernel.shape) for l in peer.layers
-                  if isinstance(l, keras.layers.Conv2D)]
+    ours_convs = [
+        tuple(l.kernel.shape)
+        for l in ours.layers
+        if isinstance(l, keras.layers.Conv2D)
+    ]
+    peer_convs = [
+        tuple(l.kernel.shape)
+        for l in peer.layers
+        if isinstance(l, keras.layers.Conv2D)
+    ]
     assert ours_convs == peer_convs
 
 
 def test_vgg_batch_norm_variant():
-    model = build_vgg(input_shape=(8, 8, 3), num_classes=2,
-                      blocks=((4, 2),), dense_units=8, batch_norm=True)
-    norms = [l for l in model.layers
-             if isinstance(l, keras.layers.BatchNormalization)]
+    model = build_vgg(
+        input_shape=(8, 8, 3),
+        num_classes=2,
+        blocks=((4, 2),),
+        dense_units=8,
+        batch_norm=True,
+    )
+    norms = [
+        l
+        for l in model.layers
+        if isinstance(l, keras.layers.BatchNormalization)
+    ]
     assert len(norms) == 2
     conv = model.get_layer("block1_conv1")
     assert conv.activation is keras.activations.linear
@@ -54,9 +72,13 @@ def test_vgg_batch_norm_variant():
 
 
 def _tiny_vgg():
-    return build_vgg(input_shape=(16, 16, 3), num_classes=3,
-                     blocks=((4, 1), (8, 2)), dense_units=16,
-                     dropout_rate=0.1)
+    return build_vgg(
+        input_shape=(16, 16, 3),
+        num_classes=3,
+        blocks=((4, 1), (8, 2)),
+        dense_units=16,
+        dropout_rate=0.1,
+    )
 
 
 @pytest.mark.slow
@@ -69,11 +91,16 @@ def test_contract_tiny_vgg():
 
 @pytest.mark.parametrize(
     "builder, kwargs, match",
-    [(build_lenet5, {"input_shape": (8, 8, 1)}, "16x16"),
-     (build_vgg, {"depth": 12}, "depth"),
-     (build_vgg, {"blocks": ((4, 1),) * 5, "input_shape": (16, 16, 3)},
-      "input_shape"),
-     (build_vgg, {"dropout_rate": 1.0}, "dropout_rate")],
+    [
+        (build_lenet5, {"input_shape": (8, 8, 1)}, "16x16"),
+        (build_vgg, {"depth": 12}, "depth"),
+        (
+            build_vgg,
+            {"blocks": ((4, 1),) * 5, "input_shape": (16, 16, 3)},
+            "input_shape",
+        ),
+        (build_vgg, {"dropout_rate": 1.0}, "dropout_rate"),
+    ],
 )
 def test_bad_arguments(builder, kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -37,7 +37,10 @@ def _run(backend, directory):
     env.pop("XLA_FLAGS", None)
     done = subprocess.run(
         [sys.executable, str(WORKER), str(directory)],
-        env=env, capture_output=True, text=True, timeout=900,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.split()[-1] == backend
@@ -60,8 +63,11 @@ def _compare(tf_run, jax_run):
     # The comparison is of trained weights, not of the initial ones.
     weights = [k for k in tf_run.files if k.startswith("weight_")]
     moved = [
-        k for k in weights
-        if not np.allclose(tf_run[k], tf_run["init_" + k[len("weight_"):]], atol=1e-4)
+        k
+        for k in weights
+        if not np.allclose(
+            tf_run[k], tf_run["init_" + k[len("weight_") :]], atol=1e-4
+        )
     ]
     assert moved, "the step moved no weight"
 

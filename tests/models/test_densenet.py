@@ -23,13 +23,21 @@ def test_densenet121_has_exactly_the_parameters_of_keras_densenet121():
     assert _counts(ours) == _counts(peer)
     assert ours.count_params() == 8_062_504
     assert tuple(ours.get_layer("dense_block4").output.shape) == (
-        None, 7, 7, 1024,
+        None,
+        7,
+        7,
+        1024,
     )
 
 
 def test_custom_blocks_channel_arithmetic():
-    model = build_densenet(input_shape=(32, 32, 3), num_classes=2,
-                           blocks=(2, 3), growth_rate=4, compression=0.5)
+    model = build_densenet(
+        input_shape=(32, 32, 3),
+        num_classes=2,
+        blocks=(2, 3),
+        growth_rate=4,
+        compression=0.5,
+    )
     block1, block2 = [l for l in model.layers if isinstance(l, DenseBlock)]
     (transition,) = [l for l in model.layers if isinstance(l, TransitionLayer)]
     # stem 2k = 8 channels; +2*4 = 16; transition halves to 8; +3*4 = 20.
@@ -39,9 +47,11 @@ def test_custom_blocks_channel_arithmetic():
 
 
 def _tiny():
-    return fast_batch_norm(build_densenet(
-        input_shape=(16, 16, 3), num_classes=3, blocks=(2, 2), growth_rate=4
-    ))
+    return fast_batch_norm(
+        build_densenet(
+            input_shape=(16, 16, 3), num_classes=3, blocks=(2, 2), growth_rate=4
+        )
+    )
 
 
 @pytest.mark.slow
@@ -54,9 +64,12 @@ def test_contract_tiny():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"depth": 100}, "depth"), ({"blocks": (2, 0)}, "blocks"),
-     ({"growth_rate": 0}, "growth_rate"),
-     ({"blocks": (1,), "compression": 2.0}, "compression")],
+    [
+        ({"depth": 100}, "depth"),
+        ({"blocks": (2, 0)}, "blocks"),
+        ({"growth_rate": 0}, "growth_rate"),
+        ({"blocks": (1,), "compression": 2.0}, "compression"),
+    ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -39,8 +39,11 @@ class OracleNoise(keras.layers.Layer):
         )
 
     def get_config(self):
-        return {**super().get_config(), "points": self.points,
-                "schedule": self.schedule}
+        return {
+            **super().get_config(),
+            "points": self.points,
+            "schedule": self.schedule,
+        }
 
 
 def oracle_model(schedule, points, conditional=False):
@@ -79,8 +82,12 @@ def test_oracle_sampler_returns_the_one_point(schedule, kwargs):
 def test_step_tables_equal_the_schedule_posterior():
     s = NoiseSchedule("linear", steps=300)
     tables = _step_tables(s, 300, "ddpm", 0.0)
-    np.testing.assert_allclose(tables["coef_x0"], s.posterior_mean_coef1, rtol=1e-5)
-    np.testing.assert_allclose(tables["coef_xt"], s.posterior_mean_coef2, rtol=1e-5)
+    np.testing.assert_allclose(
+        tables["coef_x0"], s.posterior_mean_coef1, rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        tables["coef_xt"], s.posterior_mean_coef2, rtol=1e-5
+    )
     np.testing.assert_allclose(
         tables["sigma"] ** 2, s.posterior_variance, rtol=1e-4, atol=1e-12
     )
@@ -99,11 +106,13 @@ def test_guidance_identities_and_seeds():
     labels = np.array([0, 1, 0, 1])
     # Guidance scale w: eps_u + w (eps_c - eps_u); w=0 is unconditional.
     uncond = model.generate(4, seed=5, labels=None, sampler="ddim", steps=10)
-    w0 = model.generate(4, seed=5, labels=labels, guidance_scale=0.0,
-                        sampler="ddim", steps=10)
+    w0 = model.generate(
+        4, seed=5, labels=labels, guidance_scale=0.0, sampler="ddim", steps=10
+    )
     np.testing.assert_allclose(w0, uncond, atol=1e-5)
     np.testing.assert_allclose(
-        uncond, np.broadcast_to(np.reshape(points[2], (1, 2, 2, 1)), (4, 2, 2, 1)),
+        uncond,
+        np.broadcast_to(np.reshape(points[2], (1, 2, 2, 1)), (4, 2, 2, 1)),
         atol=1e-4,
     )
     cond = model.generate(4, seed=5, labels=labels)
@@ -118,25 +127,40 @@ def tiny_digits_model(conditional=True):
     # One level (plus the middle attention block): the U-Net's own test
     # covers the multi-level network; this keeps the traced graph small.
     net = build_diffusion_unet(
-        (8, 8, 1), base_filters=8, channel_multipliers=(1,), num_res_blocks=1,
-        attention_resolutions=(), num_classes=10 if conditional else None,
+        (8, 8, 1),
+        base_filters=8,
+        channel_multipliers=(1,),
+        num_res_blocks=1,
+        attention_resolutions=(),
+        num_classes=10 if conditional else None,
         groups=4,
     )
     return DiffusionModel(
-        net, NoiseSchedule("linear", steps=100), num_classes=10 if conditional else None,
-        data_range=(0.0, 1.0), seed=0,
+        net,
+        NoiseSchedule("linear", steps=100),
+        num_classes=10 if conditional else None,
+        data_range=(0.0, 1.0),
+        seed=0,
     )
 
 
 def compile_fn(model, jit_compile):
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), jit_compile=jit_compile)
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3), jit_compile=jit_compile
+    )
 
 
 @pytest.mark.slow
 def test_contract_on_digits():
     (x, y), _ = load_digits()
-    check_model(tiny_digits_model, (x[:32], y[:32]), None, compile_fn=compile_fn,
-                epochs=8, batch_size=16)
+    check_model(
+        tiny_digits_model,
+        (x[:32], y[:32]),
+        None,
+        compile_fn=compile_fn,
+        epochs=8,
+        batch_size=16,
+    )
 
 
 @pytest.mark.slow
@@ -149,8 +173,12 @@ def test_loss_falls_save_reload_and_keep_training():
     model.fit((x, y), epochs=6, batch_size=32, verbose=0)
     after = model.evaluate((x, y), batch_size=64, verbose=0)
     assert after < 0.8 * before
-    samples = model.generate(4, seed=7, labels=[0, 1, 2, 3], steps=5, sampler="ddim")
-    other = model.generate(4, seed=8, labels=[0, 1, 2, 3], steps=5, sampler="ddim")
+    samples = model.generate(
+        4, seed=7, labels=[0, 1, 2, 3], steps=5, sampler="ddim"
+    )
+    other = model.generate(
+        4, seed=8, labels=[0, 1, 2, 3], steps=5, sampler="ddim"
+    )
     assert np.abs(samples - other).max() > 1e-3  # the seed decides the noise
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "ddpm.keras")
@@ -162,8 +190,11 @@ def test_loss_falls_save_reload_and_keep_training():
         reloaded.evaluate((x, y), batch_size=64, verbose=0), after, rtol=1e-5
     )
     np.testing.assert_allclose(
-        reloaded.generate(4, seed=7, labels=[0, 1, 2, 3], steps=5, sampler="ddim"),
-        samples, atol=1e-5,
+        reloaded.generate(
+            4, seed=7, labels=[0, 1, 2, 3], steps=5, sampler="ddim"
+        ),
+        samples,
+        atol=1e-5,
     )
     reloaded.fit((x, y), epochs=2, batch_size=32, verbose=0)
     assert reloaded.evaluate((x, y), batch_size=64, verbose=0) < after
@@ -198,7 +229,9 @@ def test_bad_arguments():
         cond.fit(x, epochs=1, verbose=0)  # a conditional model needs labels
     # Called on x alone it predicts with the "no label" class (num_classes).
     null = np.full((2,), cond.num_classes, "int32")
-    for a, b in zip(keras.tree.flatten(cond(x)), keras.tree.flatten(cond((x, null)))):
+    for a, b in zip(
+        keras.tree.flatten(cond(x)), keras.tree.flatten(cond((x, null)))
+    ):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     with pytest.raises(ValueError, match="labels"):
         cond.generate(3, labels=[0, 1])
@@ -209,11 +242,13 @@ def small_conditional_network():
     x_t = keras.Input((8, 8, 1))
     t = keras.Input((), dtype="int32")
     labels = keras.Input((), dtype="int32")
-    h = keras.layers.Concatenate()([
-        keras.layers.Flatten()(x_t),
-        keras.layers.Embedding(100, 4)(t),
-        keras.layers.Embedding(11, 4)(labels),  # 10 classes and "no label"
-    ])
+    h = keras.layers.Concatenate()(
+        [
+            keras.layers.Flatten()(x_t),
+            keras.layers.Embedding(100, 4)(t),
+            keras.layers.Embedding(11, 4)(labels),  # 10 classes and "no label"
+        ]
+    )
     noise = keras.layers.Dense(64)(keras.layers.Dense(16, activation="relu")(h))
     return keras.Model([x_t, t, labels], keras.layers.Reshape((8, 8, 1))(noise))
 
@@ -226,8 +261,11 @@ def test_fit_x_labels_equals_fit_tuple():
     for data in ((x, y), ((x, y),)):
         keras.utils.set_random_seed(0)
         model = DiffusionModel(
-            small_conditional_network(), NoiseSchedule("linear", steps=100),
-            num_classes=10, data_range=(0.0, 1.0), seed=0,
+            small_conditional_network(),
+            NoiseSchedule("linear", steps=100),
+            num_classes=10,
+            data_range=(0.0, 1.0),
+            seed=0,
         )
         compile_fn(model, False)  # the unpacking is the point, not XLA
         model.fit(*data, epochs=1, batch_size=8, shuffle=False, verbose=0)

@@ -47,7 +47,10 @@ def test_structure_timestep_and_label_change_the_output():
 
 def test_unconditional_has_two_inputs():
     net = build_diffusion_unet(
-        (8, 8, 1), base_filters=8, channel_multipliers=(1,), attention_resolutions=()
+        (8, 8, 1),
+        base_filters=8,
+        channel_multipliers=(1,),
+        attention_resolutions=(),
     )
     assert [tuple(i.shape) for i in net.inputs] == [(None, 8, 8, 1), (None,)]
 
@@ -56,7 +59,10 @@ def test_unconditional_has_two_inputs():
     "kwargs, match",
     [
         ({"image_shape": (8, 8)}, "image_shape"),
-        ({"image_shape": (6, 6, 1), "channel_multipliers": (1, 2, 2)}, "divisible"),
+        (
+            {"image_shape": (6, 6, 1), "channel_multipliers": (1, 2, 2)},
+            "divisible",
+        ),
         ({"base_filters": 0}, "base_filters"),
         ({"base_filters": 12, "groups": 8}, "groups"),
         ({"channel_multipliers": ()}, "channel_multipliers"),

@@ -5,6 +5,7 @@ import os
 import keras
 import numpy as np
 import pytest
+from support.backend import jit
 
 from keras_dlparts.data import load_digits
 from keras_dlparts.losses import GANDiscriminatorLoss
@@ -15,7 +16,6 @@ from keras_dlparts.models import build_dcgan_discriminator
 from keras_dlparts.models import build_dcgan_generator
 from keras_dlparts.testing import check_model
 from keras_dlparts.testing import distribution_scope
-from support.backend import jit
 
 LATENT = 4
 
@@ -117,7 +117,9 @@ def test_each_step_updates_only_its_own_network(frozen):
         g_optimizer=keras.optimizers.SGD(rates["generator"]),
     )
     nets = {"generator": gan.generator, "discriminator": gan.discriminator}
-    before = {k: [w.numpy() for w in n.trainable_weights] for k, n in nets.items()}
+    before = {
+        k: [w.numpy() for w in n.trainable_weights] for k, n in nets.items()
+    }
     gan.fit(x, y % 3, batch_size=8, epochs=1, verbose=0)
     for name, net in nets.items():
         changed = [
@@ -129,7 +131,9 @@ def test_each_step_updates_only_its_own_network(frozen):
         else:
             assert all(changed), f"some {name} weights never moved"
     # Each optimizer holds slots for its own network's weights only.
-    assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 2
+    assert (
+        int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 2
+    )
 
 
 def _linear_gan(seed):
@@ -155,7 +159,7 @@ def _numpy_least_squares_gan(x, codes, weights, lr_d, lr_g, batch_size):
     wg, bg, wd, bd = weights
     d_losses, g_losses = [], []
     for step in range(len(x) // batch_size):
-        real = x[step * batch_size:(step + 1) * batch_size]
+        real = x[step * batch_size : (step + 1) * batch_size]
         n = len(real)
         z_d, z_g = codes[2 * step], codes[2 * step + 1]
         # Discriminator: 0.5 (D(x) - 1)^2 + 0.5 D(G(z))^2, mean over the batch.
@@ -196,7 +200,9 @@ def test_fit_steps_equal_hand_derived_sgd_on_a_linear_gan(jit_compile):
     def draw_codes(state):
         mapping = [(generator.state, state)]
         with keras.StatelessScope(state_mapping=mapping):
-            return [keras.random.normal((4, 2), seed=generator) for _ in range(4)]
+            return [
+                keras.random.normal((4, 2), seed=generator) for _ in range(4)
+            ]
 
     if jit_compile:
         draw_codes = jit(draw_codes)
@@ -212,9 +218,15 @@ def test_fit_steps_equal_hand_derived_sgd_on_a_linear_gan(jit_compile):
     for g, e in zip(got, expected):
         np.testing.assert_allclose(g, e, atol=1e-5)
     # fit reports the mean of the steps' losses.
-    assert history.history["d_loss"][0] == pytest.approx(np.mean(d_losses), abs=1e-5)
-    assert history.history["g_loss"][0] == pytest.approx(np.mean(g_losses), abs=1e-5)
-    assert int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 2
+    assert history.history["d_loss"][0] == pytest.approx(
+        np.mean(d_losses), abs=1e-5
+    )
+    assert history.history["g_loss"][0] == pytest.approx(
+        np.mean(g_losses), abs=1e-5
+    )
+    assert (
+        int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 2
+    )
 
 
 def _least_squares_callable(real_logits, fake_logits):
@@ -274,16 +286,20 @@ def test_seeded_runs_repeat():
     def run():
         keras.utils.set_random_seed(4)
         gan = GAN(
-            keras.Sequential([
-                keras.Input((2,)),
-                keras.layers.Dense(3),
-                keras.layers.BatchNormalization(),
-            ]),
-            keras.Sequential([
-                keras.Input((3,)),
-                keras.layers.Dropout(0.3),
-                keras.layers.Dense(1),
-            ]),
+            keras.Sequential(
+                [
+                    keras.Input((2,)),
+                    keras.layers.Dense(3),
+                    keras.layers.BatchNormalization(),
+                ]
+            ),
+            keras.Sequential(
+                [
+                    keras.Input((3,)),
+                    keras.layers.Dropout(0.3),
+                    keras.layers.Dense(1),
+                ]
+            ),
             latent_dim=2,
             seed=4,
         )
@@ -344,7 +360,9 @@ def test_mixed_float16_wraps_both_optimizers_and_trains():
     )
     assert isinstance(gan.g_optimizer, keras.optimizers.LossScaleOptimizer)
     history = gan.fit(x, batch_size=4, epochs=1, verbose=0).history
-    assert np.isfinite(history["d_loss"][0]) and np.isfinite(history["g_loss"][0])
+    assert np.isfinite(history["d_loss"][0]) and np.isfinite(
+        history["g_loss"][0]
+    )
     # The discriminator's scaled gradients overflow float16: both steps are
     # skipped and the scale halved each time, as on every backend.
     assert float(gan.d_optimizer.dynamic_scale) == 2.0**38
@@ -398,9 +416,14 @@ def test_save_load_and_keep_training(tmp_path):
     np.testing.assert_allclose(
         reloaded.generate(4, seed=0), gan.generate(4, seed=0), rtol=1e-6
     )
-    assert reloaded.d_loss_fn.kind == "hinge" and reloaded.g_loss_fn.kind == "hinge"
+    assert (
+        reloaded.d_loss_fn.kind == "hinge"
+        and reloaded.g_loss_fn.kind == "hinge"
+    )
     assert float(reloaded.d_optimizer.learning_rate) == pytest.approx(2e-3)
-    assert int(reloaded.d_optimizer.iterations) == int(gan.d_optimizer.iterations)
+    assert int(reloaded.d_optimizer.iterations) == int(
+        gan.d_optimizer.iterations
+    )
     g_before = [w.numpy() for w in reloaded.generator.trainable_weights]
     history = reloaded.fit((x, y % 3), batch_size=16, epochs=1, verbose=0)
     assert set(history.history) == {"d_loss", "g_loss"}

@@ -58,22 +58,41 @@ def mesh(axis_names=("batch", "model")):
 
 def classifier():
     return build_transformer_classifier(
-        (6, 5), 3, embedding_dim=8, num_heads=2, intermediate_dim=16,
-        num_layers=1, dropout=0.0,
+        (6, 5),
+        3,
+        embedding_dim=8,
+        num_heads=2,
+        intermediate_dim=16,
+        num_layers=1,
+        dropout=0.0,
     )
 
 
 def vit():
     return build_vit(
-        (8, 8, 1), 4, 3, embedding_dim=8, num_heads=2, intermediate_dim=16,
-        num_layers=1, dropout=0.0,
+        (8, 8, 1),
+        4,
+        3,
+        embedding_dim=8,
+        num_heads=2,
+        intermediate_dim=16,
+        num_layers=1,
+        dropout=0.0,
     )
 
 
 def seq2seq():
     return build_seq2seq_transformer(
-        11, 13, 6, 7, embedding_dim=8, num_heads=2, intermediate_dim=16,
-        num_encoder_layers=1, num_decoder_layers=1, dropout=0.0,
+        11,
+        13,
+        6,
+        7,
+        embedding_dim=8,
+        num_heads=2,
+        intermediate_dim=16,
+        num_encoder_layers=1,
+        num_decoder_layers=1,
+        dropout=0.0,
     )
 
 
@@ -125,9 +144,15 @@ def test_layout_map_uses_the_named_axis_and_the_mesh():
     device_mesh = mesh(("data", "tensor"))
     layout_map = transformer_layout_map(device_mesh, model_axis="tensor")
     assert layout_map.device_mesh is device_mesh
-    assert layout_map["b/self_attention/value/kernel"].axes == (None, "tensor", None)
+    assert layout_map["b/self_attention/value/kernel"].axes == (
+        None,
+        "tensor",
+        None,
+    )
     assert layout_map["b/feedforward_inner/bias"].axes == ("tensor",)
-    assert layout_map["b/self_attention/value/kernel"].device_mesh is device_mesh
+    assert (
+        layout_map["b/self_attention/value/kernel"].device_mesh is device_mesh
+    )
     # Bias of the output projections and layer outputs stay replicated.
     assert layout_map["b/self_attention/attention_output/bias"] is None
     assert layout_map["b/feedforward_outer/bias"] is None
@@ -175,7 +200,9 @@ def _train_one_batch(name, weights=None):
     )
     model.compile(keras.optimizers.SGD(0.5, momentum=0.9), loss)
     x, y = _data(name)
-    history = model.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    history = model.fit(
+        x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0
+    )
     return history.history["loss"][0], model
 
 
@@ -193,16 +220,21 @@ def _model_parallel_worker(out_dir):
             (2, 2), ["batch", "model"], keras.distribution.list_devices()
         )
         distribution = keras.distribution.ModelParallel(
-            layout_map=transformer_layout_map(device_mesh), batch_dim_name="batch"
+            layout_map=transformer_layout_map(device_mesh),
+            batch_dim_name="batch",
         )
         with distribution.scope():
             loss, model = _train_one_batch(name, initial)
             specs = {
-                v.path: [a if a is None else str(a) for a in v.value.sharding.spec]
+                v.path: [
+                    a if a is None else str(a) for a in v.value.sharding.spec
+                ]
                 for v in model.weights
             }
             slot_specs = {
-                v.path: [a if a is None else str(a) for a in v.value.sharding.spec]
+                v.path: [
+                    a if a is None else str(a) for a in v.value.sharding.spec
+                ]
                 for v in model.optimizer.variables
                 if "momentum" in v.path
             }
@@ -234,7 +266,10 @@ def test_model_parallel_training_matches_unsharded(tmp_path):
     env["CUDA_VISIBLE_DEVICES"] = ""
     process = subprocess.run(
         [sys.executable, str(pathlib.Path(__file__)), str(tmp_path)],
-        env=env, capture_output=True, text=True, timeout=300,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert process.returncode == 0, process.stderr[-4000:]
     results = json.loads((tmp_path / "results.json").read_text())
@@ -255,11 +290,14 @@ def test_model_parallel_training_matches_unsharded(tmp_path):
         # The optimizer's momentum slots have the layouts of their weights.
         for path, spec in result["specs"].items():
             slot = [
-                s for k, s in result["slot_specs"].items()
+                s
+                for k, s in result["slot_specs"].items()
                 if k.endswith("/" + path.replace("/", "_") + "_momentum")
             ]
             assert slot == [spec], (name, path, slot)
-        np.testing.assert_allclose(result["loss"], result["ref_loss"], atol=1e-5)
+        np.testing.assert_allclose(
+            result["loss"], result["ref_loss"], atol=1e-5
+        )
         arrays = np.load(tmp_path / f"{name}.npz")
         count = len(result["paths"])
         for i in range(count):
@@ -268,8 +306,13 @@ def test_model_parallel_training_matches_unsharded(tmp_path):
         # The step moved every weight (so the comparison means something),
         # but the key biases: softmax ignores what they add to every score.
         for i, path in enumerate(result["paths"]):
-            moved = np.abs(arrays[f"arr_{i + count}"] - arrays[f"arr_{i + 2 * count}"])
-            assert (moved.max() > 1e-4) != path.endswith("key/bias"), (name, path)
+            moved = np.abs(
+                arrays[f"arr_{i + count}"] - arrays[f"arr_{i + 2 * count}"]
+            )
+            assert (moved.max() > 1e-4) != path.endswith("key/bias"), (
+                name,
+                path,
+            )
 
 
 if __name__ == "__main__":

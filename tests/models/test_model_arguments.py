@@ -11,19 +11,17 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dlparts.models import (
-    GAN,
-    VAE,
-    ConditionalGAN,
-    DiffusionModel,
-    DualEncoder,
-    NoiseSchedule,
-    PerceptronClassifier,
-    SiameseNetwork,
-    Word2Vec,
-    build_dcgan_discriminator,
-    build_dcgan_generator,
-)
+from keras_dlparts.models import GAN
+from keras_dlparts.models import VAE
+from keras_dlparts.models import ConditionalGAN
+from keras_dlparts.models import DiffusionModel
+from keras_dlparts.models import DualEncoder
+from keras_dlparts.models import NoiseSchedule
+from keras_dlparts.models import PerceptronClassifier
+from keras_dlparts.models import SiameseNetwork
+from keras_dlparts.models import Word2Vec
+from keras_dlparts.models import build_dcgan_discriminator
+from keras_dlparts.models import build_dcgan_generator
 
 OR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], "float32")
 OR_Y = np.array([0, 1, 1, 1], "float32")
@@ -47,7 +45,9 @@ def test_siamese_and_dual_encoder_refuse_a_missing_encoder():
 
 def test_gan_latent_dim_must_match_the_generator():
     # Before: accepted, then a shape error inside the first `fit` step.
-    with pytest.raises(ValueError, match="`latent_dim` must match the generator's code input"):
+    with pytest.raises(
+        ValueError, match="`latent_dim` must match the generator's code input"
+    ):
         GAN(_dense(2, 3), _dense(3, 1), latent_dim=3)
     gan = GAN(_dense(2, 3), _dense(3, 1), latent_dim=2, seed=0)
     gan.compile()
@@ -57,25 +57,33 @@ def test_gan_latent_dim_must_match_the_generator():
 
 def test_conditional_gan_latent_dim_must_match_the_generator():
     generator = build_dcgan_generator(4, (8, 8, 1), filters=(4,), num_classes=3)
-    discriminator = build_dcgan_discriminator((8, 8, 1), filters=(4,), num_classes=3)
+    discriminator = build_dcgan_discriminator(
+        (8, 8, 1), filters=(4,), num_classes=3
+    )
     with pytest.raises(ValueError, match="`latent_dim`"):
         ConditionalGAN(generator, discriminator, latent_dim=5, num_classes=3)
     with pytest.raises(ValueError, match="`num_classes`"):
         ConditionalGAN(generator, discriminator, latent_dim=4, num_classes=0)
     gan = ConditionalGAN(generator, discriminator, latent_dim=4, num_classes=3)
-    with pytest.raises(ValueError, match="`samples` and `labels` must have the same batch"):
+    with pytest.raises(
+        ValueError, match="`samples` and `labels` must have the same batch"
+    ):
         gan([np.zeros((4, 8, 8, 1), "float32"), np.zeros((3,), "int32")])
 
 
 def test_gan_inputs_are_checked_against_the_discriminator():
     gan = GAN(_dense(2, 3), _dense(3, 1), latent_dim=2)
-    with pytest.raises(ValueError, match=r"Input `inputs` must have shape \(None, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"Input `inputs` must have shape \(None, 3\)"
+    ):
         gan(np.zeros((2, 4), "float32"))
 
 
 def test_vae_code_shapes_must_agree():
     x = keras.Input((4,))
-    encoder = keras.Model(x, [keras.layers.Dense(2)(x), keras.layers.Dense(2)(x)])
+    encoder = keras.Model(
+        x, [keras.layers.Dense(2)(x), keras.layers.Dense(2)(x)]
+    )
     with pytest.raises(ValueError, match="`encoder` and `decoder` must agree"):
         VAE(encoder, _dense(3, 4))
 
@@ -86,27 +94,35 @@ def test_vae_code_shapes_must_agree():
 def test_diffusion_label_dropout_is_named():
     network = _noise_network()
     # Before: "'<=' not supported between instances of 'float' and 'str'".
-    with pytest.raises(TypeError, match="`label_dropout` must be a number") as info:
+    with pytest.raises(
+        TypeError, match="`label_dropout` must be a number"
+    ) as info:
         DiffusionModel(network, NoiseSchedule(steps=10), label_dropout="x")
     assert "<=" not in str(info.value)
     for bad in (1.0, -0.1, math.nan):
         with pytest.raises(ValueError, match="`label_dropout`"):
             DiffusionModel(network, NoiseSchedule(steps=10), label_dropout=bad)
     with pytest.raises(ValueError, match="`data_range`"):
-        DiffusionModel(network, NoiseSchedule(steps=10), data_range=(0.0, math.nan))
+        DiffusionModel(
+            network, NoiseSchedule(steps=10), data_range=(0.0, math.nan)
+        )
 
 
 def _noise_network():
     x_t = keras.Input((4,))
     t = keras.Input((), dtype="int32")
-    features = keras.layers.Concatenate()([x_t, keras.layers.Embedding(10, 2)(t)])
+    features = keras.layers.Concatenate()(
+        [x_t, keras.layers.Embedding(10, 2)(t)]
+    )
     return keras.Model([x_t, t], keras.layers.Dense(4)(features))
 
 
 @pytest.mark.parametrize("bad", [math.nan, math.inf, -1.0, 0.0])
 def test_perceptron_learning_rate_must_be_positive_and_finite(bad):
     # Before: NaN was accepted and turned every weight into NaN.
-    with pytest.raises(ValueError, match="`learning_rate` must be a positive finite"):
+    with pytest.raises(
+        ValueError, match="`learning_rate` must be a positive finite"
+    ):
         PerceptronClassifier(learning_rate=bad)
 
 
@@ -142,7 +158,9 @@ def test_word2vec_checks_the_id_ranks():
     model = Word2Vec(10, 2, seed=0)
     with pytest.raises(ValueError, match="`contexts` must have rank 1"):
         model((np.array([1, 2]), np.array([[1], [2]])))
-    with pytest.raises(ValueError, match="`targets` and `contexts` must have the same batch"):
+    with pytest.raises(
+        ValueError, match="`targets` and `contexts` must have the same batch"
+    ):
         model((np.array([1, 2, 3]), np.array([1, 2])))
 
 
@@ -174,4 +192,6 @@ def test_perceptron_still_learns_or_from_zero_one_targets():
     np.testing.assert_array_equal(np.asarray(model(OR_X)).ravel(), OR_Y)
     # Eager tensors are values too: checked the same way.
     with pytest.raises(ValueError, match="targets 0 or 1"):
-        model.fit(OR_X, keras.ops.convert_to_tensor([0.0, 2.0, 1.0, 1.0]), verbose=0)
+        model.fit(
+            OR_X, keras.ops.convert_to_tensor([0.0, 2.0, 1.0, 1.0]), verbose=0
+        )

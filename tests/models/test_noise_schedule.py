@@ -50,10 +50,13 @@ def test_posterior_mean_equals_eps_form(kind):
     t = np.arange(100)
     abar, beta, alpha = s.alphas_cumprod, s.betas, s.alphas
     x_t = np.sqrt(abar)[:, None] * x0 + np.sqrt(1 - abar)[:, None] * eps
-    mean = s.posterior_mean_coef1[:, None] * x0 + s.posterior_mean_coef2[:, None] * x_t
-    eps_form = (x_t - (beta / np.sqrt(1 - abar))[:, None] * eps) / np.sqrt(alpha)[
-        :, None
-    ]
+    mean = (
+        s.posterior_mean_coef1[:, None] * x0
+        + s.posterior_mean_coef2[:, None] * x_t
+    )
+    eps_form = (x_t - (beta / np.sqrt(1 - abar))[:, None] * eps) / np.sqrt(
+        alpha
+    )[:, None]
     np.testing.assert_allclose(mean, eps_form, atol=1e-9)
     # The tensor helpers agree with the NumPy tables.
     xt_tensor = keras.ops.convert_to_numpy(s.q_sample(x0, t, eps))

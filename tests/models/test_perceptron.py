@@ -43,8 +43,9 @@ def test_contract():
 def test_learns_and_and_or_exactly_by_the_perceptron_rule(targets):
     model = PerceptronClassifier(learning_rate=0.5)
     _compile(model)
-    history = model.fit(X, targets, batch_size=1, epochs=8, shuffle=False,
-                        verbose=0)
+    history = model.fit(
+        X, targets, batch_size=1, epochs=8, shuffle=False, verbose=0
+    )
     np.testing.assert_array_equal(np.asarray(model(X)).ravel(), targets)
     assert history.history["accuracy"][-1] == 1.0
     w, b = _numpy_rule(X, targets, epochs=8, lr=0.5)
@@ -63,8 +64,9 @@ def test_batch_rule_from_random_weights_equals_numpy_and_repeats(jit_compile):
 
     def run():
         keras.utils.set_random_seed(7)
-        model = PerceptronClassifier(learning_rate=0.1,
-                                     kernel_initializer="random_normal")
+        model = PerceptronClassifier(
+            learning_rate=0.1, kernel_initializer="random_normal"
+        )
         model.compile(jit_compile=jit_compile)
         model.build((None, 3))
         start = model.perceptron.kernel.numpy().astype("float64").ravel()
@@ -75,10 +77,12 @@ def test_batch_rule_from_random_weights_equals_numpy_and_repeats(jit_compile):
     b = 0.0
     for _ in range(2):
         for i in range(0, len(x), 4):
-            xb, ab = x[i:i + 4].astype("float64"), targets[i:i + 4]
+            xb, ab = x[i : i + 4].astype("float64"), targets[i : i + 4]
             error = ab - (xb @ w + b > 0)
             w, b = w + 0.1 * xb.T @ error, b + 0.1 * error.sum()
-    np.testing.assert_allclose(model.perceptron.kernel.numpy().ravel(), w, atol=1e-5)
+    np.testing.assert_allclose(
+        model.perceptron.kernel.numpy().ravel(), w, atol=1e-5
+    )
     np.testing.assert_allclose(model.perceptron.bias.numpy(), [b], atol=1e-5)
     again, _ = run()
     np.testing.assert_array_equal(
@@ -89,8 +93,9 @@ def test_batch_rule_from_random_weights_equals_numpy_and_repeats(jit_compile):
 def test_never_fits_xor():
     model = PerceptronClassifier()
     _compile(model)
-    history = model.fit(X, XOR, batch_size=1, epochs=25, shuffle=False,
-                        verbose=0)
+    history = model.fit(
+        X, XOR, batch_size=1, epochs=25, shuffle=False, verbose=0
+    )
     # No line separates XOR: every epoch gets at most 3 of its 4 points.
     assert max(history.history["accuracy"]) <= 0.75
     _, accuracy = model.evaluate(X, XOR, verbose=0)
@@ -106,9 +111,7 @@ def test_several_outputs_and_saving_keep_training():
         path = os.path.join(tmp, "perceptron.keras")
         model.save(path)
         loaded = keras.saving.load_model(path, safe_mode=True)
-    np.testing.assert_array_equal(
-        np.asarray(loaded(X)), np.asarray(model(X))
-    )
+    np.testing.assert_array_equal(np.asarray(loaded(X)), np.asarray(model(X)))
     _compile(loaded)
     loaded.fit(X, targets, batch_size=1, epochs=10, shuffle=False, verbose=0)
     np.testing.assert_array_equal(np.asarray(loaded(X)), targets)

@@ -27,13 +27,24 @@ def test_output_is_a_linear_readout_of_the_kernel():
 
 def test_fits_xor_exactly_with_centres_at_the_corners():
     keras.utils.set_random_seed(0)
-    model = build_rbf_network(2, 4, centers=XOR_X, gamma=1.0,
-                              output_activation="sigmoid",
-                              trainable_centers=False)
+    model = build_rbf_network(
+        2,
+        4,
+        centers=XOR_X,
+        gamma=1.0,
+        output_activation="sigmoid",
+        trainable_centers=False,
+    )
     model.compile(keras.optimizers.Adam(0.1), "binary_crossentropy")
     # 100 full-batch steps, as one epoch of the data repeated.
-    model.fit(np.tile(XOR_X, (100, 1)), np.tile(XOR_Y, (100, 1)), epochs=1,
-              batch_size=4, shuffle=False, verbose=0)
+    model.fit(
+        np.tile(XOR_X, (100, 1)),
+        np.tile(XOR_Y, (100, 1)),
+        epochs=1,
+        batch_size=4,
+        shuffle=False,
+        verbose=0,
+    )
     predicted = (np.asarray(model(XOR_X)) > 0.5).astype("float32")
     np.testing.assert_array_equal(predicted, XOR_Y)
     np.testing.assert_array_equal(model.get_layer("rbf").centers.numpy(), XOR_X)
@@ -51,5 +62,7 @@ def test_bad_arguments():
         build_rbf_network(2, 4, centers=np.zeros((3, 2)))
     with pytest.raises(ValueError, match="must be one-dimensional"):
         build_rbf_network((2, 2), 4)
-    with pytest.raises(ValueError, match="`num_centers` must be a positive integer"):
+    with pytest.raises(
+        ValueError, match="`num_centers` must be a positive integer"
+    ):
         build_rbf_network(2, 0)

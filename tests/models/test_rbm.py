@@ -4,11 +4,11 @@ import tempfile
 import keras
 import numpy as np
 import pytest
+from support.backend import jit
 
 from keras_dlparts.data import load_digits
 from keras_dlparts.models import RBM
 from keras_dlparts.testing import check_model
-from support.backend import jit
 
 
 def _sigmoid(z):
@@ -40,12 +40,16 @@ def _built(visible=6, hidden=4, k=1, seed=0):
 
 
 def _weights(model):
-    return [v.numpy().astype("float64") for v in
-            (model.kernel, model.visible_bias, model.hidden_bias)]
+    return [
+        v.numpy().astype("float64")
+        for v in (model.kernel, model.visible_bias, model.hidden_bias)
+    ]
 
 
 def _binary_data(n=32, visible=12, seed=0):
-    return (np.random.default_rng(seed).random((n, visible)) > 0.5).astype("float32")
+    return (np.random.default_rng(seed).random((n, visible)) > 0.5).astype(
+        "float32"
+    )
 
 
 @pytest.mark.slow
@@ -86,15 +90,19 @@ def test_one_fit_step_is_one_cd1_update_with_sgd(jit_compile):
 
     def draw(state):
         with keras.StatelessScope(state_mapping=[(generator.state, state)]):
-            return [keras.random.uniform(s, seed=generator)
-                    for s in [(5, 4), (5, 6)]]
+            return [
+                keras.random.uniform(s, seed=generator)
+                for s in [(5, 4), (5, 6)]
+            ]
 
     if jit_compile:
         draw = jit(draw)
     noise = [keras.ops.convert_to_numpy(n) for n in draw(generator.state.value)]
     model.fit(v0, batch_size=5, epochs=1, shuffle=False, verbose=0)
     dw, db, dc = _numpy_cd(v0.astype("float64"), w, b, c, noise, 1)
-    for got, want in zip(_weights(model), (w + lr * dw, b + lr * db, c + lr * dc)):
+    for got, want in zip(
+        _weights(model), (w + lr * dw, b + lr * db, c + lr * dc)
+    ):
         np.testing.assert_allclose(got, want, atol=1e-5)
 
 
@@ -139,14 +147,20 @@ def test_free_energy_reconstruction_and_sampling():
     w, b, c = _weights(model)
     v = v0.astype("float64")
     free = -v @ b - np.log1p(np.exp(v @ w + c)).sum(-1)
-    np.testing.assert_allclose(np.asarray(model.free_energy(v0)), free, atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(model.free_energy(v0)), free, atol=1e-5
+    )
     recon = _sigmoid(_sigmoid(v @ w + c) @ w.T + b)
-    np.testing.assert_allclose(np.asarray(model.reconstruct(v0)), recon, atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(model.reconstruct(v0)), recon, atol=1e-6
+    )
     np.testing.assert_allclose(np.asarray(model(v0)), recon, atol=1e-6)
     samples = np.asarray(model.sample(v0, steps=3))
     assert samples.shape == v0.shape and set(np.unique(samples)) <= {0.0, 1.0}
     again, _ = _built()
-    np.testing.assert_array_equal(np.asarray(again.sample(v0, steps=3)), samples)
+    np.testing.assert_array_equal(
+        np.asarray(again.sample(v0, steps=3)), samples
+    )
 
 
 def test_reconstruction_error_falls_on_binarised_digits():

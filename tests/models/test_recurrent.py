@@ -17,15 +17,17 @@ def _cyclic_corpus(n=64, length=12, vocab=6, seed=0):
 
 
 def test_uses_our_cell_and_masks_padding():
-    model = build_lstm_language_model(10, embedding_dim=4, units=5,
-                                      num_layers=2, peephole=True)
+    model = build_lstm_language_model(
+        10, embedding_dim=4, units=5, num_layers=2, peephole=True
+    )
     cells = [model.get_layer(f"lstm{i}").cell for i in (1, 2)]
     assert all(isinstance(c, LSTMCell) and c.peephole for c in cells)
     ids = np.array([[3, 4, 5, 0, 0]], "int32")
     logits = np.asarray(model(ids))
     # Steps before the padding do not depend on what the padding holds.
-    np.testing.assert_allclose(logits[:, :3],
-                               np.asarray(model(ids[:, :3])), atol=1e-6)
+    np.testing.assert_allclose(
+        logits[:, :3], np.asarray(model(ids[:, :3])), atol=1e-6
+    )
     mask = model.get_layer("logits").output._keras_mask
     assert mask is not None
 
@@ -44,15 +46,18 @@ def test_learns_a_deterministic_sequence():
 
 
 def _tiny():
-    return build_lstm_language_model(6, embedding_dim=4, units=4,
-                                     layer_norm=True, dropout_rate=0.1)
+    return build_lstm_language_model(
+        6, embedding_dim=4, units=4, layer_norm=True, dropout_rate=0.1
+    )
 
 
 @pytest.mark.slow
 def test_contract_tiny():
     x, y = _cyclic_corpus(n=8, length=6)
     check_model(
-        _tiny, x, y,
+        _tiny,
+        x,
+        y,
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         epochs=3,
     )
@@ -60,9 +65,11 @@ def test_contract_tiny():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"vocab_size": 0}, "vocab_size"),
-     ({"vocab_size": 5, "num_layers": 0}, "num_layers"),
-     ({"vocab_size": 5, "dropout_rate": 1.0}, "dropout_rate")],
+    [
+        ({"vocab_size": 0}, "vocab_size"),
+        ({"vocab_size": 5, "num_layers": 0}, "num_layers"),
+        ({"vocab_size": 5, "dropout_rate": 1.0}, "dropout_rate"),
+    ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

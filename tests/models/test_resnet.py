@@ -36,10 +36,16 @@ def test_depths_and_stage_shapes():
 
 
 def _tiny():
-    return fast_batch_norm(build_resnet(
-        18, input_shape=(16, 16, 3), num_classes=3, width=4,
-        blocks_per_stage=(1, 1), kind="bottleneck",
-    ))
+    return fast_batch_norm(
+        build_resnet(
+            18,
+            input_shape=(16, 16, 3),
+            num_classes=3,
+            width=4,
+            blocks_per_stage=(1, 1),
+            kind="bottleneck",
+        )
+    )
 
 
 @pytest.mark.slow
@@ -52,9 +58,12 @@ def test_contract_tiny():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"depth": 20}, "depth"), ({"input_shape": (16, 16)}, "input_shape"),
-     ({"depth": 18, "blocks_per_stage": (1, 0)}, "blocks_per_stage"),
-     ({"num_classes": 0}, "num_classes")],
+    [
+        ({"depth": 20}, "depth"),
+        ({"input_shape": (16, 16)}, "input_shape"),
+        ({"depth": 18, "blocks_per_stage": (1, 0)}, "blocks_per_stage"),
+        ({"num_classes": 0}, "num_classes"),
+    ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -4,7 +4,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_dlparts.models import build_seq2seq_transformer, greedy_decode
+from keras_dlparts.models import build_seq2seq_transformer
+from keras_dlparts.models import greedy_decode
 from keras_dlparts.testing import check_model
 
 START, END = 1, 2
@@ -96,7 +97,9 @@ def test_learns_to_reverse_and_decodes_greedily():
         dropout=0.0,
     )
     model.compile(keras.optimizers.Adam(3e-3), loss=_loss())
-    model.fit([source, target_input], target, epochs=5, batch_size=32, verbose=0)
+    model.fit(
+        [source, target_input], target, epochs=5, batch_size=32, verbose=0
+    )
     test_source, _, test_target = reverse_task(50, rng)
     decoded = greedy_decode(model, test_source, START, END, max_length=7)
     assert decoded.shape == (50, 7)
@@ -124,13 +127,21 @@ def test_greedy_decode_stops_and_pads_after_end():
     "kwargs, match",
     [
         ({"source_length": 0}, r"`source_length`.*=0"),
-        ({"embedding_dim": 9, "num_heads": 2}, r"`embedding_dim`.*`num_heads`=2.*=9"),
+        (
+            {"embedding_dim": 9, "num_heads": 2},
+            r"`embedding_dim`.*`num_heads`=2.*=9",
+        ),
         ({"num_decoder_layers": -1}, r"`num_decoder_layers`.*=-1"),
     ],
 )
 def test_bad_arguments(kwargs, match):
-    args = {"source_vocabulary_size": 5, "target_vocabulary_size": 5,
-            "source_length": 4, "target_length": 4, **kwargs}
+    args = {
+        "source_vocabulary_size": 5,
+        "target_vocabulary_size": 5,
+        "source_length": 4,
+        "target_length": 4,
+        **kwargs,
+    }
     with pytest.raises(ValueError, match=match):
         build_seq2seq_transformer(**args)
 
@@ -139,5 +150,7 @@ def test_greedy_decode_bad_arguments():
     model = build_seq2seq_transformer(5, 5, 4, 4, **TINY)
     with pytest.raises(ValueError, match=r"`max_length`.*=0"):
         greedy_decode(model, np.ones((1, 3)), START, END, 0)
-    with pytest.raises(ValueError, match=r"`source_ids` must have rank 2.*\(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"`source_ids` must have rank 2.*\(3,\)"
+    ):
         greedy_decode(model, np.ones(3), START, END, 4)

@@ -42,7 +42,10 @@ def _model(normalize, distance, zero):
 
 def _distance_and_gradients(model, a, b):
     """Distances of the pairs, and gradients of their sum w.r.t. weights and inputs."""
-    inputs = [keras.Variable(a, trainable=True), keras.Variable(b, trainable=True)]
+    inputs = [
+        keras.Variable(a, trainable=True),
+        keras.Variable(b, trainable=True),
+    ]
     variables = model.trainable_variables + inputs
 
     def loss_fn():
@@ -56,8 +59,12 @@ def _distance_and_gradients(model, a, b):
 
 @pytest.mark.parametrize("normalize", [True, False])
 @pytest.mark.parametrize("distance", ["euclidean", "cosine"])
-@pytest.mark.parametrize("zero", [False, True], ids=["identical", "zero_embeddings"])
-def test_equal_pairs_have_finite_distances_and_gradients(policy, normalize, distance, zero):
+@pytest.mark.parametrize(
+    "zero", [False, True], ids=["identical", "zero_embeddings"]
+)
+def test_equal_pairs_have_finite_distances_and_gradients(
+    policy, normalize, distance, zero
+):
     model = _model(normalize, distance, zero)
     assert model.compute_dtype in ("float16", "bfloat16")
     a = np.random.default_rng(0).normal(size=(5, 4)).astype("float32")
@@ -94,7 +101,9 @@ def test_fit_on_identical_pairs_keeps_the_loss_scale(policy):
     # scaled loss to fit float16.
     keras.utils.set_random_seed(0)
     model = _model(normalize=False, distance="euclidean", zero=False)
-    model.compile(optimizer=keras.optimizers.SGD(0.01), loss=ContrastiveLoss(margin=3.0))
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.01), loss=ContrastiveLoss(margin=3.0)
+    )
     rng = np.random.default_rng(2)
     a = rng.normal(size=(8, 4)).astype("float32")
     b = np.concatenate([a[:4], rng.normal(size=(4, 4)).astype("float32")])

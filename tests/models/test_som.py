@@ -18,12 +18,32 @@ def _data(n=24, seed=0):
     return np.random.default_rng(seed).random((n, 3))
 
 
-def _pair(steps, update, topology="rectangular", neighborhood="gaussian",
-          jit_compile=False):
-    peer = MiniSom(5, 4, 3, sigma=2.0, learning_rate=0.5, random_seed=1,
-                   topology=topology, neighborhood_function=neighborhood)
-    ours = SOM((5, 4), sigma=2.0, learning_rate=0.5, decay_steps=steps,
-               update=update, topology=topology, neighborhood=neighborhood)
+def _pair(
+    steps,
+    update,
+    topology="rectangular",
+    neighborhood="gaussian",
+    jit_compile=False,
+):
+    peer = MiniSom(
+        5,
+        4,
+        3,
+        sigma=2.0,
+        learning_rate=0.5,
+        random_seed=1,
+        topology=topology,
+        neighborhood_function=neighborhood,
+    )
+    ours = SOM(
+        (5, 4),
+        sigma=2.0,
+        learning_rate=0.5,
+        decay_steps=steps,
+        update=update,
+        topology=topology,
+        neighborhood=neighborhood,
+    )
     ours.build((None, 3))
     ours.map.codebook.assign(peer.get_weights().astype("float32"))
     _compile(ours, jit_compile)
@@ -49,8 +69,13 @@ def test_online_fit_equals_minisom_train_and_reports_its_errors(jit_compile):
     epochs = 3
     peer, ours = _pair(epochs * len(x), "online", jit_compile=jit_compile)
     peer.train(x, epochs * len(x))
-    history = ours.fit(x.astype("float32"), epochs=epochs, batch_size=5,
-                       shuffle=False, verbose=0)
+    history = ours.fit(
+        x.astype("float32"),
+        epochs=epochs,
+        batch_size=5,
+        shuffle=False,
+        verbose=0,
+    )
     np.testing.assert_allclose(
         ours.map.codebook.numpy(), peer.get_weights(), atol=1e-5
     )
@@ -68,8 +93,13 @@ def test_online_fit_equals_minisom_train_and_reports_its_errors(jit_compile):
 )
 def test_batch_fit_equals_minisom_train_batch_offline(topology, jit_compile):
     x = _data()
-    peer, ours = _pair(5, "batch", topology=topology, neighborhood="bubble",
-                       jit_compile=jit_compile)
+    peer, ours = _pair(
+        5,
+        "batch",
+        topology=topology,
+        neighborhood="bubble",
+        jit_compile=jit_compile,
+    )
     peer.train_batch_offline(x, 5)
     ours.fit(x.astype("float32"), epochs=5, batch_size=len(x), verbose=0)
     np.testing.assert_allclose(
@@ -119,5 +149,7 @@ def test_saved_model_loads_safely_and_keeps_training():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="`update` must be one of"):
         SOM((3, 3), update="minibatch")
-    with pytest.raises(ValueError, match="`map_shape` must be 2 positive integers"):
+    with pytest.raises(
+        ValueError, match="`map_shape` must be 2 positive integers"
+    ):
         SOM(9)

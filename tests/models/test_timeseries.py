@@ -39,24 +39,29 @@ def test_causal_convolutions():
     x = np.random.default_rng(0).normal(size=(1, 10, 1)).astype("float32")
     later = x.copy()
     later[:, 6:] += 1.0  # change only the future of step 5
-    np.testing.assert_allclose(np.asarray(conv(x))[:, :6],
-                               np.asarray(conv(later))[:, :6], atol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(conv(x))[:, :6], np.asarray(conv(later))[:, :6], atol=1e-6
+    )
 
 
 @pytest.mark.slow
 def test_contract():
     x, y = _windows(_series(61), window=8, horizon=2)  # 52 windows
     check_model(
-        lambda: build_timeseries_cnn(8, horizon=2, filters=(4,),
-                                     dense_units=8),
-        x, y, epochs=3,
+        lambda: build_timeseries_cnn(8, horizon=2, filters=(4,), dense_units=8),
+        x,
+        y,
+        epochs=3,
     )
 
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"window": 0}, "window"), ({"window": 8, "horizon": 0}, "horizon"),
-     ({"window": 8, "filters": (4, 0)}, "filters")],
+    [
+        ({"window": 0}, "window"),
+        ({"window": 8, "horizon": 0}, "horizon"),
+        ({"window": 8, "filters": (4, 0)}, "filters"),
+    ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -10,7 +10,12 @@ from keras_dlparts.models import build_transformer_classifier
 from keras_dlparts.testing import check_model
 
 RNG = np.random.default_rng(0)
-TINY = {"embedding_dim": 8, "num_heads": 2, "intermediate_dim": 16, "num_layers": 1}
+TINY = {
+    "embedding_dim": 8,
+    "num_heads": 2,
+    "intermediate_dim": 16,
+    "num_layers": 1,
+}
 
 
 def test_contract_token_ids_with_padding():
@@ -32,7 +37,12 @@ def test_contract_feature_sequences_pre_norm_sinusoidal():
     labels = RNG.integers(0, 10, size=(8,)).astype("int32")
     check_model(
         lambda: build_transformer_classifier(
-            (8, 8), 10, position="sinusoidal", norm_first=True, pooling="max", **TINY
+            (8, 8),
+            10,
+            position="sinusoidal",
+            norm_first=True,
+            pooling="max",
+            **TINY,
         ),
         x,
         labels,
@@ -64,7 +74,9 @@ def test_images_are_read_as_rows_and_blocks_are_ours():
     model = build_transformer_classifier((8, 8, 1), 10, **TINY)
     assert model.output_shape == (None, 10)
     assert model.get_layer("embedding_rows").output.shape == (None, 8, 8)
-    assert isinstance(model.get_layer("encoder_block_0"), TransformerEncoderBlock)
+    assert isinstance(
+        model.get_layer("encoder_block_0"), TransformerEncoderBlock
+    )
 
 
 @pytest.mark.slow
@@ -74,7 +86,9 @@ def test_learns_digits_as_rows():
     model = build_transformer_classifier(
         (8, 8, 1), 10, embedding_dim=32, num_heads=4, intermediate_dim=64
     )
-    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        "adam", "sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     model.fit(x, y, epochs=12, batch_size=64, verbose=0)
     _, accuracy = model.evaluate(xt, yt, verbose=0)
     assert accuracy >= 0.9
@@ -90,8 +104,12 @@ def test_learns_digits_as_rows():
         ),
         ({"input_shape": (8, 8), "num_classes": 0}, r"`num_classes`.*=0"),
         (
-            {"input_shape": (8, 8), "num_classes": 3, "embedding_dim": 10,
-             "num_heads": 4},
+            {
+                "input_shape": (8, 8),
+                "num_classes": 3,
+                "embedding_dim": 10,
+                "num_heads": 4,
+            },
             r"`embedding_dim` must be divisible by `num_heads`=4.*=10",
         ),
         (

@@ -11,8 +11,9 @@ from keras_dlparts.testing import check_model
 
 @pytest.mark.parametrize("upsampling", ["transpose", "resize"])
 def test_keeps_spatial_size_and_concatenates_encoder_features(upsampling):
-    model = build_unet((16, 24, 2), num_classes=3, filters=(4, 8),
-                       upsampling=upsampling)
+    model = build_unet(
+        (16, 24, 2), num_classes=3, filters=(4, 8), upsampling=upsampling
+    )
     assert model.output_shape == (None, 16, 24, 3)
     out = np.asarray(model(np.ones((1, 16, 24, 2), "float32")))
     np.testing.assert_allclose(out.sum(-1), 1.0, rtol=1e-5)  # softmax
@@ -28,8 +29,9 @@ def test_keeps_spatial_size_and_concatenates_encoder_features(upsampling):
 def test_skip_connection_carries_fine_detail():
     """Zeroing the encoder path's features changes the decoder's input."""
     model = build_unet((8, 8, 1), filters=(2,), batch_norm=False)
-    encoder = keras.Model(model.input,
-                          model.get_layer("decoder1_concat").output)
+    encoder = keras.Model(
+        model.input, model.get_layer("decoder1_concat").output
+    )
     x = np.random.default_rng(0).normal(size=(1, 8, 8, 1)).astype("float32")
     features = np.asarray(encoder(x))
     expected_skip = np.asarray(
@@ -39,8 +41,9 @@ def test_skip_connection_carries_fine_detail():
 
 
 def _tiny():
-    return fast_batch_norm(build_unet((16, 16, 1), num_classes=1,
-                                      filters=(4, 8)))
+    return fast_batch_norm(
+        build_unet((16, 16, 1), num_classes=1, filters=(4, 8))
+    )
 
 
 @pytest.mark.slow
@@ -53,9 +56,12 @@ def test_contract_tiny():
 
 @pytest.mark.parametrize(
     "kwargs, match",
-    [({"input_shape": (12, 12, 1), "filters": (4, 8, 16)}, "divisible by 8"),
-     ({"upsampling": "nearest"}, "upsampling"), ({"filters": ()}, "filters"),
-     ({"dropout_rate": -0.1}, "dropout_rate")],
+    [
+        ({"input_shape": (12, 12, 1), "filters": (4, 8, 16)}, "divisible by 8"),
+        ({"upsampling": "nearest"}, "upsampling"),
+        ({"filters": ()}, "filters"),
+        ({"dropout_rate": -0.1}, "dropout_rate"),
+    ],
 )
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):

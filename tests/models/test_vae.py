@@ -43,7 +43,9 @@ def _digits(n=None):
 @pytest.mark.slow
 def test_contract():
     x = _digits(32)[0]
-    check_model(lambda: VAE(*_halves(), seed=1), x, compile_fn=_compile, epochs=3)
+    check_model(
+        lambda: VAE(*_halves(), seed=1), x, compile_fn=_compile, epochs=3
+    )
 
 
 def _sigmoid_bce(t, p):
@@ -107,7 +109,11 @@ def test_save_load_and_keep_training(tmp_path):
     vae.save(path)
     reloaded = keras.saving.load_model(path, safe_mode=True)
     assert isinstance(reloaded, VAE)
-    assert (reloaded.beta, reloaded.reconstruction, reloaded.seed) == (0.5, "mse", 2)
+    assert (reloaded.beta, reloaded.reconstruction, reloaded.seed) == (
+        0.5,
+        "mse",
+        2,
+    )
     np.testing.assert_allclose(reloaded(x), vae(x), rtol=1e-6, atol=1e-7)
     assert int(reloaded.optimizer.iterations) == int(vae.optimizer.iterations)
     before = reloaded.evaluate(x, verbose=0, return_dict=True)["loss"]

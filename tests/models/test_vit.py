@@ -5,11 +5,17 @@ import numpy as np
 import pytest
 
 from keras_dlparts.data import load_digits
-from keras_dlparts.layers import ClassToken, PatchEmbedding
+from keras_dlparts.layers import ClassToken
+from keras_dlparts.layers import PatchEmbedding
 from keras_dlparts.models import build_vit
 from keras_dlparts.testing import check_model
 
-TINY = {"embedding_dim": 8, "num_heads": 2, "intermediate_dim": 16, "num_layers": 1}
+TINY = {
+    "embedding_dim": 8,
+    "num_heads": 2,
+    "intermediate_dim": 16,
+    "num_layers": 1,
+}
 
 
 def test_contract():
@@ -43,10 +49,21 @@ def test_structure_and_class_token_head():
 def test_learns_digits():
     (x, y), (xt, yt) = load_digits()
     keras.utils.set_random_seed(0)
-    model = build_vit((8, 8, 1), 2, 10, embedding_dim=32, num_heads=4,
-                      intermediate_dim=64, num_layers=2, dropout=0.0)
-    model.compile(keras.optimizers.Adam(2e-3), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = build_vit(
+        (8, 8, 1),
+        2,
+        10,
+        embedding_dim=32,
+        num_heads=4,
+        intermediate_dim=64,
+        num_layers=2,
+        dropout=0.0,
+    )
+    model.compile(
+        keras.optimizers.Adam(2e-3),
+        "sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(x, y, epochs=12, batch_size=64, verbose=0)
     assert model.evaluate(xt, yt, verbose=0)[1] >= 0.85
 
@@ -54,12 +71,16 @@ def test_learns_digits():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"image_shape": (8, 8, 1), "patch_size": 3},
-         r"`patch_size`=3 must divide the image size.*\(8, 8\)"),
+        (
+            {"image_shape": (8, 8, 1), "patch_size": 3},
+            r"`patch_size`=3 must divide the image size.*\(8, 8\)",
+        ),
         ({"image_shape": (8, 8), "patch_size": 2}, r"`image_shape`.*\(8, 8\)"),
         ({"image_shape": (8, 8, 1), "patch_size": 0}, r"`patch_size`.*=0"),
-        ({"image_shape": (8, 8, 1), "patch_size": 2, "num_classes": 0},
-         r"`num_classes`.*=0"),
+        (
+            {"image_shape": (8, 8, 1), "patch_size": 2, "num_classes": 0},
+            r"`num_classes`.*=0",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, match):

@@ -1,11 +1,13 @@
 import keras
 import numpy as np
 import pytest
+from support.examples import load_example
 
-from keras_dlparts.data import Vocabulary, cbow_examples, skipgram_pairs
+from keras_dlparts.data import Vocabulary
+from keras_dlparts.data import cbow_examples
+from keras_dlparts.data import skipgram_pairs
 from keras_dlparts.models import Word2Vec
 from keras_dlparts.testing import check_model
-from support.examples import load_example
 
 # The example's corpus: words of one group share every context.
 example = load_example("word2vec_corpus")
@@ -14,15 +16,22 @@ GROUPS, generated_corpus = example.GROUPS, example.generated_corpus
 
 def numpy_negative_sampling_loss(model, x):
     """The loss from the formula, with the model's own (evaluation) negatives."""
-    logits = keras.ops.convert_to_numpy(model(x, training=False)).astype("float64")
+    logits = keras.ops.convert_to_numpy(model(x, training=False)).astype(
+        "float64"
+    )
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
-    per_pair = -np.log(sig(logits[:, 0])) - np.log(sig(-logits[:, 1:])).sum(axis=1)
+    per_pair = -np.log(sig(logits[:, 0])) - np.log(sig(-logits[:, 1:])).sum(
+        axis=1
+    )
     # The positive logit itself: V[target] . U[context].
     v = model.center_embedding.embeddings.numpy()
     u = model.context_embedding.embeddings.numpy()
     targets, contexts = x
     np.testing.assert_allclose(
-        logits[:, 0], np.sum(v[targets] * u[contexts], axis=1), rtol=1e-5, atol=1e-6
+        logits[:, 0],
+        np.sum(v[targets] * u[contexts], axis=1),
+        rtol=1e-5,
+        atol=1e-6,
     )
     return per_pair.mean()
 
@@ -38,8 +47,13 @@ def test_words_sharing_contexts_become_nearest_neighbours(mode):
         x = cbow_examples(sequences, window_size=2)
     keras.utils.set_random_seed(0)
     model = Word2Vec(
-        len(vocab), 16, mode=mode, negative_samples=4,
-        word_counts=vocab.counts, vocabulary=vocab.words, seed=1,
+        len(vocab),
+        16,
+        mode=mode,
+        negative_samples=4,
+        word_counts=vocab.counts,
+        vocabulary=vocab.words,
+        seed=1,
     )
     model.compile(optimizer=keras.optimizers.Adam(0.02))
     model.fit(x, batch_size=256, epochs=6, verbose=0)
@@ -54,7 +68,9 @@ def test_loss_equals_the_negative_sampling_formula():
     x = (np.array([2, 3, 4, 5, 6]), np.array([3, 2, 5, 4, 7]))
     model.compile(optimizer="sgd")
     expected = numpy_negative_sampling_loss(model, x)
-    np.testing.assert_allclose(model.evaluate(x, verbose=0, batch_size=5), expected, rtol=1e-5)
+    np.testing.assert_allclose(
+        model.evaluate(x, verbose=0, batch_size=5), expected, rtol=1e-5
+    )
 
 
 def test_cbow_ignores_padding_in_the_window():
@@ -72,7 +88,13 @@ def test_cbow_ignores_padding_in_the_window():
 
 
 def test_negatives_follow_the_three_quarter_unigram_distribution():
-    counts = [0, 0, 1, 16, 81]  # ^0.75 -> 1, 8, 27: probabilities 1/36, 8/36, 27/36
+    counts = [
+        0,
+        0,
+        1,
+        16,
+        81,
+    ]  # ^0.75 -> 1, 8, 27: probabilities 1/36, 8/36, 27/36
     model = Word2Vec(5, 2, negative_samples=2000, word_counts=counts, seed=0)
     logits = model((np.array([2]), np.array([3])), training=True)
     assert logits.shape == (1, 2001)
@@ -80,7 +102,12 @@ def test_negatives_follow_the_three_quarter_unigram_distribution():
     u = model.context_embedding.embeddings.numpy()
     v = model.center_embedding.embeddings.numpy()[2]
     scores = u @ v
-    sampled = np.argmin(np.abs(keras.ops.convert_to_numpy(logits)[0, 1:, None] - scores[None, :]), axis=1)
+    sampled = np.argmin(
+        np.abs(
+            keras.ops.convert_to_numpy(logits)[0, 1:, None] - scores[None, :]
+        ),
+        axis=1,
+    )
     freq = np.bincount(sampled, minlength=5) / 2000
     np.testing.assert_allclose(freq, [0, 0, 1 / 36, 8 / 36, 27 / 36], atol=0.03)
 
@@ -91,7 +118,13 @@ def test_contract():
     def build():
         return Word2Vec(8, 4, negative_samples=2, seed=0)
 
-    check_model(build, x, compile_fn=lambda m, jit: m.compile(keras.optimizers.Adam(0.05), jit_compile=jit))
+    check_model(
+        build,
+        x,
+        compile_fn=lambda m, jit: m.compile(
+            keras.optimizers.Adam(0.05), jit_compile=jit
+        ),
+    )
 
 
 def test_most_similar_and_bad_config():

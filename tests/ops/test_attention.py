@@ -61,8 +61,9 @@ def test_fully_masked_query_gets_zero_weights_and_no_nan(qkv):
     mask[2] = False  # query 2 sees no key
     out, weights = scaled_dot_product_attention(*qkv, mask=mask)
     _, grads = gradients(
-        lambda q, k, v: scaled_dot_product_attention(q, k, v, mask=mask)[0]
-        ** 2,
+        lambda q, k, v: (
+            scaled_dot_product_attention(q, k, v, mask=mask)[0] ** 2
+        ),
         *qkv,
     )
     assert np.all(_np(weights)[..., 2, :] == 0.0)
@@ -136,7 +137,9 @@ def test_bad_inputs_raise(qkv):
 
 def test_batches_and_masks_that_do_not_broadcast_are_refused(qkv):
     q, k, v = qkv
-    with pytest.raises(ValueError, match="`query` and `key` and `value` must have"):
+    with pytest.raises(
+        ValueError, match="`query` and `key` and `value` must have"
+    ):
         scaled_dot_product_attention(np.concatenate([q, q[:1]]), k, v)
     scores = (q.shape[-2], k.shape[-2])
     with pytest.raises(ValueError, match="`mask`"):

@@ -22,7 +22,9 @@ def test_matches_numpy_closed_form():
     log_var = rng.normal(scale=0.5, size=(5, 3, 4)).astype("float32")
     out = np.asarray(gaussian_kl_divergence(mean, log_var))
     assert out.shape == (5, 3)
-    np.testing.assert_allclose(out, _numpy_kl(mean, log_var), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(
+        out, _numpy_kl(mean, log_var), rtol=1e-5, atol=1e-5
+    )
 
 
 def test_matches_monte_carlo_estimate():
@@ -58,7 +60,9 @@ def test_mismatched_shapes_raise():
 def test_scalars_and_mismatched_batches_name_the_argument():
     with pytest.raises(ValueError, match="`mean` must have rank >= 1"):
         gaussian_kl_divergence(0.0, 0.0)
-    with pytest.raises(ValueError, match="`mean` and `log_var` must have the same"):
+    with pytest.raises(
+        ValueError, match="`mean` and `log_var` must have the same"
+    ):
         gaussian_kl_divergence(np.zeros((3, 2)), np.zeros((2, 2)))
     empty = gaussian_kl_divergence(np.zeros((0, 2)), np.zeros((0, 2)))
     assert np.asarray(empty).shape == (0,)

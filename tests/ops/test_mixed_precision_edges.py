@@ -9,10 +9,14 @@ float16 and bfloat16, eagerly and under XLA.
 import keras
 import numpy as np
 import pytest
-from support.backend import gradients, jit
+from support.backend import gradients
+from support.backend import jit
 
-from keras_dlparts.ops import cosine_similarity, gaussian_kl_divergence
-from keras_dlparts.ops.similarity import l2_normalize, norm_floor, safe_sqrt
+from keras_dlparts.ops import cosine_similarity
+from keras_dlparts.ops import gaussian_kl_divergence
+from keras_dlparts.ops.similarity import l2_normalize
+from keras_dlparts.ops.similarity import norm_floor
+from keras_dlparts.ops.similarity import safe_sqrt
 
 DTYPES = ("float32", "float16", "bfloat16")
 
@@ -117,7 +121,9 @@ def test_gaussian_kl_computes_in_float32_for_16_bit_inputs(dtype):
     # the gradients (300 and (exp(11.5) - 1) / 2) fit it.
     mean = np.array([[300.0, 0.5], [0.0, 0.0]], dtype)
     log_var = np.array([[11.5, -20.0], [0.0, 1e-3]], dtype)
-    value, (grad_mean, grad_log_var) = gradients(gaussian_kl_divergence, mean, log_var)
+    value, (grad_mean, grad_log_var) = gradients(
+        gaussian_kl_divergence, mean, log_var
+    )
     assert value.dtype == np.float32
     assert _finite(value, grad_mean, grad_log_var)
     # Computed in float32 from the (rounded) 16-bit inputs.
@@ -126,7 +132,9 @@ def test_gaussian_kl_computes_in_float32_for_16_bit_inputs(dtype):
     )
     np.testing.assert_allclose(_f32(grad_mean), _f32(mean), rtol=1e-2)
     expected_grad = 0.5 * (np.exp(_f32(log_var)) - 1.0)
-    np.testing.assert_allclose(_f32(grad_log_var), expected_grad, rtol=1e-2, atol=1e-6)
+    np.testing.assert_allclose(
+        _f32(grad_log_var), expected_grad, rtol=1e-2, atol=1e-6
+    )
 
 
 def test_gaussian_kl_keeps_float32_and_traces_under_xla():

@@ -28,7 +28,9 @@ def test_matches_formula(length, depth, base):
     )
     assert table.shape == (length, depth)
     assert table.dtype == np.float32
-    np.testing.assert_allclose(table, _numpy_table(length, depth, base), atol=2e-5)
+    np.testing.assert_allclose(
+        table, _numpy_table(length, depth, base), atol=2e-5
+    )
 
 
 def test_worked_example():
@@ -50,7 +52,10 @@ def test_dynamic_length_under_xla():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"length": 3, "depth": 5}, r"`depth` must be a positive even.*depth=5"),
+        (
+            {"length": 3, "depth": 5},
+            r"`depth` must be a positive even.*depth=5",
+        ),
         ({"length": 3, "depth": 0}, r"`depth` must be a positive.*depth=0"),
         ({"length": -1, "depth": 4}, r"`length`.*length=-1"),
         ({"length": 3, "depth": 4, "base": 0.0}, r"`base`.*base=0.0"),

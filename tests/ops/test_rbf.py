@@ -31,8 +31,14 @@ def test_value_is_one_at_the_centre():
 
 @pytest.mark.parametrize(
     "gamma, error",
-    [(float("nan"), ValueError), (float("inf"), ValueError), (0.0, ValueError),
-     (-1.0, ValueError), ("x", TypeError), (None, TypeError)],
+    [
+        (float("nan"), ValueError),
+        (float("inf"), ValueError),
+        (0.0, ValueError),
+        (-1.0, ValueError),
+        ("x", TypeError),
+        (None, TypeError),
+    ],
 )
 def test_bad_python_gamma_is_refused(gamma, error):
     with pytest.raises(error, match="`gamma`"):
@@ -41,7 +47,9 @@ def test_bad_python_gamma_is_refused(gamma, error):
 
 def test_bad_shapes_name_the_argument():
     x, c = np.ones((2, 3), "float32"), np.ones((4, 3), "float32")
-    with pytest.raises(ValueError, match="`gamma` must be a scalar or have shape"):
+    with pytest.raises(
+        ValueError, match="`gamma` must be a scalar or have shape"
+    ):
         rbf_kernel(x, c, np.ones(3, "float32"))
     with pytest.raises(ValueError, match="`x` and `centers`"):
         rbf_kernel(x, c[:, :2], 1.0)

@@ -11,7 +11,9 @@ from keras_dlparts.ops.similarity import l2_normalize
 
 def numpy_cosine(a, b, axis=-1):
     """a.b / (|a| |b|), 0 where either vector is zero (float64)."""
-    a, b = np.broadcast_arrays(np.asarray(a, "float64"), np.asarray(b, "float64"))
+    a, b = np.broadcast_arrays(
+        np.asarray(a, "float64"), np.asarray(b, "float64")
+    )
     dot = np.sum(a * b, axis=axis)
     norms = np.linalg.norm(a, axis=axis) * np.linalg.norm(b, axis=axis)
     return np.divide(dot, norms, out=np.zeros_like(dot), where=norms > 0)
@@ -60,7 +62,9 @@ def test_float16_keeps_dtype_and_handles_zero_and_large_vectors():
     b = np.array([[1.0, 1.0], [600.0, 800.0]], "float16")
     got = cosine_similarity(a, b)
     assert keras.backend.standardize_dtype(got.dtype) == "float16"
-    np.testing.assert_allclose(_np(got).astype("float32"), [0.0, 1.0], atol=1e-3)
+    np.testing.assert_allclose(
+        _np(got).astype("float32"), [0.0, 1.0], atol=1e-3
+    )
 
 
 def test_l2_normalize_gives_unit_vectors():
@@ -78,7 +82,9 @@ def test_bad_inputs_raise():
         cosine_similarity(np.ones((2, 3)), np.ones((2, 3)), axis=-3)
     with pytest.raises(TypeError, match="`axis`"):
         cosine_similarity(np.ones((2, 3)), np.ones((2, 3)), axis="-1")
-    with pytest.raises(ValueError, match="`a` and `b` must have shapes that broadcast"):
+    with pytest.raises(
+        ValueError, match="`a` and `b` must have shapes that broadcast"
+    ):
         cosine_similarity(np.ones((3, 3)), np.ones((2, 3)))
     with pytest.raises(ValueError, match="`a` must have rank >= 1"):
         cosine_similarity(1.0, np.ones((2, 3)))

@@ -15,7 +15,11 @@ def add_sign_reference(lr, alpha=1.0, beta=0.9, decay_steps=None):
 
     def step(w, g, state, t):
         state["m"] = beta * state["m"] + (1 - beta) * g
-        f = 1.0 if decay_steps is None else 1 - min(t - 1, decay_steps) / decay_steps
+        f = (
+            1.0
+            if decay_steps is None
+            else 1 - min(t - 1, decay_steps) / decay_steps
+        )
         return w - lr * (alpha + f * np.sign(g) * np.sign(state["m"])) * g
 
     return numpy_reference(step, "m")
@@ -55,14 +59,26 @@ def test_trains_digits_as_well_as_adam():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"alpha": -1.0}, ValueError, '`alpha` must be a finite number >= 0'),
-        ({"alpha": float("nan")}, ValueError, '`alpha` must be a finite number >= 0'),
-        ({"alpha": float("inf")}, ValueError, '`alpha`'),
-        ({"alpha": "x"}, TypeError, '`alpha` must be a number'),
-        ({"beta": -0.1}, ValueError, '`beta` must be a float in \\[0, 1\\)'),
-        ({"beta": float("nan")}, ValueError, '`beta`'),
-        ({"decay_steps": 2.5}, TypeError, '`decay_steps` must be a positive integer'),
-        ({"decay_steps": 0}, ValueError, '`decay_steps` must be a positive integer'),
+        ({"alpha": -1.0}, ValueError, "`alpha` must be a finite number >= 0"),
+        (
+            {"alpha": float("nan")},
+            ValueError,
+            "`alpha` must be a finite number >= 0",
+        ),
+        ({"alpha": float("inf")}, ValueError, "`alpha`"),
+        ({"alpha": "x"}, TypeError, "`alpha` must be a number"),
+        ({"beta": -0.1}, ValueError, "`beta` must be a float in \\[0, 1\\)"),
+        ({"beta": float("nan")}, ValueError, "`beta`"),
+        (
+            {"decay_steps": 2.5},
+            TypeError,
+            "`decay_steps` must be a positive integer",
+        ),
+        (
+            {"decay_steps": 0},
+            ValueError,
+            "`decay_steps` must be a positive integer",
+        ),
     ]
     + KERAS_ARGUMENT_CASES,
 )

@@ -30,7 +30,9 @@ def sgd_step(lr):
 
 CASES = {
     "add_sign": (
-        lambda: AddSign(learning_rate=0.05, alpha=0.5, beta=0.75, decay_steps=8),
+        lambda: AddSign(
+            learning_rate=0.05, alpha=0.5, beta=0.75, decay_steps=8
+        ),
         add_sign_reference(0.05, alpha=0.5, beta=0.75, decay_steps=8),
     ),
     "power_sign": (
@@ -43,13 +45,17 @@ CASES = {
         radam_reference(0.0625, beta_1=0.875, beta_2=0.875),
     ),
     "lookahead_sgd": (
-        lambda: Lookahead(keras.optimizers.SGD(0.25), sync_period=3,
-                          slow_step_size=0.5),
+        lambda: Lookahead(
+            keras.optimizers.SGD(0.25), sync_period=3, slow_step_size=0.5
+        ),
         lookahead_reference(sgd_step(0.25), 3, 0.5),
     ),
     "lookahead_power_sign": (
-        lambda: Lookahead(PowerSign(learning_rate=0.05, beta=0.75),
-                          sync_period=4, slow_step_size=0.375),
+        lambda: Lookahead(
+            PowerSign(learning_rate=0.05, beta=0.75),
+            sync_period=4,
+            slow_step_size=0.375,
+        ),
         lookahead_reference(power_sign_step(0.05, beta=0.75), 4, 0.375, "m"),
     ),
 }

@@ -111,9 +111,9 @@ def _stored_optimizer_arrays(path):
     arrays = []
     with h5py.File(data, "r") as store:
         store["optimizer"].visititems(
-            lambda name, obj: arrays.append(name)
-            if isinstance(obj, h5py.Dataset)
-            else None
+            lambda name, obj: (
+                arrays.append(name) if isinstance(obj, h5py.Dataset) else None
+            )
         )
     return arrays
 
@@ -159,10 +159,18 @@ def test_loads_files_that_stored_the_inner_variables_twice():
     [
         ({"sync_period": 0}, ValueError, "`sync_period` must be a positive"),
         ({"sync_period": 2.0}, TypeError, "`sync_period` must be a positive"),
-        ({"slow_step_size": 1.5}, ValueError, r"`slow_step_size` must be .*\(0.0, 1.0\]"),
+        (
+            {"slow_step_size": 1.5},
+            ValueError,
+            r"`slow_step_size` must be .*\(0.0, 1.0\]",
+        ),
         ({"slow_step_size": float("nan")}, ValueError, "`slow_step_size`"),
         ({"slow_step_size": "x"}, TypeError, "`slow_step_size`"),
-        ({"clipnorm": 1.0}, ValueError, "set them there. Received: clipnorm=1.0"),
+        (
+            {"clipnorm": 1.0},
+            ValueError,
+            "set them there. Received: clipnorm=1.0",
+        ),
     ],
 )
 def test_bad_arguments(kwargs, error, match):

@@ -17,7 +17,11 @@ def power_sign_step(lr, base=math.e, beta=0.9, decay_steps=None):
 
     def step(w, g, state, t):
         state["m"] = beta * state["m"] + (1 - beta) * g
-        f = 1.0 if decay_steps is None else 1 - min(t - 1, decay_steps) / decay_steps
+        f = (
+            1.0
+            if decay_steps is None
+            else 1 - min(t - 1, decay_steps) / decay_steps
+        )
         return w - lr * base ** (f * np.sign(g) * np.sign(state["m"])) * g
 
     return step
@@ -63,13 +67,25 @@ def test_trains_digits_as_well_as_adam():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"base": 1.0}, ValueError, '`base` must be a finite number in \\(1.0, inf\\)'),
-        ({"base": float("inf")}, ValueError, '`base`'),
-        ({"base": None}, TypeError, '`base`'),
-        ({"beta": -0.1}, ValueError, '`beta` must be a float in \\[0, 1\\)'),
-        ({"beta": float("nan")}, ValueError, '`beta`'),
-        ({"decay_steps": 2.5}, TypeError, '`decay_steps` must be a positive integer'),
-        ({"decay_steps": 0}, ValueError, '`decay_steps` must be a positive integer'),
+        (
+            {"base": 1.0},
+            ValueError,
+            "`base` must be a finite number in \\(1.0, inf\\)",
+        ),
+        ({"base": float("inf")}, ValueError, "`base`"),
+        ({"base": None}, TypeError, "`base`"),
+        ({"beta": -0.1}, ValueError, "`beta` must be a float in \\[0, 1\\)"),
+        ({"beta": float("nan")}, ValueError, "`beta`"),
+        (
+            {"decay_steps": 2.5},
+            TypeError,
+            "`decay_steps` must be a positive integer",
+        ),
+        (
+            {"decay_steps": 0},
+            ValueError,
+            "`decay_steps` must be a positive integer",
+        ),
     ]
     + KERAS_ARGUMENT_CASES,
 )

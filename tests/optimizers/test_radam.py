@@ -23,7 +23,9 @@ def radam_reference(lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, threshold=4.0):
             return w - lr * m_hat
         v_hat = np.sqrt(state["v"] / (1 - beta_2**t))
         r_t = np.sqrt(
-            (rho_t - 4) * (rho_t - 2) * rho_inf
+            (rho_t - 4)
+            * (rho_t - 2)
+            * rho_inf
             / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
         )
         return w - lr * r_t * m_hat / (v_hat + epsilon)
@@ -70,13 +72,29 @@ def test_trains_digits_as_well_as_adam():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"beta_1": 1.0}, ValueError, '`beta_1` must be a float in \\[0, 1\\)'),
-        ({"beta_2": -0.5}, ValueError, '`beta_2` must be a float in \\[0, 1\\)'),
-        ({"epsilon": -1e-7}, ValueError, '`epsilon` must be a positive finite number'),
-        ({"epsilon": float("nan")}, ValueError, '`epsilon` must be a positive finite number'),
-        ({"epsilon": 0.0}, ValueError, '`epsilon`'),
-        ({"sma_threshold": 3.0}, ValueError, '`sma_threshold` must be a finite number in \\[4'),
-        ({"sma_threshold": float("inf")}, ValueError, '`sma_threshold`'),
+        ({"beta_1": 1.0}, ValueError, "`beta_1` must be a float in \\[0, 1\\)"),
+        (
+            {"beta_2": -0.5},
+            ValueError,
+            "`beta_2` must be a float in \\[0, 1\\)",
+        ),
+        (
+            {"epsilon": -1e-7},
+            ValueError,
+            "`epsilon` must be a positive finite number",
+        ),
+        (
+            {"epsilon": float("nan")},
+            ValueError,
+            "`epsilon` must be a positive finite number",
+        ),
+        ({"epsilon": 0.0}, ValueError, "`epsilon`"),
+        (
+            {"sma_threshold": 3.0},
+            ValueError,
+            "`sma_threshold` must be a finite number in \\[4",
+        ),
+        ({"sma_threshold": float("inf")}, ValueError, "`sma_threshold`"),
     ]
     + KERAS_ARGUMENT_CASES,
 )
@@ -85,7 +103,9 @@ def test_bad_arguments(kwargs, error, match):
         RAdam(**kwargs)
 
 
-@pytest.mark.parametrize("learning_rate", [0.5, 1, 0.5 * np.ones((), "float32")])
+@pytest.mark.parametrize(
+    "learning_rate", [0.5, 1, 0.5 * np.ones((), "float32")]
+)
 def test_learning_rate_numbers_become_floats(learning_rate):
     assert float(RAdam(learning_rate).learning_rate) == float(learning_rate)
 

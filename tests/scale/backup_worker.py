@@ -53,14 +53,26 @@ def main():
 
     keras.utils.set_random_seed(0)
     (x, y), _ = load_digits(as_images=False)
-    model = build_mlp((64,), hidden_units=(32,), num_outputs=10, output_activation="softmax")
+    model = build_mlp(
+        (64,), hidden_units=(32,), num_outputs=10, output_activation="softmax"
+    )
     model.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy")
     callbacks = [
-        keras.callbacks.BackupAndRestore(args.backup_dir, double_checkpoint=True),
+        keras.callbacks.BackupAndRestore(
+            args.backup_dir, double_checkpoint=True
+        ),
         EpochLog(args.log),
         KillMidEpoch(args.kill_epoch, args.kill_batch),
     ]
-    model.fit(x, y, epochs=EPOCHS, batch_size=64, shuffle=False, callbacks=callbacks, verbose=0)
+    model.fit(
+        x,
+        y,
+        epochs=EPOCHS,
+        batch_size=64,
+        shuffle=False,
+        callbacks=callbacks,
+        verbose=0,
+    )
 
 
 if __name__ == "__main__":

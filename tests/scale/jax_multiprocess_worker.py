@@ -32,7 +32,9 @@ def local_share(array, process_id, num_processes):
     """Rows of `array` this process feeds: its slice of each global batch."""
     per_process = GLOBAL_BATCH // num_processes
     batches = array.reshape((STEPS, GLOBAL_BATCH) + array.shape[1:])
-    share = batches[:, process_id * per_process : (process_id + 1) * per_process]
+    share = batches[
+        :, process_id * per_process : (process_id + 1) * per_process
+    ]
     return share.reshape((STEPS * per_process,) + array.shape[1:])
 
 
@@ -64,11 +66,19 @@ def main():
 
     keras.utils.set_random_seed(0)
     model = build_transformer_classifier(
-        (6, 4), 3, embedding_dim=8, num_heads=2, intermediate_dim=16,
-        num_layers=1, dropout=0.0,
+        (6, 4),
+        3,
+        embedding_dim=8,
+        num_heads=2,
+        intermediate_dim=16,
+        num_layers=1,
+        dropout=0.0,
     )
     initial = model.get_weights()
-    model.compile(keras.optimizers.SGD(0.1, momentum=0.9), "sparse_categorical_crossentropy")
+    model.compile(
+        keras.optimizers.SGD(0.1, momentum=0.9),
+        "sparse_categorical_crossentropy",
+    )
     x, y = data()
     batch_size = GLOBAL_BATCH
     if distributed:

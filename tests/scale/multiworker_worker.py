@@ -24,7 +24,6 @@ import tensorflow as tf  # noqa: E402
 from keras_dlparts.data import load_digits  # noqa: E402
 from keras_dlparts.models import build_transformer_classifier  # noqa: E402
 
-
 GLOBAL_BATCH = 32
 
 
@@ -40,8 +39,13 @@ def main():
     dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
     with strategy.scope():
         model = build_transformer_classifier(
-            (8, 8), 10, embedding_dim=16, num_heads=2, intermediate_dim=32,
-            num_layers=1, dropout=0.0,
+            (8, 8),
+            10,
+            embedding_dim=16,
+            num_heads=2,
+            intermediate_dim=32,
+            num_layers=1,
+            dropout=0.0,
         )
         optimizer = keras.optimizers.Adam(1e-2)
         optimizer.build(model.trainable_variables)
@@ -52,7 +56,9 @@ def main():
         def replica_step(features, labels):
             with tf.GradientTape() as tape:
                 per_example = loss_fn(labels, model(features, training=True))
-                loss = tf.nn.compute_average_loss(per_example, global_batch_size=GLOBAL_BATCH)
+                loss = tf.nn.compute_average_loss(
+                    per_example, global_batch_size=GLOBAL_BATCH
+                )
             gradients = tape.gradient(loss, model.trainable_variables)
             optimizer.apply(gradients, model.trainable_variables)
             return loss
@@ -62,7 +68,10 @@ def main():
 
     epoch_losses = []
     for _ in range(3):
-        batches = [train_step(b) for b in strategy.experimental_distribute_dataset(dataset)]
+        batches = [
+            train_step(b)
+            for b in strategy.experimental_distribute_dataset(dataset)
+        ]
         epoch_losses.append(float(tf.reduce_mean(batches)))
     np.savez(
         args.out,

@@ -35,7 +35,9 @@ def _rng():
 
 
 def _dense(inputs, units, **kwargs):
-    return keras.Sequential([keras.Input(inputs), keras.layers.Dense(units, **kwargs)])
+    return keras.Sequential(
+        [keras.Input(inputs), keras.layers.Dense(units, **kwargs)]
+    )
 
 
 def _gan():
@@ -49,9 +51,15 @@ def _gan():
 
 
 def _conditional_gan():
-    generator = models.build_dcgan_generator(2, (4, 4, 1), filters=(2,), num_classes=3)
-    discriminator = models.build_dcgan_discriminator((4, 4, 1), filters=(2,), num_classes=3)
-    model = models.ConditionalGAN(generator, discriminator, latent_dim=2, num_classes=3)
+    generator = models.build_dcgan_generator(
+        2, (4, 4, 1), filters=(2,), num_classes=3
+    )
+    discriminator = models.build_dcgan_discriminator(
+        (4, 4, 1), filters=(2,), num_classes=3
+    )
+    model = models.ConditionalGAN(
+        generator, discriminator, latent_dim=2, num_classes=3
+    )
     model.compile()
     x = _rng().random((SAMPLES, 4, 4, 1)).astype("float32")
     return model, (x, np.arange(SAMPLES) % 3)
@@ -59,7 +67,9 @@ def _conditional_gan():
 
 def _vae():
     inputs = keras.Input((4,))
-    encoder = keras.Model(inputs, [keras.layers.Dense(2)(inputs), keras.layers.Dense(2)(inputs)])
+    encoder = keras.Model(
+        inputs, [keras.layers.Dense(2)(inputs), keras.layers.Dense(2)(inputs)]
+    )
     decoder = _dense((2,), 4, activation="sigmoid")
     model = models.VAE(encoder, decoder)
     model.compile(optimizer="adam")
@@ -75,7 +85,11 @@ def _siamese():
 
 def _dual_encoder():
     texts = keras.Sequential(
-        [keras.Input((3,), dtype="int32"), keras.layers.Embedding(5, 4), keras.layers.Flatten()]
+        [
+            keras.Input((3,), dtype="int32"),
+            keras.layers.Embedding(5, 4),
+            keras.layers.Flatten(),
+        ]
     )
     model = models.DualEncoder(_dense((4,), 4), texts, projection_dim=3)
     model.compile(optimizer="adam", loss=CLIPLoss())
@@ -86,7 +100,9 @@ def _dual_encoder():
 
 
 def _anomaly_detector():
-    autoencoder = models.build_autoencoder((4,), 2, hidden_units=(3,), denoising=0.1)
+    autoencoder = models.build_autoencoder(
+        (4,), 2, hidden_units=(3,), denoising=0.1
+    )
     model = models.AnomalyDetector(autoencoder, quantile=0.9)
     model.compile(optimizer="adam")
     return model, (_rng().random((SAMPLES, 4)).astype("float32"),)
@@ -105,7 +121,9 @@ def _rbm():
 
 
 def _perceptron():
-    model = models.PerceptronClassifier(learning_rate=0.5, kernel_initializer="random_normal")
+    model = models.PerceptronClassifier(
+        learning_rate=0.5, kernel_initializer="random_normal"
+    )
     model.compile()
     x = _rng().normal(size=(SAMPLES, 2)).astype("float32")
     return model, (x, (x[:, 0] > 0).astype("float32"))
@@ -122,7 +140,9 @@ def _diffusion():
     h = keras.layers.Dropout(0.1)(keras.layers.Dense(8, activation="relu")(h))
     noise = keras.layers.Reshape((4, 4, 1))(keras.layers.Dense(16)(h))
     network = keras.Model([x_t, t], noise)
-    model = models.DiffusionModel(network, models.NoiseSchedule(steps=10), data_range=(0.0, 1.0))
+    model = models.DiffusionModel(
+        network, models.NoiseSchedule(steps=10), data_range=(0.0, 1.0)
+    )
     model.compile(optimizer="adam")
     return model, (_rng().random((SAMPLES, 4, 4, 1)).astype("float32"),)
 
@@ -170,14 +190,24 @@ def state(model):
     variables = list(model.variables)
     if type(model).__name__ not in UNUSED_OPTIMIZER:
         variables += list(model.optimizer.variables)
-    return {f"{i:03d} {v.path}": keras.ops.convert_to_numpy(v) for i, v in enumerate(variables)}
+    return {
+        f"{i:03d} {v.path}": keras.ops.convert_to_numpy(v)
+        for i, v in enumerate(variables)
+    }
 
 
 def train(name, callbacks):
     keras.utils.clear_session()
     keras.utils.set_random_seed(0)
     model, data = MODELS[name]()
-    model.fit(*data, epochs=EPOCHS, batch_size=BATCH_SIZE, shuffle=False, callbacks=callbacks, verbose=0)
+    model.fit(
+        *data,
+        epochs=EPOCHS,
+        batch_size=BATCH_SIZE,
+        shuffle=False,
+        callbacks=callbacks,
+        verbose=0,
+    )
     return state(model)
 
 

@@ -15,7 +15,14 @@ EPOCHS = 5
 
 
 def run_worker(backup_dir, log, **kill):
-    args = [sys.executable, str(WORKER), "--backup-dir", str(backup_dir), "--log", str(log)]
+    args = [
+        sys.executable,
+        str(WORKER),
+        "--backup-dir",
+        str(backup_dir),
+        "--log",
+        str(log),
+    ]
     for key, value in kill.items():
         args += [f"--{key.replace('_', '-')}", str(value)]
     return subprocess.run(args, capture_output=True, text=True, timeout=300)
@@ -32,7 +39,9 @@ def logged_losses(log):
 def assert_complete_backup(backup_dir, epoch):
     """The backup holds whole files only: readable metadata, loadable weights."""
     names = sorted(p.name for p in backup_dir.iterdir())
-    assert "latest.weights.h5" in names and "training_metadata.json" in names, names
+    assert "latest.weights.h5" in names and "training_metadata.json" in names, (
+        names
+    )
     assert not [n for n in names if n.endswith((".tmp", ".partial"))], names
     metadata = json.loads((backup_dir / "training_metadata.json").read_text())
     assert metadata["epoch"] == epoch
@@ -52,9 +61,17 @@ def test_sigkill_mid_epoch_then_resume(tmp_path):
 
     resumed = run_worker(backup, log)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert logged_epochs(log) == [0, 1, 2, 3, 4]  # resumed at 2, same epoch count
+    assert logged_epochs(log) == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]  # resumed at 2, same epoch count
     losses = logged_losses(log)
-    assert losses[2] < losses[0]  # resumed from trained weights, not from scratch
+    assert (
+        losses[2] < losses[0]
+    )  # resumed from trained weights, not from scratch
     assert not backup.exists()  # BackupAndRestore deletes its backup on success
 
 

@@ -33,7 +33,10 @@ def start(out, *args):
     )
     return subprocess.Popen(
         [sys.executable, str(WORKER), "--out", str(out), *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -44,11 +47,17 @@ def test_two_processes_train_like_one_on_the_global_batch(tmp_path):
     processes = []
     try:
         for index in range(2):
-            processes.append(start(
-                tmp_path / f"process{index}.npz",
-                "--process-id", str(index), "--num-processes", "2",
-                "--coordinator", coordinator,
-            ))
+            processes.append(
+                start(
+                    tmp_path / f"process{index}.npz",
+                    "--process-id",
+                    str(index),
+                    "--num-processes",
+                    "2",
+                    "--coordinator",
+                    coordinator,
+                )
+            )
         processes.append(start(tmp_path / "single.npz"))
         deadline = time.monotonic() + TIMEOUT
         outputs = [
@@ -64,7 +73,8 @@ def test_two_processes_train_like_one_on_the_global_batch(tmp_path):
         assert process.returncode == 0, output[-3000:]
 
     *workers, single = [
-        np.load(tmp_path / f"{name}.npz") for name in ("process0", "process1", "single")
+        np.load(tmp_path / f"{name}.npz")
+        for name in ("process0", "process1", "single")
     ]
     for result in workers:
         assert int(result["process_count"]) == 2

@@ -32,13 +32,26 @@ def test_two_workers_end_with_identical_weights(tmp_path):
     for index in range(2):
         env = dict(os.environ)
         env["TF_CONFIG"] = json.dumps(
-            {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+            {
+                "cluster": {"worker": workers},
+                "task": {"type": "worker", "index": index},
+            }
         )
         env["CUDA_VISIBLE_DEVICES"] = ""
-        processes.append(subprocess.Popen(
-            [sys.executable, str(WORKER), "--out", str(tmp_path / f"worker{index}.npz")],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        ))
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    str(WORKER),
+                    "--out",
+                    str(tmp_path / f"worker{index}.npz"),
+                ],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     outputs = [p.communicate(timeout=300)[0] for p in processes]
     for process, output in zip(processes, outputs):
         assert process.returncode == 0, output[-3000:]

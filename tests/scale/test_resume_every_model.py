@@ -39,23 +39,31 @@ def test_backup_and_restore_accepts_every_model(name, tmp_path):
     keras.utils.set_random_seed(0)
     model, data = MODELS[name]()
     backup = keras.callbacks.BackupAndRestore(str(tmp_path / "backup"))
-    model.fit(*data, epochs=1, batch_size=len(data[0]), callbacks=[backup], verbose=0)
+    model.fit(
+        *data, epochs=1, batch_size=len(data[0]), callbacks=[backup], verbose=0
+    )
     assert model.built
 
 
 def _small_gan(seed=0):
     generator = keras.Sequential([keras.Input((2,)), keras.layers.Dense(3)])
-    discriminator = keras.Sequential([keras.Input((3,)), keras.layers.Dropout(0.5), keras.layers.Dense(1)])
+    discriminator = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dropout(0.5), keras.layers.Dense(1)]
+    )
     return models.GAN(generator, discriminator, latent_dim=2, seed=seed)
 
 
 def _states(model):
-    return [np.asarray(keras.ops.convert_to_numpy(v)) for v in seed_states(model)]
+    return [
+        np.asarray(keras.ops.convert_to_numpy(v)) for v in seed_states(model)
+    ]
 
 
 def test_networks_built_at_construction():
     assert _small_gan().built
-    assert not models.SiameseNetwork(keras.layers.Dense(3)).built  # input size unknown
+    assert not models.SiameseNetwork(
+        keras.layers.Dense(3)
+    ).built  # input size unknown
 
 
 def test_seed_states_are_saved_with_the_weights(tmp_path):
@@ -87,7 +95,9 @@ def test_a_file_without_seed_states_still_loads(tmp_path):
     before = _states(fresh)
     fresh.load_weights(path)
     for got, want in zip(fresh.weights, model.weights):
-        np.testing.assert_array_equal(keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want))
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(got), keras.ops.convert_to_numpy(want)
+        )
     for got, want in zip(_states(fresh), before):  # left as they were
         np.testing.assert_array_equal(got, want)
 
@@ -104,9 +114,21 @@ def test_a_file_with_other_seed_states_is_refused(tmp_path):
 
 
 def run_worker(name, tmp_path, **kill):
-    args = [sys.executable, str(WORKER), "--model", name, "--backup-dir", str(tmp_path / "backup")]
+    args = [
+        sys.executable,
+        str(WORKER),
+        "--model",
+        name,
+        "--backup-dir",
+        str(tmp_path / "backup"),
+    ]
     args += ["--log", str(tmp_path / "epochs.log")]
-    args += ["--out", str(tmp_path / "resumed.npz"), "--reference", str(tmp_path / "reference.npz")]
+    args += [
+        "--out",
+        str(tmp_path / "resumed.npz"),
+        "--reference",
+        str(tmp_path / "reference.npz"),
+    ]
     for key, value in kill.items():
         args += [f"--{key.replace('_', '-')}", str(value)]
     return subprocess.run(args, capture_output=True, text=True, timeout=300)
@@ -115,16 +137,23 @@ def run_worker(name, tmp_path, **kill):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_sigkill_then_resume_is_bit_identical(name, tmp_path):
-    killed = run_worker(name, tmp_path, kill_epoch=KILL_EPOCH, kill_batch=KILL_BATCH)
+    killed = run_worker(
+        name, tmp_path, kill_epoch=KILL_EPOCH, kill_batch=KILL_BATCH
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     assert (tmp_path / "backup" / "latest.weights.h5").exists()
 
     resumed = run_worker(name, tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    epochs = [int(line) for line in (tmp_path / "epochs.log").read_text().split()]
+    epochs = [
+        int(line) for line in (tmp_path / "epochs.log").read_text().split()
+    ]
     assert epochs == list(range(EPOCHS))  # epoch 1 died half way, resumed there
 
-    with np.load(tmp_path / "resumed.npz") as got, np.load(tmp_path / "reference.npz") as want:
+    with (
+        np.load(tmp_path / "resumed.npz") as got,
+        np.load(tmp_path / "reference.npz") as want,
+    ):
         assert sorted(got.files) == sorted(want.files)
         assert any("seed" in key for key in want.files) or name in NO_RANDOMNESS
         for key in want.files:

@@ -35,7 +35,9 @@ def gradients(fn, *inputs):
 
     (_, out), grads = value_and_gradients(loss_fn, variables)
     grads = [
-        np.zeros(v.shape, v.dtype) if g is None else keras.ops.convert_to_numpy(g)
+        np.zeros(v.shape, v.dtype)
+        if g is None
+        else keras.ops.convert_to_numpy(g)
         for v, g in zip(variables, grads)
     ]
     return keras.ops.convert_to_numpy(out), grads
@@ -92,7 +94,7 @@ class MappedBatches(keras.utils.PyDataset):
         return -(-len(self.x) // self.batch_size)
 
     def __getitem__(self, index):
-        batch = self.x[index * self.batch_size:(index + 1) * self.batch_size]
+        batch = self.x[index * self.batch_size : (index + 1) * self.batch_size]
         return to_numpy(self.fn(batch))
 
 

@@ -21,8 +21,11 @@ def fast_batch_norm(model, momentum=0.5):
 def randomise_weights(layer, seed=0):
     """Random weights for a numerical check, with positive BN variances."""
     rng = np.random.default_rng(seed)
-    layer.set_weights([
-        np.abs(rng.normal(size=w.shape)) + 0.5
-        if "variance" in w.path else rng.normal(scale=0.3, size=w.shape)
-        for w in layer.weights
-    ])
+    layer.set_weights(
+        [
+            np.abs(rng.normal(size=w.shape)) + 0.5
+            if "variance" in w.path
+            else rng.normal(scale=0.3, size=w.shape)
+            for w in layer.weights
+        ]
+    )

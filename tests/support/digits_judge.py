@@ -21,5 +21,7 @@ def digits_judge():
 
 def judge_accuracy(images, labels):
     """Share of `images` the judge classifies as `labels`."""
-    flat = np.clip(np.asarray(images, "float32"), 0.0, 1.0).reshape(len(images), 64)
+    flat = np.clip(np.asarray(images, "float32"), 0.0, 1.0).reshape(
+        len(images), 64
+    )
     return float(np.mean(digits_judge().predict(flat) == np.asarray(labels)))

@@ -15,8 +15,12 @@ def conv2d(x, kernel, bias=None, strides=1, padding="same"):
         pad_w = max((out_w - 1) * strides + k_w - width, 0)
         x = np.pad(
             x,
-            [(0, 0), (pad_h // 2, pad_h - pad_h // 2),
-             (pad_w // 2, pad_w - pad_w // 2), (0, 0)],
+            [
+                (0, 0),
+                (pad_h // 2, pad_h - pad_h // 2),
+                (pad_w // 2, pad_w - pad_w // 2),
+                (0, 0),
+            ],
         )
     else:
         out_h = (height - k_h) // strides + 1
@@ -24,8 +28,11 @@ def conv2d(x, kernel, bias=None, strides=1, padding="same"):
     out = np.zeros(x.shape[:1] + (out_h, out_w, kernel.shape[-1]))
     for i in range(k_h):
         for j in range(k_w):
-            patch = x[:, i : i + strides * out_h : strides,
-                      j : j + strides * out_w : strides]
+            patch = x[
+                :,
+                i : i + strides * out_h : strides,
+                j : j + strides * out_w : strides,
+            ]
             out += patch @ kernel[i, j]
     return out if bias is None else out + bias
 

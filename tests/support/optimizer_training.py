@@ -71,7 +71,12 @@ def fit_linear_least_squares(optimizer, steps, seed=0):
             trajectory.append(np.concatenate([kernel.ravel(), bias]))
 
     model.fit(
-        x, y, batch_size=len(x), epochs=steps, shuffle=False, verbose=0,
+        x,
+        y,
+        batch_size=len(x),
+        epochs=steps,
+        shuffle=False,
+        verbose=0,
         callbacks=[Record()],
     )
     return np.asarray(trajectory, "float64")
@@ -100,11 +105,19 @@ def _linear_problem(seed):
 #: Bad values of the arguments every Keras optimizer takes, with the error
 #: and message each of ours must give: (kwargs, error class, regex).
 KERAS_ARGUMENT_CASES = [
-    ({"learning_rate": float("nan")}, ValueError, "`learning_rate` must be a positive"),
+    (
+        {"learning_rate": float("nan")},
+        ValueError,
+        "`learning_rate` must be a positive",
+    ),
     ({"learning_rate": 0.0}, ValueError, "`learning_rate` must be a positive"),
     ({"learning_rate": "x"}, TypeError, "`learning_rate` must be a number"),
     ({"weight_decay": -0.1}, ValueError, "`weight_decay`"),
     ({"clipnorm": float("inf")}, ValueError, "`clipnorm`"),
     ({"ema_momentum": 1.5, "use_ema": True}, ValueError, "`ema_momentum`"),
-    ({"gradient_accumulation_steps": 1}, ValueError, "`gradient_accumulation_steps`"),
+    (
+        {"gradient_accumulation_steps": 1},
+        ValueError,
+        "`gradient_accumulation_steps`",
+    ),
 ]

@@ -191,7 +191,11 @@ def test_fit_distributed_lays_every_variable_over_two_devices_on_jax():
 
     def build():
         model = keras.Sequential(
-            [keras.Input((4,)), keras.layers.Dense(8, "tanh"), keras.layers.Dense(2)]
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(8, "tanh"),
+                keras.layers.Dense(2),
+            ]
         )
         built.append(model)
         return model
@@ -221,7 +225,11 @@ def test_model_contract_passes_and_catches_a_frozen_model():
 
     def build():
         return keras.Sequential(
-            [keras.Input((4,)), keras.layers.Dense(8, "tanh"), keras.layers.Dense(2)]
+            [
+                keras.Input((4,)),
+                keras.layers.Dense(8, "tanh"),
+                keras.layers.Dense(2),
+            ]
         )
 
     check_model(build, X, y)
@@ -244,7 +252,9 @@ def test_contract_runs_are_recorded_for_the_sweep_table(tmp_path, monkeypatch):
     monkeypatch.setenv(report.REPORT_ENV, str(results))
     check_layer(Affine, {"initial_scale": 0.5}, X, only=["output_shape", "fit"])
     with pytest.raises(ContractError):
-        check_layer(WrongShape, {"initial_scale": 0.5}, X, only=["output_shape"])
+        check_layer(
+            WrongShape, {"initial_scale": 0.5}, X, only=["output_shape"]
+        )
     assert report.read_results(results) == []  # both runs were partial
     runs = report.read_results(results, include_partial=True)
     assert [r["results"] for r in runs] == [
@@ -272,13 +282,23 @@ def test_report_from_a_results_file_has_a_column_group_per_backend(tmp_path):
 
     every = {"fit": "pass", "fit_jit": "pass", "fit_distributed": "pass"}
     runs = [
-        {"subject": "Maxout(num_units=4)", "backend": "tensorflow",
-         "results": {**every, "mixed_precision": "pass", "config": "pass"}},
-        {"subject": "Maxout(num_units=4)", "backend": "jax",
-         "results": {**every, "mixed_precision": "fail", "config": "pass"}},
+        {
+            "subject": "Maxout(num_units=4)",
+            "backend": "tensorflow",
+            "results": {**every, "mixed_precision": "pass", "config": "pass"},
+        },
+        {
+            "subject": "Maxout(num_units=4)",
+            "backend": "jax",
+            "results": {**every, "mixed_precision": "fail", "config": "pass"},
+        },
         {"subject": "loss RobustLoss", "results": {**every}},  # older: TF
-        {"subject": "loss RobustLoss", "backend": "jax", "partial": True,
-         "results": {"fit": "fail"}},
+        {
+            "subject": "loss RobustLoss",
+            "backend": "jax",
+            "partial": True,
+            "results": {"fit": "fail"},
+        },
     ]
     source = tmp_path / "runs.jsonl"
     source.write_text("".join(json.dumps(r) + "\n" for r in runs))

@@ -27,7 +27,9 @@ class NaiveEuclidean(keras.losses.Loss):
 class ScaledMSE(keras.losses.Loss):
     """Takes `factor` but leaves it out of get_config()."""
 
-    def __init__(self, factor=1.0, name="scaled_mse", reduction="sum_over_batch_size"):
+    def __init__(
+        self, factor=1.0, name="scaled_mse", reduction="sum_over_batch_size"
+    ):
         super().__init__(name=name, reduction=reduction)
         self.factor = factor
 
@@ -54,13 +56,20 @@ def test_keras_losses_leave_dtype_out_of_their_config():
     # Keras's own losses take `dtype` but do not return it: the contract
     # says so rather than letting a lost argument pass.
     with pytest.raises(ContractError, match=r"\[config\] .*lacks .*'dtype'"):
-        check_loss(keras.losses.MeanSquaredError, Y_TRUE, Y_PRED, only=["config"])
+        check_loss(
+            keras.losses.MeanSquaredError, Y_TRUE, Y_PRED, only=["config"]
+        )
 
 
 def test_wrong_value_fails_reference():
-    with pytest.raises(ContractError, match=r"\[reference\] .*max abs difference"):
+    with pytest.raises(
+        ContractError, match=r"\[reference\] .*max abs difference"
+    ):
         check_loss(
-            keras.losses.MeanAbsoluteError, Y_TRUE, Y_PRED, reference=mse,
+            keras.losses.MeanAbsoluteError,
+            Y_TRUE,
+            Y_PRED,
+            reference=mse,
             only=["reference"],
         )
 

@@ -28,7 +28,9 @@ class SignOfGradientSGD(keras.optimizers.SGD):
 
     def update_step(self, gradient, variable, learning_rate):
         lr = ops.cast(learning_rate, variable.dtype)
-        self.assign_sub(variable, lr * ops.sign(ops.cast(gradient, variable.dtype)))
+        self.assign_sub(
+            variable, lr * ops.sign(ops.cast(gradient, variable.dtype))
+        )
 
 
 @keras.saving.register_keras_serializable(package="contract_tests")

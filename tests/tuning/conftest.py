@@ -15,7 +15,9 @@ def two_trial_search(tmp_path):
 
     def search(hypermodel, x, y=None, objective="loss"):
         built = []
-        build = hypermodel._build  # KerasTuner wraps `build` in `_build_wrapper`
+        build = (
+            hypermodel._build
+        )  # KerasTuner wraps `build` in `_build_wrapper`
 
         def recording_build(hp):
             model = build(hp)
@@ -32,7 +34,9 @@ def two_trial_search(tmp_path):
             project_name="search",
         )
         tuner.search(x, y, epochs=1, verbose=0)
-        trials = [t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"]
+        trials = [
+            t for t in tuner.oracle.trials.values() if t.status == "COMPLETED"
+        ]
         assert len(trials) == 2
         assert all(t.score is not None and t.score == t.score for t in trials)
         return built[-2:]

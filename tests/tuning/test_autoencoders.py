@@ -22,12 +22,16 @@ X = np.random.default_rng(0).random((32, 8, 8, 1)).astype("float32")
 def _check_training(values, model):
     assert type(model.optimizer).__name__.lower() == values["optimizer"]
     assert float(model.optimizer.learning_rate) == pytest.approx(
-        values["learning_rate"], rel=1e-6)
+        values["learning_rate"], rel=1e-6
+    )
 
 
 def _units(model):
-    return [layer.units for layer in model.layers
-            if isinstance(layer, keras.layers.Dense)]
+    return [
+        layer.units
+        for layer in model.layers
+        if isinstance(layer, keras.layers.Dense)
+    ]
 
 
 @pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
@@ -35,22 +39,34 @@ def test_dense_autoencoder_hypermodel(two_trial_search):
     hypermodel = AutoencoderHyperModel((8, 8, 1), compile=ONE_STEP)
     for values, model in two_trial_search(hypermodel, X, X):
         _check_training(values, model)
-        hidden = [max(1, values["width"] // 2**i) for i in range(values["depth"])]
-        assert _units(model.get_layer("encoder")) == hidden + [values["latent_dim"]]
-        noise = [layer for layer in model.get_layer("encoder").layers
-                 if isinstance(layer, keras.layers.GaussianNoise)]
+        hidden = [
+            max(1, values["width"] // 2**i) for i in range(values["depth"])
+        ]
+        assert _units(model.get_layer("encoder")) == hidden + [
+            values["latent_dim"]
+        ]
+        noise = [
+            layer
+            for layer in model.get_layer("encoder").layers
+            if isinstance(layer, keras.layers.GaussianNoise)
+        ]
         assert [n.stddev for n in noise] == (
-            [values["denoising"]] if values["denoising"] else [])
+            [values["denoising"]] if values["denoising"] else []
+        )
         assert model.loss == "mse"
 
 
 @pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
 def test_conv_autoencoder_hypermodel_widths():
-    hypermodel = AutoencoderHyperModel((8, 8, 1), kind="conv",
-                                       search_space={"depth": 2, "width": 4})
+    hypermodel = AutoencoderHyperModel(
+        (8, 8, 1), kind="conv", search_space={"depth": 2, "width": 4}
+    )
     model = hypermodel.build(keras_tuner.HyperParameters())
-    convs = [layer.filters for layer in model.get_layer("encoder").layers
-             if isinstance(layer, keras.layers.Conv2D)]
+    convs = [
+        layer.filters
+        for layer in model.get_layer("encoder").layers
+        if isinstance(layer, keras.layers.Conv2D)
+    ]
     assert convs == [4, 8]
 
 
@@ -62,12 +78,16 @@ def test_vae_hypermodel(two_trial_search):
         assert isinstance(model, VAE)
         assert model.beta == pytest.approx(values["beta"])
         assert model.latent_shape == (values["latent_dim"],)
-        hidden = [max(1, values["width"] // 2**i) for i in range(values["depth"])]
+        hidden = [
+            max(1, values["width"] // 2**i) for i in range(values["depth"])
+        ]
         assert _units(model.encoder) == hidden + [values["latent_dim"]] * 2
 
 
 def test_build_dense_vae_trains_and_generates():
-    vae = build_dense_vae((4,), latent_dim=2, hidden_units=(8,), beta=0.5, seed=0)
+    vae = build_dense_vae(
+        (4,), latent_dim=2, hidden_units=(8,), beta=0.5, seed=0
+    )
     vae.compile(optimizer="adam")
     history = vae.fit(X.reshape(-1, 64)[:, :4], epochs=2, verbose=0)
     assert np.isfinite(history.history["loss"]).all()
@@ -104,11 +124,19 @@ def test_build_dense_vae_names_the_bad_argument(kwargs, error, argument):
     "make, error, argument",
     [
         (lambda: AutoencoderHyperModel((64,), kind="dens"), ValueError, "kind"),
-        (lambda: AutoencoderHyperModel((8, 8), kind="conv"), ValueError, "input_shape"),
+        (
+            lambda: AutoencoderHyperModel((8, 8), kind="conv"),
+            ValueError,
+            "input_shape",
+        ),
         (lambda: AutoencoderHyperModel(0), ValueError, "input_shape"),
         (lambda: AutoencoderHyperModel((64,), fixed="x"), TypeError, "fixed"),
         (lambda: VAEHyperModel(None), TypeError, "input_shape"),
-        (lambda: VAEHyperModel((64,), search_space=[]), TypeError, "search_space"),
+        (
+            lambda: VAEHyperModel((64,), search_space=[]),
+            TypeError,
+            "search_space",
+        ),
         (lambda: VAEHyperModel((64,), compile=1), TypeError, "compile"),
     ],
 )

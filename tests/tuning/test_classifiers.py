@@ -35,11 +35,14 @@ def _check_training(values, model):
     """Optimizer kind, learning rate and momentum are the sampled ones."""
     assert type(model.optimizer).__name__.lower() == values["optimizer"]
     assert float(model.optimizer.learning_rate) == pytest.approx(
-        values["learning_rate"], rel=1e-6)
+        values["learning_rate"], rel=1e-6
+    )
     if values["optimizer"] in ("sgd", "rmsprop") and "momentum" in values:
         assert model.optimizer.momentum == values["momentum"]
     if values.get("weight_decay"):
-        assert model.optimizer.weight_decay == pytest.approx(values["weight_decay"])
+        assert model.optimizer.weight_decay == pytest.approx(
+            values["weight_decay"]
+        )
     assert model.loss == "sparse_categorical_crossentropy"
     assert model.output_shape[-1] == 10
 
@@ -50,13 +53,19 @@ def test_mlp_hypermodel(two_trial_search):
     hypermodel = MLPHyperModel((8, 8, 1), 10, compile=ONE_STEP)
     for values, model in two_trial_search(hypermodel, x, y):
         _check_training(values, model)
-        dense = [layer for layer in _of_type(model, keras.layers.Dense)
-                 if layer.name.startswith("hidden")]
-        assert [layer.units for layer in dense] == [values["width"]] * values["depth"]
+        dense = [
+            layer
+            for layer in _of_type(model, keras.layers.Dense)
+            if layer.name.startswith("hidden")
+        ]
+        assert [layer.units for layer in dense] == [values["width"]] * values[
+            "depth"
+        ]
         l2 = dense[0].kernel_regularizer
         assert (l2.l2 if l2 else 0.0) == pytest.approx(values["l2"])
         assert len(_of_type(model, keras.layers.BatchNormalization)) == (
-            values["depth"] if values["batch_norm"] else 0)
+            values["depth"] if values["batch_norm"] else 0
+        )
         rates = {layer.rate for layer in _of_type(model, keras.layers.Dropout)}
         assert rates == ({values["dropout"]} if values["dropout"] else set())
 
@@ -127,19 +136,24 @@ def test_vit_hypermodel(two_trial_search):
         _check_training(values, model)
         _check_encoder_blocks(values, model)
         (patches,) = _of_type(model, PatchEmbedding)
-        assert patches.get_config()["patch_size"] in (values["patch_size"],
-                                                       (values["patch_size"],) * 2)
+        assert patches.get_config()["patch_size"] in (
+            values["patch_size"],
+            (values["patch_size"],) * 2,
+        )
 
 
 def test_search_space_overrides_reach_the_model():
     import keras_tuner
 
-    hypermodel = MLPHyperModel(64, 10, search_space={"depth": 3, "width": 8,
-                                                     "batch_norm": None})
+    hypermodel = MLPHyperModel(
+        64, 10, search_space={"depth": 3, "width": 8, "batch_norm": None}
+    )
     assert "batch_norm" not in hypermodel.search_space
     model = hypermodel.build(keras_tuner.HyperParameters())
     assert [model.get_layer(f"hidden_{i}").units for i in range(3)] == [8, 8, 8]
-    with pytest.raises(ValueError, match="`search_space`, key 'depth': a fixed value"):
+    with pytest.raises(
+        ValueError, match="`search_space`, key 'depth': a fixed value"
+    ):
         MLPHyperModel(64, 10, search_space={"depth": float("nan")})
 
 
@@ -150,14 +164,22 @@ def test_search_space_overrides_reach_the_model():
         (lambda: MLPHyperModel(64, 2.5), TypeError, "num_classes"),
         (lambda: MLPHyperModel((0,), 10), ValueError, "input_shape"),
         (lambda: MLPHyperModel(None, 10), TypeError, "input_shape"),
-        (lambda: MLPHyperModel(64, 10, search_space="depth"), TypeError, "search_space"),
+        (
+            lambda: MLPHyperModel(64, 10, search_space="depth"),
+            TypeError,
+            "search_space",
+        ),
         (lambda: MLPHyperModel(64, 10, fixed=3), TypeError, "fixed"),
         (lambda: MLPHyperModel(64, 10, compile="mse"), TypeError, "compile"),
         (lambda: MLPHyperModel(64, 10, name=3), TypeError, "name"),
         (lambda: LeNet5HyperModel((8, 8, 1), 10), ValueError, "input_shape"),
         (lambda: VGGHyperModel((8, 8), 10), ValueError, "input_shape"),
         (lambda: ResNetHyperModel("x", 10), TypeError, "input_shape"),
-        (lambda: TransformerClassifierHyperModel((8,), -1), ValueError, "num_classes"),
+        (
+            lambda: TransformerClassifierHyperModel((8,), -1),
+            ValueError,
+            "num_classes",
+        ),
         (lambda: ViTHyperModel((8, 8, 0), 10), ValueError, "image_shape"),
     ],
 )

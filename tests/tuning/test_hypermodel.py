@@ -43,18 +43,30 @@ def _hp(**values):
 
 def test_values_reach_builder_and_optimizer():
     hypermodel = _hypermodel(
-        depth=Int(1, 3), width=Int(4, 32, step=4), dropout=0.25,
-        l2=Choice([0.0, 0.01]), optimizer=Choice(["adam", "sgd", "rmsprop"]),
-        learning_rate=Float(1e-4, 1e-1, sampling="log"), momentum=Choice([0.0, 0.9]),
+        depth=Int(1, 3),
+        width=Int(4, 32, step=4),
+        dropout=0.25,
+        l2=Choice([0.0, 0.01]),
+        optimizer=Choice(["adam", "sgd", "rmsprop"]),
+        learning_rate=Float(1e-4, 1e-1, sampling="log"),
+        momentum=Choice([0.0, 0.9]),
     )
     model = hypermodel.build(
-        _hp(depth=2, width=12, l2=0.01, optimizer="sgd", learning_rate=0.05,
-            momentum=0.9)
+        _hp(
+            depth=2,
+            width=12,
+            l2=0.01,
+            optimizer="sgd",
+            learning_rate=0.05,
+            momentum=0.9,
+        )
     )
     assert [model.get_layer(f"hidden_{i}").units for i in range(2)] == [12, 12]
     assert "hidden_2" not in [layer.name for layer in model.layers]
     assert model.get_layer("dropout_0").rate == 0.25
-    assert model.get_layer("hidden_0").kernel_regularizer.l2 == pytest.approx(0.01)
+    assert model.get_layer("hidden_0").kernel_regularizer.l2 == pytest.approx(
+        0.01
+    )
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert float(model.optimizer.learning_rate) == pytest.approx(0.05)
     assert model.optimizer.momentum == 0.9
@@ -63,14 +75,20 @@ def test_values_reach_builder_and_optimizer():
 
 def test_weight_decay_and_default_optimizer():
     hypermodel = BuilderHyperModel(
-        build_mlp, {"weight_decay": Choice([1e-3, 1e-2])}, fixed=FIXED,
+        build_mlp,
+        {"weight_decay": Choice([1e-3, 1e-2])},
+        fixed=FIXED,
         compile={"loss": "mse", "optimizer": "rmsprop"},
     )
     model = hypermodel.build(_hp(weight_decay=1e-2))
     assert isinstance(model.optimizer, keras.optimizers.RMSprop)
     assert model.optimizer.weight_decay == pytest.approx(1e-2)
-    assert make_optimizer({"optimizer": "adam", "momentum": 0.9}).get_config().get(
-        "momentum") is None  # momentum only goes to sgd and rmsprop
+    assert (
+        make_optimizer({"optimizer": "adam", "momentum": 0.9})
+        .get_config()
+        .get("momentum")
+        is None
+    )  # momentum only goes to sgd and rmsprop
 
 
 class _Steps(keras.callbacks.Callback):
@@ -124,18 +142,47 @@ def test_batch_size_search_in_random_search(two_trial_search):
     "kwargs, error, message",
     [
         ({"search_space": {3: 1}}, TypeError, "`search_space` keys must be"),
-        ({"search_space": {"optimizer": Choice(["adam", "adamax2"])}}, ValueError,
-         "'optimizer'.*adamax2"),
-        ({"search_space": {"batch_size": Choice([8, 0])}}, ValueError, "'batch_size'.*0"),
-        ({"search_space": {"batch_size": Float(8, 32)}}, TypeError, "'batch_size'"),
+        (
+            {"search_space": {"optimizer": Choice(["adam", "adamax2"])}},
+            ValueError,
+            "'optimizer'.*adamax2",
+        ),
+        (
+            {"search_space": {"batch_size": Choice([8, 0])}},
+            ValueError,
+            "'batch_size'.*0",
+        ),
+        (
+            {"search_space": {"batch_size": Float(8, 32)}},
+            TypeError,
+            "'batch_size'",
+        ),
         ({"search_space": {"epochs": Int(0, 3)}}, ValueError, "'epochs'.*0"),
-        ({"search_space": {"l2": Choice([0.0, 0.1])}, "fixed": {"l2": 0.1}},
-         ValueError, "'l2' is both"),
-        ({"search_space": {}, "fixed": {"learning_rate": 0.1}}, ValueError,
-         "training hyperparameter"),
-        ({"search_space": {}, "compile": "mse"}, TypeError, "`compile` must be a dict"),
-        ({"search_space": {}, "fixed": ["x"]}, TypeError, "`fixed` must be a dict"),
-        ({"search_space": {}, "transform": 3}, TypeError, "`transform` must be callable"),
+        (
+            {"search_space": {"l2": Choice([0.0, 0.1])}, "fixed": {"l2": 0.1}},
+            ValueError,
+            "'l2' is both",
+        ),
+        (
+            {"search_space": {}, "fixed": {"learning_rate": 0.1}},
+            ValueError,
+            "training hyperparameter",
+        ),
+        (
+            {"search_space": {}, "compile": "mse"},
+            TypeError,
+            "`compile` must be a dict",
+        ),
+        (
+            {"search_space": {}, "fixed": ["x"]},
+            TypeError,
+            "`fixed` must be a dict",
+        ),
+        (
+            {"search_space": {}, "transform": 3},
+            TypeError,
+            "`transform` must be callable",
+        ),
         ({"search_space": {}, "name": 3}, TypeError, "`name` must be a string"),
         ({"search_space": {}, "tunable": "yes"}, TypeError, "`tunable`"),
         ({"search_space": None}, TypeError, "`search_space` must be a dict"),
@@ -152,13 +199,25 @@ def test_bad_arguments_raise(kwargs, error, message):
     "training, error, message",
     [
         ("adam", TypeError, "`training` must be a dict"),
-        ({"optimizer": "adamax2"}, ValueError, r"`training\['optimizer'\]` must be one of"),
-        ({"learning_rate": float("nan")}, ValueError, r"`training\['learning_rate'\]`"),
+        (
+            {"optimizer": "adamax2"},
+            ValueError,
+            r"`training\['optimizer'\]` must be one of",
+        ),
+        (
+            {"learning_rate": float("nan")},
+            ValueError,
+            r"`training\['learning_rate'\]`",
+        ),
         ({"learning_rate": 0.0}, ValueError, r"`training\['learning_rate'\]`"),
         ({"learning_rate": "x"}, TypeError, r"`training\['learning_rate'\]`"),
         ({"momentum": 1.5}, ValueError, r"`training\['momentum'\]`"),
         ({"weight_decay": -1e-4}, ValueError, r"`training\['weight_decay'\]`"),
-        ({"learning rate": 0.1}, ValueError, "unknown keys: \\['learning rate'\\]"),
+        (
+            {"learning rate": 0.1},
+            ValueError,
+            "unknown keys: \\['learning rate'\\]",
+        ),
     ],
 )
 def test_make_optimizer_names_the_bad_value(training, error, message):
@@ -169,4 +228,6 @@ def test_make_optimizer_names_the_bad_value(training, error, message):
 def test_make_optimizer_checks_the_default_name():
     with pytest.raises(ValueError, match="`default` must be one of"):
         make_optimizer({}, default="adamax2")
-    assert type(make_optimizer({"batch_size": 8}, default="sgd")).__name__ == "SGD"
+    assert (
+        type(make_optimizer({"batch_size": 8}, default="sgd")).__name__ == "SGD"
+    )

@@ -23,15 +23,30 @@ def test_ranges_map_to_keras_tuner_hyperparameters():
         "rate": 0.25,
     }
     values = sample(hp, validate_search_space(space))
-    assert values == {"units": 16, "lr": 1e-4, "act": "tanh", "bn": True,
-                      "sizes": (16, 8), "rate": 0.25}
+    assert values == {
+        "units": 16,
+        "lr": 1e-4,
+        "act": "tanh",
+        "bn": True,
+        "sizes": (16, 8),
+        "rate": 0.25,
+    }
     kinds = {p.name: type(p).__name__ for p in hp.space}
-    assert kinds == {"units": "Int", "lr": "Float", "act": "Choice", "bn": "Boolean",
-                     "sizes": "Choice", "rate": "Fixed"}
+    assert kinds == {
+        "units": "Int",
+        "lr": "Float",
+        "act": "Choice",
+        "bn": "Boolean",
+        "sizes": "Choice",
+        "rate": "Fixed",
+    }
     units = hp._hps["units"][0]
     assert (units.min_value, units.max_value, units.step) == (8, 64, 8)
     assert hp._hps["lr"][0].sampling == "log"
-    assert hp._hps["sizes"][0].values == ["(8,)", "(16, 8)"]  # tuples go as reprs
+    assert hp._hps["sizes"][0].values == [
+        "(8,)",
+        "(16, 8)",
+    ]  # tuples go as reprs
 
 
 def test_every_choice_value_comes_back_decoded():
@@ -47,23 +62,66 @@ def test_every_choice_value_comes_back_decoded():
 @pytest.mark.parametrize(
     "make, error, message",
     [
-        (lambda: Int(8, 8), ValueError, "`max_value` must be greater than `min_value`"),
+        (
+            lambda: Int(8, 8),
+            ValueError,
+            "`max_value` must be greater than `min_value`",
+        ),
         (lambda: Int(1.5, 8), TypeError, "`min_value` must be an integer"),
-        (lambda: Int(1, 8, step=0), ValueError, "`step` must be a positive integer"),
-        (lambda: Int(1, 8, default=9), ValueError, r"`default` must be .* in \[1, 8\]"),
-        (lambda: Float(0.0, 1.0, sampling="log"), ValueError,
-         "`min_value` must be > 0 for sampling='log'"),
-        (lambda: Float(0.1, 1.0, sampling="square"), ValueError, "`sampling` must be one of"),
-        (lambda: Float(0.1, 1.0, step=-0.1), ValueError, "`step` must be a positive"),
+        (
+            lambda: Int(1, 8, step=0),
+            ValueError,
+            "`step` must be a positive integer",
+        ),
+        (
+            lambda: Int(1, 8, default=9),
+            ValueError,
+            r"`default` must be .* in \[1, 8\]",
+        ),
+        (
+            lambda: Float(0.0, 1.0, sampling="log"),
+            ValueError,
+            "`min_value` must be > 0 for sampling='log'",
+        ),
+        (
+            lambda: Float(0.1, 1.0, sampling="square"),
+            ValueError,
+            "`sampling` must be one of",
+        ),
+        (
+            lambda: Float(0.1, 1.0, step=-0.1),
+            ValueError,
+            "`step` must be a positive",
+        ),
         (lambda: Float("a", 1.0), TypeError, "`min_value` must be a number"),
-        (lambda: Float(0.0, float("nan")), ValueError, "`max_value` must be a finite"),
-        (lambda: Float(0.0, float("inf")), ValueError, "`max_value` must be a finite"),
+        (
+            lambda: Float(0.0, float("nan")),
+            ValueError,
+            "`max_value` must be a finite",
+        ),
+        (
+            lambda: Float(0.0, float("inf")),
+            ValueError,
+            "`max_value` must be a finite",
+        ),
         (lambda: Choice([]), ValueError, "`values` must be a non-empty list"),
         (lambda: Choice("relu"), TypeError, "`values` must be a list or tuple"),
         (lambda: Choice(["relu", "relu"]), ValueError, "distinct"),
-        (lambda: Choice([0.1, float("nan")]), ValueError, "`values` must hold finite"),
-        (lambda: Choice(["relu"], default="tanh"), ValueError, "`default` must be one of"),
-        (lambda: Boolean(default="yes"), TypeError, "`default` must be True or False"),
+        (
+            lambda: Choice([0.1, float("nan")]),
+            ValueError,
+            "`values` must hold finite",
+        ),
+        (
+            lambda: Choice(["relu"], default="tanh"),
+            ValueError,
+            "`default` must be one of",
+        ),
+        (
+            lambda: Boolean(default="yes"),
+            TypeError,
+            "`default` must be True or False",
+        ),
     ],
 )
 def test_bad_ranges_raise_naming_the_argument(make, error, message):
@@ -74,14 +132,18 @@ def test_bad_ranges_raise_naming_the_argument(make, error, message):
 def test_validation_names_the_key_of_a_spoiled_range():
     spec = Int(1, 8)
     spec.max_value = 0  # changed after it was made
-    with pytest.raises(ValueError, match="'units'.*`max_value` must be greater"):
+    with pytest.raises(
+        ValueError, match="'units'.*`max_value` must be greater"
+    ):
         validate_search_space({"ok": Int(1, 2), "units": spec})
     with pytest.raises(ValueError, match="'rate'.*must be finite"):
         validate_search_space({"rate": float("nan")})
 
 
 def test_bad_containers_raise():
-    with pytest.raises(TypeError, match="`search_space` must be a dict of ranges"):
+    with pytest.raises(
+        TypeError, match="`search_space` must be a dict of ranges"
+    ):
         validate_search_space([("units", Int(1, 2))])
     with pytest.raises(TypeError, match="keys must be non-empty strings"):
         validate_search_space({3: Int(1, 2)})
@@ -94,7 +156,9 @@ def test_bad_containers_raise():
 
 
 def test_sample_checks_its_arguments():
-    with pytest.raises(TypeError, match="`hp` must be a keras_tuner.HyperParameters"):
+    with pytest.raises(
+        TypeError, match="`hp` must be a keras_tuner.HyperParameters"
+    ):
         sample({}, {"units": Int(1, 2)})
     with pytest.raises(TypeError, match="`search_space` must be a dict"):
         sample(keras_tuner.HyperParameters(), "units")
