@@ -17,11 +17,16 @@ graph is built (`None`) is never refused.
 import math
 
 __all__ = [
+    "axis_index",
+    "axis_size",
     "batch_size",
+    "batch_vector",
     "boolean",
     "broadcast_compatible",
     "broadcastable_mask",
+    "check_layout",
     "check_rank",
+    "class_labels",
     "concrete_value",
     "data_batch",
     "finite_array",
@@ -29,27 +34,36 @@ __all__ = [
     "fraction",
     "function",
     "image_shape",
+    "image_sides",
     "initializer",
     "integer",
+    "interval",
     "keras_lookup",
     "keras_object",
+    "less_than",
     "mapping",
     "min_rank",
     "model_input_shape",
+    "multiple_of",
     "names",
     "non_negative_number",
     "number",
     "one_of",
     "optional_string",
+    "ordered",
+    "path",
     "positive_int",
     "positive_ints",
     "positive_ints_or_empty",
     "positive_number",
     "random_seed",
     "rate",
+    "same_axis_size",
     "same_batch_size",
     "same_shape",
+    "sequence",
     "static_shape",
+    "string",
     "strings",
     "values_in",
 ]
@@ -189,7 +203,7 @@ def fraction(name, value):
     return float(value)
 
 
-def image_shape(value, name="input_shape"):
+def image_shape(value, name="image_shape"):
     """Returns `value` as (height, width, channels), else raises."""
     return positive_ints(name, value, length=3)
 
@@ -668,3 +682,278 @@ def finite_array(name, value, shape=None):
             f"Received: {name}={value!r}"
         )
     return array
+
+
+def ordered(name_low, low, name_high, high):
+    """Returns `(low, high)` if both are finite numbers and `low <= high`."""
+    low = number(name_low, low)
+    high = number(name_high, high)
+    if low > high:
+        raise ValueError(
+            f"Argument `{name_low}` must not exceed `{name_high}`. "
+            f"Received: {name_low}={low!r}, {name_high}={high!r}"
+        )
+    return low, high
+
+
+def multiple_of(name, value, factor, why=""):
+    """Returns `value` if it is a positive integer multiple of `factor`.
+
+    `why` ends the requirement in the message, e.g. " (sin and cos
+    columns come in pairs)".
+    """
+    value = positive_int(name, value)
+    if value % factor:
+        what = (
+            "a positive even integer"
+            if factor == 2
+            else f"a positive multiple of {factor}"
+        ) + why
+        raise ValueError(
+            f"Argument `{name}` must be {what}. Received: {name}={value!r}"
+        )
+    return value
+
+
+def axis_size(name, value, axis, expected=None, why=""):
+    """Returns the static size of `value` along `axis`, which must be known.
+
+    Raises ValueError if the static rank has no `axis`, the size there is
+    unknown (`None`), or, with `expected`, differs from it. `why` ends the
+    requirement in the message, e.g. " (the layer's features)".
+    """
+    shape = value if isinstance(value, tuple) else static_shape(value)
+    size = None
+    if shape is not None and -len(shape) <= axis < len(shape):
+        size = shape[axis]
+    if size is None or (expected is not None and size != expected):
+        what = "a known size" if expected is None else f"size {expected}"
+        raise ValueError(
+            f"Argument `{name}` must have {what} along axis {axis}{why}. "
+            f"Received: {name}.shape={shape}"
+        )
+    return size
+
+
+def same_axis_size(*named_values, axis=-1):
+    """Raises ValueError unless the (name, tensor) pairs agree along `axis`.
+
+    Unknown sizes (and ranks too small for `axis`) are skipped.
+    """
+    shapes = [
+        (n, v if isinstance(v, tuple) else static_shape(v))
+        for n, v in named_values
+    ]
+    known = [
+        (n, s)
+        for n, s in shapes
+        if s is not None and -len(s) <= axis < len(s) and s[axis] is not None
+    ]
+    if len({s[axis] for _, s in known}) > 1:
+        listed = ", ".join(f"{n}.shape={s}" for n, s in known)
+        names_ = " and ".join(f"`{n}`" for n, _ in known)
+        raise ValueError(
+            f"Arguments {names_} must have the same size along axis {axis}. "
+            f"Received: {listed}"
+        )
+
+
+def batch_vector(name, value):
+    """Raises ValueError unless `value` is shaped `(batch,)` or `(batch, 1)`.
+
+    One value per example (labels, distances, timesteps); unknown sizes
+    pass.
+    """
+    shape = value if isinstance(value, tuple) else static_shape(value)
+    if shape is not None and (
+        len(shape) not in (1, 2)
+        or (len(shape) == 2 and shape[1] not in (1, None))
+    ):
+        raise ValueError(
+            f"Argument `{name}` must have shape (batch,) or (batch, 1), one "
+            f"value per example. Received: {name}.shape={shape}"
+        )
+    return value
+
+
+def axis_index(name, value, rank):
+    """Returns `value` as an axis in `[0, rank)`; it may count from the end.
+
+    A non-integer raises TypeError; an axis outside `[-rank, rank)` raises
+    ValueError.
+    """
+    value = integer(name, value)
+    if not -rank <= value < rank:
+        raise ValueError(
+            f"Argument `{name}` must be an axis of a rank-{rank} input, in "
+            f"[{-rank}, {rank}). Received: {name}={value!r}"
+        )
+    return value % rank
+
+
+def string(name, value, allow_none=False, allow_empty=False):
+    """Returns `value` if it is a string, non-empty unless `allow_empty`.
+
+    `None` passes when `allow_none` (an optional name or tag).
+    """
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(
+            f"Argument `{name}` must be a string"
+            + (" or None" if allow_none else "")
+            + f". Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    if not value and not allow_empty:
+        raise ValueError(
+            f"Argument `{name}` must be a non-empty string. "
+            f"Received: {name}={value!r}"
+        )
+    return value
+
+
+def path(name, value, allow_none=False):
+    """Returns `value` (a string or `os.PathLike`) as a non-empty path string.
+
+    `None` passes when `allow_none` (an optional directory or file).
+    """
+    import os
+
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(
+            f"Argument `{name}` must be a path (a string or os.PathLike)"
+            + (" or None" if allow_none else "")
+            + f". Received: {name}={value!r} of type {type(value).__name__}"
+        )
+    text = os.fspath(value)
+    if not isinstance(text, str) or not text:
+        raise ValueError(
+            f"Argument `{name}` must be a non-empty path string. "
+            f"Received: {name}={value!r}"
+        )
+    return text
+
+
+def less_than(name_low, low, name_high, high):
+    """Raises ValueError unless `low < high` (two values checked already).
+
+    For arguments that bound each other strictly (`begin_step < end_step`);
+    `ordered` allows equality.
+    """
+    if not low < high:
+        raise ValueError(
+            f"Argument `{name_high}` must be greater than `{name_low}`. "
+            f"Received: {name_low}={low!r}, {name_high}={high!r}"
+        )
+
+
+def sequence(name, value, lengths=None, what="a list or tuple"):
+    """Returns `value` as a tuple if it is a list or tuple.
+
+    Args:
+        name: the argument's name, for the message.
+        value: the value to check.
+        lengths: optional allowed lengths.
+        what: the expected value in words, e.g. "a pair (low, high)".
+    """
+    if not isinstance(value, (list, tuple)):
+        raise TypeError(
+            f"Argument `{name}` must be {what}. "
+            f"Received: {name} of type {type(value).__name__}"
+        )
+    if lengths is not None and len(value) not in tuple(lengths):
+        raise ValueError(
+            f"Argument `{name}` must be {what}. "
+            f"Received: {name}, a {type(value).__name__} of length {len(value)}"
+        )
+    return tuple(value)
+
+
+def interval(name, value):
+    """Returns `value` as `(low, high)`, two finite numbers with low < high."""
+    low, high = sequence(name, value, (2,), "a pair (low, high) of numbers")
+    low = number(f"{name}[0]", low)
+    high = number(f"{name}[1]", high)
+    less_than(f"{name}[0]", low, f"{name}[1]", high)
+    return (low, high)
+
+
+def class_labels(name, value, length=None, num_classes=None):
+    """Returns `value` as a 1-D int64 NumPy array of class labels >= 0.
+
+    Floats holding whole numbers count (`3.0`); `length` is the required
+    number of labels and `num_classes` bounds them (`label < num_classes`).
+    Wrong types (`None`, strings, booleans) raise TypeError; a wrong rank,
+    length or value (`2.5`, `-1`) ValueError.
+    """
+    import numpy as np
+
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(
+            f"Argument `{name}` must be a list or 1-D array of integer class "
+            f"labels. Received: {name}={value!r}"
+        )
+    try:
+        array = np.asarray(value)
+    except ValueError:  # ragged nested lists
+        raise ValueError(
+            f"Argument `{name}` must be a 1-D array of class labels. "
+            f"Received: {name}={value!r}"
+        ) from None
+    if array.dtype.kind not in "iuf":
+        raise TypeError(
+            f"Argument `{name}` must hold integer class labels. "
+            f"Received: {name} of dtype {array.dtype}"
+        )
+    check_rank(name, array, 1)
+    if length is not None and len(array) != length:
+        raise ValueError(
+            f"Argument `{name}` must hold {length} labels. "
+            f"Received: {name}.shape={array.shape}"
+        )
+    high = "" if num_classes is None else f" and < {num_classes}"
+    bad = ~np.isfinite(array) | (array != np.round(array)) | (array < 0)
+    if num_classes is not None:
+        bad |= array >= num_classes
+    if np.any(bad):
+        raise ValueError(
+            f"Argument `{name}` must hold whole numbers >= 0{high}. "
+            f"Received values not allowed: {np.unique(array[bad])[:5].tolist()}"
+        )
+    return array.astype("int64")
+
+
+def check_layout(name, value, *layouts):
+    """Raises ValueError unless the static rank of `value` fits a layout.
+
+    Each layout names the axes, e.g. `("batch", "height", "width",
+    "channels")`, and the message shows them; unknown ranks pass.
+    """
+    shape = value if isinstance(value, tuple) else static_shape(value)
+    if shape is not None and len(shape) not in {len(x) for x in layouts}:
+        expected = " or ".join(f"({', '.join(x)})" for x in layouts)
+        raise ValueError(
+            f"Argument `{name}` must have shape {expected}. "
+            f"Received: {name}.shape={shape} (rank {len(shape)})"
+        )
+    return value
+
+
+def image_sides(name, value, minimum=1, multiple=1, why=""):
+    """Returns `value`, an image shape, if its height and width fit.
+
+    Both sides must be at least `minimum` and multiples of `multiple` (what
+    pooling, strided convolutions and upsampling need); `why` ends the
+    requirement in the message, e.g. " for 3 pooling blocks".
+    """
+    height, width = value[0], value[1]
+    if min(height, width) < minimum or height % multiple or width % multiple:
+        needs = [f"at least {minimum}"] if minimum > 1 else []
+        needs += [f"divisible by {multiple}"] if multiple > 1 else []
+        raise ValueError(
+            f"Argument `{name}` must have a height and width "
+            f"{' and '.join(needs)}{why}. Received: {name}={tuple(value)!r}"
+        )
+    return value

@@ -11,9 +11,11 @@ import numpy as np
 
 from keras_dlparts._autodiff import value_and_gradients
 from keras_dlparts._validation import data_batch
+from keras_dlparts._validation import less_than
 from keras_dlparts._validation import non_negative_number
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import positive_number
+from keras_dlparts._validation import sequence
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 
 
@@ -25,7 +27,7 @@ def _layer_key(variable, model_name):
 
 
 def _as_one_replica(fn):
-    """`fn(replicas)` in a replica context of the active `tf.distribute` strategy.
+    """`fn(replicas)` in a replica context of the active distribution strategy.
 
     A callback runs in the cross-replica context when `fit` is called in a
     strategy's scope; there, distributed variables cannot be differentiated.
@@ -48,31 +50,26 @@ def _as_one_replica(fn):
 
 def xy_batch(name, value):
     """`value` as a tuple `(x, y)` or `(x, y, sample_weight)` of one batch."""
-    if not isinstance(value, (tuple, list)):
-        raise TypeError(
-            f"Argument `{name}` must be a tuple (x, y) or (x, y, sample_weight). "
-            f"Received: {name} of type {type(value).__name__}"
-        )
-    if len(value) not in (2, 3):
-        raise ValueError(
-            f"Argument `{name}` must be a tuple (x, y) or (x, y, sample_weight). "
-            f"Received: a {type(value).__name__} of length {len(value)}"
-        )
+    value = sequence(
+        name, value, (2, 3), "a tuple (x, y) or (x, y, sample_weight)"
+    )
     parts = {i: v for i, v in enumerate(value) if i < 2 or v is not None}
     for i, part in parts.items():
         data_batch(f"{name}[{i}]", part)
     data_batch(name, parts)  # one batch size for x, y and sample_weight
-    return tuple(value)
+    return value
 
 
 class GradientFlowMonitor(SummaryWriterCallback):
-    """Logs the gradient norm of every layer and flags vanishing and exploding ones.
+    """Logs every layer's gradient norm; flags vanishing and exploding ones.
 
-    Every `every_n_steps` training batches, the gradient of the compiled
-    loss on a fixed `reference_data` batch is taken with respect to every
-    trainable weight (in training mode; batch-norm statistics and other
-    non-trainable state are restored afterwards, so the model is not
-    changed). For each layer `l` with weights `W_l`,
+    At training step 0 and every `every_n_steps` steps after it, the
+    gradient of the compiled loss on a fixed `reference_data` batch is
+    taken with respect to every trainable weight (in training mode;
+    batch-norm statistics and other non-trainable state are restored
+    afterwards, so the model is not changed). The first reading, step 0,
+    is the untrained network's: it is taken when training begins, before
+    the first update. For each layer `l` with weights `W_l`,
 
     ```
     g_l = sqrt(sum over w in W_l of ||dL/dw||^2)
@@ -91,8 +88,12 @@ class GradientFlowMonitor(SummaryWriterCallback):
         log_dir: TensorBoard run directory.
         reference_data: tuple `(x, y)` (or `(x, y, sample_weight)`), a fixed
             batch on which the gradients are measured.
-        every_n_steps: positive int; measure at global training steps
-            0, N, 2N, ...
+        every_n_steps: positive int `N`; measure at the training steps 0, N,
+            2N, ..., where step `t` means the weights after `t` updates:
+            step 0 is measured when training begins, before the first
+            update (the untrained network), and step `t > 0` at the end of
+            the `t`-th training batch (counted over every `fit` the
+            callback is given to).
         vanishing_threshold: finite float >= 0; norms below it are flagged
             vanishing.
         exploding_threshold: finite float > vanishing_threshold; norms
@@ -101,14 +102,20 @@ class GradientFlowMonitor(SummaryWriterCallback):
     Examples:
 
         >>> import numpy as np, keras, tempfile
-        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(1, name="out")])
+        >>> model = keras.Sequential(
+        ...     [keras.Input((4,)), keras.layers.Dense(1, name="out")]
+        ... )
         >>> model.compile("sgd", "mse")
         >>> x, y = np.ones((8, 4), "float32"), np.zeros((8, 1), "float32")
-        >>> monitor = GradientFlowMonitor(tempfile.mkdtemp(), (x, y), every_n_steps=1)
-        >>> _ = model.fit(x, y, batch_size=4, epochs=1, verbose=0, callbacks=[monitor])
+        >>> monitor = GradientFlowMonitor(
+        ...     tempfile.mkdtemp(), (x, y), every_n_steps=1
+        ... )
+        >>> _ = model.fit(
+        ...     x, y, batch_size=4, epochs=1, verbose=0, callbacks=[monitor]
+        ... )
         >>> steps = [entry["step"] for entry in monitor.history]
-        >>> steps
-        [0, 1]
+        >>> steps  # before any update, after the first, after the second
+        [0, 1, 2]
         >>> first = monitor.history[0]
         >>> list(first["norms"])
         ['out']
@@ -131,13 +138,12 @@ class GradientFlowMonitor(SummaryWriterCallback):
         self.exploding_threshold = positive_number(
             "exploding_threshold", exploding_threshold
         )
-        if not vanishing_threshold < exploding_threshold:
-            raise ValueError(
-                "Arguments `vanishing_threshold` and `exploding_threshold` must "
-                "satisfy 0 <= vanishing_threshold < exploding_threshold. "
-                f"Received: vanishing_threshold={vanishing_threshold}, "
-                f"exploding_threshold={exploding_threshold}"
-            )
+        less_than(
+            "vanishing_threshold",
+            self.vanishing_threshold,
+            "exploding_threshold",
+            self.exploding_threshold,
+        )
         self.history = []
         self._step = 0
 
@@ -206,11 +212,12 @@ class GradientFlowMonitor(SummaryWriterCallback):
                 "gradient_flow/exploding_layers", len(exploding)
             )
             if vanishing or exploding:
+                low, high = self.vanishing_threshold, self.exploding_threshold
                 self.summary.text(
                     "gradient_flow/flags",
-                    f"step {step}: vanishing (norm < {self.vanishing_threshold:g}): "
+                    f"step {step}: vanishing (norm < {low:g}): "
                     f"{', '.join(vanishing) or 'none'}; exploding (norm > "
-                    f"{self.exploding_threshold:g}): {', '.join(exploding) or 'none'}",
+                    f"{high:g}): {', '.join(exploding) or 'none'}",
                 )
         entry = {
             "step": step,
@@ -221,7 +228,13 @@ class GradientFlowMonitor(SummaryWriterCallback):
         self.history.append(entry)
         return entry
 
+    def on_train_begin(self, logs=None):
+        # Step 0 is the untrained network; a later `fit` continues the
+        # count, and its first step was measured at the end of the last one.
+        if self._step == 0:
+            self.measure(0)
+
     def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
         if self._step % self.every_n_steps == 0:
             self.measure(self._step)
-        self._step += 1

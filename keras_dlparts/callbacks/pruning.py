@@ -7,10 +7,13 @@ summaries go to TensorBoard through `tf.summary` (TensorFlow is imported
 only with a `log_dir`).
 """
 
+import keras
 from keras import ops
 
 from keras_dlparts._validation import fraction
+from keras_dlparts._validation import less_than
 from keras_dlparts._validation import names
+from keras_dlparts._validation import ordered
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import rate
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
@@ -67,16 +70,59 @@ def magnitude_mask(weights, sparsity):
     return ops.reshape(mask, ops.shape(weights))
 
 
+def inner_layers(layer):
+    """Every layer inside `layer` (not `layer` itself), each once.
+
+    A model gives its `layers`; any other layer the layers it holds in its
+    attributes, alone or in lists, tuples and dicts (the sublayers Keras
+    tracks, such as the projections of `MultiHeadAttention`). Nested
+    models and layers are walked in turn, parents before their children.
+
+    Examples:
+
+        >>> inner = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        >>> outer = keras.Sequential([inner, keras.layers.Dense(1)])
+        >>> [type(l).__name__ for l in inner_layers(outer)]
+        ['Sequential', 'Dense', 'Dense']
+    """
+    found, seen = [], {id(layer)}
+
+    def children(parent):
+        if isinstance(parent, keras.Model):
+            return list(parent.layers)
+        held, pending = [], list(vars(parent).values())
+        while pending:
+            value = pending.pop(0)
+            if isinstance(value, keras.layers.Layer):
+                held.append(value)
+            elif isinstance(value, (list, tuple)):
+                pending[:0] = list(value)
+            elif isinstance(value, dict):
+                pending[:0] = list(value.values())
+        return held
+
+    def visit(parent):
+        for child in children(parent):
+            if id(child) not in seen:
+                seen.add(id(child))
+                found.append(child)
+                visit(child)
+
+    visit(layer)
+    return found
+
+
 class MagnitudePruning(SummaryWriterCallback):
     """Prunes the smallest-magnitude kernel weights to a target sparsity.
 
     Gradual pruning of Zhu and Gupta, "To prune, or not to prune" (2017):
     at the training step `t` (the optimizer's `iterations`) equal to
     `begin_step + k * frequency` (and at `end_step`), each kernel is
-    pruned layer by layer to the sparsity
+    pruned layer by layer to the sparsity (`t_0 = begin_step`,
+    `t_1 = end_step`)
 
     ```
-    s_t = s_f + (s_i - s_f) * (1 - (t - begin_step) / (end_step - begin_step)) ** 3
+    s_t = s_f + (s_i - s_f) * (1 - (t - t_0) / (t_1 - t_0)) ** 3
     ```
 
     by zeroing its `round(s_t * size)` smallest weights in absolute value
@@ -86,8 +132,9 @@ class MagnitudePruning(SummaryWriterCallback):
     start of every `fit` the masks are initialised from the weights that
     are exactly zero, so a saved and reloaded pruned model, trained further
     with a new `MagnitudePruning`, keeps its zeros. Kernels are the
-    `kernel` weights of `Dense`, `Conv*`, `EinsumDense` and similar layers;
-    biases and normalisation weights are not pruned.
+    trainable `kernel` weights of `Dense`, `Conv*`, `EinsumDense` and
+    similar layers, found in nested models and inside other layers too
+    (see `inner_layers`); biases and normalisation weights are not pruned.
 
     Summaries: `pruning/target_sparsity` at every mask update and
     `pruning/sparsity/<layer>` (the measured fraction of zeros) at every
@@ -112,9 +159,13 @@ class MagnitudePruning(SummaryWriterCallback):
     Examples:
 
         >>> import numpy as np, keras
-        >>> model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(10)])
+        >>> model = keras.Sequential(
+        ...     [keras.Input((8,)), keras.layers.Dense(10)]
+        ... )
         >>> model.compile("adam", "mse")
-        >>> pruning = MagnitudePruning(0.8, begin_step=0, end_step=4, frequency=2)
+        >>> pruning = MagnitudePruning(
+        ...     0.8, begin_step=0, end_step=4, frequency=2
+        ... )
         >>> x, y = np.ones((16, 8), "float32"), np.ones((16, 10), "float32")
         >>> _ = model.fit(x, y, batch_size=2, verbose=0, callbacks=[pruning])
         >>> float(np.mean(model.layers[0].kernel.numpy() == 0))
@@ -135,19 +186,15 @@ class MagnitudePruning(SummaryWriterCallback):
         self.target_sparsity = rate("target_sparsity", target_sparsity)
         self.begin_step = positive_int("begin_step", begin_step, minimum=0)
         self.end_step = positive_int("end_step", end_step)
-        if self.end_step <= self.begin_step:
-            raise ValueError(
-                "Argument `end_step` must be greater than `begin_step`. "
-                f"Received: end_step={end_step!r}, begin_step={begin_step!r}"
-            )
+        less_than("begin_step", self.begin_step, "end_step", self.end_step)
         self.frequency = positive_int("frequency", frequency)
         self.initial_sparsity = fraction("initial_sparsity", initial_sparsity)
-        if self.initial_sparsity > self.target_sparsity:
-            raise ValueError(
-                "Argument `initial_sparsity` must be in [0, target_sparsity]. "
-                f"Received: initial_sparsity={initial_sparsity!r}, "
-                f"target_sparsity={target_sparsity!r}"
-            )
+        ordered(
+            "initial_sparsity",
+            self.initial_sparsity,
+            "target_sparsity",
+            self.target_sparsity,
+        )
         self.layer_names = names("layer_names", layer_names, allow_none=True)
         self.masks = {}
 
@@ -163,16 +210,16 @@ class MagnitudePruning(SummaryWriterCallback):
 
     def _kernels(self):
         kernels = {}
-        for layer in self.model._flatten_layers(include_self=False):
+        for layer in inner_layers(self.model):
             kernel = getattr(layer, "kernel", None)
             if kernel is not None and getattr(kernel, "trainable", False):
                 kernels[layer.name] = kernel
         unknown = sorted(set(self.layer_names or ()) - set(kernels))
         if unknown:
             raise ValueError(
-                f"Argument `layer_names` names layers without a trainable kernel "
-                f"in model {self.model.name!r}: {unknown}. Layers with one: "
-                f"{sorted(kernels)}"
+                "Argument `layer_names` names layers without a trainable "
+                f"kernel in model {self.model.name!r}: {unknown}. Layers "
+                f"with one: {sorted(kernels)}"
             )
         if self.layer_names is not None:
             kernels = {

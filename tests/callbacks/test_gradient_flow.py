@@ -122,16 +122,50 @@ def test_norms_match_numpy_gradient(tmp_path):
     monitor.set_model(model)
     entry = monitor.measure(step=7)
     w, b = (v.numpy() for v in model.layers[0].weights)
-    residual = 2.0 * (x @ w + b - y) / y.size
-    expected = np.sqrt(
-        np.sum((x.T @ residual) ** 2) + np.sum(residual.sum(0) ** 2)
-    )
+    expected = linear_gradient_norm(x, y, w, b)
     assert entry["norms"]["lin"] == pytest.approx(expected, rel=1e-5)
     assert entry["exploding"] == (["lin"] if expected > 0.5 else [])
     monitor.on_train_end()
     assert scalars(str(tmp_path), "gradient_norm/lin") == [
         (7, pytest.approx(expected, rel=1e-5))
     ]
+
+
+def linear_gradient_norm(x, y, w, b):
+    """The MSE gradient norm of `x @ w + b`, from the formula."""
+    residual = 2.0 * (x @ w + b - y) / y.size
+    return np.sqrt(np.sum((x.T @ residual) ** 2) + np.sum(residual.sum(0) ** 2))
+
+
+def test_step_0_is_the_untrained_network(tmp_path):
+    # SGD with a large rate: each update changes the gradient a lot. Step 0
+    # must be the gradient at the initial weights, step t after t updates.
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(8, 3)).astype("float32")
+    y = rng.normal(size=(8, 2)).astype("float32")
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(2, name="lin")]
+    )
+    model.compile(keras.optimizers.SGD(0.3), "mse")
+    w, b = (v.numpy().astype("float64") for v in model.layers[0].weights)
+    expected = []
+    for _ in range(3):  # full batch: each step is one update on (x, y)
+        expected.append(linear_gradient_norm(x, y, w, b))
+        residual = 2.0 * (x @ w + b - y) / y.size
+        w, b = w - 0.3 * (x.T @ residual), b - 0.3 * residual.sum(0)
+    expected.append(linear_gradient_norm(x, y, w, b))
+    assert abs(expected[1] - expected[0]) > 0.1 * expected[0]
+    monitor = GradientFlowMonitor(str(tmp_path), (x, y), every_n_steps=1)
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0, callbacks=[monitor])
+    assert [e["step"] for e in monitor.history] == [0, 1, 2]
+    norms = [e["norms"]["lin"] for e in monitor.history]
+    np.testing.assert_allclose(norms, expected[:3], rtol=1e-4)
+    # A second fit goes on counting: no second reading of step 2.
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[monitor])
+    assert [e["step"] for e in monitor.history] == [0, 1, 2, 3]
+    assert monitor.history[3]["norms"]["lin"] == pytest.approx(
+        expected[3], rel=1e-4
+    )
 
 
 @pytest.mark.parametrize(
@@ -152,7 +186,7 @@ def test_bad_arguments(kwargs, match, tmp_path):
 
 
 def reference_gradients(model, x, y, variables):
-    """The loss gradient straight from the backend's autodiff, in training mode."""
+    """The loss gradient from the backend's own autodiff, in training mode."""
     if keras.backend.backend() == "jax":
         import jax
 
@@ -207,18 +241,18 @@ def test_under_jit_and_distribution(mode, tmp_path):
             jit_compile=mode == "jit",
         )
         model.fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[monitor])
-    assert [e["step"] for e in monitor.history] == [0, 1]
+    assert [e["step"] for e in monitor.history] == [0, 1, 2]
     # The last measurement equals the backend's own gradient now.
     grads = reference_gradients(
         model, x[:16], y[:16], model.get_layer("o").trainable_variables
     )
     expected = np.sqrt(sum(np.sum(np.square(np.asarray(g))) for g in grads))
-    assert monitor.measure(step=2)["norms"]["o"] == pytest.approx(
+    assert monitor.measure(step=3)["norms"]["o"] == pytest.approx(
         expected, rel=1e-4
     )
     # The last measurement inside fit came after the last step: it saw the
     # trainer's current weights (on JAX, its state), the same ones.
-    assert monitor.history[1]["norms"]["o"] == pytest.approx(expected, rel=1e-4)
+    assert monitor.history[2]["norms"]["o"] == pytest.approx(expected, rel=1e-4)
     assert monitor.history[0]["norms"]["o"] != pytest.approx(expected, rel=1e-4)
 
 

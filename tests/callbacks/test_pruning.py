@@ -31,7 +31,7 @@ def digits_mlp(seed=1):
 
 
 def zeros_of(model):
-    return {l.name: l.kernel.numpy() == 0 for l in model.layers}
+    return {layer.name: layer.kernel.numpy() == 0 for layer in model.layers}
 
 
 def test_schedule_matches_zhu_gupta():
@@ -257,3 +257,47 @@ def test_unknown_layer_names_refused_before_training():
         )
     for old, new in zip(before, model.weights):
         np.testing.assert_array_equal(old, new.numpy())  # not one step taken
+
+
+class Block(keras.layers.Layer):
+    """A layer holding sublayers: alone, in a list and in a dict."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.proj = keras.layers.Dense(4, name="proj")
+        self.pair = [keras.layers.Dense(4, name="p0")]
+        self.named = {"last": keras.layers.Dense(4, name="p1")}
+
+    def call(self, x):
+        return self.named["last"](self.pair[0](self.proj(x)))
+
+
+def test_nested_models_and_layers_are_pruned():
+    # The kernels inside a Sequential inside a functional model, inside a
+    # subclassed layer and inside MultiHeadAttention (its EinsumDense
+    # projections) are found, as they were before the walk used public API.
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((3, 4))
+    inner = keras.Sequential(
+        [keras.Input((3, 4)), keras.layers.Dense(4, name="in_seq")]
+    )
+    x = Block(name="block")(inner(inputs))
+    x = keras.layers.MultiHeadAttention(2, 2, name="mha")(x, x)
+    outputs = keras.layers.Dense(1, name="head")(x)
+    model = keras.Model(inputs, outputs)
+    model.compile("sgd", "mse")
+    pruning = MagnitudePruning(0.5, begin_step=0, end_step=1, frequency=1)
+    model.fit(
+        np.ones((4, 3, 4)),
+        np.zeros((4, 3, 1)),
+        batch_size=4,
+        epochs=2,
+        verbose=0,
+        callbacks=[pruning],
+    )
+    expected = {"in_seq", "proj", "p0", "p1", "head"}
+    expected |= {"query", "key", "value", "attention_output"}
+    assert set(pruning.kernels) == expected
+    for name, kernel in pruning.kernels.items():
+        zeros = np.mean(keras.ops.convert_to_numpy(kernel) == 0)
+        assert zeros == pytest.approx(0.5, abs=0.05), name
