@@ -1,4 +1,4 @@
-"""Benchmark: a training step of build_resnet(50) vs keras.applications.ResNet50.
+"""Benchmark: a training step of build_resnet(50) vs keras ResNet50.
 
 Runs on the active Keras backend (`KERAS_BACKEND=tensorflow`, the default,
 or `jax`). Both models are compiled the same way (SGD, categorical
@@ -61,7 +61,7 @@ def main(argv=None):
     )
     print(_steps.describe())
     models = {
-        "ours": build_resnet(50, input_shape=shape, num_classes=args.classes),
+        "ours": build_resnet(50, image_shape=shape, num_classes=args.classes),
         "keras": keras.applications.ResNet50(
             weights=None, input_shape=shape, classes=args.classes
         ),

@@ -1,4 +1,4 @@
-"""CLIP on digits: contrastive image-text training, then zero-shot classification.
+"""CLIP on digits: contrastive image-text training, then zero-shot labels.
 
 Each training image is paired with a short caption ("an image of a seven").
 A `DualEncoder` learns to align the two; it then classifies held-out images
@@ -26,14 +26,14 @@ LENGTH = 8
 
 
 class TemperatureLogger(keras.callbacks.Callback):
-    """Adds the learned temperature to the epoch logs (so TensorBoard plots it)."""
+    """Adds the learned temperature to the epoch logs (for TensorBoard)."""
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["temperature"] = 1.0 / float(self.model.logit_scale())
 
 
-def build(vocab_size, width=64):
+def build(vocabulary_size, width=64):
     images = keras.Sequential(
         [
             keras.Input((8, 8, 1)),
@@ -46,7 +46,7 @@ def build(vocab_size, width=64):
     texts = keras.Sequential(
         [
             keras.Input((LENGTH,), dtype="int32"),
-            keras.layers.Embedding(vocab_size, width, mask_zero=True),
+            keras.layers.Embedding(vocabulary_size, width, mask_zero=True),
             keras.layers.GlobalAveragePooling1D(),
             keras.layers.Dense(width),
         ],
@@ -76,7 +76,8 @@ def main(epochs=25, log_dir="logs/clip"):
     )
     accuracy = float(np.mean(predictions == y_test))
     print(
-        f"zero-shot accuracy on {len(x_test)} held-out digits: {accuracy:.3f} (chance 0.100)"
+        f"zero-shot accuracy on {len(x_test)} held-out digits: "
+        f"{accuracy:.3f} (chance 0.100)"
     )
     return accuracy
 

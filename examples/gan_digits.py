@@ -1,4 +1,4 @@
-"""A conditional DCGAN on scikit-learn's 8x8 digits, with a per-class sample grid.
+"""A conditional DCGAN on scikit-learn's 8x8 digits, with a grid per class.
 
 Trains `keras_dlparts.models.ConditionalGAN` built from
 `build_dcgan_generator` / `build_dcgan_discriminator` (non-saturating
@@ -89,7 +89,7 @@ def main(argv=None):
         f"g_loss {history.history['g_loss'][-1]:.3f}"
     )
     labels = np.repeat(np.arange(10), args.per_class)
-    samples = np.asarray(gan.generate(len(labels), seed=1, labels=labels))
+    samples = gan.generate(len(labels), seed=1, labels=labels)
     per_class = [
         judge_accuracy(samples[labels == c], labels[labels == c])
         for c in range(10)

@@ -56,7 +56,7 @@ class DenseBlock(keras.layers.Layer):
         growth_rate: positive integer, channels each layer adds (`k`).
         bottleneck: boolean, whether each layer starts with the 1x1
             bottleneck convolution.
-        dropout_rate: float in [0, 1), dropout after each convolution.
+        dropout: float in [0, 1), dropout after each convolution.
         epsilon: batch normalisation epsilon.
         momentum: batch normalisation momentum.
         kernel_initializer: initializer of the convolution kernels.
@@ -84,7 +84,7 @@ class DenseBlock(keras.layers.Layer):
         num_layers,
         growth_rate,
         bottleneck=True,
-        dropout_rate=0.0,
+        dropout=0.0,
         epsilon=1.001e-5,
         momentum=0.99,
         kernel_initializer="he_normal",
@@ -95,7 +95,7 @@ class DenseBlock(keras.layers.Layer):
         positive_int("num_layers", num_layers)
         positive_int("growth_rate", growth_rate)
         boolean("bottleneck", bottleneck)
-        rate("dropout_rate", dropout_rate)
+        rate("dropout", dropout)
         _check_batch_norm(epsilon, momentum)
         kernel_initializer = initializer(
             "kernel_initializer", kernel_initializer
@@ -108,7 +108,7 @@ class DenseBlock(keras.layers.Layer):
         self.num_layers = num_layers
         self.growth_rate = growth_rate
         self.bottleneck = bottleneck
-        self.dropout_rate = float(dropout_rate)
+        self.dropout = float(dropout)
         self.epsilon = epsilon
         self.momentum = momentum
         self.kernel_initializer = kernel_initializer
@@ -142,10 +142,10 @@ class DenseBlock(keras.layers.Layer):
                     name=f"layer{index}_conv{j}",
                 )
             )
-            if self.dropout_rate:
+            if self.dropout:
                 layers.append(
                     keras.layers.Dropout(
-                        self.dropout_rate,
+                        self.dropout,
                         seed=None if self.seed is None else self.seed + index,
                         dtype=self.dtype_policy,
                     )
@@ -206,7 +206,7 @@ class DenseBlock(keras.layers.Layer):
             "num_layers": self.num_layers,
             "growth_rate": self.growth_rate,
             "bottleneck": self.bottleneck,
-            "dropout_rate": self.dropout_rate,
+            "dropout": self.dropout,
             "epsilon": self.epsilon,
             "momentum": self.momentum,
             "kernel_initializer": serialize(self.kernel_initializer),

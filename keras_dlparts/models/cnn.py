@@ -14,7 +14,7 @@ VGG_DEPTHS = {
 
 
 def build_lenet5(
-    input_shape=(32, 32, 1),
+    image_shape=(32, 32, 1),
     num_classes=10,
     activation="tanh",
     classifier_activation="softmax",
@@ -27,7 +27,7 @@ def build_lenet5(
     classes. Inputs of at least 16x16 work (28x28 digits too).
 
     Args:
-        input_shape: `(height, width, channels)`.
+        image_shape: `(height, width, channels)`.
         num_classes: positive integer, the classifier's outputs.
         activation: activation of the hidden layers (`tanh` as in 1998).
         classifier_activation: activation of the output (`None` for logits).
@@ -42,18 +42,18 @@ def build_lenet5(
         >>> build_lenet5().count_params()
         61706
     """
-    input_shape = args.image_shape(input_shape)
-    if min(input_shape[:2]) < 16:
+    image_shape = args.image_shape(image_shape)
+    if min(image_shape[:2]) < 16:
         raise ValueError(
             "LeNet-5 needs inputs of at least 16x16. "
-            f"Received: input_shape={input_shape!r}"
+            f"Received: image_shape={image_shape!r}"
         )
     args.positive_int("num_classes", num_classes)
     args.keras_lookup("activation", activation, "activations")
     args.keras_lookup(
         "classifier_activation", classifier_activation, "activations"
     )
-    inputs = keras.Input(input_shape, name="image")
+    inputs = keras.Input(image_shape, name="image")
     x = keras.layers.Conv2D(6, 5, activation=activation, name="c1")(inputs)
     x = keras.layers.AveragePooling2D(2, name="s2")(x)
     x = keras.layers.Conv2D(16, 5, activation=activation, name="c3")(x)
@@ -69,11 +69,11 @@ def build_lenet5(
 
 def build_vgg(
     depth=16,
-    input_shape=(224, 224, 3),
+    image_shape=(224, 224, 3),
     num_classes=1000,
     blocks=None,
     dense_units=4096,
-    dropout_rate=0.0,
+    dropout=0.0,
     batch_norm=False,
     classifier_activation="softmax",
     name=None,
@@ -87,12 +87,12 @@ def build_vgg(
 
     Args:
         depth: 11, 13, 16 or 19; ignored where `blocks` is given.
-        input_shape: `(height, width, channels)`, at least `2**len(blocks)`
+        image_shape: `(height, width, channels)`, at least `2**len(blocks)`
             on each side.
         num_classes: positive integer, the classifier's outputs.
         blocks: optional sequence of `(filters, convolutions)` pairs.
         dense_units: positive integer, units of the two hidden dense layers.
-        dropout_rate: float in [0, 1), dropout after each hidden dense layer.
+        dropout: float in [0, 1), dropout after each hidden dense layer.
         batch_norm: boolean, batch normalisation after each convolution.
         classifier_activation: activation of the output (`None` for logits).
         name: optional model name (default `f"vgg{depth}"`).
@@ -103,28 +103,28 @@ def build_vgg(
     Examples:
 
         >>> from keras_dlparts.models import build_vgg
-        >>> model = build_vgg(input_shape=(8, 8, 3), num_classes=2,
+        >>> model = build_vgg(image_shape=(8, 8, 3), num_classes=2,
         ...                   blocks=((4, 1), (8, 2)), dense_units=16)
         >>> model.output_shape
         (None, 2)
     """
     blocks = _vgg_blocks(depth, blocks)
-    input_shape = args.image_shape(input_shape)
-    if min(input_shape[:2]) < 2 ** len(blocks):
+    image_shape = args.image_shape(image_shape)
+    if min(image_shape[:2]) < 2 ** len(blocks):
         raise ValueError(
-            f"Argument `input_shape` must be at least {2 ** len(blocks)} on "
+            f"Argument `image_shape` must be at least {2 ** len(blocks)} on "
             f"each side for {len(blocks)} pooling blocks. "
-            f"Received: input_shape={input_shape!r}"
+            f"Received: image_shape={image_shape!r}"
         )
     args.positive_int("num_classes", num_classes)
     args.positive_int("dense_units", dense_units)
-    dropout_rate = args.rate("dropout_rate", dropout_rate)
+    dropout = args.rate("dropout", dropout)
     args.boolean("batch_norm", batch_norm)
     args.keras_lookup(
         "classifier_activation", classifier_activation, "activations"
     )
 
-    inputs = keras.Input(input_shape, name="image")
+    inputs = keras.Input(image_shape, name="image")
     x = inputs
     for b, (filters, count) in enumerate(blocks):
         for c in range(count):
@@ -143,8 +143,8 @@ def build_vgg(
     x = keras.layers.Flatten(name="flatten")(x)
     for i in (1, 2):
         x = keras.layers.Dense(dense_units, activation="relu", name=f"fc{i}")(x)
-        if dropout_rate:
-            x = keras.layers.Dropout(dropout_rate, name=f"fc{i}_dropout")(x)
+        if dropout:
+            x = keras.layers.Dropout(dropout, name=f"fc{i}_dropout")(x)
     outputs = keras.layers.Dense(
         num_classes, activation=classifier_activation, name="predictions"
     )(x)

@@ -17,14 +17,14 @@ DENSENET_DEPTHS = {
 
 def build_densenet(
     depth=121,
-    input_shape=(224, 224, 3),
+    image_shape=(224, 224, 3),
     num_classes=1000,
     blocks=None,
     growth_rate=32,
     compression=0.5,
     bottleneck=True,
     stem_filters=None,
-    dropout_rate=0.0,
+    dropout=0.0,
     classifier_activation="softmax",
     name=None,
 ):
@@ -39,14 +39,14 @@ def build_densenet(
 
     Args:
         depth: 121, 169 or 201; ignored where `blocks` is given.
-        input_shape: `(height, width, channels)`.
+        image_shape: `(height, width, channels)`.
         num_classes: positive integer, the classifier's outputs.
         blocks: optional sequence of layers per dense block (custom nets).
         growth_rate: positive integer, channels each dense layer adds.
         compression: float in (0, 1], channels kept by each transition.
         bottleneck: boolean, 1x1 bottleneck convolutions in dense layers.
         stem_filters: optional positive integer, filters of the stem.
-        dropout_rate: float in [0, 1), dropout inside the dense layers.
+        dropout: float in [0, 1), dropout inside the dense layers.
         classifier_activation: activation of the output (`None` for logits).
         name: optional model name (default `f"densenet{depth}"`).
 
@@ -56,7 +56,7 @@ def build_densenet(
     Examples:
 
         >>> from keras_dlparts.models import build_densenet
-        >>> model = build_densenet(input_shape=(16, 16, 3), num_classes=2,
+        >>> model = build_densenet(image_shape=(16, 16, 3), num_classes=2,
         ...                        blocks=(2, 2), growth_rate=4)
         >>> model.output_shape
         (None, 2)
@@ -67,14 +67,14 @@ def build_densenet(
             args.one_of("depth", depth, tuple(DENSENET_DEPTHS))
         ]
     blocks = args.positive_ints("blocks", blocks)
-    input_shape = args.image_shape(input_shape)
+    image_shape = args.image_shape(image_shape)
     # The stem divides the size by 4 (rounding up), each transition by 2.
     needed = 4 * (2 ** (len(blocks) - 1) - 1) + 1
-    if min(input_shape[:2]) < needed:
+    if min(image_shape[:2]) < needed:
         raise ValueError(
-            f"Argument `input_shape` must be at least {needed} on each side "
+            f"Argument `image_shape` must be at least {needed} on each side "
             f"for {len(blocks)} dense blocks (`blocks`={blocks}). "
-            f"Received: input_shape={input_shape!r}"
+            f"Received: image_shape={image_shape!r}"
         )
     args.positive_int("num_classes", num_classes)
     args.positive_int("growth_rate", growth_rate)
@@ -85,19 +85,19 @@ def build_densenet(
     if stem_filters is None:
         stem_filters = 2 * growth_rate
     args.positive_int("stem_filters", stem_filters)
-    args.rate("dropout_rate", dropout_rate)
+    args.rate("dropout", dropout)
     args.keras_lookup(
         "classifier_activation", classifier_activation, "activations"
     )
 
-    inputs = keras.Input(input_shape, name="image")
+    inputs = keras.Input(image_shape, name="image")
     x = imagenet_stem(inputs, stem_filters, use_bias=False)
     for index, num_layers in enumerate(blocks):
         x = DenseBlock(
             num_layers,
             growth_rate,
             bottleneck=bottleneck,
-            dropout_rate=dropout_rate,
+            dropout=dropout,
             name=f"dense_block{index + 1}",
         )(x)
         if index < len(blocks) - 1:

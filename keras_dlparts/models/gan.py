@@ -1,4 +1,4 @@
-"""Generative adversarial networks: `GAN` and the class-conditional `ConditionalGAN`.
+"""Generative adversarial networks: `GAN` and the conditional `ConditionalGAN`.
 
 The training step alternates two updates with two optimizers. It is written
 once (`StatefulStep`), with per-network gradients from each backend's own
@@ -367,10 +367,19 @@ class GAN(SeedState, StatefulStep, keras.Model):
         return ops.sum([ops.cast(loss, "float32") for loss in network.losses])
 
     def generate(self, n, seed=None):
-        """Draws `n` samples `G(z)`, `z ~ N(0, I)`; equal seeds repeat."""
+        """Draws `n` samples `G(z)`, `z ~ N(0, I)`; equal seeds repeat.
+
+        Args:
+            n: positive int, the number of samples.
+            seed: optional int (or `SeedGenerator`); equal seeds give equal
+                samples.
+
+        Returns:
+            A NumPy array of shape `(n,) + generator.output_shape[1:]`.
+        """
         positive_int("n", n)
         z = keras.random.normal((n, self.latent_dim), seed=seed)
-        return self.generator(z, training=False)
+        return ops.convert_to_numpy(self.generator(z, training=False))
 
     def get_config(self):
         config = super().get_config()
@@ -429,7 +438,7 @@ class ConditionalGAN(GAN):
         >>> from keras_dlparts.models import build_dcgan_discriminator
         >>> from keras_dlparts.models import build_dcgan_generator
         >>> g = build_dcgan_generator(4, (8, 8, 1), filters=(4,), num_classes=3)
-        >>> d = build_dcgan_discriminator((8, 8, 1), filters=(4,), num_classes=3)
+        >>> d = build_dcgan_discriminator((8, 8, 1), (4,), num_classes=3)
         >>> cgan = ConditionalGAN(g, d, latent_dim=4, num_classes=3, seed=0)
         >>> cgan.compile()
         >>> x = np.random.default_rng(0).random((6, 8, 8, 1)).astype("float32")
@@ -481,7 +490,18 @@ class ConditionalGAN(GAN):
         return self.discriminator([samples, condition], training=training)
 
     def generate(self, n, seed=None, labels=None):
-        """Draws `n` samples of classes `labels` (default `i % num_classes`)."""
+        """Draws `n` samples of classes `labels` (default `i % num_classes`).
+
+        Args:
+            n: positive int, the number of samples.
+            seed: optional int (or `SeedGenerator`); equal seeds give equal
+                samples.
+            labels: optional int array of shape `(n,)`, the class of each
+                sample.
+
+        Returns:
+            A NumPy array of shape `(n,) + generator.output_shape[1:]`.
+        """
         positive_int("n", n)
         if labels is None:
             labels = ops.arange(n) % self.num_classes
@@ -492,7 +512,7 @@ class ConditionalGAN(GAN):
                 f"labels.shape={tuple(labels.shape)}"
             )
         z = keras.random.normal((n, self.latent_dim), seed=seed)
-        return self.generator([z, labels], training=False)
+        return ops.convert_to_numpy(self.generator([z, labels], training=False))
 
     def get_config(self):
         config = super().get_config()

@@ -61,7 +61,8 @@ class RBM(BuildOnFit, SeedState, StatefulStep, keras.Model):
     Examples:
 
         >>> import numpy as np
-        >>> x = (np.random.default_rng(0).random((16, 6)) > 0.5).astype("float32")
+        >>> rng = np.random.default_rng(0)
+        >>> x = (rng.random((16, 6)) > 0.5).astype("float32")
         >>> rbm = RBM(hidden_units=4, seed=0)
         >>> rbm.compile()
         >>> history = rbm.fit(x, batch_size=8, epochs=2, verbose=0)
@@ -194,13 +195,13 @@ class RBM(BuildOnFit, SeedState, StatefulStep, keras.Model):
         """Runs `steps` full Gibbs steps `v -> h -> v` from `inputs`.
 
         Returns:
-            Binary visible states shaped like `inputs`.
+            A NumPy array of binary visible states shaped like `inputs`.
         """
         visible = self._visible(inputs)
         for _ in range(steps):
             hidden = self._draw(self.hidden_probabilities(visible), None)
             visible = self._draw(self.visible_probabilities(hidden), None)
-        return visible
+        return ops.convert_to_numpy(visible)
 
     def contrastive_divergence(self, inputs, noise=None):
         """The CD-k gradient estimate for a batch of visible vectors.

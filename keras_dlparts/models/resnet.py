@@ -17,7 +17,7 @@ RESNET_DEPTHS = {
 
 def build_resnet(
     depth=50,
-    input_shape=(224, 224, 3),
+    image_shape=(224, 224, 3),
     num_classes=1000,
     width=64,
     blocks_per_stage=None,
@@ -39,7 +39,7 @@ def build_resnet(
     Args:
         depth: 18, 34 or 50; ignored where `blocks_per_stage` and `kind`
             are both given.
-        input_shape: `(height, width, channels)`.
+        image_shape: `(height, width, channels)`.
         num_classes: positive integer, the classifier's outputs.
         width: positive integer, filters of the stem and the first stage.
         blocks_per_stage: optional sequence of positive integers overriding
@@ -55,7 +55,7 @@ def build_resnet(
     Examples:
 
         >>> from keras_dlparts.models import build_resnet
-        >>> model = build_resnet(18, input_shape=(16, 16, 3), num_classes=2,
+        >>> model = build_resnet(18, image_shape=(16, 16, 3), num_classes=2,
         ...                      width=4, blocks_per_stage=(1, 1))
         >>> model.output_shape
         (None, 2)
@@ -71,7 +71,7 @@ def build_resnet(
             kind = default_kind
     blocks = args.positive_ints("blocks_per_stage", blocks_per_stage)
     args.one_of("kind", kind, _KINDS)
-    input_shape = args.image_shape(input_shape)
+    image_shape = args.image_shape(image_shape)
     args.positive_int("num_classes", num_classes)
     args.positive_int("width", width)
     args.keras_lookup(
@@ -79,7 +79,7 @@ def build_resnet(
     )
     args.boolean("use_bias", use_bias)
 
-    inputs = keras.Input(input_shape, name="image")
+    inputs = keras.Input(image_shape, name="image")
     x = imagenet_stem(inputs, width, use_bias=use_bias)
     for stage, count in enumerate(blocks):
         for block in range(count):

@@ -23,13 +23,13 @@ def _double_conv(x, filters, batch_norm, prefix):
 
 
 def build_unet(
-    input_shape=(128, 128, 1),
+    image_shape=(128, 128, 1),
     num_classes=1,
     filters=(64, 128, 256, 512),
     bottleneck_filters=None,
     batch_norm=True,
     upsampling="transpose",
-    dropout_rate=0.0,
+    dropout=0.0,
     output_activation="auto",
     name="unet",
 ):
@@ -46,14 +46,14 @@ def build_unet(
     `num_classes` maps of the input's height and width.
 
     Args:
-        input_shape: `(height, width, channels)`; height and width must be
+        image_shape: `(height, width, channels)`; height and width must be
             multiples of `2**len(filters)`.
         num_classes: positive integer, output channels.
         filters: sequence of positive integers, filters per encoder level.
         bottleneck_filters: optional positive integer.
         batch_norm: boolean, batch normalisation after each convolution.
         upsampling: "transpose" or "resize".
-        dropout_rate: float in [0, 1), dropout before the bottleneck.
+        dropout: float in [0, 1), dropout before the bottleneck.
         output_activation: activation of the output; "auto" is sigmoid for
             one class and softmax otherwise; `None` gives logits.
         name: model name.
@@ -68,7 +68,7 @@ def build_unet(
         >>> build_unet((16, 16, 1), filters=(4, 8)).output_shape
         (None, 16, 16, 1)
     """
-    input_shape = args.image_shape(input_shape)
+    image_shape = args.image_shape(image_shape)
     filters = args.positive_ints("filters", filters)
     args.positive_int("num_classes", num_classes)
     if bottleneck_filters is None:
@@ -76,28 +76,28 @@ def build_unet(
     args.positive_int("bottleneck_filters", bottleneck_filters)
     args.boolean("batch_norm", batch_norm)
     args.one_of("upsampling", upsampling, _UPSAMPLING)
-    dropout_rate = args.rate("dropout_rate", dropout_rate)
+    dropout = args.rate("dropout", dropout)
     if output_activation != "auto":
         args.keras_lookup("output_activation", output_activation, "activations")
     factor = 2 ** len(filters)
-    if input_shape[0] % factor or input_shape[1] % factor:
+    if image_shape[0] % factor or image_shape[1] % factor:
         raise ValueError(
-            f"Argument `input_shape` must have height and width divisible "
+            f"Argument `image_shape` must have height and width divisible "
             f"by {factor} (2**len(filters)). Received: "
-            f"input_shape={input_shape!r}"
+            f"image_shape={image_shape!r}"
         )
     if output_activation == "auto":
         output_activation = "sigmoid" if num_classes == 1 else "softmax"
 
-    inputs = keras.Input(input_shape, name="image")
+    inputs = keras.Input(image_shape, name="image")
     x = inputs
     skips = []
     for level, level_filters in enumerate(filters, start=1):
         x = _double_conv(x, level_filters, batch_norm, f"encoder{level}")
         skips.append(x)
         x = keras.layers.MaxPooling2D(2, name=f"encoder{level}_pool")(x)
-    if dropout_rate:
-        x = keras.layers.Dropout(dropout_rate, name="bottleneck_dropout")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="bottleneck_dropout")(x)
     x = _double_conv(x, bottleneck_filters, batch_norm, "bottleneck")
     for level in range(len(filters), 0, -1):
         level_filters = filters[level - 1]

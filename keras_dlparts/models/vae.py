@@ -28,7 +28,7 @@ def _per_sample_reconstruction(kind, target, output):
 
 
 def _check_networks(encoder, decoder):
-    """Refuses an encoder without two outputs, or codes the decoder cannot take."""
+    """Refuses an encoder without two outputs, or codes the decoder refuses."""
     outputs = encoder.outputs
     if outputs is None:  # a subclassed encoder: known only when called
         return
@@ -199,8 +199,12 @@ class VAE(SeedState, keras.Model):
         return mean, log_var
 
     def decode(self, z):
-        """Returns the decoder's output for codes `z`."""
-        return self.decoder(z, training=False)
+        """Decodes codes `z` (inference mode).
+
+        Returns:
+            A NumPy array, the decoder's output for `z`.
+        """
+        return ops.convert_to_numpy(self.decoder(z, training=False))
 
     def generate(self, n, seed=None):
         """Decodes `n` codes drawn from the prior `N(0, I)`.
@@ -209,6 +213,9 @@ class VAE(SeedState, keras.Model):
             n: positive int, the number of samples.
             seed: optional int (or `SeedGenerator`); equal seeds give equal
                 samples.
+
+        Returns:
+            A NumPy array of shape `(n,) + decoder.output_shape[1:]`.
         """
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(
@@ -226,7 +233,8 @@ class VAE(SeedState, keras.Model):
             steps: int >= 2, the number of points, endpoints included.
 
         Returns:
-            `steps` decoded samples, from `a`'s code to `b`'s.
+            A NumPy array of `steps` decoded samples, from `a`'s code to
+            `b`'s.
         """
         if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
             raise ValueError(

@@ -1,4 +1,4 @@
-"""Word2Vec: skip-gram and CBOW word embeddings trained with negative sampling."""
+"""Word2Vec: skip-gram and CBOW word embeddings with negative sampling."""
 
 import keras
 import numpy as np
@@ -28,18 +28,21 @@ def _is_word(name, value):
         )
 
 
-def _check_entries(name, value, vocab_size, check):
-    """Refuses a `vocab_size`-long list argument of the wrong kind or length."""
+def _check_entries(name, value, vocabulary_size, check):
+    """Refuses a list argument of the wrong kind or length.
+
+    The list must hold `vocabulary_size` entries, each passing `check`.
+    """
     if value is None:
         return
     if not isinstance(value, (list, tuple, np.ndarray)):
         raise TypeError(
-            f"Argument `{name}` must be None or a list of `vocab_size` "
+            f"Argument `{name}` must be None or a list of `vocabulary_size` "
             f"entries. Received: {name}={value!r}"
         )
-    if len(value) != vocab_size:
+    if len(value) != vocabulary_size:
         raise ValueError(
-            f"Argument `{name}` must hold `vocab_size`={vocab_size} "
+            f"Argument `{name}` must hold `vocabulary_size`={vocabulary_size} "
             f"entries. Received: {len(value)} entries"
         )
     for entry in value:
@@ -68,12 +71,12 @@ class Word2Vec(SeedState, keras.Model):
     uninterrupted one.
 
     Args:
-        vocab_size: number of word ids (id 0 is padding).
+        vocabulary_size: number of word ids (id 0 is padding).
         embedding_dim: width of the word vectors.
         mode: `"skipgram"` or `"cbow"`.
         negative_samples: negatives per positive pair.
         word_counts: `None` or the corpus count of every id (a list of
-            `vocab_size` numbers) for the noise distribution.
+            `vocabulary_size` numbers) for the noise distribution.
         vocabulary: `None` or the list of words, so that `most_similar`
             takes and returns words rather than ids.
         seed: seed of the negative sampling.
@@ -81,7 +84,7 @@ class Word2Vec(SeedState, keras.Model):
     Call arguments:
         inputs: `(targets, contexts)` for skip-gram, shaped `(batch,)` each;
             `(contexts, targets)` for CBOW, shaped `(batch, window)` and
-            `(batch,)`. Ids must be in `[0, vocab_size)`; only their values
+            `(batch,)`. Ids must be in `[0, vocabulary_size)`; only their values
             can tell, so they are not checked (an id out of range fails
             inside the embedding lookup on TensorFlow and is clamped on
             JAX).
@@ -94,7 +97,7 @@ class Word2Vec(SeedState, keras.Model):
     Examples:
 
         >>> import numpy as np
-        >>> model = Word2Vec(vocab_size=10, embedding_dim=4, seed=0)
+        >>> model = Word2Vec(vocabulary_size=10, embedding_dim=4, seed=0)
         >>> model.compile(optimizer="adam")
         >>> targets = np.array([2, 3, 4, 5]); contexts = np.array([3, 2, 5, 4])
         >>> history = model.fit((targets, contexts), epochs=2, verbose=0)
@@ -104,7 +107,7 @@ class Word2Vec(SeedState, keras.Model):
 
     def __init__(
         self,
-        vocab_size,
+        vocabulary_size,
         embedding_dim,
         mode="skipgram",
         negative_samples=5,
@@ -113,12 +116,12 @@ class Word2Vec(SeedState, keras.Model):
         seed=None,
         **kwargs,
     ):
-        positive_int("vocab_size", vocab_size, minimum=2)
+        positive_int("vocabulary_size", vocabulary_size, minimum=2)
         positive_int("embedding_dim", embedding_dim)
         positive_int("negative_samples", negative_samples)
         one_of("mode", mode, MODES)
-        _check_entries("word_counts", word_counts, vocab_size, _is_count)
-        _check_entries("vocabulary", vocabulary, vocab_size, _is_word)
+        _check_entries("word_counts", word_counts, vocabulary_size, _is_count)
+        _check_entries("vocabulary", vocabulary, vocabulary_size, _is_word)
         if word_counts is not None and not sum(word_counts[1:]) > 0:
             raise ValueError(
                 "Argument `word_counts` must count at least one word besides "
@@ -126,7 +129,7 @@ class Word2Vec(SeedState, keras.Model):
             )
         random_seed("seed", seed)
         super().__init__(**kwargs)
-        self.vocab_size = vocab_size
+        self.vocabulary_size = vocabulary_size
         self.embedding_dim = embedding_dim
         self.mode = mode
         self.negative_samples = negative_samples
@@ -137,13 +140,13 @@ class Word2Vec(SeedState, keras.Model):
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.center_embedding = keras.layers.Embedding(
-            vocab_size,
+            vocabulary_size,
             embedding_dim,
             embeddings_initializer="uniform",
             name="center",
         )
         self.context_embedding = keras.layers.Embedding(
-            vocab_size,
+            vocabulary_size,
             embedding_dim,
             embeddings_initializer="uniform",
             name="context",
@@ -151,14 +154,14 @@ class Word2Vec(SeedState, keras.Model):
         self.build()
 
     def build(self, input_shape=None):
-        """Creates both embedding tables (their shapes do not depend on the input)."""
+        """Creates both embedding tables (their shapes ignore the input)."""
         self.center_embedding.build((None,))
         self.context_embedding.build((None,))
         self.built = True
 
     def _noise_logits(self):
         if self.word_counts is None:
-            weights = ops.ones((self.vocab_size,))
+            weights = ops.ones((self.vocabulary_size,))
         else:
             weights = ops.power(ops.convert_to_tensor(self.word_counts), 0.75)
         weights = ops.concatenate(
@@ -213,7 +216,7 @@ class Word2Vec(SeedState, keras.Model):
     def compute_loss(
         self, x=None, y=None, y_pred=None, sample_weight=None, training=True
     ):
-        """Negative-sampling loss; `y` is not used (the positive comes first)."""
+        """Negative-sampling loss; `y` is unused (the positive comes first)."""
         labels = ops.concatenate(
             [ops.ones_like(y_pred[:, :1]), ops.zeros_like(y_pred[:, 1:])],
             axis=1,
@@ -225,11 +228,15 @@ class Word2Vec(SeedState, keras.Model):
         return loss + ops.sum(self.losses) if self.losses else loss
 
     def word_vectors(self):
-        """The learned word vectors `V` as a NumPy array `(vocab_size, dim)`."""
+        """The learned word vectors `V` (the center embedding table).
+
+        Returns:
+            A NumPy array of shape `(vocabulary_size, embedding_dim)`.
+        """
         return ops.convert_to_numpy(self.center_embedding.embeddings)
 
     def most_similar(self, word, k=5, exclude=("[UNK]",)):
-        """The `k` words (or ids) whose vectors have the highest cosine to `word`.
+        """The `k` words (or ids) whose vectors are closest in cosine to `word`.
 
         Args:
             word: a word of `vocabulary`, or an id.
@@ -245,7 +252,7 @@ class Word2Vec(SeedState, keras.Model):
         similarity = ops.convert_to_numpy(
             cosine_similarity(vectors, vectors[index][None, :])
         )
-        names = self.vocabulary or list(range(self.vocab_size))
+        names = self.vocabulary or list(range(self.vocabulary_size))
         excluded = [0, index] + [i for i, n in enumerate(names) if n in exclude]
         similarity[excluded] = -float("inf")
         order = [i for i in similarity.argsort()[::-1] if i not in excluded][:k]
@@ -255,19 +262,21 @@ class Word2Vec(SeedState, keras.Model):
         if isinstance(word, str):
             if self.vocabulary is None or word not in self.vocabulary:
                 raise ValueError(
-                    f"Unknown word {word!r}: it is not in this model's `vocabulary`"
+                    f"Unknown word {word!r}: it is not in this model's "
+                    "`vocabulary`"
                 )
             return self.vocabulary.index(word)
-        if not 0 <= int(word) < self.vocab_size:
+        if not 0 <= int(word) < self.vocabulary_size:
             raise ValueError(
-                f"Word id must be in [0, {self.vocab_size}). Received: {word!r}"
+                f"Word id must be in [0, {self.vocabulary_size}). "
+                f"Received: {word!r}"
             )
         return int(word)
 
     def get_config(self):
         return {
             **super().get_config(),
-            "vocab_size": self.vocab_size,
+            "vocabulary_size": self.vocabulary_size,
             "embedding_dim": self.embedding_dim,
             "mode": self.mode,
             "negative_samples": self.negative_samples,

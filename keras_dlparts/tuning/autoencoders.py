@@ -60,7 +60,8 @@ class AutoencoderHyperModel(BuilderHyperModel):
     Examples:
 
         >>> import keras_tuner
-        >>> hypermodel = AutoencoderHyperModel((64,), search_space={"latent_dim": 4})
+        >>> space = {"latent_dim": 4}
+        >>> hypermodel = AutoencoderHyperModel((64,), search_space=space)
         >>> model = hypermodel.build(keras_tuner.HyperParameters())
         >>> model.get_layer("encoder").output_shape
         (None, 4)
@@ -77,7 +78,7 @@ class AutoencoderHyperModel(BuilderHyperModel):
     ):
         kind = _validation.one_of("kind", kind, ("dense", "conv"))
         if kind == "conv":
-            _validation.image_shape(input_shape)
+            _validation.image_shape(input_shape, name="input_shape")
         else:
             _validation.positive_ints("input_shape", input_shape)
         search_space, fixed, compile = checked_options(

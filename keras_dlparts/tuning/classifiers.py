@@ -111,7 +111,8 @@ class MLPHyperModel(_ClassifierHyperModel):
     Examples:
 
         >>> import keras_tuner
-        >>> hypermodel = MLPHyperModel(64, 10, search_space={"depth": 2, "width": 8})
+        >>> space = {"depth": 2, "width": 8}
+        >>> hypermodel = MLPHyperModel(64, 10, search_space=space)
         >>> model = hypermodel.build(keras_tuner.HyperParameters())
         >>> [model.get_layer(f"hidden_{i}").units for i in range(2)]
         [8, 8]
@@ -163,25 +164,25 @@ class LeNet5HyperModel(_ClassifierHyperModel):
     `activation` (tanh as in 1998, or relu) and the training ranges.
 
     Args:
-        input_shape: `(height, width, channels)`.
+        image_shape: `(height, width, channels)`.
         num_classes: the number of classes.
         search_space, fixed, compile, name: as in `MLPHyperModel`.
     """
 
     def __init__(
         self,
-        input_shape,
+        image_shape,
         num_classes,
         search_space=None,
         fixed=None,
         compile=None,
         name=None,
     ):
-        input_shape = _validation.image_shape(input_shape)
-        if min(input_shape[:2]) < 16:
+        image_shape = _validation.image_shape(image_shape)
+        if min(image_shape[:2]) < 16:
             raise ValueError(
-                "Argument `input_shape` must be at least 16x16 for LeNet-5. "
-                f"Received: input_shape={input_shape}"
+                "Argument `image_shape` must be at least 16x16 for LeNet-5. "
+                f"Received: image_shape={image_shape}"
             )
         num_classes = _validation.positive_int("num_classes", num_classes)
         search_space, fixed, compile = checked_options(
@@ -189,7 +190,7 @@ class LeNet5HyperModel(_ClassifierHyperModel):
         )
         defaults = {"activation": Choice(["tanh", "relu"])}
         fixed = {
-            "input_shape": input_shape,
+            "image_shape": image_shape,
             "num_classes": num_classes,
             **fixed,
         }
@@ -204,10 +205,10 @@ class VGGHyperModel(_ClassifierHyperModel):
     Searches `depth` (convolution blocks, at most as many as the image
     side allows halvings, and 3), `width` (filters of the first block,
     doubled per block), `convolutions` per block, `dense_units`,
-    `dropout_rate` and `batch_norm`, plus the training ranges.
+    `dropout` and `batch_norm`, plus the training ranges.
 
     Args:
-        input_shape: `(height, width, channels)`.
+        image_shape: `(height, width, channels)`.
         num_classes: the number of classes.
         search_space, fixed, compile, name: as in `MLPHyperModel`.
 
@@ -222,29 +223,29 @@ class VGGHyperModel(_ClassifierHyperModel):
 
     def __init__(
         self,
-        input_shape,
+        image_shape,
         num_classes,
         search_space=None,
         fixed=None,
         compile=None,
         name=None,
     ):
-        input_shape = _validation.image_shape(input_shape)
+        image_shape = _validation.image_shape(image_shape)
         num_classes = _validation.positive_int("num_classes", num_classes)
         search_space, fixed, compile = checked_options(
             search_space, fixed, compile
         )
-        halvings = int(math.log2(max(1, min(input_shape[:2]))))
+        halvings = int(math.log2(max(1, min(image_shape[:2]))))
         defaults = {
             "depth": _int_range(1, min(3, halvings)),
             "width": Choice([8, 16, 32]),
             "convolutions": Int(1, 2),
             "dense_units": Choice([32, 64, 128]),
-            "dropout_rate": Float(0.0, 0.5, step=0.1),
+            "dropout": Float(0.0, 0.5, step=0.1),
             "batch_norm": Boolean(),
         }
         fixed = {
-            "input_shape": input_shape,
+            "image_shape": image_shape,
             "num_classes": num_classes,
             "name": "vgg",
             **fixed,
@@ -263,21 +264,21 @@ class ResNetHyperModel(_ClassifierHyperModel):
     ranges.
 
     Args:
-        input_shape: `(height, width, channels)`.
+        image_shape: `(height, width, channels)`.
         num_classes: the number of classes.
         search_space, fixed, compile, name: as in `MLPHyperModel`.
     """
 
     def __init__(
         self,
-        input_shape,
+        image_shape,
         num_classes,
         search_space=None,
         fixed=None,
         compile=None,
         name=None,
     ):
-        input_shape = _validation.image_shape(input_shape)
+        image_shape = _validation.image_shape(image_shape)
         num_classes = _validation.positive_int("num_classes", num_classes)
         search_space, fixed, compile = checked_options(
             search_space, fixed, compile
@@ -289,7 +290,7 @@ class ResNetHyperModel(_ClassifierHyperModel):
             "kind": Choice(["basic", "bottleneck"]),
         }
         fixed = {
-            "input_shape": input_shape,
+            "image_shape": image_shape,
             "num_classes": num_classes,
             "name": "resnet",
             **fixed,

@@ -21,7 +21,7 @@ def test_word2vec_example_writes_the_projector_files(tmp_path):
         os.listdir(tmp_path)
     )
     words = (tmp_path / "metadata.tsv").read_text().split()
-    assert "cat" in words and len(words) == model.vocab_size - 2
+    assert "cat" in words and len(words) == model.vocabulary_size - 2
 
 
 @pytest.mark.slow

@@ -341,7 +341,7 @@ TABLE = {
             "num_layers": POSITIVE_INT,
             "growth_rate": POSITIVE_INT,
             "bottleneck": BOOLEAN,
-            "dropout_rate": RATE,
+            "dropout": RATE,
             "epsilon": POSITIVE_NUMBER,
             "momentum": FRACTION,
             "kernel_initializer": INITIALIZER,

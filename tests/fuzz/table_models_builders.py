@@ -91,20 +91,20 @@ TABLE = {
     "models.build_densenet": Entry(
         models.build_densenet,
         args={
-            "input_shape": (8, 8, 1),
+            "image_shape": (8, 8, 1),
             "num_classes": 2,
             "blocks": (1, 1),
             "growth_rate": 2,
         },
         bad={
-            "input_shape": SHAPE,
+            "image_shape": SHAPE,
             "num_classes": POSITIVE_INT,
             "blocks": INTS,
             "growth_rate": POSITIVE_INT,
             "compression": (0, -0.5, 1.5, NAN, INF, "x", None),
             "bottleneck": BOOLEAN,
             "stem_filters": OPTIONAL_POSITIVE_INT,
-            "dropout_rate": RATE,
+            "dropout": RATE,
             "classifier_activation": ACTIVATION,
         },
         note="`depth` is ignored where `blocks` is given: see "
@@ -133,9 +133,9 @@ TABLE = {
     ),
     "models.build_lenet5": Entry(
         models.build_lenet5,
-        args={"input_shape": (16, 16, 1), "num_classes": 2},
+        args={"image_shape": (16, 16, 1), "num_classes": 2},
         bad={
-            "input_shape": SHAPE + ((8, 8, 1),),
+            "image_shape": SHAPE + ((8, 8, 1),),
             "num_classes": POSITIVE_INT,
             "activation": ACTIVATION,
             "classifier_activation": ACTIVATION,
@@ -144,17 +144,17 @@ TABLE = {
     "models.build_vgg": Entry(
         models.build_vgg,
         args={
-            "input_shape": (4, 4, 1),
+            "image_shape": (4, 4, 1),
             "num_classes": 2,
             "blocks": ((2, 1),),
             "dense_units": 4,
         },
         bad={
             "blocks": (((0, 1),), ((2, 0),), ((2,),), ((2.5, 1),), (), "x", 3),
-            "input_shape": SHAPE,
+            "image_shape": SHAPE,
             "num_classes": POSITIVE_INT,
             "dense_units": POSITIVE_INT,
-            "dropout_rate": RATE,
+            "dropout": RATE,
             "batch_norm": BOOLEAN,
             "classifier_activation": ACTIVATION,
         },
@@ -163,13 +163,13 @@ TABLE = {
     ),
     "models.build_lstm_language_model": Entry(
         models.build_lstm_language_model,
-        args={"vocab_size": 5, "embedding_dim": 2, "units": 2},
+        args={"vocabulary_size": 5, "embedding_dim": 2, "units": 2},
         bad={
             **_positive_ints(
-                "vocab_size", "embedding_dim", "units", "num_layers"
+                "vocabulary_size", "embedding_dim", "units", "num_layers"
             ),
             "sequence_length": OPTIONAL_POSITIVE_INT,
-            "dropout_rate": RATE,
+            "dropout": RATE,
             "recurrent_dropout": RATE,
             "layer_norm": BOOLEAN,
             "peephole": BOOLEAN,
@@ -222,7 +222,7 @@ TABLE = {
     "models.build_resnet": Entry(
         models.build_resnet,
         args={
-            "input_shape": (8, 8, 1),
+            "image_shape": (8, 8, 1),
             "num_classes": 2,
             "width": 2,
             "blocks_per_stage": (1,),
@@ -231,7 +231,7 @@ TABLE = {
         bad={
             "blocks_per_stage": tuple(v for v in INTS if v is not None),
             "kind": OPTIONAL_CHOICE,
-            "input_shape": SHAPE,
+            "image_shape": SHAPE,
             "num_classes": POSITIVE_INT,
             "width": POSITIVE_INT,
             "classifier_activation": ACTIVATION,
@@ -338,15 +338,15 @@ TABLE = {
     ),
     "models.build_unet": Entry(
         models.build_unet,
-        args={"input_shape": (4, 4, 1), "filters": (2,)},
+        args={"image_shape": (4, 4, 1), "filters": (2,)},
         bad={
-            "input_shape": SHAPE + ((3, 3, 1),),
+            "image_shape": SHAPE + ((3, 3, 1),),
             "num_classes": POSITIVE_INT,
             "filters": INTS,
             "bottleneck_filters": OPTIONAL_POSITIVE_INT,
             "batch_norm": BOOLEAN,
             "upsampling": CHOICE,
-            "dropout_rate": RATE,
+            "dropout": RATE,
             "output_activation": ACTIVATION,
         },
     ),

@@ -51,7 +51,7 @@ def _dense(inputs, units, **input_kwargs):
 
 
 def _conditional(inputs, units):
-    """A functional model from `[(batch, inputs), labels (batch,)]` to `units`."""
+    """A functional `[(batch, inputs), labels (batch,)]` -> `units` model."""
     x = keras.Input((inputs,))
     labels = keras.Input((), dtype="int32")
     embedded = keras.layers.Embedding(4, 2)(labels)
@@ -328,7 +328,7 @@ TABLE = {
     "models.Word2Vec": Entry(
         models.Word2Vec,
         args={
-            "vocab_size": 10,
+            "vocabulary_size": 10,
             "embedding_dim": 4,
             "mode": "skipgram",
             "negative_samples": 2,
@@ -337,13 +337,13 @@ TABLE = {
             "seed": 0,
         },
         bad={
-            "vocab_size": POSITIVE_INT + (1,),
+            "vocabulary_size": POSITIVE_INT + (1,),
             "embedding_dim": POSITIVE_INT,
             "mode": CHOICE,
             "negative_samples": POSITIVE_INT,
             "word_counts": (
                 "x",
-                [1.0] * 9,  # not vocab_size entries
+                [1.0] * 9,  # not vocabulary_size entries
                 [0.0, -1.0] + [1.0] * 8,
                 [0.0, NAN] + [1.0] * 8,
                 [0.0] * 10,  # no word to draw

@@ -50,15 +50,15 @@ TABLE = {
     ),
     "tuning.LeNet5HyperModel": _classifier(
         tuning.LeNet5HyperModel,
-        "input_shape",
+        "image_shape",
         (16, 16, 1),
         SHAPE + ((8, 8, 1),),
     ),
     "tuning.VGGHyperModel": _classifier(
-        tuning.VGGHyperModel, "input_shape", (8, 8, 1), SHAPE
+        tuning.VGGHyperModel, "image_shape", (8, 8, 1), SHAPE
     ),
     "tuning.ResNetHyperModel": _classifier(
-        tuning.ResNetHyperModel, "input_shape", (8, 8, 1), SHAPE
+        tuning.ResNetHyperModel, "image_shape", (8, 8, 1), SHAPE
     ),
     "tuning.ViTHyperModel": _classifier(
         tuning.ViTHyperModel, "image_shape", (8, 8, 1), SHAPE

@@ -104,8 +104,8 @@ def test_transition_numpy_reference_odd_size():
         (DenseBlock, {"num_layers": 2, "growth_rate": -1}, "growth_rate"),
         (
             DenseBlock,
-            {"num_layers": 2, "growth_rate": 2, "dropout_rate": 1.0},
-            "dropout_rate",
+            {"num_layers": 2, "growth_rate": 2, "dropout": 1.0},
+            "`dropout`",
         ),
         (TransitionLayer, {"compression": 0.0}, "compression"),
         (TransitionLayer, {"compression": 1.5}, "compression"),

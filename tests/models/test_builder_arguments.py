@@ -197,7 +197,7 @@ def test_depth_is_checked_where_it_chooses_the_blocks(build, depth, error):
 def test_densenet_input_must_survive_its_transitions(size, fits):
     # Four blocks: the stem divides by 4 and three transitions by 8.
     build = lambda: models.build_densenet(  # noqa: E731
-        input_shape=(size, size, 1),
+        image_shape=(size, size, 1),
         num_classes=2,
         blocks=(1, 1, 1, 1),
         growth_rate=2,
@@ -205,7 +205,7 @@ def test_densenet_input_must_survive_its_transitions(size, fits):
     if fits:
         assert build().output_shape == (None, 2)
     else:
-        _refuses(ValueError, "input_shape", build)
+        _refuses(ValueError, "image_shape", build)
 
 
 # ----------------------------------------------------------- greedy_decode
@@ -300,7 +300,7 @@ def test_valid_edge_values_still_build():
     assert (
         models.build_resnet(
             18,
-            input_shape=(8, 8, 1),
+            image_shape=(8, 8, 1),
             num_classes=2,
             width=2,
             blocks_per_stage=(1,),

@@ -21,7 +21,7 @@ def test_lenet5_learns_digits():
     (x_train, y_train), (x_test, y_test) = load_digits()
     upsample = lambda x: np.kron(x, np.ones((1, 2, 2, 1), "float32"))  # noqa: E731
     keras.utils.set_random_seed(0)
-    model = build_lenet5(input_shape=(16, 16, 1), activation="relu")
+    model = build_lenet5(image_shape=(16, 16, 1), activation="relu")
     model.compile(
         keras.optimizers.Adam(3e-3),
         "sparse_categorical_crossentropy",
@@ -33,36 +33,36 @@ def test_lenet5_learns_digits():
 
 
 def test_vgg16_architecture_matches_keras_vgg16():
-    ours = build_vgg(16, input_shape=(32, 32, 3), num_classes=10)
+    ours = build_vgg(16, image_shape=(32, 32, 3), num_classes=10)
     peer = keras.applications.VGG16(
         weights=None, input_shape=(32, 32, 3), classes=10
     )
     assert ours.count_params() == peer.count_params()
     ours_convs = [
-        tuple(l.kernel.shape)
-        for l in ours.layers
-        if isinstance(l, keras.layers.Conv2D)
+        tuple(layer.kernel.shape)
+        for layer in ours.layers
+        if isinstance(layer, keras.layers.Conv2D)
     ]
     peer_convs = [
-        tuple(l.kernel.shape)
-        for l in peer.layers
-        if isinstance(l, keras.layers.Conv2D)
+        tuple(layer.kernel.shape)
+        for layer in peer.layers
+        if isinstance(layer, keras.layers.Conv2D)
     ]
     assert ours_convs == peer_convs
 
 
 def test_vgg_batch_norm_variant():
     model = build_vgg(
-        input_shape=(8, 8, 3),
+        image_shape=(8, 8, 3),
         num_classes=2,
         blocks=((4, 2),),
         dense_units=8,
         batch_norm=True,
     )
     norms = [
-        l
-        for l in model.layers
-        if isinstance(l, keras.layers.BatchNormalization)
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
     ]
     assert len(norms) == 2
     conv = model.get_layer("block1_conv1")
@@ -73,11 +73,11 @@ def test_vgg_batch_norm_variant():
 
 def _tiny_vgg():
     return build_vgg(
-        input_shape=(16, 16, 3),
+        image_shape=(16, 16, 3),
         num_classes=3,
         blocks=((4, 1), (8, 2)),
         dense_units=16,
-        dropout_rate=0.1,
+        dropout=0.1,
     )
 
 
@@ -92,14 +92,14 @@ def test_contract_tiny_vgg():
 @pytest.mark.parametrize(
     "builder, kwargs, match",
     [
-        (build_lenet5, {"input_shape": (8, 8, 1)}, "16x16"),
+        (build_lenet5, {"image_shape": (8, 8, 1)}, "16x16"),
         (build_vgg, {"depth": 12}, "depth"),
         (
             build_vgg,
-            {"blocks": ((4, 1),) * 5, "input_shape": (16, 16, 3)},
-            "input_shape",
+            {"blocks": ((4, 1),) * 5, "image_shape": (16, 16, 3)},
+            "image_shape",
         ),
-        (build_vgg, {"dropout_rate": 1.0}, "dropout_rate"),
+        (build_vgg, {"dropout": 1.0}, "`dropout`"),
     ],
 )
 def test_bad_arguments(builder, kwargs, match):

@@ -32,14 +32,14 @@ def test_densenet121_has_exactly_the_parameters_of_keras_densenet121():
 
 def test_custom_blocks_channel_arithmetic():
     model = build_densenet(
-        input_shape=(32, 32, 3),
+        image_shape=(32, 32, 3),
         num_classes=2,
         blocks=(2, 3),
         growth_rate=4,
         compression=0.5,
     )
-    block1, block2 = [l for l in model.layers if isinstance(l, DenseBlock)]
-    (transition,) = [l for l in model.layers if isinstance(l, TransitionLayer)]
+    block1, block2 = [x for x in model.layers if isinstance(x, DenseBlock)]
+    (transition,) = [x for x in model.layers if isinstance(x, TransitionLayer)]
     # stem 2k = 8 channels; +2*4 = 16; transition halves to 8; +3*4 = 20.
     assert block1.output.shape[-1] == 16
     assert transition.output.shape[-1] == 8
@@ -49,7 +49,7 @@ def test_custom_blocks_channel_arithmetic():
 def _tiny():
     return fast_batch_norm(
         build_densenet(
-            input_shape=(16, 16, 3), num_classes=3, blocks=(2, 2), growth_rate=4
+            image_shape=(16, 16, 3), num_classes=3, blocks=(2, 2), growth_rate=4
         )
     )
 

@@ -15,7 +15,7 @@ from keras_dlparts.testing import check_model
 LENGTH = 8
 
 
-def encoders(vocab_size, width=16):
+def encoders(vocabulary_size, width=16):
     images = keras.Sequential(
         [
             keras.Input((8, 8, 1)),
@@ -27,7 +27,7 @@ def encoders(vocab_size, width=16):
     texts = keras.Sequential(
         [
             keras.Input((LENGTH,), dtype="int32"),
-            keras.layers.Embedding(vocab_size, width, mask_zero=True),
+            keras.layers.Embedding(vocabulary_size, width, mask_zero=True),
             keras.layers.GlobalAveragePooling1D(),
             keras.layers.Dense(width),
         ]

@@ -47,7 +47,7 @@ def test_learns_a_deterministic_sequence():
 
 def _tiny():
     return build_lstm_language_model(
-        6, embedding_dim=4, units=4, layer_norm=True, dropout_rate=0.1
+        6, embedding_dim=4, units=4, layer_norm=True, dropout=0.1
     )
 
 
@@ -66,9 +66,9 @@ def test_contract_tiny():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"vocab_size": 0}, "vocab_size"),
-        ({"vocab_size": 5, "num_layers": 0}, "num_layers"),
-        ({"vocab_size": 5, "dropout_rate": 1.0}, "dropout_rate"),
+        ({"vocabulary_size": 0}, "vocabulary_size"),
+        ({"vocabulary_size": 5, "num_layers": 0}, "num_layers"),
+        ({"vocabulary_size": 5, "dropout": 1.0}, "`dropout`"),
     ],
 )
 def test_bad_arguments(kwargs, match):

@@ -20,13 +20,13 @@ def test_resnet50_has_exactly_the_parameters_of_keras_resnet50():
     ours = build_resnet(50)
     assert _counts(ours) == _counts(keras.applications.ResNet50(weights=None))
     assert ours.count_params() == 25_636_712
-    blocks = [l for l in ours.layers if isinstance(l, ResidualBlock)]
+    blocks = [x for x in ours.layers if isinstance(x, ResidualBlock)]
     assert len(blocks) == 16  # 3 + 4 + 6 + 3 bottleneck blocks
 
 
 def test_depths_and_stage_shapes():
-    model = build_resnet(34, input_shape=(32, 32, 3), num_classes=3, width=4)
-    blocks = [l for l in model.layers if isinstance(l, ResidualBlock)]
+    model = build_resnet(34, image_shape=(32, 32, 3), num_classes=3, width=4)
+    blocks = [x for x in model.layers if isinstance(x, ResidualBlock)]
     assert [b.kind for b in blocks] == ["basic"] * 16
     assert [b.strides for b in blocks if b.strides == 2] == [2, 2, 2]
     # Stem /4, then /2 per later stage: 32 -> 8 -> 4 -> 2 -> 1.
@@ -39,7 +39,7 @@ def _tiny():
     return fast_batch_norm(
         build_resnet(
             18,
-            input_shape=(16, 16, 3),
+            image_shape=(16, 16, 3),
             num_classes=3,
             width=4,
             blocks_per_stage=(1, 1),
@@ -60,7 +60,7 @@ def test_contract_tiny():
     "kwargs, match",
     [
         ({"depth": 20}, "depth"),
-        ({"input_shape": (16, 16)}, "input_shape"),
+        ({"image_shape": (16, 16)}, "image_shape"),
         ({"depth": 18, "blocks_per_stage": (1, 0)}, "blocks_per_stage"),
         ({"num_classes": 0}, "num_classes"),
     ],

@@ -57,10 +57,10 @@ def test_contract_tiny():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"input_shape": (12, 12, 1), "filters": (4, 8, 16)}, "divisible by 8"),
+        ({"image_shape": (12, 12, 1), "filters": (4, 8, 16)}, "divisible by 8"),
         ({"upsampling": "nearest"}, "upsampling"),
         ({"filters": ()}, "filters"),
-        ({"dropout_rate": -0.1}, "dropout_rate"),
+        ({"dropout": -0.1}, "`dropout`"),
     ],
 )
 def test_bad_arguments(kwargs, match):

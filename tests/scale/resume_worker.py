@@ -148,7 +148,9 @@ def _diffusion():
 
 
 def _word2vec():
-    model = models.Word2Vec(vocab_size=8, embedding_dim=3, negative_samples=2)
+    model = models.Word2Vec(
+        vocabulary_size=8, embedding_dim=3, negative_samples=2
+    )
     model.compile(optimizer="adam")
     rng = _rng()
     targets, contexts = (rng.integers(1, 8, size=SAMPLES) for _ in range(2))
@@ -186,7 +188,7 @@ UNUSED_OPTIMIZER = {"PerceptronClassifier", "SOM"}
 
 
 def state(model):
-    """Every variable of the model (seed states included) and its optimizer(s)."""
+    """Every variable of the model (seed states included) and its optimizers."""
     variables = list(model.variables)
     if type(model).__name__ not in UNUSED_OPTIMIZER:
         variables += list(model.optimizer.variables)

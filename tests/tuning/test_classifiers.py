@@ -1,4 +1,7 @@
-"""Two-trial searches of the classifier hypermodels: sampled values are the model's."""
+"""Two-trial searches of the classifier hypermodels.
+
+The sampled values are the model's.
+"""
 
 import keras
 import numpy as np
@@ -172,9 +175,9 @@ def test_search_space_overrides_reach_the_model():
         (lambda: MLPHyperModel(64, 10, fixed=3), TypeError, "fixed"),
         (lambda: MLPHyperModel(64, 10, compile="mse"), TypeError, "compile"),
         (lambda: MLPHyperModel(64, 10, name=3), TypeError, "name"),
-        (lambda: LeNet5HyperModel((8, 8, 1), 10), ValueError, "input_shape"),
-        (lambda: VGGHyperModel((8, 8), 10), ValueError, "input_shape"),
-        (lambda: ResNetHyperModel("x", 10), TypeError, "input_shape"),
+        (lambda: LeNet5HyperModel((8, 8, 1), 10), ValueError, "image_shape"),
+        (lambda: VGGHyperModel((8, 8), 10), ValueError, "image_shape"),
+        (lambda: ResNetHyperModel("x", 10), TypeError, "image_shape"),
         (
             lambda: TransformerClassifierHyperModel((8,), -1),
             ValueError,
