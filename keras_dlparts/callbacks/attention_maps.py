@@ -9,8 +9,8 @@ import numpy as np
 from keras_dlparts._validation import boolean
 from keras_dlparts._validation import data_batch
 from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import string
 from keras_dlparts.callbacks.probe import find_layer
-from keras_dlparts.callbacks.probe import layer_name_argument
 from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 
@@ -87,7 +87,7 @@ class AttentionMapLogger(SummaryWriterCallback):
         zoom=1,
     ):
         super().__init__(log_dir)
-        self.layer_name = layer_name_argument("layer_name", layer_name)
+        self.layer_name = string("layer_name", layer_name)
         self.inputs = data_batch("inputs", inputs)
         self.every_n_epochs = positive_int("every_n_epochs", every_n_epochs)
         self.max_images = positive_int("max_images", max_images)

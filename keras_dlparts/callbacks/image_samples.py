@@ -13,12 +13,15 @@ import os
 import numpy as np
 
 from keras_dlparts._validation import boolean
-from keras_dlparts._validation import number
+from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import class_labels
+from keras_dlparts._validation import interval
+from keras_dlparts._validation import path
 from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import string
 from keras_dlparts.callbacks._files import OwnedFiles
 from keras_dlparts.callbacks._files import safe_file_name
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
-from keras_dlparts.callbacks.summary_writer import directory
 
 
 def image_grid(
@@ -44,14 +47,9 @@ def image_grid(
         >>> image_grid(np.ones((3, 2, 2, 1)), padding=1).shape
         (5, 5, 1)
     """
-    images = np.asarray(images, "float32")
+    images = check_rank("images", np.asarray(images, "float32"), (3, 4))
     if images.ndim == 3:
         images = images[..., None]
-    if images.ndim != 4:
-        raise ValueError(
-            "Expected images shaped (n, height, width[, channels]). "
-            f"Received shape {images.shape}"
-        )
     low, high = value_range
     images = np.clip((images - low) / (high - low), 0.0, 1.0)
     n, height, width, channels = images.shape
@@ -88,46 +86,6 @@ def save_png(grid, path):
         pixels = pixels[..., 0]
     Image.fromarray(pixels).save(path)
     return path
-
-
-def _labels(labels, num_samples):
-    """`labels` as `num_samples` integers >= 0 (or `None`)."""
-    if labels is None:
-        return None
-    array = np.asarray(labels)
-    if array.dtype.kind not in "iu" or array.shape != (num_samples,):
-        raise (TypeError if array.dtype.kind not in "iu" else ValueError)(
-            "Argument `labels` must hold `num_samples` integer labels. Received: "
-            f"labels of shape {array.shape} and dtype {array.dtype}, "
-            f"num_samples={num_samples}"
-        )
-    if array.size and array.min() < 0:
-        raise ValueError(
-            f"Argument `labels` must be integers >= 0. Received: labels={labels!r}"
-        )
-    return labels
-
-
-def _value_range(value_range):
-    """`value_range` as `(low, high)`, two finite numbers with low < high."""
-    if not isinstance(value_range, (list, tuple)):
-        raise TypeError(
-            "Argument `value_range` must be a pair (low, high). Received: "
-            f"value_range={value_range!r}"
-        )
-    if len(value_range) != 2:
-        raise ValueError(
-            "Argument `value_range` must be a pair (low, high). Received: "
-            f"value_range={value_range!r}"
-        )
-    low = number("value_range[0]", value_range[0])
-    high = number("value_range[1]", value_range[1])
-    if not low < high:
-        raise ValueError(
-            "Argument `value_range` must be (low, high) with low < high. "
-            f"Received: value_range={value_range!r}"
-        )
-    return (low, high)
 
 
 class ImageSampleLogger(SummaryWriterCallback):
@@ -207,21 +165,19 @@ class ImageSampleLogger(SummaryWriterCallback):
         self.every_n_epochs = positive_int("every_n_epochs", every_n_epochs)
         self.num_samples = positive_int("num_samples", num_samples)
         self.seed = positive_int("seed", seed, minimum=0)
-        self.png_dir = directory("png_dir", png_dir, optional=True)
-        self.labels = _labels(labels, num_samples)
+        self.png_dir = path("png_dir", png_dir, allow_none=True)
+        self.labels = (
+            None
+            if labels is None
+            else class_labels("labels", labels, length=self.num_samples)
+        )
         self.columns = (
             None if columns is None else positive_int("columns", columns)
         )
         self.scale = positive_int("scale", scale)
         self.padding = positive_int("padding", padding, minimum=0)
-        self.value_range = _value_range(value_range)
-        if not isinstance(tag, str):
-            raise TypeError(
-                f"Argument `tag` must be a string. Received: tag={tag!r}"
-            )
-        if not tag:
-            raise ValueError("Argument `tag` must be a non-empty string.")
-        self.tag = tag
+        self.value_range = interval("value_range", value_range)
+        self.tag = string("tag", tag)
         self.overwrite = boolean("overwrite", overwrite)
         self._files = OwnedFiles(type(self).__name__, self.overwrite, "png_dir")
         self.last_grid = None
@@ -240,9 +196,10 @@ class ImageSampleLogger(SummaryWriterCallback):
             if num_classes and max(self.labels) >= num_classes:
                 raise ValueError(
                     f"Argument `labels` must be < num_classes={num_classes} of "
-                    f"{self.model.name!r}. Received: labels={self.labels!r}"
+                    f"{self.model.name!r}. "
+                    f"Received: labels={self.labels.tolist()!r}"
                 )
-            kwargs["labels"] = np.asarray(self.labels, "int32")
+            kwargs["labels"] = self.labels.astype("int32")
         elif takes_labels and num_classes:
             kwargs["labels"] = np.arange(self.num_samples) % num_classes
         return generate, kwargs, num_classes if takes_labels else None

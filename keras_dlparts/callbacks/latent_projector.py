@@ -13,12 +13,15 @@ import numpy as np
 
 from keras_dlparts._validation import batch_size
 from keras_dlparts._validation import boolean
+from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import class_labels
 from keras_dlparts._validation import data_batch
 from keras_dlparts._validation import names
 from keras_dlparts._validation import positive_int
+from keras_dlparts._validation import same_batch_size
+from keras_dlparts._validation import string
 from keras_dlparts.callbacks._files import OwnedFiles
 from keras_dlparts.callbacks.probe import find_layer
-from keras_dlparts.callbacks.probe import layer_name_argument
 from keras_dlparts.callbacks.probe import probe_model
 from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 from keras_dlparts.callbacks.summary_writer import tensorflow
@@ -32,7 +35,7 @@ CONFIG = "projector_config.pbtxt"
 
 
 def _labels(labels, n, class_names):
-    """`labels` as a 1-D array of `n` labels, indices of `class_names` if given."""
+    """`labels`: 1-D, `n` of them, indices of `class_names` if given."""
     if labels is None:
         if class_names is not None:
             raise ValueError(
@@ -40,29 +43,17 @@ def _labels(labels, n, class_names):
                 "the labels). Received: labels=None"
             )
         return None
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or (n is not None and len(labels) != n):
-        raise ValueError(
-            "Argument `labels` must be 1-D with one label per example "
-            f"({n}). Received: labels.shape={labels.shape}"
-        )
     if class_names is None:
-        return labels
-    if labels.dtype.kind not in "iuf" or not np.all(labels == np.round(labels)):
-        raise TypeError(
-            "Argument `labels` must hold integer class indices when `class_names` "
-            f"is given. Received: labels of dtype {labels.dtype}"
-        )
-    if labels.size and labels.min() < 0:
-        raise ValueError(
-            f"Argument `labels` must be >= 0. Received: min(labels)={labels.min()}"
-        )
-    if labels.size and labels.max() >= len(class_names):
-        raise ValueError(
-            f"Argument `class_names` has {len(class_names)} names, too few for "
-            f"the labels (up to {int(labels.max())}). Received: "
-            f"class_names={list(class_names)!r}"
-        )
+        labels = check_rank("labels", np.asarray(labels), 1)
+    else:
+        labels = class_labels("labels", labels)
+        if labels.size and labels.max() >= len(class_names):
+            raise ValueError(
+                f"Argument `class_names` has {len(class_names)} names, too "
+                f"few for the labels (up to {int(labels.max())}). Received: "
+                f"class_names={list(class_names)!r}"
+            )
+    same_batch_size(("data", (n,)), ("labels", labels))
     return labels
 
 
@@ -115,8 +106,10 @@ class LatentSpaceProjector(SummaryWriterCallback):
         >>> model = keras.Sequential([keras.Input((4,)),
         ...     keras.layers.Dense(2, name="code"), keras.layers.Dense(4)])
         >>> log_dir = tempfile.mkdtemp()
-        >>> projector = LatentSpaceProjector(log_dir, np.ones((3, 4), "float32"),
-        ...     labels=[0, 1, 1], layer_name="code")
+        >>> data = np.ones((3, 4), "float32")
+        >>> projector = LatentSpaceProjector(
+        ...     log_dir, data, labels=[0, 1, 1], layer_name="code"
+        ... )
         >>> projector.set_model(model)
         >>> projector.write(step=0).shape
         (3, 2)
@@ -142,9 +135,7 @@ class LatentSpaceProjector(SummaryWriterCallback):
         self.labels = _labels(
             labels, batch_size(keras.tree.flatten(data)[0]), self.class_names
         )
-        self.layer_name = layer_name_argument(
-            "layer_name", layer_name, optional=True
-        )
+        self.layer_name = string("layer_name", layer_name, allow_none=True)
         self.every_n_epochs = (
             None
             if every_n_epochs is None
@@ -232,8 +223,9 @@ class LatentSpaceProjector(SummaryWriterCallback):
         with self.writer.as_default(step=step):
             self.summary.text(
                 "latent_space/info",
-                f"{values.shape[0]} points of dimension {values.shape[1]} from "
-                f"{self.layer_name or 'the model output'}; open the Projector tab.",
+                f"{values.shape[0]} points of dimension {values.shape[1]} "
+                f"from {self.layer_name or 'the model output'}; open the "
+                "Projector tab.",
             )
         self.writer.flush()
         return values

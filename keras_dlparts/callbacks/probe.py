@@ -7,21 +7,6 @@ every backend.
 import keras
 
 
-def layer_name_argument(name, value, optional=False):
-    """`value` if it is a non-empty string (or `None` when `optional`)."""
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise TypeError(
-            f"Argument `{name}` must be the name of a layer (a string"
-            + (" or None" if optional else "")
-            + f"). Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    if not value:
-        raise ValueError(f"Argument `{name}` must be a non-empty layer name.")
-    return value
-
-
 def find_layer(model, name):
     """Returns the layer called `name` in `model` or in its nested models."""
     for layer in model.layers:

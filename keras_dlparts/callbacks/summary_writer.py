@@ -7,35 +7,16 @@ constructing a callback loads no TensorFlow, and a callback whose
 summaries are optional never needs it.
 """
 
-import os
-
 import keras
+
+from keras_dlparts._validation import path
 
 
 def tensorflow():
-    """Imports and returns TensorFlow (summaries, checkpoints of the projector)."""
+    """Imports and returns TensorFlow (summaries, projector checkpoints)."""
     import tensorflow as tf
 
     return tf
-
-
-def directory(name, value, optional=False):
-    """`value` as a directory path string; `None` passes when `optional`."""
-    if value is None and optional:
-        return None
-    if not isinstance(value, str) and not hasattr(value, "__fspath__"):
-        raise TypeError(
-            f"Argument `{name}` must be a directory path"
-            + (" or None" if optional else "")
-            + f". Received: {name}={value!r} of type {type(value).__name__}"
-        )
-    value = os.fspath(value)
-    if not isinstance(value, str) or not value:
-        raise ValueError(
-            f"Argument `{name}` must be a non-empty directory path. "
-            f"Received: {name}={value!r}"
-        )
-    return value
 
 
 class SummaryWriterCallback(keras.callbacks.Callback):
@@ -56,7 +37,7 @@ class SummaryWriterCallback(keras.callbacks.Callback):
 
     def __init__(self, log_dir, optional=False):
         super().__init__()
-        self.log_dir = directory("log_dir", log_dir, optional)
+        self.log_dir = path("log_dir", log_dir, allow_none=optional)
         self._writer = None
 
     @property

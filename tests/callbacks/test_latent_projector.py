@@ -119,7 +119,7 @@ def _fit(model, callback, epochs=3):
         ),
         (
             {"labels": LABELS + 0.5, "class_names": ["a", "b", "c"]},
-            TypeError,
+            ValueError,
             "labels",
         ),
         ({"class_names": "abc", "labels": LABELS}, TypeError, "class_names"),
