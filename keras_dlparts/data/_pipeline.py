@@ -5,6 +5,8 @@ JAX too); TensorFlow is imported when a pipeline is built, not when this
 module is.
 """
 
+import os
+
 import keras
 
 from keras_dlparts import _validation
@@ -32,13 +34,14 @@ def normalizer(normalize):
         return None
     if callable(normalize):
         return normalize
-    if not isinstance(normalize, str) or normalize not in _NORMALIZATIONS:
-        error = ValueError if isinstance(normalize, str) else TypeError
-        raise error(
-            f"Argument `normalize` must be one of {sorted(_NORMALIZATIONS)}, a "
-            f"callable, True or None. Received: normalize={normalize!r}"
-        )
-    return _NORMALIZATIONS[normalize]
+    if isinstance(normalize, str):
+        _validation.one_of("normalize", normalize, sorted(_NORMALIZATIONS))
+        return _NORMALIZATIONS[normalize]
+    raise TypeError(
+        f"Argument `normalize` must be one of {sorted(_NORMALIZATIONS)}, a "
+        f"callable, True or None. Received: normalize={normalize!r} of type "
+        f"{type(normalize).__name__}"
+    )
 
 
 def augmenter(augment):
@@ -46,13 +49,13 @@ def augmenter(augment):
     `training=True`), a callable, or a list of them applied in order."""
     if augment is None:
         return None
-    steps = list(augment) if isinstance(augment, (list, tuple)) else [augment]
-    for step in steps:
-        if not callable(step):
-            raise TypeError(
-                "Argument `augment` must be a Keras layer, a callable or a list "
-                f"of them. Received: augment={augment!r}"
-            )
+    if isinstance(augment, (list, tuple)):
+        steps = [
+            _validation.function(f"augment[{i}]", step)
+            for i, step in enumerate(augment)
+        ]
+    else:
+        steps = [_validation.function("augment", augment)]
 
     def apply(x):
         for step in steps:
@@ -92,11 +95,8 @@ def pipeline_steps(
     """Checks the pipeline's arguments by name; returns its map functions."""
     _validation.positive_int("batch_size", batch_size)
     _validation.positive_int("shuffle_buffer", shuffle_buffer, minimum=0)
-    if not isinstance(cache, bool) and not (isinstance(cache, str) and cache):
-        raise TypeError(
-            "Argument `cache` must be True, False or a file name. "
-            f"Received: cache={cache!r}"
-        )
+    if not isinstance(cache, bool):  # else a file name
+        _validation.path("cache", cache)
     _validation.random_seed("seed", seed)
     _validation.boolean("drop_remainder", drop_remainder)
     return [
@@ -137,7 +137,11 @@ def batched_pipeline(
 
     AUTOTUNE = tf.data.AUTOTUNE
     if cache:
-        dataset = dataset.cache() if cache is True else dataset.cache(cache)
+        dataset = (
+            dataset.cache()
+            if cache is True
+            else dataset.cache(os.fspath(cache))
+        )
     if shuffle_buffer:
         dataset = dataset.shuffle(
             shuffle_buffer, seed=seed, reshuffle_each_iteration=True

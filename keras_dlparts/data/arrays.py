@@ -69,14 +69,10 @@ def make_dataset(
 
 def _examples(name, value):
     """`value` as a NumPy array of at least one example, else raises."""
-    if value is None or isinstance(value, (str, bytes)):
-        raise TypeError(
-            f"Argument `{name}` must be an array with the examples on its "
-            f"first axis. Received: {name}={value!r}"
-        )
+    _validation.data_batch(name, value)
     try:
         array = np.asarray(value)
-    except ValueError as error:  # ragged nested lists
+    except ValueError as error:  # arrays of unequal shapes
         raise ValueError(
             f"Argument `{name}` must be an array (equal shapes of every "
             f"example). Received: {error}"

@@ -106,7 +106,8 @@ def digit_captions(labels, templates=CAPTION_TEMPLATES, seed=0):
     if not templates or not all("{}" in t for t in templates):
         raise ValueError(
             "Argument `templates` must be a non-empty list of strings, each "
-            f"with a `{{}}` for the digit's name. Received: templates={templates!r}"
+            "with a `{}` for the digit's name. "
+            f"Received: templates={templates!r}"
         )
     rng = np.random.default_rng(_validation.random_seed("seed", seed))
     return [
@@ -117,17 +118,4 @@ def digit_captions(labels, templates=CAPTION_TEMPLATES, seed=0):
 
 def _digit_labels(labels):
     """`labels` as a 1-D integer array of digits 0 to 9, else raises."""
-    if labels is None or isinstance(labels, (str, bytes)):
-        raise TypeError(
-            "Argument `labels` must be a list or array of digit labels. "
-            f"Received: labels={labels!r}"
-        )
-    array = np.asarray(labels)
-    if array.dtype.kind not in "iuf":
-        raise TypeError(
-            "Argument `labels` must hold integer digit labels. "
-            f"Received: labels={labels!r}"
-        )
-    _validation.check_rank("labels", array, 1)
-    _validation.values_in("labels", array, range(10), "digit labels 0 to 9")
-    return array.astype("int64")
+    return _validation.class_labels("labels", labels, num_classes=10)

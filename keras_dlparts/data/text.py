@@ -27,10 +27,7 @@ def standardize(text):
         >>> standardize("The cat, the DOG!")
         ['the', 'cat', 'the', 'dog']
     """
-    if not isinstance(text, str):
-        raise TypeError(
-            f"Argument `text` must be a string. Received: {type(text).__name__}"
-        )
+    _validation.string("text", text, allow_empty=True)
     return _PUNCTUATION.sub(" ", text.lower()).split()
 
 
@@ -80,11 +77,14 @@ class Vocabulary:
         return [self.index.get(word, 1) for word in standardize(text)]
 
     def encode_batch(self, texts, length):
-        """Word ids of each text, cut or padded with 0 to `length`: int32 `(n, length)`.
+        """Word ids of each text, cut or padded with 0 to `length`.
+
+        Returns an int32 array `(n, length)`.
 
         Examples:
 
-            >>> Vocabulary(["a b c"]).encode_batch(["a b c", "c"], length=2).tolist()
+            >>> vocab = Vocabulary(["a b c"])
+            >>> vocab.encode_batch(["a b c", "c"], length=2).tolist()
             [[2, 3], [4, 0]]
         """
         texts = _validation.strings("texts", texts)
@@ -109,27 +109,19 @@ def _sequences(sequences):
             "Argument `sequences` must be a list of lists of word ids. "
             f"Received: sequences={sequences!r}"
         )
-    return [_word_ids(sequence) for sequence in sequences]
+    return [_word_ids(row, sequence) for row, sequence in enumerate(sequences)]
 
 
-def _word_ids(sequence):
+def _word_ids(row, sequence):
     if isinstance(sequence, (str, bytes)) or not hasattr(sequence, "__iter__"):
         raise TypeError(
             "Argument `sequences` must hold lists of word ids. Received an "
             f"item {sequence!r} of type {type(sequence).__name__}"
         )
-    ids = [int(i) if isinstance(i, np.integer) else i for i in sequence]
-    for i in ids:
-        if isinstance(i, bool) or not isinstance(i, int):
-            raise TypeError(
-                "Argument `sequences` must hold integer word ids. "
-                f"Received: {i!r} of type {type(i).__name__}"
-            )
-        if i < 0:
-            raise ValueError(
-                f"Argument `sequences` must hold word ids >= 0. Received: {i}"
-            )
-    return ids
+    return [
+        _validation.positive_int(f"sequences[{row}][{col}]", i, minimum=0)
+        for col, i in enumerate(sequence)
+    ]
 
 
 def _windows(sequence, window_size):

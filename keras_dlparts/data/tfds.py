@@ -4,8 +4,6 @@ The pipelines are `tf.data` (TensorFlow and TFDS are imported when the first
 one is made); they feed `model.fit` on the TensorFlow and the JAX backend.
 """
 
-import os
-
 from keras_dlparts import _validation
 from keras_dlparts.data._pipeline import batched_pipeline
 from keras_dlparts.data._pipeline import pipeline_steps
@@ -131,29 +129,17 @@ def load_tfds(
     )
 
 
-def _non_empty_string(name, value):
-    if not isinstance(value, str) or not value:
-        error = ValueError if isinstance(value, str) else TypeError
-        raise error(
-            f"Argument `{name}` must be a non-empty string. Received: {name}={value!r}"
-        )
-
-
 def _check_arguments(
     name, split, as_supervised, image_key, label_key, data_dir, download
 ):
-    """Checks `load_tfds`'s own arguments by name, before TFDS reads anything."""
-    _non_empty_string("name", name)
+    """Checks `load_tfds`'s own arguments by name, before TFDS reads."""
+    _validation.string("name", name)
     if isinstance(split, (list, tuple)):
         _validation.names("split", split)
     elif not hasattr(split, "to_absolute"):  # a tfds.core.ReadInstruction
-        _non_empty_string("split", split)
+        _validation.string("split", split)
     _validation.boolean("as_supervised", as_supervised)
-    _non_empty_string("image_key", image_key)
-    _non_empty_string("label_key", label_key)
-    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
-        raise TypeError(
-            "Argument `data_dir` must be None or a directory path. "
-            f"Received: data_dir={data_dir!r}"
-        )
+    _validation.string("image_key", image_key)
+    _validation.string("label_key", label_key)
+    _validation.path("data_dir", data_dir, allow_none=True)
     _validation.boolean("download", download)
