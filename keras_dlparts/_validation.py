@@ -66,6 +66,7 @@ __all__ = [
     "string",
     "strings",
     "values_in",
+    "state_list",
 ]
 
 
@@ -956,4 +957,33 @@ def image_sides(name, value, minimum=1, multiple=1, why=""):
             f"Argument `{name}` must have a height and width "
             f"{' and '.join(needs)}{why}. Received: {name}={tuple(value)!r}"
         )
+    return value
+
+
+def state_list(name, value, sizes, inputs=None):
+    """Returns `value` if it is a list of `(batch, size)` tensors, one a size.
+
+    The recurrent states of a cell: `len(sizes)` tensors of rank 2 whose
+    last dimensions are `sizes`, with the batch size of `inputs` (a
+    `(name, tensor)` pair) when given.
+    """
+    if not isinstance(value, (list, tuple)) or len(value) != len(sizes):
+        count = len(value) if isinstance(value, (list, tuple)) else None
+        raise ValueError(
+            f"Argument `{name}` must be a list of {len(sizes)} tensors. "
+            f"Received: {name} of type {type(value).__name__}"
+            + (f" and length {count}" if count is not None else "")
+        )
+    named = [] if inputs is None else [inputs]
+    for index, (state, size) in enumerate(zip(value, sizes)):
+        item = f"{name}[{index}]"
+        check_rank(item, state, 2)
+        got = static_shape(state)
+        if got is not None and got[-1] is not None and got[-1] != size:
+            raise ValueError(
+                f"Argument `{item}` must have shape (batch, {size}). "
+                f"Received: {item}.shape={got}"
+            )
+        named.append((item, state))
+    same_batch_size(*named)
     return value

@@ -69,8 +69,9 @@ class AttentionMapLogger(SummaryWriterCallback):
         >>> x = keras.Input((5, 8))
         >>> y = keras.layers.MultiHeadAttention(2, 4, name="mha")(x, x)
         >>> model = keras.Model(x, y)
-        >>> logger = AttentionMapLogger(tempfile.mkdtemp(), "mha",
-        ...                             np.ones((3, 5, 8), "float32"), max_images=2)
+        >>> logger = AttentionMapLogger(
+        ...     tempfile.mkdtemp(), "mha", np.ones((3, 5, 8), "float32"),
+        ...     max_images=2)
         >>> logger.set_model(model)
         >>> logger.log(step=0).shape  # 2 images, 5 rows, 2 heads of 5 columns
         (2, 5, 11, 1)
@@ -104,6 +105,9 @@ class AttentionMapLogger(SummaryWriterCallback):
                     f"Model {self.model.name!r} has no layer named "
                     f"{self.layer_name!r}."
                 )
+            # Keras has no public record of a layer's call (its arguments
+            # and flags) in a Functional model; `_inbound_nodes` is guarded
+            # by tests/test_keras_private_api.py.
             nodes = getattr(layer, "_inbound_nodes", [])
             if not nodes:
                 raise ValueError(
@@ -118,7 +122,7 @@ class AttentionMapLogger(SummaryWriterCallback):
         return self._layer, self._probe
 
     def attention_scores(self):
-        """Returns the attention weights `(batch, heads, T_q, T_k)` on `inputs`."""
+        """The attention weights `(batch, heads, T_q, T_k)` on `inputs`."""
         # Reading `self.model` on JAX attaches the trainer's current state.
         _ = self.model
         layer, probe = self._layer_and_probe()

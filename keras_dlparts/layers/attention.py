@@ -1,7 +1,9 @@
 """Multi-head attention with a choice of score function."""
 
+import functools
 import inspect
 import math
+import operator
 
 import keras
 from keras import ops
@@ -35,19 +37,35 @@ _KERAS_OBJECTS = {
 
 
 def _check_keras_arguments(num_heads, key_dim, args, kwargs):
-    """Checks by name the arguments meant for `keras.layers.MultiHeadAttention`."""
+    """Checks by name the arguments meant for `keras.layers.MultiHeadAttention`.
+
+    Returns every argument of its constructor (defaults filled in).
+    """
     signature = inspect.signature(keras.layers.MultiHeadAttention.__init__)
-    bound = signature.bind(None, num_heads, key_dim, *args, **kwargs).arguments
-    if bound.get("value_dim") is not None:
-        positive_int("value_dim", bound["value_dim"])
-    if "dropout" in bound:
-        rate("dropout", bound["dropout"])
-    if "use_bias" in bound:
-        boolean("use_bias", bound["use_bias"])
-    random_seed("seed", bound.get("seed"))
+    bound = signature.bind(None, num_heads, key_dim, *args, **kwargs)
+    given = bound.arguments
+    if given.get("value_dim") is not None:
+        positive_int("value_dim", given["value_dim"])
+    if "dropout" in given:
+        rate("dropout", given["dropout"])
+    for name in ("use_bias", "use_gate"):
+        if name in given:
+            boolean(name, given[name])
+    if given.get("flash_attention") is not None:
+        boolean("flash_attention", given["flash_attention"])
+    if given.get("sliding_window") is not None:
+        positive_int("sliding_window", given["sliding_window"])
+    random_seed("seed", given.get("seed"))
     for name, kind in _KERAS_OBJECTS.items():
-        if name in bound:
-            keras_lookup(name, bound[name], kind)
+        if name in given:
+            keras_lookup(name, given[name], kind)
+    bound.apply_defaults()
+    return bound.arguments
+
+
+def _product(sizes):
+    """The product of static (int) and dynamic (tensor) sizes."""
+    return functools.reduce(operator.mul, sizes, 1)
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -55,8 +73,10 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
     """Multi-head attention with a choice of score function.
 
     A drop-in for `keras.layers.MultiHeadAttention`: the same constructor
-    arguments, call signature, masks and weight layout, so
-    `ours.set_weights(keras_mha.get_weights())` reproduces the Keras layer.
+    arguments (`use_gate`, `sliding_window`, `attention_axes` included),
+    call signature, masks and weight layout, so
+    `ours.set_weights(keras_mha.get_weights())` reproduces the Keras layer,
+    and Keras's own test file for its layer passes against ours.
     Each head projects `q = W_Q x_q`, `k = W_K x_k`, `v = W_V x_v`, computes
     the weights `a_ts = softmax_s(f(q_t, k_s))` and the output
     `W_O concat_heads(sum_s a_ts v_s)`. `score` picks `f` (`d = key_dim`):
@@ -68,8 +88,7 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
     - `"dot"`: `q . k`;
     - `"general"`: `q W k`, with a `(key_dim, key_dim)` matrix `W` per head;
     - `"additive"`: `u . tanh(W_q q + W_k k)`, with `(key_dim, key_dim)`
-      matrices `W_q`, `W_k` and a vector `u` per head (inputs of rank 3
-      only);
+      matrices `W_q`, `W_k` and a vector `u` per head;
     - `"cosine"`: `g cos(q, k)`, with a learnable scale `g` per head,
       initialised to `sqrt(key_dim)`.
 
@@ -80,6 +99,10 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
     query matches it.) 16-bit scores are normalised in float32, so mixed
     precision neither overflows nor leaks weight onto masked keys. The extra
     weights of the non-default scores are created after the Keras ones.
+    With several `attention_axes` the attended axes are merged into one
+    before scoring, so every score works on inputs of any rank. Unlike
+    Keras's layer, ours leaves the Keras masks of its inputs in place, and
+    honours an explicit `query_mask`.
 
     Args:
         num_heads: number of attention heads, a positive integer.
@@ -89,15 +112,17 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         score: the score function, one of `SCORES`.
         **kwargs: further keyword arguments of
             `keras.layers.MultiHeadAttention` (`value_dim`, `dropout`,
-            `use_bias`, `output_shape`, `attention_axes`, initializers,
-            regularizers, constraints, `seed`) and of `keras.layers.Layer`.
+            `use_bias`, `output_shape`, `attention_axes`, `sliding_window`,
+            `flash_attention`, initializers, regularizers, constraints,
+            `use_gate`, `seed`) and of `keras.layers.Layer`.
 
     Call arguments:
         query: tensor `(B, T, dim)`.
         value: tensor `(B, S, dim)`.
         key: optional tensor `(B, S, dim)`; defaults to `value`.
         query_mask, value_mask, key_mask: optional boolean masks `(B, T)`,
-            `(B, S)`, `(B, S)`; Keras masks of the inputs are used too.
+            `(B, S)`, `(B, S)`; when not given, Keras fills them in with the
+            Keras masks of the inputs.
         attention_mask: optional boolean tensor `(B, T, S)`, `True` where a
             query may attend to a key; as in Keras, a `(T, S)` mask applies
             to every example and a `(B, num_heads, T, S)` mask to each head.
@@ -129,9 +154,17 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         positive_int("num_heads", num_heads)
         positive_int("key_dim", key_dim)
         one_of("score", score, SCORES)
-        _check_keras_arguments(num_heads, key_dim, args, kwargs)
+        arguments = _check_keras_arguments(num_heads, key_dim, args, kwargs)
         super().__init__(num_heads, key_dim, *args, **kwargs)
         self.score = score
+        # Our own copies of Keras's constructor arguments (Keras keeps them
+        # in private attributes).
+        self.use_gate = bool(arguments.get("use_gate", False))
+        self.sliding_window = arguments.get("sliding_window")
+        self.flash_attention = (
+            arguments.get("flash_attention")
+            or keras.config.is_flash_attention_enabled()
+        )
         self._built_shapes = None
 
     def get_config(self):
@@ -144,16 +177,7 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
     def build(self, query_shape, value_shape, key_shape=None):
         shapes = self._check_shapes(query_shape, value_shape, key_shape)
         super().build(query_shape, value_shape, key_shape)
-        if self.score == "additive" and (
-            len(query_shape) != 3 or tuple(self._attention_axes) != (1,)
-        ):
-            raise ValueError(
-                "score='additive' needs inputs of rank 3 (B, T, dim) and the "
-                "default `attention_axes`. Received: score='additive', "
-                f"query_shape={tuple(query_shape)}, "
-                f"attention_axes={self._attention_axes}"
-            )
-        heads, depth = self._num_heads, self._key_dim
+        heads, depth = self.num_heads, self.key_dim
         if self.score == "general":
             self.general_kernel = self._add_kernel(
                 "general_kernel", (heads, depth, depth)
@@ -177,15 +201,15 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         self._built_shapes = shapes
 
     def _add_kernel(self, name, shape):
-        initializer = self._kernel_initializer.__class__.from_config(
-            self._kernel_initializer.get_config()
-        )
+        # A fresh initializer from the config: a shared instance would
+        # give every kernel the same values.
+        config = keras.layers.MultiHeadAttention.get_config(self)
         return self.add_weight(
             name=name,
             shape=shape,
-            initializer=initializer,
-            regularizer=self._kernel_regularizer,
-            constraint=self._kernel_constraint,
+            initializer=keras.initializers.get(config["kernel_initializer"]),
+            regularizer=keras.regularizers.get(config["kernel_regularizer"]),
+            constraint=keras.constraints.get(config["kernel_constraint"]),
         )
 
     def _check_shapes(self, query_shape, value_shape, key_shape=None):
@@ -193,6 +217,12 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         shapes = {"query": query_shape, "value": value_shape}
         shapes["key"] = value_shape if key_shape is None else key_shape
         shapes = {k: tuple(v) for k, v in shapes.items()}
+        if shapes["value"][1:-1] != shapes["key"][1:-1]:
+            raise ValueError(
+                "All dimensions of `value` and `key`, except the last one, "
+                f"must be equal. Received: value.shape={shapes['value']}, "
+                f"key.shape={shapes['key']}"
+            )
         for name, shape in shapes.items():
             if len(shape) < 3:
                 raise ValueError(
@@ -213,6 +243,16 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
                     )
         return shapes
 
+    def _axes(self, rank):
+        """(other axes, attended axes) of an input of `rank`, batch first."""
+        axes = self.attention_axes
+        if axes is None:  # not built yet: Keras's default, every position
+            axes = tuple(range(1, rank - 1))
+        # Keras counts a negative axis from the end of the input (the
+        # features included): -2 is the last position axis.
+        axes = tuple(a + rank if a < 0 else a for a in axes)
+        return [i for i in range(rank - 1) if i not in axes], axes
+
     def _check_masks(self, query, value, key, **masks):
         """Checks batch sizes and the static shapes of the masks.
 
@@ -226,8 +266,7 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
             named.append(("key", key))
         same_batch_size(*named)
         query_shape, value_shape = tuple(query.shape), tuple(value.shape)
-        axes = tuple(self._attention_axes)
-        others = [i for i in range(len(query_shape) - 1) if i not in axes]
+        others, axes = self._axes(len(query_shape))
         expected = {
             "query_mask": query_shape[:-1],
             "value_mask": value_shape[:-1],
@@ -263,6 +302,9 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         training=None,
         use_causal_mask=False,
     ):
+        # Keras fills in `query_mask`, `value_mask` and `key_mask` from the
+        # Keras masks of the inputs (when not given), and puts the query's
+        # mask on the output (`supports_masking`).
         self._check_shapes(
             query.shape, value.shape, None if key is None else key.shape
         )
@@ -275,18 +317,86 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
             key_mask=key_mask,
             attention_mask=attention_mask,
         )
-        return super().call(
+        attention_mask = self._merge_masks(
             query,
             value,
-            key=key,
-            query_mask=query_mask,
-            value_mask=value_mask,
-            key_mask=key_mask,
-            attention_mask=attention_mask,
-            return_attention_scores=return_attention_scores,
-            training=training,
-            use_causal_mask=use_causal_mask,
+            query_mask,
+            value_mask,
+            key_mask,
+            attention_mask,
+            use_causal_mask,
         )
+        # The projections get the inputs without their Keras masks (copies:
+        # the caller's tensors keep theirs), as they do not use them.
+        if query_mask is not None:
+            query = ops.copy(query)
+        if value_mask is not None:
+            value = ops.copy(value)
+        if key is None:
+            key = value
+        elif key_mask is not None:
+            key = ops.copy(key)
+        projected_query = self.query_dense(query)
+        output, weights = self._compute_attention(
+            projected_query,
+            self.key_dense(key),
+            self.value_dense(value),
+            attention_mask,
+            training,
+            return_attention_scores,
+        )
+        if self.use_gate:
+            # Keras keeps the gate projection private (no public property).
+            output = ops.multiply(output, self._gate_dense(query))
+        output = self.output_dense(output)
+        if return_attention_scores:
+            return output, weights
+        return output
+
+    def _merge_masks(
+        self,
+        query,
+        value,
+        query_mask,
+        value_mask,
+        key_mask,
+        attention_mask,
+        use_causal_mask,
+    ):
+        """ANDs every mask into one broadcastable to Keras's weights layout.
+
+        As in Keras: `query_mask (B, T)` -> `(B, T, 1)`, `value_mask` and
+        `key_mask (B, S)` -> `(B, 1, S)`, the causal and sliding-window
+        masks `(1, T, S)` over axis 1, and `attention_mask` as given.
+        """
+        masks = []
+        if query_mask is not None:
+            masks.append(ops.expand_dims(ops.cast(query_mask, "bool"), -1))
+        for mask in (value_mask, key_mask):
+            if mask is not None:
+                masks.append(ops.expand_dims(ops.cast(mask, "bool"), -2))
+        band = self._band_mask(query, value, use_causal_mask)
+        if band is not None:
+            masks.append(band)
+        if attention_mask is not None:
+            masks.insert(0, ops.cast(attention_mask, "bool"))
+        if not masks:
+            return None
+        return functools.reduce(ops.logical_and, masks)
+
+    def _band_mask(self, query, value, causal):
+        """The causal and/or sliding-window mask `(1, T, S)`, or None."""
+        if not causal and self.sliding_window is None:
+            return None
+        rows = ops.expand_dims(ops.arange(ops.shape(query)[1]), 1)
+        cols = ops.expand_dims(ops.arange(ops.shape(value)[1]), 0)
+        mask = None
+        if causal:
+            mask = ops.greater_equal(rows, cols)
+        if self.sliding_window is not None:
+            window = ops.less(ops.abs(rows - cols), self.sliding_window)
+            mask = window if mask is None else ops.logical_and(mask, window)
+        return ops.expand_dims(mask, 0)
 
     def _compute_attention(
         self,
@@ -298,16 +408,37 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         return_attention_scores=False,
         use_causal_mask=False,
     ):
-        """Attention over projected `query (B, T, N, H)`, `key`, `value`."""
-        if 0 in tuple(query.shape):
-            return self._empty_attention(query, key, value)
+        """Attention over projected `query (B, T..., N, H)`, `key`, `value`.
+
+        The override point Keras documents for its layer, kept under the
+        same name and signature so that subclasses written for Keras's
+        layer work with ours; our `call` calls it. Returns the output
+        `(B, T..., N, H_v)` and the weights (or None on the fused path).
+        """
+        if self.flash_attention and return_attention_scores:
+            raise ValueError(
+                "Returning attention scores is not supported when flash "
+                "attention is enabled. Please disable flash attention to "
+                "access attention scores."
+            )
         if use_causal_mask:
-            causal = self._compute_causal_mask(query, value)
+            causal = self._band_mask(query, value, True)
             attention_mask = (
                 causal
                 if attention_mask is None
                 else ops.logical_and(ops.cast(attention_mask, "bool"), causal)
             )
+        if 0 in tuple(query.shape) or 0 in tuple(key.shape):
+            return self._empty_attention(query, key, value)
+        flat = _Flattened(self, query, key)
+        query, key, value = (
+            flat.inputs(query),
+            flat.inputs(key),
+            flat.inputs(value),
+        )
+        mask = None
+        if attention_mask is not None:
+            mask = flat.mask(attention_mask)
         # The fused kernel runs float32 inputs whose value heads are as wide
         # as the key heads: Keras' JAX `dot_product_attention` fails on
         # other widths, and XLA on CPU cannot run its 16-bit products with
@@ -316,49 +447,51 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         if (
             self.score == "scaled_dot"
             and not return_attention_scores
-            and self._dropout == 0.0
-            and len(query.shape) == 4
+            and self.dropout == 0.0
             and value.shape[-1] == key.shape[-1]
             and keras.backend.standardize_dtype(query.dtype)
             not in _LOW_PRECISION
         ):
-            return self._fused_attention(
-                query, key, value, attention_mask
-            ), None
-
-        scores = self._scores(query, key)
-        mask = None
-        if attention_mask is not None:
-            mask = self._expand_mask(attention_mask, len(scores.shape))
-        norm_axes = tuple(range(-len(self._attention_axes), 0))
-        weights = masked_softmax(scores, mask, axis=norm_axes)
+            output = self._fused_attention(query, key, value, mask)
+            return flat.output(output), None
+        weights = masked_softmax(self._scores(query, key), mask, axis=-1)
         weights = ops.cast(weights, value.dtype)
         dropped = weights
-        if self._dropout > 0.0:
+        if self.dropout > 0.0:
+            # Keras's dropout sublayer, built by `super().build()` (private;
+            # a second Dropout would add a second seed generator).
             dropped = self._dropout_layer(weights, training=training)
-        output = ops.einsum(self._combine_equation, dropped, value)
-        return output, weights
+        output = ops.einsum("bnts,bsnh->btnh", dropped, value)
+        return flat.output(output), flat.weights(weights)
 
     def _empty_attention(self, query, key, value):
-        """Zero weights for an empty batch (TF's eager `max` refuses one)."""
-        weights = ops.cast(
-            ops.zeros_like(self._scores(query, key)), value.dtype
+        """Zeros for an empty input (TF's eager `max` refuses one)."""
+        rank = len(query.shape)
+        others, axes = self._axes(rank - 1)
+        q_shape, k_shape = tuple(query.shape), tuple(key.shape)
+        weights_shape = (
+            tuple(q_shape[i] for i in others)
+            + (self.num_heads,)
+            + tuple(q_shape[i] for i in axes)
+            + tuple(k_shape[i] for i in axes)
         )
-        return ops.einsum(self._combine_equation, weights, value), weights
+        output_shape = q_shape[:-1] + (value.shape[-1],)
+        return (
+            ops.zeros(output_shape, value.dtype),
+            ops.zeros(weights_shape, value.dtype),
+        )
 
-    def _fused_attention(self, query, key, value, attention_mask):
+    def _fused_attention(self, query, key, value, mask):
         """`keras.ops.dot_product_attention`; rows with no visible key -> 0."""
-        scale = self._inverse_sqrt_key_dim
-        mask = None
-        if attention_mask is not None:
-            mask = ops.cast(self._expand_mask(attention_mask, 4), "bool")
+        if mask is not None:
+            mask = ops.cast(mask, "bool")
         output = ops.dot_product_attention(
             query,
             key,
             value,
             mask=mask,
-            scale=scale,
-            flash_attention=self._flash_attention,
+            scale=1.0 / math.sqrt(self.key_dim),
+            flash_attention=self.flash_attention,
         )
         if mask is None:
             return output
@@ -373,21 +506,19 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         if keras.backend.standardize_dtype(query.dtype) in _LOW_PRECISION:
             query = ops.cast(query, "float32")
             key = ops.cast(key, "float32")
-        equation = self._dot_product_equation
         if self.score == "scaled_dot":
-            query = query * ops.cast(self._inverse_sqrt_key_dim, query.dtype)
+            query = query * ops.cast(1.0 / math.sqrt(self.key_dim), query.dtype)
         elif self.score == "general":
             kernel = ops.cast(self.general_kernel, query.dtype)
-            query = ops.einsum("...nh,nhg->...ng", query, kernel)
+            query = ops.einsum("btnh,nhg->btng", query, kernel)
         elif self.score == "cosine":
             query, key = l2_normalize(query), l2_normalize(key)
         elif self.score == "additive":
             return self._additive_scores(query, key)
-        scores = ops.einsum(equation, key, query)
+        scores = ops.einsum("btnh,bsnh->bnts", query, key)
         if self.score == "cosine":
             scale = ops.cast(self.cosine_scale, scores.dtype)
-            trailing = (1,) * (2 * len(self._attention_axes))
-            scores = scores * ops.reshape(scale, (self._num_heads,) + trailing)
+            scores = scores * ops.reshape(scale, (self.num_heads, 1, 1))
         return scores
 
     def _additive_scores(self, query, key):
@@ -406,13 +537,6 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         vector = ops.cast(self.additive_vector, dtype)
         return ops.einsum("btsna,na->bnts", hidden, vector)
 
-    def _expand_mask(self, mask, rank):
-        """Adds the head axis (and any batch axes) the way Keras does."""
-        axis = -len(self._attention_axes) * 2 - 1
-        for _ in range(rank - len(mask.shape)):
-            mask = ops.expand_dims(mask, axis=axis)
-        return mask
-
     def compute_output_spec(
         self,
         query,
@@ -430,13 +554,96 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         if not return_attention_scores:
             return output
         # Keras declares (B, N, T, T); the weights are (B, N, T, S).
-        rank = len(query.shape)
-        axes = self._attention_axes or tuple(range(1, rank - 1))
-        others = [i for i in range(rank - 1) if i not in axes]
+        others, axes = self._axes(len(query.shape))
         shape = (
             tuple(query.shape[i] for i in others)
-            + (self._num_heads,)
+            + (self.num_heads,)
             + tuple(query.shape[i] for i in axes)
             + tuple(value.shape[i] for i in axes)
         )
         return output, keras.KerasTensor(shape, dtype=self.compute_dtype)
+
+
+class _Flattened:
+    """Moves the attended axes of projected tensors into one, and back.
+
+    A projected tensor `(B, d..., N, H)` becomes `(B', L, N, H)`: the axes
+    that are not attended (batch first) merge into `B'`, the attended ones
+    into `L`. The weights `(B', N, T, S)` go back to Keras's layout
+    `(others..., N, T..., S...)`. So every score and the softmax run on
+    rank-4 tensors (TensorFlow's softmax kernel takes at most rank 5).
+    """
+
+    def __init__(self, layer, query, key):
+        rank = len(query.shape)  # (B, d..., N, H)
+        self.others, self.axes = layer._axes(rank - 1)
+        self.identity = self.others == [0] and self.axes == (1,)
+        self.heads = layer.num_heads
+        self.perm = self.others + list(self.axes) + [rank - 2, rank - 1]
+        self.query_shape = ops.shape(query)
+        self.key_shape = ops.shape(key)
+
+    def inputs(self, tensor):
+        if self.identity:
+            return tensor
+        tensor = ops.transpose(tensor, self.perm)
+        shape = ops.shape(tensor)
+        start = len(self.others)
+        length = _product(shape[start : start + len(self.axes)])
+        return ops.reshape(tensor, (-1, length, shape[-2], shape[-1]))
+
+    def _sizes(self, shape, axes):
+        return tuple(shape[i] for i in axes)
+
+    def mask(self, mask):
+        """A mask for Keras's weights layout -> `(B', 1 or N, T, S)`.
+
+        As in Keras, missing axes are added where the head axis goes.
+        """
+        rank = len(self.others) + 1 + 2 * len(self.axes)
+        for _ in range(rank - len(mask.shape)):
+            mask = ops.expand_dims(mask, axis=-2 * len(self.axes) - 1)
+        if self.identity:
+            return mask
+        head = mask.shape[len(self.others)]
+        full = (
+            self._sizes(self.query_shape, self.others)
+            + (1 if head == 1 else self.heads,)
+            + self._sizes(self.query_shape, self.axes)
+            + self._sizes(self.key_shape, self.axes)
+        )
+        mask = ops.broadcast_to(mask, full)
+        return ops.reshape(
+            mask,
+            (
+                -1,
+                full[len(self.others)],
+                _product(self._sizes(self.query_shape, self.axes)),
+                _product(self._sizes(self.key_shape, self.axes)),
+            ),
+        )
+
+    def output(self, output):
+        """`(B', T, N, H_v)` -> `(B, d..., N, H_v)`."""
+        if self.identity:
+            return output
+        shape = (
+            self._sizes(self.query_shape, self.others)
+            + self._sizes(self.query_shape, self.axes)
+            + (self.heads, ops.shape(output)[-1])
+        )
+        output = ops.reshape(output, shape)
+        inverse = [self.perm.index(i) for i in range(len(self.perm))]
+        return ops.transpose(output, inverse)
+
+    def weights(self, weights):
+        """`(B', N, T, S)` -> `(others..., N, T..., S...)`."""
+        if self.identity:
+            return weights
+        return ops.reshape(
+            weights,
+            self._sizes(self.query_shape, self.others)
+            + (self.heads,)
+            + self._sizes(self.query_shape, self.axes)
+            + self._sizes(self.key_shape, self.axes),
+        )

@@ -3,43 +3,37 @@
 import keras
 from keras import ops
 
-# The RNN layer gives a cell one dropout mask per sequence (reset between
-# batches) only when the cell is an instance of this mixin, which Keras does
-# not export; there is no public equivalent.
-from keras.src.layers.rnn.dropout_rnn_cell import DropoutRNNCell
-
 from keras_dlparts._validation import boolean
-from keras_dlparts._validation import check_rank
 from keras_dlparts._validation import fraction
 from keras_dlparts._validation import initializer
 from keras_dlparts._validation import keras_lookup
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import positive_number
 from keras_dlparts._validation import random_seed
-from keras_dlparts._validation import same_batch_size
+from keras_dlparts._validation import state_list
 
 
-def _check_states(inputs, states, units):
-    """Raises unless `states` is `[h, c]`, each `(batch, units)`."""
-    if not isinstance(states, (list, tuple)) or len(states) != 2:
-        count = len(states) if isinstance(states, (list, tuple)) else None
-        raise ValueError(
-            "Argument `states` must be a list [h, c] of two tensors. "
-            f"Received: states of type {type(states).__name__}"
-            + (f" and length {count}" if count is not None else "")
-        )
-    for index, state in enumerate(states):
-        name = f"states[{index}]"
-        check_rank(name, state, 2)
-        size = state.shape[-1]
-        if size is not None and size != units:
-            raise ValueError(
-                f"Argument `{name}` must have shape (batch, units={units}). "
-                f"Received: {name}.shape={tuple(state.shape)}"
-            )
-    same_batch_size(
-        ("inputs", inputs), ("states[0]", states[0]), ("states[1]", states[1])
+def _keras_dropout_cell_mixin():
+    """Keras's `DropoutRNNCell` mixin, from the public `keras.layers.LSTMCell`.
+
+    `keras.layers.RNN` gives a cell one dropout mask per sequence (drawn
+    before the first step, reset after the last) only when the cell is an
+    instance of this mixin, which Keras does not export; there is no
+    public equivalent. It is found among the bases of Keras's own
+    `LSTMCell` (no `keras.src` import); `tests/layers/test_lstm.py`
+    fails with a clear message if Keras changes it.
+    """
+    for base in keras.layers.LSTMCell.__mro__:
+        if base.__name__ == "DropoutRNNCell":
+            return base
+    raise ImportError(
+        "keras.layers.LSTMCell no longer derives from Keras's "
+        "DropoutRNNCell mixin, which keras_dlparts.layers.LSTMCell needs "
+        f"for per-sequence dropout masks (Keras {keras.__version__})."
     )
+
+
+DropoutRNNCell = _keras_dropout_cell_mixin()
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -80,8 +74,8 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
         activation: activation of the candidate and the output (`tanh`).
         recurrent_activation: activation of the gates (`sigmoid`).
         use_bias: boolean, whether the cell uses a bias vector.
-        kernel_initializer, recurrent_initializer, bias_initializer, peephole_initializer:
-            initializers of the weights.
+        kernel_initializer, recurrent_initializer, bias_initializer,
+            peephole_initializer: initializers of the weights.
         unit_forget_bias: boolean, add 1 to the forget-gate bias at
             initialisation (forces `bias_initializer="zeros"` for the rest,
             as in Keras).
@@ -193,8 +187,9 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
     def build(self, input_shape):
         if len(input_shape) != 2 or input_shape[-1] is None:
             raise ValueError(
-                "Input `inputs` must be a step input of shape (batch, features) "
-                f"with known features. Received: inputs.shape={tuple(input_shape)}"
+                "Input `inputs` must be a step input of shape (batch, "
+                "features) with known features. Received: "
+                f"inputs.shape={tuple(input_shape)}"
             )
         input_dim = input_shape[-1]
         units = self.units
@@ -271,7 +266,7 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
         return ops.cast(x32, x.dtype)
 
     def call(self, inputs, states, training=False):
-        _check_states(inputs, states, self.units)
+        state_list("states", states, self.state_size, ("inputs", inputs))
         if inputs.shape[0] == 0:
             # An empty batch: TensorFlow's CPU matmul and BiasAdd refuse it.
             empty = ops.zeros((0, self.units), self.compute_dtype)

@@ -16,45 +16,31 @@ from keras_dlparts._validation import same_batch_size
 from keras_dlparts.layers.attention import SCORES
 from keras_dlparts.layers.attention import MultiHeadAttention
 
-try:  # Keras's own accessor, right on every backend (JAX keeps a side table).
-    from keras.src.backend import get_keras_mask as _keras_mask
-except ImportError:  # pragma: no cover - a Keras without that module layout
-
-    def _keras_mask(x):
-        """The mask an upstream layer attached to `x` (Keras masking), or None."""
-        return getattr(x, "_keras_mask", None)
-
 
 def _unmasked(x):
     """`x` as a new tensor without a Keras mask.
 
-    `keras.layers.MultiHeadAttention` (and so ours) reads and then deletes,
-    in place, the Keras masks of the tensors it is given. The blocks pass
-    every mask explicitly as `attention_mask`, and hand the attention copies
-    so that the caller's tensors (e.g. encoder outputs feeding several
-    decoder blocks) keep their masks.
+    The blocks pass every mask to the attention explicitly; a copy keeps
+    Keras from also filling in the attention's `query_mask` from the Keras
+    mask of `x` (padded queries would then get all-zero weights).
     """
     return ops.copy(x)
 
 
+def _first(*masks):
+    """The first mask that is not None (Keras fills in one of them)."""
+    return next((m for m in masks if m is not None), None)
+
+
 def _key_mask(*masks):
-    """ANDs `(batch, length)` key masks into a `(batch, 1, length)` mask."""
+    """ANDs `(batch, length)` key masks, any of which may be None."""
     merged = None
     for mask in masks:
         if mask is None:
             continue
         mask = ops.cast(mask, "bool")
         merged = mask if merged is None else ops.logical_and(merged, mask)
-    return None if merged is None else ops.expand_dims(merged, 1)
-
-
-def _merge(mask, other):
-    """ANDs two broadcastable boolean masks, either of which may be None."""
-    if mask is None:
-        return None if other is None else ops.cast(other, "bool")
-    if other is None:
-        return mask
-    return ops.logical_and(mask, ops.cast(other, "bool"))
+    return merged
 
 
 def _check_padding_mask(name, mask, sequence):
@@ -251,6 +237,9 @@ class TransformerEncoderBlock(_TransformerBlock):
         attention_mask: optional boolean `(batch, length, length)`, `True`
             where query `t` may attend to key `s`.
         training: whether dropout is active.
+        mask, inputs_mask: not to be passed: Keras fills in the Keras mask
+            of `inputs` (as `mask` when `inputs` is the only tensor
+            argument, else as `inputs_mask`).
 
     Returns:
         A tensor shaped like `inputs`.
@@ -259,7 +248,8 @@ class TransformerEncoderBlock(_TransformerBlock):
 
         >>> import numpy as np
         >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=8)
-        >>> x = np.random.default_rng(0).normal(size=(1, 3, 4)).astype("float32")
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.normal(size=(1, 3, 4)).astype("float32")
         >>> tuple(block(x, padding_mask=np.array([[True, True, False]])).shape)
         (1, 3, 4)
     """
@@ -276,22 +266,26 @@ class TransformerEncoderBlock(_TransformerBlock):
         self.built = True
 
     def call(
-        self, inputs, padding_mask=None, attention_mask=None, training=None
+        self,
+        inputs,
+        padding_mask=None,
+        attention_mask=None,
+        training=None,
+        mask=None,
+        inputs_mask=None,
     ):
         _check_padding_mask("padding_mask", padding_mask, inputs)
-        if attention_mask is not None:
-            batch, length = tuple(inputs.shape)[:2]
-            broadcastable_mask(
-                "attention_mask", attention_mask, (batch, length, length)
-            )
-        mask = _merge(
-            _key_mask(padding_mask, _keras_mask(inputs)), attention_mask
-        )
+        # The attention checks `attention_mask` and ANDs it with the keys'.
+        key_mask = _key_mask(padding_mask, _first(mask, inputs_mask))
 
         def attend(x, training):
             x = _unmasked(x)
             y = self.self_attention(
-                x, x, attention_mask=mask, training=training
+                x,
+                x,
+                value_mask=key_mask,
+                attention_mask=attention_mask,
+                training=training,
             )
             return self.self_attention_dropout(y, training=training)
 
@@ -340,12 +334,16 @@ class TransformerDecoderBlock(_TransformerBlock):
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
-        decoder_sequence: a tensor of shape `(batch, target_length, hidden_dim)`.
+        decoder_sequence: a tensor of shape
+            `(batch, target_length, hidden_dim)`.
         encoder_sequence: optional encoder outputs of shape
             `(batch, source_length, encoder_dim)`.
         decoder_padding_mask: optional boolean `(batch, target_length)`.
         encoder_padding_mask: optional boolean `(batch, source_length)`.
         training: whether dropout is active.
+        mask, decoder_sequence_mask, encoder_sequence_mask: not to be
+            passed: Keras fills in the Keras masks of the sequences (as
+            `mask` when `decoder_sequence` is the only tensor argument).
 
     Returns:
         A tensor shaped like `decoder_sequence`.
@@ -392,6 +390,9 @@ class TransformerDecoderBlock(_TransformerBlock):
         decoder_padding_mask=None,
         encoder_padding_mask=None,
         training=None,
+        mask=None,
+        decoder_sequence_mask=None,
+        encoder_sequence_mask=None,
     ):
         if (encoder_sequence is None) != (self.cross_attention is None):
             raise ValueError(
@@ -412,20 +413,18 @@ class TransformerDecoderBlock(_TransformerBlock):
                 "encoder_padding_mask", encoder_padding_mask, encoder_sequence
             )
         self_mask = _key_mask(
-            decoder_padding_mask, _keras_mask(decoder_sequence)
+            decoder_padding_mask, _first(mask, decoder_sequence_mask)
         )
         cross_mask = None
         if encoder_sequence is not None:
-            cross_mask = _key_mask(
-                encoder_padding_mask, _keras_mask(encoder_sequence)
-            )
+            cross_mask = _key_mask(encoder_padding_mask, encoder_sequence_mask)
 
         def attend_self(x, training):
             x = _unmasked(x)
             y = self.self_attention(
                 x,
                 x,
-                attention_mask=self_mask,
+                value_mask=self_mask,
                 use_causal_mask=True,
                 training=training,
             )
@@ -435,7 +434,7 @@ class TransformerDecoderBlock(_TransformerBlock):
             y = self.cross_attention(
                 _unmasked(x),
                 _unmasked(encoder_sequence),
-                attention_mask=cross_mask,
+                value_mask=cross_mask,
                 training=training,
             )
             return self.cross_attention_dropout(y, training=training)

@@ -1,4 +1,4 @@
-"""layers.MultiHeadAttention: each score vs NumPy, the Keras peer, the contract."""
+"""layers.MultiHeadAttention: each score vs NumPy, the Keras peer, contract."""
 
 import keras
 import numpy as np
@@ -242,13 +242,18 @@ def test_equals_keras_with_keras_masks_on_visible_queries():
     # Keras masks from an Embedding(mask_zero=True): padded queries see no
     # key; we give them zero weights where Keras' fused path gives uniform
     # ones, so the fused outputs agree on every visible query, and the
-    # explicit (return_attention_scores) outputs agree everywhere.
+    # explicit (return_attention_scores) outputs agree everywhere. Each
+    # layer gets its own tensor: Keras's layer deletes the Keras masks of
+    # its inputs in place (ours leaves them), so a second Keras layer on
+    # the same tensor would see none.
     tokens = np.array([[1, 2, 3, 0], [4, 5, 0, 0]])
 
     def build(layer_cls):
         inputs = keras.Input((4,), dtype="int32")
-        x = keras.layers.Embedding(6, DIM, mask_zero=True, name="emb")(inputs)
+        embed = keras.layers.Embedding(6, DIM, mask_zero=True, name="emb")
+        x = embed(inputs)
         out = layer_cls(HEADS, KEY_DIM, name="mha")(x, x)
+        x = embed(inputs)
         both = layer_cls(HEADS, KEY_DIM, name="mha2")(
             x, x, return_attention_scores=True
         )
@@ -446,12 +451,46 @@ def test_bad_inputs_raise(data):
         layer(query[..., :4], value)
     with pytest.raises(ValueError, match="`value` must have rank 3"):
         layer(query, value[..., None])
-    with pytest.raises(
-        ValueError, match="score='additive' needs inputs of rank 3"
-    ):
-        MultiHeadAttention(HEADS, KEY_DIM, score="additive")(
-            query[:, None], query[:, None]
-        )
+    with pytest.raises(ValueError, match="`key`, except the last one, must"):
+        layer(query, value, value[:, :2])
+
+
+@pytest.mark.parametrize("score", SCORES)
+def test_several_attention_axes_equal_attention_over_the_flattened_axes(score):
+    """5-D inputs attended over axes (2, 3) = rank-3 attention over X * Y.
+
+    The rank-3 layer is the peer (checked against NumPy above); both share
+    weights, as the projections do not depend on the rank.
+    """
+    rng = np.random.default_rng(1)
+    b, a, x, y, sx, sy = 2, 3, 2, 3, 2, 2
+    query = rng.normal(size=(b, a, x, y, DIM)).astype("float32")
+    value = rng.normal(size=(b, a, sx, sy, DIM)).astype("float32")
+    mask = rng.random((b, a, x, y, sx, sy)) > 0.3
+    high = MultiHeadAttention(
+        HEADS, KEY_DIM, score=score, attention_axes=(2, 3)
+    )
+    output, weights = high(
+        query, value, attention_mask=mask, return_attention_scores=True
+    )
+    assert tuple(weights.shape) == (b, a, HEADS, x, y, sx, sy)
+    flat = MultiHeadAttention(HEADS, KEY_DIM, score=score)
+    flat_query = query.reshape(b * a, x * y, DIM)
+    flat_value = value.reshape(b * a, sx * sy, DIM)
+    flat_mask = mask.reshape(b * a, x * y, sx * sy)
+    flat(flat_query, flat_value)
+    flat.set_weights(high.get_weights())
+    ref_output, ref_weights = flat(
+        flat_query,
+        flat_value,
+        attention_mask=flat_mask,
+        return_attention_scores=True,
+    )
+    np.testing.assert_allclose(
+        _np(output), _np(ref_output).reshape(output.shape), atol=1e-5
+    )
+    ref_weights = _np(ref_weights).reshape(b, a, HEADS, x, y, sx, sy)
+    np.testing.assert_allclose(_np(weights), ref_weights, atol=1e-6)
 
 
 # --------------------------------------------------------------------------

@@ -241,15 +241,15 @@ X_STEP, H, C = (
     [
         (
             [np.zeros((2, 5), "float32"), C],
-            r"`states\[0\]` .*units=4.*\(2, 5\)",
+            r"`states\[0\]` .*\(batch, 4\).*\(2, 5\)",
         ),
-        ([H, np.zeros((2, 3), "float32")], r"`states\[1\]` .*units=4"),
+        ([H, np.zeros((2, 3), "float32")], r"`states\[1\]` .*\(batch, 4\)"),
         (
             [H, np.zeros((2, 4, 1), "float32")],
             r"`states\[1\]` must have rank 2",
         ),
         ([H, np.zeros((3, 4), "float32")], "same batch size"),
-        ([H], r"`states` must be a list \[h, c\]"),
+        ([H], r"`states` must be a list of 2 tensors"),
     ],
 )
 def test_wrong_states_are_refused_by_name(states, match):
