@@ -21,8 +21,6 @@ the tuner sees their `repr` strings and `sample` maps the choice back.
 Framework-free (plain Python and keras-tuner).
 """
 
-import math
-
 from keras_dlparts import _validation
 
 _PLAIN = (int, float, str, bool)
@@ -121,13 +119,12 @@ class Float(Int):
 
 def _check_bounds(spec, kind):
     """The checks `Int` and `Float` share; `kind` checks one value."""
-    if not spec.min_value < spec.max_value:
-        raise ValueError(
-            "Argument `max_value` must be greater than `min_value`. "
-            f"Received: min_value={spec.min_value!r}, max_value={spec.max_value!r}"
-        )
+    _validation.less_than(
+        "min_value", spec.min_value, "max_value", spec.max_value
+    )
     _validation.one_of("sampling", spec.sampling, _SAMPLINGS)
     if spec.sampling != "linear" and not spec.min_value > 0:
+        # Only log scales need it: a domain rule, with its reason.
         raise ValueError(
             f"Argument `min_value` must be > 0 for sampling={spec.sampling!r}. "
             f"Received: min_value={spec.min_value!r}"
@@ -162,27 +159,20 @@ class Choice(_Range):
         return len(kinds) != 1 or not kinds <= set(_PLAIN)
 
     def validate(self):
-        if not isinstance(self.values, list):
-            raise TypeError(
-                "Argument `values` must be a list or tuple of values. "
-                f"Received: values={self.values!r}"
-            )
+        _validation.sequence(
+            "values", self.values, what="a list or tuple of values"
+        )
         labels = [repr(v) for v in self.values]
         if not labels or len(set(labels)) != len(labels):
             raise ValueError(
                 "Argument `values` must be a non-empty list of distinct "
                 f"values. Received: values={self.values!r}"
             )
-        for value in self.values:
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(
-                    f"Argument `values` must hold finite numbers. Received: {value!r}"
-                )
-        if self.default is not None and repr(self.default) not in labels:
-            raise ValueError(
-                "Argument `default` must be one of the values. "
-                f"Received: default={self.default!r}, values={self.values!r}"
-            )
+        for i, value in enumerate(self.values):
+            if isinstance(value, float):
+                _validation.number(f"values[{i}]", value)
+        if self.default is not None:
+            _validation.one_of("default", self.default, self.values)
 
     def register(self, hp, key):
         if not self._encoded():
@@ -235,31 +225,17 @@ def validate_search_space(search_space, name="search_space"):
         >>> validate_search_space({"units": 8, "rate": float("nan")})
         Traceback (most recent call last):
         ...
-        ValueError: Argument `search_space`, key 'rate': a fixed value must be ...
+        ValueError: Argument `search_space['rate']` must be a finite number...
     """
-    if not isinstance(name, str):
-        raise TypeError(
-            f"Argument `name` must be a string. Received: name={name!r}"
-        )
-    if not isinstance(search_space, dict):
-        raise TypeError(
-            f"Argument `{name}` must be a dict of ranges. "
-            f"Received: {name}={search_space!r}"
-        )
+    _validation.string("name", name)
+    search_space = _validation.mapping(name, search_space)
+    _validation.names(f"{name}.keys()", list(search_space))
     for key, spec in search_space.items():
-        if not isinstance(key, str) or not key:
-            raise (ValueError if isinstance(key, str) else TypeError)(
-                f"Argument `{name}` keys must be non-empty strings. "
-                f"Received key: {key!r}"
-            )
         if isinstance(spec, RANGES):
             spec.check(key, name)
-        elif isinstance(spec, float) and not math.isfinite(spec):
-            raise ValueError(
-                f"Argument `{name}`, key {key!r}: a fixed value must be finite. "
-                f"Received: {spec!r}"
-            )
-    return dict(search_space)
+        elif isinstance(spec, float):  # a fixed value
+            _validation.number(f"{name}[{key!r}]", spec)
+    return search_space
 
 
 def sample(hp, search_space):
@@ -276,9 +252,10 @@ def sample(hp, search_space):
 
         >>> import keras_tuner
         >>> hp = keras_tuner.HyperParameters()
-        >>> sample(hp, {"units": Int(8, 32, step=8), "sizes": Choice([(4,), (4, 4)]),
-        ...             "rate": 0.5})
-        {'units': 8, 'sizes': (4,), 'rate': 0.5}
+        >>> space = {"units": Int(8, 32, step=8), "rate": 0.5}
+        >>> space["sizes"] = Choice([(4,), (4, 4)])
+        >>> sample(hp, space)
+        {'units': 8, 'rate': 0.5, 'sizes': (4,)}
         >>> sorted(hp.values)
         ['rate', 'sizes', 'units']
     """

@@ -141,7 +141,11 @@ def test_batch_size_search_in_random_search(two_trial_search):
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"search_space": {3: 1}}, TypeError, "`search_space` keys must be"),
+        (
+            {"search_space": {3: 1}},
+            TypeError,
+            r"`search_space.keys\(\)` must hold strings",
+        ),
         (
             {"search_space": {"optimizer": Choice(["adam", "adamax2"])}},
             ValueError,
