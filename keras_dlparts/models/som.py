@@ -29,8 +29,11 @@ class SOM(BuildOnFit, SeedState, StatefulStep, keras.Model):
     equals `MiniSom.train(x, E * len(x))`; the batch rule with
     `fit(x, batch_size=len(x), epochs=E)` and `decay_steps=E` equals
     `MiniSom.train_batch_offline(x, E)`, on the TensorFlow and the JAX
-    backend alike. Under `tf.distribute` each replica updates the map on
-    its share of the batch and the codebooks are averaged.
+    backend alike. For many batch epochs on data held in memory,
+    `model.map.train_batch(x, epochs, target_error)` runs them all in one
+    compiled call, without `fit`'s per-epoch overhead. Under
+    `tf.distribute` each replica updates the map on its share of the batch
+    and the codebooks are averaged.
 
     The input size comes from the data: `fit` on an array builds the
     model first, so `keras.callbacks.BackupAndRestore` can resume its
@@ -40,8 +43,10 @@ class SOM(BuildOnFit, SeedState, StatefulStep, keras.Model):
     resumed run draws the same numbers as an uninterrupted one.
 
     Args:
-        map_shape, sigma, learning_rate, decay_steps, neighborhood, topology, learning_rate_decay, sigma_decay, update, codebook_initializer:
-            as for `SelfOrganizingMap`.
+        map_shape: as for `SelfOrganizingMap`, and so are `sigma`,
+            `learning_rate`, `decay_steps`, `neighborhood`, `topology`,
+            `learning_rate_decay`, `sigma_decay`, `update`,
+            `codebook_initializer` and `distance`.
         **kwargs: base `keras.Model` arguments (`name`, ...).
 
     Call arguments:
@@ -75,6 +80,7 @@ class SOM(BuildOnFit, SeedState, StatefulStep, keras.Model):
         sigma_decay="asymptotic",
         update="online",
         codebook_initializer="random_uniform",
+        distance="euclidean",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -89,6 +95,7 @@ class SOM(BuildOnFit, SeedState, StatefulStep, keras.Model):
             sigma_decay=sigma_decay,
             update=update,
             codebook_initializer=codebook_initializer,
+            distance=distance,
             name="map",
         )
         self.quantization_error_tracker = keras.metrics.Mean(
@@ -103,6 +110,21 @@ class SOM(BuildOnFit, SeedState, StatefulStep, keras.Model):
             self.map.build(input_shape)
             self.map.built = True
         self.built = True
+
+    def fit(self, x=None, *args, **kwargs):
+        """`keras.Model.fit`; first sets a `"pca"`/`"sample"` codebook from `x`.
+
+        With `codebook_initializer="pca"` or `"sample"`, the first `fit` on
+        an array calls `map.initialize(x)`; to train on a dataset, call
+        `model.build((None, features))` and `model.map.initialize(x)`
+        first.
+        """
+        if hasattr(x, "shape") and len(x.shape) == 2:
+            if not self.built:
+                self.build((None, x.shape[1]))
+            if self.map.needs_initialization:
+                self.map.initialize(x)
+        return super().fit(x, *args, **kwargs)
 
     def call(self, inputs):
         return self.map(inputs)
@@ -143,6 +165,7 @@ class SOM(BuildOnFit, SeedState, StatefulStep, keras.Model):
             "sigma_decay",
             "update",
             "codebook_initializer",
+            "distance",
         ):
             config[key] = layer_config[key]
         return config
