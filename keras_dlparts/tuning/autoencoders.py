@@ -76,6 +76,7 @@ class AutoencoderHyperModel(BuilderHyperModel):
         compile=None,
         name=None,
     ):
+        # Checked now, not when a trial first builds the model.
         kind = _validation.one_of("kind", kind, ("dense", "conv"))
         if kind == "conv":
             _validation.image_shape(input_shape, name="input_shape")
@@ -129,10 +130,9 @@ def build_dense_vae(
     """
     input_shape = _validation.positive_ints("input_shape", input_shape)
     latent_dim = _validation.positive_int("latent_dim", latent_dim)
-    if isinstance(hidden_units, (list, tuple)) and not hidden_units:
-        hidden_units = ()
-    else:
-        hidden_units = _validation.positive_ints("hidden_units", hidden_units)
+    hidden_units = _validation.positive_ints_or_empty(
+        "hidden_units", hidden_units
+    )
     inputs = keras.Input(input_shape, name="inputs")
     h = keras.layers.Flatten()(inputs)
     for units in hidden_units:
@@ -186,6 +186,7 @@ class VAEHyperModel(BuilderHyperModel):
         compile=None,
         name=None,
     ):
+        # Checked now, not when a trial first builds the model.
         _validation.positive_ints("input_shape", input_shape)
         search_space, fixed, compile = checked_options(
             search_space, fixed, compile

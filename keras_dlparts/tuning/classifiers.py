@@ -127,6 +127,7 @@ class MLPHyperModel(_ClassifierHyperModel):
         compile=None,
         name=None,
     ):
+        # Checked now, not when a trial first builds the model.
         _validation.positive_ints("input_shape", input_shape)
         num_classes = _validation.positive_int("num_classes", num_classes)
         search_space, fixed, compile = checked_options(
@@ -178,6 +179,7 @@ class LeNet5HyperModel(_ClassifierHyperModel):
         compile=None,
         name=None,
     ):
+        # Checked now, not when a trial first builds the model.
         image_shape = _validation.image_shape(image_shape)
         if min(image_shape[:2]) < 16:
             raise ValueError(
@@ -230,6 +232,7 @@ class VGGHyperModel(_ClassifierHyperModel):
         compile=None,
         name=None,
     ):
+        # Checked now, not when a trial first builds the model.
         image_shape = _validation.image_shape(image_shape)
         num_classes = _validation.positive_int("num_classes", num_classes)
         search_space, fixed, compile = checked_options(
@@ -278,6 +281,7 @@ class ResNetHyperModel(_ClassifierHyperModel):
         compile=None,
         name=None,
     ):
+        # Checked now, not when a trial first builds the model.
         image_shape = _validation.image_shape(image_shape)
         num_classes = _validation.positive_int("num_classes", num_classes)
         search_space, fixed, compile = checked_options(
@@ -341,6 +345,7 @@ class TransformerClassifierHyperModel(_ClassifierHyperModel):
         compile=None,
         name=None,
     ):
+        # Checked now, not when a trial first builds the model.
         _validation.positive_ints("input_shape", input_shape)
         num_classes = _validation.positive_int("num_classes", num_classes)
         search_space, fixed, compile = checked_options(
@@ -389,6 +394,7 @@ class ViTHyperModel(_ClassifierHyperModel):
         compile=None,
         name=None,
     ):
+        # Checked now, not when a trial first builds the model.
         image_shape = _validation.image_shape(image_shape, "image_shape")
         num_classes = _validation.positive_int("num_classes", num_classes)
         search_space, fixed, compile = checked_options(

@@ -155,7 +155,7 @@ def test_search_space_overrides_reach_the_model():
     model = hypermodel.build(keras_tuner.HyperParameters())
     assert [model.get_layer(f"hidden_{i}").units for i in range(3)] == [8, 8, 8]
     with pytest.raises(
-        ValueError, match="`search_space`, key 'depth': a fixed value"
+        ValueError, match=r"`search_space\['depth'\]` must be a finite"
     ):
         MLPHyperModel(64, 10, search_space={"depth": float("nan")})
 
