@@ -153,3 +153,80 @@ def test_bad_arguments():
         ValueError, match="`map_shape` must be 2 positive integers"
     ):
         SOM(9)
+    with pytest.raises(ValueError, match="`distance` must be one of"):
+        SOM((3, 3), distance="jaccard")
+    with pytest.raises(ValueError, match="`codebook_initializer` must be an"):
+        SOM((3, 3), codebook_initializer=np.zeros((3, 2, 2)))
+
+
+def test_fit_initialises_pca_codebook_and_reloads_without_redoing_it():
+    x = _data(30, seed=2).astype("float32")
+    peer = MiniSom(
+        4,
+        3,
+        3,
+        sigma=1.5,
+        learning_rate=0.5,
+        neighborhood_function="mexican_hat",
+        random_seed=0,
+    )
+    peer.pca_weights_init(x)
+    model = SOM(
+        (4, 3),
+        sigma=1.5,
+        decay_steps=3,
+        update="batch",
+        codebook_initializer="pca",
+        neighborhood="mexican_hat",
+    )
+    _compile(model)
+    model.fit(x, epochs=3, batch_size=len(x), verbose=0)
+    peer.train_batch_offline(x, 3)
+    np.testing.assert_allclose(
+        model.map.codebook.numpy(), peer.get_weights(), atol=1e-5
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "som.keras")
+        model.save(path)
+        loaded = keras.saving.load_model(path, safe_mode=True)
+    assert loaded.get_config()["codebook_initializer"] == "pca"
+    assert not loaded.map.needs_initialization
+    _compile(loaded)
+    loaded.fit(x[:5], epochs=1, batch_size=5, verbose=0)  # no new PCA
+    assert int(loaded.map.iterations.numpy()) == 4
+
+
+def test_array_codebook_and_distance_in_fit_equal_minisom():
+    x = _data()
+    peer = MiniSom(
+        5,
+        4,
+        3,
+        sigma=2.0,
+        learning_rate=0.5,
+        activation_distance="cosine",
+        neighborhood_function="triangle",
+        random_seed=1,
+    )
+    model = SOM(
+        (5, 4),
+        sigma=2.0,
+        decay_steps=2 * len(x),
+        distance="cosine",
+        neighborhood="triangle",
+        codebook_initializer=peer.get_weights(),
+    )
+    _compile(model)
+    model.fit(
+        x.astype("float32"), epochs=2, batch_size=6, shuffle=False, verbose=0
+    )
+    peer.train(x, 2 * len(x))
+    np.testing.assert_allclose(
+        model.map.codebook.numpy(), peer.get_weights(), atol=1e-5
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "som.keras")
+        model.save(path)
+        loaded = keras.saving.load_model(path, safe_mode=True)
+    assert loaded.get_config() == model.get_config()
+    assert loaded.get_config()["distance"] == "cosine"
