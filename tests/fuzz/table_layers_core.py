@@ -95,6 +95,7 @@ TABLE = {
             "sigma_decay": "asymptotic",
             "update": "online",
             "codebook_initializer": "random_uniform",
+            "distance": "euclidean",
         },
         bad={
             "map_shape": MAP_SHAPE,
@@ -106,7 +107,9 @@ TABLE = {
             "learning_rate_decay": CHOICE,
             "sigma_decay": CHOICE,
             "update": CHOICE,
-            "codebook_initializer": INITIALIZER,
+            "codebook_initializer": INITIALIZER
+            + (np.zeros((3, 3, 2)), np.full((2, 3, 2), np.nan)),
+            "distance": CHOICE,
         },
         inputs={"inputs": X},
         bad_calls=[("inputs", {"inputs": X[:, :, None]})],
@@ -142,7 +145,10 @@ TABLE = {
             ("adjacency", {"adjacency": ADJACENCY[None]}),
             ("adjacency", {"adjacency": ADJACENCY[:, :, :2]}),
         ],
-        note="inputs without their batch axis are valid (a graph shared by the batch)",
+        note=(
+            "inputs without their batch axis are valid "
+            "(a graph shared by the batch)"
+        ),
     ),
     "layers.Perceptron": Entry(
         layers.Perceptron,
@@ -180,7 +186,10 @@ TABLE = {
         # Any rank is valid (at least 2 with `per_pixel=True`).
         rank_free=("inputs",),
         bad_calls=[("inputs", {"inputs": np.ones((4,), "float32")})],
-        note="any input rank >= 2 is valid, so dropping the batch axis is not an error",
+        note=(
+            "any input rank >= 2 is valid, "
+            "so dropping the batch axis is not an error"
+        ),
     ),
     "layers.RandomTimeShift": _audio(
         layers.RandomTimeShift,

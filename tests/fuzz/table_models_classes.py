@@ -247,6 +247,7 @@ TABLE = {
             "sigma_decay": "asymptotic",
             "update": "online",
             "codebook_initializer": "random_uniform",
+            "distance": "euclidean",
         },
         bad={
             "map_shape": MAP_SHAPE,
@@ -258,7 +259,9 @@ TABLE = {
             "learning_rate_decay": CHOICE,
             "sigma_decay": CHOICE,
             "update": CHOICE,
-            "codebook_initializer": INITIALIZER,
+            "codebook_initializer": INITIALIZER
+            + (np.zeros((3, 2, 3)), np.full((2, 2, 3), np.nan)),
+            "distance": CHOICE,
         },
         inputs={"inputs": X3},
     ),
