@@ -34,10 +34,18 @@ def _check_arguments(
     args.keras_lookup("activation", activation, "activations")
     args.keras_lookup("output_activation", output_activation, "activations")
     args.fraction("batch_norm_momentum", batch_norm_momentum)
-    if kind == "conv" and len(input_shape) != 3:
-        raise ValueError(
-            "Argument `input_shape` must be (height, width, channels) for "
-            f"kind='conv'. Received: input_shape={input_shape!r}"
+    if kind == "conv":
+        args.sequence(
+            "input_shape",
+            input_shape,
+            (3,),
+            "(height, width, channels) for kind='conv'",
+        )
+        args.image_sides(
+            "input_shape",
+            input_shape,
+            multiple=2 ** len(filters),
+            why=f" (2 ** len(filters) with filters={filters})",
         )
     return input_shape, hidden_units, filters
 
@@ -66,12 +74,6 @@ def _dense_halves(input_shape, latent_dim, hidden_units, activation):
 def _conv_halves(input_shape, latent_dim, filters, upsampling, momentum):
     height, width, channels = input_shape
     factor = 2 ** len(filters)
-    if height % factor or width % factor:
-        raise ValueError(
-            f"Argument `input_shape` must have a height and width divisible "
-            f"by 2 ** len(filters) = {factor}. Received: "
-            f"input_shape={input_shape!r}, filters={filters!r}"
-        )
     encoder = keras.Sequential(name="encoder")
     encoder.add(keras.Input(input_shape))
     for f in filters:

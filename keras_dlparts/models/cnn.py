@@ -43,11 +43,7 @@ def build_lenet5(
         61706
     """
     image_shape = args.image_shape(image_shape)
-    if min(image_shape[:2]) < 16:
-        raise ValueError(
-            "LeNet-5 needs inputs of at least 16x16. "
-            f"Received: image_shape={image_shape!r}"
-        )
+    args.image_sides("image_shape", image_shape, minimum=16, why=" (LeNet-5)")
     args.positive_int("num_classes", num_classes)
     args.keras_lookup("activation", activation, "activations")
     args.keras_lookup(
@@ -110,12 +106,12 @@ def build_vgg(
     """
     blocks = _vgg_blocks(depth, blocks)
     image_shape = args.image_shape(image_shape)
-    if min(image_shape[:2]) < 2 ** len(blocks):
-        raise ValueError(
-            f"Argument `image_shape` must be at least {2 ** len(blocks)} on "
-            f"each side for {len(blocks)} pooling blocks. "
-            f"Received: image_shape={image_shape!r}"
-        )
+    args.image_sides(
+        "image_shape",
+        image_shape,
+        minimum=2 ** len(blocks),
+        why=f" for {len(blocks)} pooling blocks",
+    )
     args.positive_int("num_classes", num_classes)
     args.positive_int("dense_units", dense_units)
     dropout = args.rate("dropout", dropout)
@@ -156,19 +152,12 @@ def _vgg_blocks(depth, blocks):
     if blocks is None:
         args.positive_int("depth", depth)
         return VGG_DEPTHS[args.one_of("depth", depth, tuple(VGG_DEPTHS))]
-    if isinstance(blocks, str) or not isinstance(blocks, (list, tuple)):
-        raise TypeError(
-            "Argument `blocks` must be a sequence of (filters, convolutions) "
-            f"pairs. Received: blocks={blocks!r}"
-        )
-    if not blocks or not all(
-        isinstance(b, (list, tuple)) and len(b) == 2 for b in blocks
-    ):
-        raise ValueError(
-            "Argument `blocks` must be a non-empty sequence of (filters, "
-            f"convolutions) pairs. Received: blocks={blocks!r}"
-        )
-    for index, (filters, count) in enumerate(blocks):
+    pairs = "a sequence of (filters, convolutions) pairs"
+    blocks = args.sequence("blocks", blocks, what=pairs)
+    args.positive_int("len(blocks)", len(blocks))
+    for index, block in enumerate(blocks):
+        pair = "a pair (filters, convolutions)"
+        filters, count = args.sequence(f"blocks[{index}]", block, (2,), pair)
         args.positive_int(f"blocks[{index}] filters", filters)
         args.positive_int(f"blocks[{index}] convolutions", count)
     return tuple(tuple(b) for b in blocks)

@@ -9,20 +9,15 @@ from keras_dlparts import _validation as args
 
 def _check_common(image_shape, filters, num_classes):
     """Checks the arguments both halves share; returns them and the scale."""
-    image_shape = args.positive_ints("image_shape", image_shape)
-    if len(image_shape) != 3:
-        raise ValueError(
-            "Argument `image_shape` must be (height, width, channels). "
-            f"Received: image_shape={image_shape!r}"
-        )
+    image_shape = args.image_shape(image_shape, "image_shape")
     filters = args.positive_ints("filters", filters)
     factor = 2 ** len(filters)
-    if image_shape[0] % factor or image_shape[1] % factor:
-        raise ValueError(
-            "Argument `image_shape` must have a height and width divisible "
-            f"by 2 ** len(filters) = {factor}. Received: "
-            f"image_shape={image_shape!r}, filters={filters!r}"
-        )
+    args.image_sides(
+        "image_shape",
+        image_shape,
+        multiple=factor,
+        why=f" (2 ** len(filters) with filters={filters})",
+    )
     if num_classes is not None:
         args.positive_int("num_classes", num_classes, minimum=2)
     return image_shape, filters, factor

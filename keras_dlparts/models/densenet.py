@@ -70,12 +70,12 @@ def build_densenet(
     image_shape = args.image_shape(image_shape)
     # The stem divides the size by 4 (rounding up), each transition by 2.
     needed = 4 * (2 ** (len(blocks) - 1) - 1) + 1
-    if min(image_shape[:2]) < needed:
-        raise ValueError(
-            f"Argument `image_shape` must be at least {needed} on each side "
-            f"for {len(blocks)} dense blocks (`blocks`={blocks}). "
-            f"Received: image_shape={image_shape!r}"
-        )
+    args.image_sides(
+        "image_shape",
+        image_shape,
+        minimum=needed,
+        why=f" for {len(blocks)} dense blocks (`blocks`={blocks})",
+    )
     args.positive_int("num_classes", num_classes)
     args.positive_int("growth_rate", growth_rate)
     args.number(

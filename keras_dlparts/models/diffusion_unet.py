@@ -62,8 +62,9 @@ def build_diffusion_unet(
 
     Examples:
 
-        >>> net = build_diffusion_unet((8, 8, 1), base_filters=8,
-        ...                            channel_multipliers=(1, 2), num_classes=3)
+        >>> net = build_diffusion_unet(
+        ...     (8, 8, 1), base_filters=8, channel_multipliers=(1, 2),
+        ...     num_classes=3)
         >>> [tuple(i.shape) for i in net.inputs]
         [(None, 8, 8, 1), (None,), (None,)]
         >>> tuple(net.output.shape)
@@ -175,13 +176,12 @@ def _check_arguments(
             f"Argument `groups` must divide every level's channels "
             f"{channels}. Received: groups={groups}"
         )
-    factor = 2 ** (len(multipliers) - 1)
-    if image_shape[0] % factor or image_shape[1] % factor:
-        raise ValueError(
-            f"Argument `image_shape` must have height and width divisible by "
-            f"{factor} for {len(multipliers)} levels. "
-            f"Received: image_shape={image_shape!r}"
-        )
+    args.image_sides(
+        "image_shape",
+        image_shape,
+        multiple=2 ** (len(multipliers) - 1),
+        why=f" for {len(multipliers)} levels",
+    )
     # The middle block always attends, at the last level's channels.
     attended = [channels[-1]] + [
         c
@@ -190,8 +190,9 @@ def _check_arguments(
     ]
     if num_heads > min(attended):
         raise ValueError(
-            f"Argument `num_heads` must be at most the channels of every "
-            f"attention block ({min(attended)}). Received: num_heads={num_heads}"
+            "Argument `num_heads` must be at most the channels of every "
+            f"attention block ({min(attended)}). "
+            f"Received: num_heads={num_heads}"
         )
     return image_shape, multipliers, attention_resolutions
 

@@ -79,13 +79,12 @@ def build_unet(
     dropout = args.rate("dropout", dropout)
     if output_activation != "auto":
         args.keras_lookup("output_activation", output_activation, "activations")
-    factor = 2 ** len(filters)
-    if image_shape[0] % factor or image_shape[1] % factor:
-        raise ValueError(
-            f"Argument `image_shape` must have height and width divisible "
-            f"by {factor} (2**len(filters)). Received: "
-            f"image_shape={image_shape!r}"
-        )
+    args.image_sides(
+        "image_shape",
+        image_shape,
+        multiple=2 ** len(filters),
+        why=f" (2 ** len(filters) with filters={filters})",
+    )
     if output_activation == "auto":
         output_activation = "sigmoid" if num_classes == 1 else "softmax"
 

@@ -92,7 +92,7 @@ def test_contract_tiny_vgg():
 @pytest.mark.parametrize(
     "builder, kwargs, match",
     [
-        (build_lenet5, {"image_shape": (8, 8, 1)}, "16x16"),
+        (build_lenet5, {"image_shape": (8, 8, 1)}, "at least 16 .LeNet-5."),
         (build_vgg, {"depth": 12}, "depth"),
         (
             build_vgg,
@@ -100,6 +100,8 @@ def test_contract_tiny_vgg():
             "image_shape",
         ),
         (build_vgg, {"dropout": 1.0}, "`dropout`"),
+        (build_vgg, {"blocks": ()}, r"`len\(blocks\)`"),
+        (build_vgg, {"blocks": ((4,),)}, r"`blocks\[0\]` must be a pair"),
     ],
 )
 def test_bad_arguments(builder, kwargs, match):
