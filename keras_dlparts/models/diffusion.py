@@ -5,32 +5,22 @@ import numpy as np
 
 from keras_dlparts._validation import boolean
 from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import class_labels
+from keras_dlparts._validation import fits_input
+from keras_dlparts._validation import interval
 from keras_dlparts._validation import keras_object
-from keras_dlparts._validation import number
+from keras_dlparts._validation import non_negative_number
+from keras_dlparts._validation import one_of
+from keras_dlparts._validation import ordered
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import random_seed
 from keras_dlparts._validation import rate
 from keras_dlparts._validation import same_batch_size
+from keras_dlparts._validation import sequence
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models.noise_schedule import NoiseSchedule
 
 _SAMPLERS = ("ddpm", "ddim")
-
-
-def _check_data_range(data_range):
-    """`(low, high)` as floats, if they are finite numbers with low < high."""
-    if not isinstance(data_range, (list, tuple)) or len(data_range) != 2:
-        raise TypeError(
-            "Argument `data_range` must be a pair (low, high). "
-            f"Received: data_range={data_range!r}"
-        )
-    low, high = (float(number("data_range", v)) for v in data_range)
-    if not low < high:
-        raise ValueError(
-            "Argument `data_range` must be (low, high) with low < high. "
-            f"Received: data_range={data_range!r}"
-        )
-    return low, high
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -104,7 +94,8 @@ class DiffusionModel(SeedState, keras.Model):
         >>> model = DiffusionModel(net, NoiseSchedule(steps=10),
         ...                        data_range=(0.0, 1.0))
         >>> model.compile(optimizer="adam")
-        >>> history = model.fit(np.random.rand(16, 8, 8, 1), epochs=1, verbose=0)
+        >>> x = np.random.rand(16, 8, 8, 1)
+        >>> history = model.fit(x, epochs=1, verbose=0)
         >>> samples = model.generate(4, seed=0)
         >>> samples.shape, bool(samples.min() >= 0.0 and samples.max() <= 1.0)
         ((4, 8, 8, 1), True)
@@ -125,7 +116,7 @@ class DiffusionModel(SeedState, keras.Model):
         if num_classes is not None:
             positive_int("num_classes", num_classes)
         rate("label_dropout", label_dropout)
-        low, high = _check_data_range(data_range)
+        low, high = (float(v) for v in interval("data_range", data_range))
         boolean("clip_denoised", clip_denoised)
         random_seed("seed", seed)
         super().__init__(**kwargs)
@@ -133,11 +124,7 @@ class DiffusionModel(SeedState, keras.Model):
             schedule = keras.saving.deserialize_keras_object(schedule)
         if schedule is None:
             schedule = NoiseSchedule()
-        if not isinstance(schedule, NoiseSchedule):
-            raise TypeError(
-                "Argument `schedule` must be a NoiseSchedule. "
-                f"Received: schedule={schedule!r}"
-            )
+        keras_object("schedule", schedule, NoiseSchedule)
         n_inputs = len(network.inputs)
         if n_inputs not in (2, 3):
             raise ValueError(
@@ -237,12 +224,9 @@ class DiffusionModel(SeedState, keras.Model):
 
     def _split(self, inputs):
         if isinstance(inputs, (tuple, list)):
-            if len(inputs) != 2:
-                raise ValueError(
-                    "DiffusionModel expects `x` or `(x, labels)`. Received "
-                    f"{len(inputs)} inputs"
-                )
-            images, labels = inputs
+            images, labels = sequence(
+                "inputs", inputs, (2,), "x or (x, labels)"
+            )
         else:
             images, labels = inputs, None
         if labels is not None and self.num_classes is None:
@@ -257,11 +241,7 @@ class DiffusionModel(SeedState, keras.Model):
             labels = keras.ops.full(batch, self.num_classes, "int32")
         check_rank("labels", labels, (1, 2))
         same_batch_size(("x", images), ("labels", labels))
-        if tuple(images.shape[1:]) != self.image_shape:
-            raise ValueError(
-                f"Input `x` must have shape (batch,) + {self.image_shape}. "
-                f"Received: shape={tuple(images.shape)}"
-            )
+        fits_input("x", images, self.network)
         return images, labels
 
     def _to_model_range(self, images):
@@ -308,31 +288,12 @@ class DiffusionModel(SeedState, keras.Model):
             A float32 NumPy array shaped `(n,) + image_shape`, in
             `data_range`.
         """
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(
-                f"Argument `n` must be a positive integer. Received: n={n!r}"
-            )
-        n = int(n)
+        n = positive_int("n", n)
         total = self.schedule.steps
-        steps = total if steps is None else steps
-        if (
-            isinstance(steps, bool)
-            or not isinstance(steps, (int, np.integer))
-            or not (1 <= steps <= total)
-        ):
-            raise ValueError(
-                f"Argument `steps` must be an integer in [1, {total}]. "
-                f"Received: steps={steps!r}"
-            )
-        if sampler not in _SAMPLERS:
-            raise ValueError(
-                f"Argument `sampler` must be one of {list(_SAMPLERS)}. "
-                f"Received: sampler={sampler!r}"
-            )
-        if not eta >= 0.0:
-            raise ValueError(
-                f"Argument `eta` must be >= 0. Received: eta={eta!r}"
-            )
+        steps = positive_int("steps", total if steps is None else steps)
+        ordered("steps", steps, "schedule.steps", total)
+        one_of("sampler", sampler, _SAMPLERS)
+        non_negative_number("eta", eta)
         labels = self._sampling_labels(labels, n)
         guided = self.num_classes is not None and guidance_scale != 1.0
         if seed is None:
@@ -364,19 +325,11 @@ class DiffusionModel(SeedState, keras.Model):
             return np.zeros((n,), "int32")
         if labels is None:
             return np.full((n,), self.num_classes, "int32")
-        try:
-            labels = np.broadcast_to(np.asarray(labels), (n,)).astype("int32")
-        except ValueError:
-            raise ValueError(
-                f"Argument `labels` must be an int or an array of shape ({n},). "
-                f"Received: shape={np.shape(labels)}"
-            ) from None
-        if labels.min() < 0 or labels.max() > self.num_classes:
-            raise ValueError(
-                f"Argument `labels` must be in [0, {self.num_classes}]. "
-                f"Received values from {labels.min()} to {labels.max()}"
-            )
-        return labels
+        if np.ndim(labels) == 0:  # one class for every sample
+            labels = np.full((n,), labels)
+        # Index num_classes is the "no label" class of guidance.
+        labels = class_labels("labels", labels, n, self.num_classes + 1)
+        return labels.astype("int32")
 
     def _predict_noise(self, x, t, labels, guidance_scale, guided):
         if self.num_classes is None:

@@ -16,6 +16,7 @@ from keras_dlparts._validation import check_rank
 from keras_dlparts._validation import non_negative_number
 from keras_dlparts._validation import number
 from keras_dlparts._validation import one_of
+from keras_dlparts._validation import ordered
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import same_batch_size
 from keras_dlparts._validation import same_shape
@@ -84,12 +85,7 @@ class NoiseSchedule:
         )
         number("beta_start", beta_start, **open_unit)
         number("beta_end", beta_end, **open_unit)
-        if not beta_start <= beta_end:
-            raise ValueError(
-                "Argument `beta_end` must be in [beta_start, 1). "
-                f"Received: beta_end={beta_end!r} with "
-                f"beta_start={beta_start!r}"
-            )
+        ordered("beta_start", beta_start, "beta_end", beta_end)
         non_negative_number("cosine_s", cosine_s)
         number("max_beta", max_beta, **open_unit)
         self.schedule = schedule
@@ -139,7 +135,7 @@ class NoiseSchedule:
         )
 
     def gather(self, table, t, ndim):
-        """Takes `table[t]` and reshapes it to broadcast over a rank-`ndim` batch.
+        """Takes `table[t]`, shaped to broadcast over a rank-`ndim` batch.
 
         Args:
             table: name of a table (e.g. `"alphas_cumprod"`) or a 1-D array
@@ -181,7 +177,10 @@ class NoiseSchedule:
         )
 
     def predict_x0(self, x_t, t, noise):
-        """Inverts `q_sample`: `x_0 = (x_t - sqrt(1 - abar_t) noise) / sqrt(abar_t)`."""
+        """Inverts `q_sample`.
+
+        `x_0 = (x_t - sqrt(1 - abar_t) noise) / sqrt(abar_t)`.
+        """
         x_t = keras.ops.cast(x_t, "float32")
         ndim = len(x_t.shape)
         return (

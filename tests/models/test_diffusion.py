@@ -212,6 +212,12 @@ def test_bad_arguments():
     ]:
         with pytest.raises(ValueError, match=match):
             model.generate(**kwargs)
+    for kwargs, match in [
+        ({"n": 2.5}, "`n`"),
+        ({"n": 2, "steps": "x"}, "steps"),
+    ]:
+        with pytest.raises(TypeError, match=match):
+            model.generate(**kwargs)
     with pytest.raises(ValueError, match="num_classes"):
         DiffusionModel(model.network, schedule, num_classes=3)
     with pytest.raises(ValueError, match="label_dropout"):

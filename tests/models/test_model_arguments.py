@@ -102,7 +102,7 @@ def test_diffusion_label_dropout_is_named():
     for bad in (1.0, -0.1, math.nan):
         with pytest.raises(ValueError, match="`label_dropout`"):
             DiffusionModel(network, NoiseSchedule(steps=10), label_dropout=bad)
-    with pytest.raises(ValueError, match="`data_range`"):
+    with pytest.raises(ValueError, match=r"`data_range\[1\]`"):
         DiffusionModel(
             network, NoiseSchedule(steps=10), data_range=(0.0, math.nan)
         )
