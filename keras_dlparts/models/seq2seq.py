@@ -1,4 +1,4 @@
-"""An encoder-decoder transformer for sequence to sequence, and greedy decoding."""
+"""An encoder-decoder transformer for sequences, and greedy decoding."""
 
 import keras
 import numpy as np
@@ -68,6 +68,7 @@ def build_seq2seq_transformer(
         >>> model.output_shape
         (None, None, 12)
     """
+    # The blocks check these too; refused here before any layer is built.
     for arg in (
         "source_vocabulary_size",
         "target_vocabulary_size",
@@ -83,11 +84,9 @@ def build_seq2seq_transformer(
     args.rate("dropout", dropout)
     args.boolean("norm_first", norm_first)
     args.one_of("score", score, SCORES)
-    if embedding_dim % num_heads:
-        raise ValueError(
-            "Argument `embedding_dim` must be divisible by `num_heads`="
-            f"{num_heads}. Received: embedding_dim={embedding_dim}"
-        )
+    args.multiple_of(
+        "embedding_dim", embedding_dim, num_heads, f" (`num_heads`={num_heads})"
+    )
     block_args = {
         "num_heads": num_heads,
         "intermediate_dim": intermediate_dim,
@@ -199,11 +198,11 @@ def _embedding_limits(model, name):
 
 
 def _check_id(name, value, vocabulary_size):
+    """A token id: an integer in [0, vocabulary_size) when that is known."""
     args.positive_int(name, value, minimum=0)
-    if vocabulary_size is not None and value >= vocabulary_size:
-        raise ValueError(
-            f"Argument `{name}` must be a token id below the model's "
-            f"vocabulary size {vocabulary_size}. Received: {name}={value}"
+    if vocabulary_size is not None:
+        args.number(
+            name, value, low=0, high=vocabulary_size, include_high=False
         )
 
 
@@ -217,44 +216,28 @@ def _check_decode_arguments(model, source_ids, start_id, end_id, max_length):
         model, "target_embedding"
     )
     args.positive_int("max_length", max_length)
-    if target_length is not None and max_length > target_length:
-        raise ValueError(
-            f"Argument `max_length` must be at most the model's target length "
-            f"{target_length}. Received: max_length={max_length}"
+    if target_length is not None:
+        args.ordered(
+            "max_length", max_length, "target sequence_length", target_length
         )
     for name, value in (("start_id", start_id), ("end_id", end_id)):
         _check_id(name, value, target_vocabulary)
-    source_ids = np.asarray(source_ids)
-    integral = source_ids.dtype.kind in "iu" or (
-        source_ids.dtype.kind == "f"
-        and np.all(np.isfinite(source_ids))
-        and np.all(source_ids == np.round(source_ids))
+    # Token ids are class labels of the source vocabulary, one per token.
+    args.class_labels(
+        "source_ids", np.ravel(source_ids), num_classes=source_vocabulary
     )
-    if not integral:
-        raise TypeError(
-            "Argument `source_ids` must hold integer token ids. "
-            f"Received: source_ids of dtype {source_ids.dtype}"
-        )
+    source_ids = np.asarray(source_ids)
     args.check_rank("source_ids", source_ids, 2)
     if 0 in source_ids.shape:
         raise ValueError(
             "Argument `source_ids` must hold at least one sequence of at least "
             f"one token. Received: source_ids.shape={source_ids.shape}"
         )
-    if source_length is not None and source_ids.shape[1] > source_length:
-        raise ValueError(
-            f"Argument `source_ids` must be at most the model's source length "
-            f"{source_length} wide. Received: source_ids.shape={source_ids.shape}"
-        )
-    if source_ids.min() < 0:
-        raise ValueError(
-            "Argument `source_ids` must hold non-negative token ids. "
-            f"Received: min(source_ids)={source_ids.min()}"
-        )
-    if source_vocabulary is not None and source_ids.max() >= source_vocabulary:
-        raise ValueError(
-            "Argument `source_ids` must hold token ids below the model's source "
-            f"vocabulary size {source_vocabulary}. "
-            f"Received: max(source_ids)={source_ids.max()}"
+    if source_length is not None:
+        args.ordered(
+            "source_ids.shape[1]",
+            source_ids.shape[1],
+            "source sequence_length",
+            source_length,
         )
     return source_ids.astype("int32")

@@ -1,4 +1,4 @@
-"""A transformer-encoder sequence classifier (token ids or feature sequences)."""
+"""A transformer-encoder classifier of sequences (token ids or features)."""
 
 import keras
 
@@ -123,9 +123,9 @@ def build_transformer_classifier(
 
     Examples:
 
-        >>> model = build_transformer_classifier((8, 8), 10, embedding_dim=16,
-        ...                                      num_heads=2, intermediate_dim=32,
-        ...                                      num_layers=1)
+        >>> model = build_transformer_classifier(
+        ...     (8, 8), 10, embedding_dim=16, num_heads=2, intermediate_dim=32,
+        ...     num_layers=1)
         >>> model.output_shape
         (None, 10)
     """
@@ -197,6 +197,7 @@ def check_encoder_stack(
     score,
 ):
     """Checks the arguments every transformer classifier builder shares."""
+    # The blocks check these too; refused here before any layer is built.
     for arg, value in (
         ("num_classes", num_classes),
         ("embedding_dim", embedding_dim),
@@ -207,11 +208,9 @@ def check_encoder_stack(
         args.positive_int(arg, value)
     args.rate("dropout", dropout)
     args.one_of("score", score, SCORES)
-    if embedding_dim % num_heads:
-        raise ValueError(
-            "Argument `embedding_dim` must be divisible by `num_heads`="
-            f"{num_heads}. Received: embedding_dim={embedding_dim}"
-        )
+    args.multiple_of(
+        "embedding_dim", embedding_dim, num_heads, f" (`num_heads`={num_heads})"
+    )
 
 
 def _check_arguments(
@@ -231,19 +230,22 @@ def _check_arguments(
 ):
     """Checks every argument, naming it; returns `input_shape` as a tuple."""
     input_shape = _sequence_shape(input_shape)
-    if vocabulary_size is None and len(input_shape) not in (2, 3):
-        raise ValueError(
-            "Argument `input_shape` must be (length, features) or "
-            "(rows, cols, channels) for float inputs, or (length,) with "
-            f"`vocabulary_size` for token ids. Received: input_shape={input_shape}"
+    if vocabulary_size is None:
+        args.sequence(
+            "input_shape",
+            input_shape,
+            (2, 3),
+            "(length, features) or (rows, cols, channels) for float inputs, "
+            "or (length,) with `vocabulary_size` for token ids",
         )
-    if vocabulary_size is not None:
+    else:
         args.positive_int("vocabulary_size", vocabulary_size)
-        if len(input_shape) != 1:
-            raise ValueError(
-                "Argument `input_shape` must be (length,) when "
-                f"`vocabulary_size` is given. Received: input_shape={input_shape}"
-            )
+        args.sequence(
+            "input_shape",
+            input_shape,
+            (1,),
+            "(length,) when `vocabulary_size` is given",
+        )
     check_encoder_stack(
         num_classes,
         embedding_dim,

@@ -19,7 +19,7 @@ TINY = {
 
 
 def reverse_task(n, rng, max_len=5):
-    """Sources of 2..max_len tokens in 3..9 (0-padded); targets reversed + END."""
+    """Sources: 2..max_len tokens in 3..9 (0-padded); targets: reversed, END."""
     source = np.zeros((n, max_len), "int32")
     target = np.zeros((n, max_len + 1), "int32")
     for i in range(n):
@@ -154,3 +154,12 @@ def test_greedy_decode_bad_arguments():
         ValueError, match=r"`source_ids` must have rank 2.*\(3,\)"
     ):
         greedy_decode(model, np.ones(3), START, END, 4)
+    for call_args, match in [
+        ((np.ones((1, 3)), START, END, 5), r"`max_length`.*=5"),
+        ((np.ones((1, 3)), 5, END, 4), r"`start_id` .*\[0, 5\).*=5"),
+        ((np.ones((1, 5)), START, END, 4), r"`source_ids.shape\[1\]`"),
+        ((np.full((1, 3), 5), START, END, 4), r"`source_ids`.*< 5"),
+        ((np.full((1, 3), 1.5), START, END, 4), r"`source_ids`.*whole"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            greedy_decode(model, *call_args)
