@@ -1,4 +1,4 @@
-"""Waveform augmentation: time shift, gain, background noise, time stretch, pitch shift.
+"""Waveform augmentation: time shift, gain, noise, time stretch, pitch shift.
 
 The layers take waveforms of shape `(batch, time)` or `(batch, time,
 channels)` and return the same shape. Every random parameter is drawn once
@@ -30,16 +30,6 @@ from keras import ops
 
 from keras_dlparts import _validation
 from keras_dlparts.layers.random_augmentation import RandomAugmentation
-from keras_dlparts.layers.random_augmentation import check_range
-
-
-def _check_frame_length(value):
-    _validation.positive_int("frame_length", value, minimum=4)
-    if value % 4:
-        raise ValueError(
-            "Argument `frame_length` must be a positive multiple of 4. "
-            f"Received: frame_length={value!r}"
-        )
 
 
 def read_at(signal, positions):
@@ -129,7 +119,7 @@ def _rows_as_channels(rows, like):
 
 
 class _AudioAugmentation(RandomAugmentation):
-    """Shared waveform handling: rank 2 runs as one channel, draws per example."""
+    """Shared waveform handling: rank 2 is one channel; draws per example."""
 
     allowed_ranks = (2, 3)
 
@@ -151,12 +141,9 @@ class _AudioAugmentation(RandomAugmentation):
         )
 
     def static_time(self, waveforms):
-        if waveforms.shape[1] is None:
-            raise ValueError(
-                f"Layer {self.name!r} needs a known number of time steps. "
-                f"Received: inputs.shape={tuple(waveforms.shape)}"
-            )
-        return waveforms.shape[1]
+        return _validation.axis_size(
+            "inputs", waveforms, 1, why=" (the time steps)"
+        )
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -186,7 +173,8 @@ class RandomTimeShift(_AudioAugmentation):
 
         >>> import numpy as np
         >>> x = np.array([[1.0, 2.0, 3.0, 4.0]], "float32")
-        >>> y = np.asarray(RandomTimeShift(max_shift=0.5, seed=0)(x, training=True))
+        >>> layer = RandomTimeShift(max_shift=0.5, seed=0)
+        >>> y = np.asarray(layer(x, training=True))
         >>> y.shape, float(np.abs(y).sum()) <= 10.0
         ((1, 4), True)
     """
@@ -254,7 +242,9 @@ class RandomGain(_AudioAugmentation):
 
     def __init__(self, min_gain_db=-6.0, max_gain_db=6.0, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        check_range("min_gain_db", min_gain_db, "max_gain_db", max_gain_db)
+        _validation.ordered(
+            "min_gain_db", min_gain_db, "max_gain_db", max_gain_db
+        )
         self.min_gain_db = min_gain_db
         self.max_gain_db = max_gain_db
 
@@ -307,7 +297,7 @@ class AddBackgroundNoise(_AudioAugmentation):
 
     def __init__(self, min_snr_db=10.0, max_snr_db=30.0, seed=None, **kwargs):
         super().__init__(seed=seed, **kwargs)
-        check_range("min_snr_db", min_snr_db, "max_snr_db", max_snr_db)
+        _validation.ordered("min_snr_db", min_snr_db, "max_snr_db", max_snr_db)
         self.min_snr_db = min_snr_db
         self.max_snr_db = max_snr_db
 
@@ -358,9 +348,9 @@ class RandomTimeStretch(_AudioAugmentation):
     Examples:
 
         >>> import numpy as np
-        >>> layer = RandomTimeStretch(min_rate=1.0, max_rate=1.0, frame_length=8)
+        >>> layer = RandomTimeStretch(1.0, 1.0, frame_length=8)  # rate 1
         >>> x = np.array([[1.0, 2.0, 3.0, 4.0, 5.0]], "float32")
-        >>> np.asarray(layer(x, training=True)).round(4).tolist()  # rate 1: identity
+        >>> np.asarray(layer(x, training=True)).round(4).tolist()  # identity
         [[1.0, 2.0, 3.0, 4.0, 5.0]]
     """
 
@@ -370,8 +360,8 @@ class RandomTimeStretch(_AudioAugmentation):
         super().__init__(seed=seed, **kwargs)
         _validation.positive_number("min_rate", min_rate)
         _validation.positive_number("max_rate", max_rate)
-        check_range("min_rate", min_rate, "max_rate", max_rate)
-        _check_frame_length(frame_length)
+        _validation.ordered("min_rate", min_rate, "max_rate", max_rate)
+        _validation.multiple_of("frame_length", frame_length, 4)
         self.min_rate = min_rate
         self.max_rate = max_rate
         self.frame_length = frame_length
@@ -436,10 +426,10 @@ class RandomPitchShift(_AudioAugmentation):
         **kwargs,
     ):
         super().__init__(seed=seed, **kwargs)
-        check_range(
+        _validation.ordered(
             "min_semitones", min_semitones, "max_semitones", max_semitones
         )
-        _check_frame_length(frame_length)
+        _validation.multiple_of("frame_length", frame_length, 4)
         self.min_semitones = min_semitones
         self.max_semitones = max_semitones
         self.frame_length = frame_length

@@ -5,7 +5,6 @@ from keras import ops
 
 from keras_dlparts import _validation
 from keras_dlparts.layers.random_augmentation import RandomAugmentation
-from keras_dlparts.layers.random_augmentation import check_range
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -69,7 +68,7 @@ class SaltAndPepperNoise(RandomAugmentation):
         super().__init__(seed=seed, **kwargs)
         _validation.fraction("rate", rate)
         _validation.fraction("salt_ratio", salt_ratio)
-        check_range("low", low, "high", high)
+        _validation.ordered("low", low, "high", high)
         _validation.boolean("per_pixel", per_pixel)
         self.rate = rate
         self.salt_ratio = salt_ratio
@@ -80,11 +79,7 @@ class SaltAndPepperNoise(RandomAugmentation):
     def augment(self, inputs):
         shape = ops.shape(inputs)
         if self.per_pixel:
-            if len(inputs.shape) < 2:
-                raise ValueError(
-                    "With `per_pixel=True` the input must have rank >= 2. "
-                    f"Received: inputs.shape={tuple(inputs.shape)}"
-                )
+            _validation.min_rank("inputs", inputs, 2)  # with `per_pixel`
             shape = tuple(shape[:-1]) + (1,)
         u = keras.random.uniform(shape, seed=self.seed_generator)
         salt = u < self.rate * self.salt_ratio

@@ -19,28 +19,6 @@ import keras
 from keras_dlparts import _validation
 
 
-def check_rate(name, value, *, low=0.0, high=1.0, include_high=True):
-    """Validates a probability-like float argument (see `_validation.number`).
-
-    A wrong type raises `TypeError`; a value out of `[low, high]` (or
-    `[low, high)`), NaN or infinity raises `ValueError`.
-    """
-    return _validation.number(
-        name, value, low=low, high=high, include_high=include_high
-    )
-
-
-def check_range(name_low, low, name_high, high):
-    """Validates a `(low, high)` pair of finite numbers with `low <= high`."""
-    _validation.number(name_low, low)
-    _validation.number(name_high, high)
-    if low > high:
-        raise ValueError(
-            f"Argument `{name_low}` must not exceed `{name_high}`. Received: "
-            f"{name_low}={low!r}, {name_high}={high!r}"
-        )
-
-
 class RandomAugmentation(keras.layers.Layer):
     """Base class of the training-only, seeded augmentation layers.
 
@@ -73,15 +51,8 @@ class RandomAugmentation(keras.layers.Layer):
         self._build_at_init()
 
     def _check_rank(self, shape):
-        if (
-            self.allowed_ranks is not None
-            and len(shape) not in self.allowed_ranks
-        ):
-            raise ValueError(
-                f"Input of layer {self.name!r} must have rank in "
-                f"{sorted(self.allowed_ranks)}. Received: inputs.shape="
-                f"{tuple(shape)}"
-            )
+        if self.allowed_ranks is not None:
+            _validation.check_rank("inputs", tuple(shape), self.allowed_ranks)
 
     def call(self, inputs, training=False):
         self._check_rank(inputs.shape)

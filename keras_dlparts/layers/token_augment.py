@@ -47,10 +47,11 @@ class _TokenAugmentation(RandomAugmentation):
         self.rate = rate
 
     def augment(self, inputs):
-        if "int" not in keras.backend.standardize_dtype(inputs.dtype):
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        if "int" not in dtype:
             raise ValueError(
-                f"Layer {self.name!r} expects integer token ids. Received: "
-                f"inputs.dtype={keras.backend.standardize_dtype(inputs.dtype)}"
+                "Argument `inputs` must hold integer token ids. "
+                f"Received: inputs.dtype={dtype}"
             )
         if len(inputs.shape) == 1:
             return ops.squeeze(self.augment_batch(inputs[None]), 0)
@@ -160,7 +161,7 @@ class RandomTokenSwap(_TokenAugmentation):
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
 class RandomTokenInsertion(_TokenAugmentation):
-    """Inserts a random token before each non-padding token with probability `rate`.
+    """Inserts a random token before each non-padding token, with rate `rate`.
 
     The inserted id is drawn uniformly from `[1, vocabulary_size)` when
     `vocabulary_size` is given, and otherwise copied from a uniformly chosen
@@ -222,7 +223,8 @@ class RandomTokenInsertion(_TokenAugmentation):
         # Interleave [new_0, tok_0, new_1, tok_1, ...], keep what is
         # inserted or present, compact, and cut back to `length`.
         batch = ops.shape(tokens)[0]
-        # (batch, 2 * length), not (batch, -1): -1 is ambiguous in an empty batch.
+        # (batch, 2 * length), not (batch, -1): -1 is ambiguous in an empty
+        # batch.
         both = ops.reshape(
             ops.stack([new, tokens], axis=-1), (batch, 2 * length)
         )
