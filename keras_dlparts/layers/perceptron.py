@@ -34,8 +34,11 @@ class Perceptron(keras.layers.Layer):
     Examples:
 
         >>> import numpy as np
-        >>> layer = Perceptron(1, kernel_initializer="ones",
-        ...                    bias_initializer=keras.initializers.Constant(-1.5))
+        >>> layer = Perceptron(
+        ...     1,
+        ...     kernel_initializer="ones",
+        ...     bias_initializer=keras.initializers.Constant(-1.5),
+        ... )
         >>> x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], "float32")
         >>> np.asarray(layer(x)).ravel().tolist()  # logical AND
         [0.0, 0.0, 0.0, 1.0]
@@ -53,34 +56,18 @@ class Perceptron(keras.layers.Layer):
         self.kernel_initializer = _validation.initializer(
             "kernel_initializer", kernel_initializer
         )
-        # Config keeps a string as given, anything else serialised.
-        self._kernel_initializer = (
-            kernel_initializer
-            if isinstance(kernel_initializer, str)
-            else keras.initializers.serialize(self.kernel_initializer)
-        )
         self.bias_initializer = _validation.initializer(
             "bias_initializer", bias_initializer
         )
-        # Config keeps a string as given, anything else serialised.
-        self._bias_initializer = (
-            bias_initializer
-            if isinstance(bias_initializer, str)
-            else keras.initializers.serialize(self.bias_initializer)
-        )
 
     def build(self, input_shape):
-        if len(input_shape) < 2 or input_shape[-1] is None:
-            raise ValueError(
-                "Input `inputs` must have rank >= 2 (batch, ..., features) "
-                "with a known last dimension. "
-                f"Received: inputs.shape={tuple(input_shape)}"
-            )
+        _validation.min_rank("inputs", tuple(input_shape), 2)
+        features = _validation.axis_size("inputs", tuple(input_shape), -1)
         # `aggregation="mean"` lets a learning rule assign the weights
         # inside a replica (tf.distribute), averaging the replicas' values.
         self.kernel = self.add_weight(
             name="kernel",
-            shape=(input_shape[-1], self.units),
+            shape=(features, self.units),
             initializer=self.kernel_initializer,
             aggregation="mean",
         )
@@ -93,12 +80,13 @@ class Perceptron(keras.layers.Layer):
 
     def pre_activation(self, inputs):
         """Returns `z = XW + b`, the input of the step function."""
-        features = self.kernel.shape[0]
-        if inputs.shape[-1] != features:
-            raise ValueError(
-                f"Input `inputs` must have {features} features in its last "
-                f"dimension. Received: inputs.shape={tuple(inputs.shape)}"
-            )
+        _validation.axis_size(
+            "inputs",
+            inputs,
+            -1,
+            self.kernel.shape[0],
+            " (the layer's features)",
+        )
         inputs = ops.cast(inputs, self.compute_dtype)
         kernel = ops.cast(self.kernel, self.compute_dtype)
         bias = ops.cast(self.bias, self.compute_dtype)
@@ -118,8 +106,12 @@ class Perceptron(keras.layers.Layer):
         config.update(
             {
                 "units": self.units,
-                "kernel_initializer": self._kernel_initializer,
-                "bias_initializer": self._bias_initializer,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+                "bias_initializer": keras.initializers.serialize(
+                    self.bias_initializer
+                ),
             }
         )
         return config

@@ -7,6 +7,8 @@ from keras_dlparts import _validation
 from keras_dlparts.ops.distance import pairwise_squared_distance
 from keras_dlparts.ops.rbf import rbf_kernel
 
+_LAYERS_FEATURES = " (the layer's features)"
+
 
 def _kmeans_plus_plus(data, count, seed):
     """k-means++ seeding: `count` rows of `data`, spread out at random."""
@@ -49,7 +51,7 @@ class RBF(keras.layers.Layer):
 
         >>> import numpy as np
         >>> layer = RBF(2, gamma=1.0)
-        >>> data = np.array([[0., 0.], [0., .1], [5., 5.], [5., 5.1]], "float32")
+        >>> data = np.array([[0, 0], [0, 0.1], [5, 5], [5, 5.1]], "float32")
         >>> layer.adapt(data, seed=0)
         >>> sorted(np.asarray(layer.centers).round(2).tolist())
         [[0.0, 0.05], [5.0, 5.05]]
@@ -71,26 +73,16 @@ class RBF(keras.layers.Layer):
         self.centers_initializer = _validation.initializer(
             "centers_initializer", centers_initializer
         )
-        # Config keeps a string as given, anything else serialised.
-        self._centers_initializer = (
-            centers_initializer
-            if isinstance(centers_initializer, str)
-            else keras.initializers.serialize(self.centers_initializer)
-        )
         self.trainable_gamma = _validation.boolean(
             "trainable_gamma", trainable_gamma
         )
 
     def build(self, input_shape):
-        if len(input_shape) < 2 or input_shape[-1] is None:
-            raise ValueError(
-                "Input `inputs` must have rank >= 2 (batch, ..., features) "
-                "with a known last dimension. "
-                f"Received: inputs.shape={tuple(input_shape)}"
-            )
+        _validation.min_rank("inputs", tuple(input_shape), 2)
+        features = _validation.axis_size("inputs", tuple(input_shape), -1)
         self.centers = self.add_weight(
             name="centers",
-            shape=(self.units, input_shape[-1]),
+            shape=(self.units, features),
             initializer=self.centers_initializer,
         )
         self.gamma = self.add_weight(
@@ -102,12 +94,10 @@ class RBF(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        features = self.centers.shape[-1]
-        if inputs.shape[-1] != features:
-            raise ValueError(
-                f"Input `inputs` must have {features} features in its last "
-                f"dimension. Received: inputs.shape={tuple(inputs.shape)}"
-            )
+        # Checked here too so that the message names `inputs`, not `x`.
+        _validation.axis_size(
+            "inputs", inputs, -1, self.centers.shape[-1], _LAYERS_FEATURES
+        )
         inputs = ops.cast(inputs, self.compute_dtype)
         return rbf_kernel(inputs, self.centers, self.gamma)
 
@@ -136,11 +126,9 @@ class RBF(keras.layers.Layer):
             )
         if not self.built:
             self.build(data.shape)
-        elif data.shape[-1] != self.centers.shape[-1]:
-            raise ValueError(
-                f"Argument `data` must have {self.centers.shape[-1]} features "
-                f"(the layer's). Received: data.shape={tuple(data.shape)}"
-            )
+        _validation.axis_size(
+            "data", data, -1, self.centers.shape[-1], _LAYERS_FEATURES
+        )
         centers = _kmeans_plus_plus(data, self.units, seed)
         for _ in range(iterations):
             nearest = ops.argmin(pairwise_squared_distance(data, centers), 1)
@@ -161,7 +149,9 @@ class RBF(keras.layers.Layer):
             {
                 "units": self.units,
                 "gamma": self.gamma_init,
-                "centers_initializer": self._centers_initializer,
+                "centers_initializer": keras.initializers.serialize(
+                    self.centers_initializer
+                ),
                 "trainable_gamma": self.trainable_gamma,
             }
         )

@@ -4,8 +4,10 @@ import math
 
 import keras
 
+from keras_dlparts._validation import batch_vector
 from keras_dlparts._validation import initializer
 from keras_dlparts._validation import keras_lookup
+from keras_dlparts._validation import multiple_of
 from keras_dlparts._validation import number
 from keras_dlparts._validation import positive_int
 
@@ -79,21 +81,16 @@ class TimestepEmbedding(keras.layers.Layer):
         super().__init__(**kwargs)
         positive_int("embedding_dim", embedding_dim)
         if frequency_dim is not None:
-            positive_int("frequency_dim", frequency_dim)
-            if frequency_dim % 2 or frequency_dim < 4:
-                raise ValueError(
-                    "Argument `frequency_dim` must be an even integer >= 4. "
-                    f"Received: frequency_dim={frequency_dim}"
-                )
+            positive_int("frequency_dim", frequency_dim, minimum=4)
+            multiple_of("frequency_dim", frequency_dim, 2)
         if hidden_dim is not None:
             positive_int("hidden_dim", hidden_dim)
         number("max_period", max_period, low=1, include_low=False)
-        keras_lookup("activation", activation, "activations")
         self.embedding_dim = embedding_dim
         self.frequency_dim = frequency_dim
         self.hidden_dim = hidden_dim
         self.max_period = float(max_period)
-        self.activation = activation
+        self.activation = keras_lookup("activation", activation, "activations")
         self.kernel_initializer = initializer(
             "kernel_initializer", kernel_initializer
         )
@@ -105,14 +102,7 @@ class TimestepEmbedding(keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        input_shape = tuple(input_shape)
-        if len(input_shape) not in (1, 2) or (
-            len(input_shape) == 2 and input_shape[-1] not in (1, None)
-        ):
-            raise ValueError(
-                "Input `timesteps` of TimestepEmbedding must have shape "
-                f"(batch,) or (batch, 1). Received: shape={input_shape}"
-            )
+        input_shape = batch_vector("timesteps", tuple(input_shape))
         common = {
             "kernel_initializer": keras.initializers.get(
                 keras.initializers.serialize(self.kernel_initializer)
@@ -154,7 +144,7 @@ class TimestepEmbedding(keras.layers.Layer):
                 "frequency_dim": self.frequency_dim,
                 "hidden_dim": self.hidden_dim,
                 "max_period": self.max_period,
-                "activation": self.activation,
+                "activation": keras.activations.serialize(self.activation),
                 "kernel_initializer": keras.initializers.serialize(
                     self.kernel_initializer
                 ),

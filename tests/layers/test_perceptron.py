@@ -65,7 +65,9 @@ def test_bad_arguments_and_inputs():
         Perceptron(1, bias_initializer="nope")
     layer = Perceptron(1)
     layer(np.ones((2, 3), "float32"))
-    with pytest.raises(ValueError, match="must have 3 features"):
+    with pytest.raises(
+        ValueError, match="`inputs` must have size 3 along axis -1"
+    ):
         layer(np.ones((2, 2), "float32"))
     with pytest.raises(ValueError, match="rank >= 2"):
         Perceptron(1).build((4,))

@@ -91,14 +91,18 @@ def test_bad_adapt_arguments():
         RBF(2).adapt(np.ones((3,), "float32"))
     layer = RBF(2)
     layer(np.ones((1, 3), "float32"))
-    with pytest.raises(ValueError, match="`data` must have 3 features"):
+    with pytest.raises(
+        ValueError, match="`data` must have size 3 along axis -1"
+    ):
         layer.adapt(np.ones((4, 2), "float32"))
 
 
 def test_bad_inputs():
     layer = RBF(2)
     layer(np.ones((1, 3), "float32"))
-    with pytest.raises(ValueError, match="must have 3 features"):
+    with pytest.raises(
+        ValueError, match="`inputs` must have size 3 along axis -1"
+    ):
         layer(np.ones((1, 4), "float32"))
     with pytest.raises(ValueError, match="rank >= 2"):
         RBF(2).build((3,))
