@@ -1,22 +1,18 @@
-"""Positional encodings added to sequences: sinusoidal, learned, and token+position."""
+"""Positional encodings of sequences: sinusoidal, learned, token+position."""
 
 import keras
 from keras import ops
 
+from keras_dlparts._validation import axis_size
 from keras_dlparts._validation import boolean
+from keras_dlparts._validation import check_layout
 from keras_dlparts._validation import initializer
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import positive_number
+from keras_dlparts.ops.positional import check_depth
 from keras_dlparts.ops.positional import sinusoidal_positional_encoding
 
-
-def _check_sequence_shape(input_shape, name="inputs"):
-    """Raises unless `input_shape` is `(batch, sequence, features)`."""
-    if len(input_shape) != 3:
-        raise ValueError(
-            f"Input `{name}` must have rank 3 (batch, sequence, features). "
-            f"Received: {name}.shape={tuple(input_shape)}"
-        )
+_SEQUENCE = ("batch", "length", "depth")
 
 
 def _check_length(input_shape, sequence_length):
@@ -24,8 +20,8 @@ def _check_length(input_shape, sequence_length):
     length = input_shape[1]
     if length is not None and length > sequence_length:
         raise ValueError(
-            f"Input `inputs` has {length} positions, more than "
-            f"`sequence_length`={sequence_length}. "
+            "Argument `inputs` must have at most "
+            f"`sequence_length`={sequence_length} positions (axis 1). "
             f"Received: inputs.shape={tuple(input_shape)}"
         )
 
@@ -64,19 +60,15 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
 
     def __init__(self, base=10000.0, **kwargs):
         super().__init__(**kwargs)
+        # Refused here, before a config holds it; the op checks it again.
         positive_number("base", base)
         self.base = float(base)
         self.supports_masking = True
 
     def build(self, input_shape):
-        _check_sequence_shape(input_shape)
-        depth = input_shape[-1]
-        if depth is None or depth % 2:
-            raise ValueError(
-                "Input `inputs` must have an even, known last dimension "
-                "(sin and cos columns come in pairs). "
-                f"Received: inputs.shape={tuple(input_shape)}"
-            )
+        input_shape = check_layout("inputs", tuple(input_shape), _SEQUENCE)
+        # The op's own check, run now and named for the layer's input.
+        check_depth(axis_size("inputs", input_shape, -1), "inputs.shape[-1]")
         self.built = True
 
     def call(self, inputs):
@@ -138,13 +130,8 @@ class LearnedPositionalEmbedding(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
-        _check_sequence_shape(input_shape)
-        length, depth = input_shape[1], input_shape[-1]
-        if depth is None:
-            raise ValueError(
-                "Input `inputs` must have a known last dimension. "
-                f"Received: inputs.shape={tuple(input_shape)}"
-            )
+        input_shape = check_layout("inputs", tuple(input_shape), _SEQUENCE)
+        depth = axis_size("inputs", input_shape, -1)
         _check_length(input_shape, self.sequence_length)
         self.position_embeddings = self.add_weight(
             name="position_embeddings",
@@ -270,11 +257,7 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         self.supports_masking = mask_zero
 
     def build(self, input_shape):
-        if len(input_shape) != 2:
-            raise ValueError(
-                "Input `inputs` must have rank 2 (batch, length) of token "
-                f"ids. Received: inputs.shape={tuple(input_shape)}"
-            )
+        check_layout("inputs", tuple(input_shape), ("batch", "length"))
         _check_length(input_shape, self.sequence_length)
         self.token_embedding.build(input_shape)
         self.position_embedding.build((*input_shape, self.embedding_dim))

@@ -42,12 +42,7 @@ def sinusoidal_positional_encoding(length, depth, base=10000.0):
          [ 0.8415  0.5403  0.01    1.    ]
          [ 0.9093 -0.4161  0.02    0.9998]]
     """
-    depth = _validation.positive_int("depth", depth)
-    if depth % 2:
-        raise ValueError(
-            "Argument `depth` must be a positive even integer (sin and cos "
-            f"columns come in pairs). Received: depth={depth}"
-        )
+    depth = check_depth(depth)
     if not keras.ops.is_tensor(length):  # a dynamic length is not checked
         length = _validation.positive_int("length", length, minimum=0)
     base = _validation.positive_number("base", base)
@@ -59,3 +54,14 @@ def sinusoidal_positional_encoding(length, depth, base=10000.0):
     )
     table = ops.stack([ops.sin(angles), ops.cos(angles)], axis=-1)
     return ops.reshape(table, (-1, depth))
+
+
+def check_depth(depth, name="depth"):
+    """Returns `depth` if it is a positive even integer, else raises.
+
+    `name` is the argument the caller was given (a layer checks the last
+    dimension of its `inputs` here when it is built).
+    """
+    return _validation.multiple_of(
+        name, depth, 2, " (sin and cos columns come in pairs)"
+    )

@@ -185,5 +185,7 @@ def test_a_longer_sequence_after_an_unknown_length_build_names_sequence_length(
     # Built for any length (a model with Input((None,))), then called with a
     # known longer one: a clear error, not a slice out of range.
     layer.build(built_for)
-    with pytest.raises(ValueError, match=r"4 positions.*`sequence_length`=3"):
+    with pytest.raises(
+        ValueError, match=r"at most `sequence_length`=3 positions.*\(2, 4"
+    ):
         layer(x)
