@@ -1,4 +1,4 @@
-"""CLIP-style dual encoder: contrastive image-text training and zero-shot use."""
+"""A CLIP-style dual encoder: contrastive image-text training, zero-shot use."""
 
 import math
 
@@ -12,6 +12,7 @@ from keras_dlparts._validation import keras_object
 from keras_dlparts._validation import number
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import same_batch_size
+from keras_dlparts._validation import sequence
 from keras_dlparts.models._nested import deserialize_models
 from keras_dlparts.models._nested import serialize_models
 from keras_dlparts.models._resume import SeedState
@@ -59,9 +60,11 @@ class DualEncoder(SeedState, keras.Model):
     Examples:
 
         >>> import numpy as np
-        >>> images = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8)])
-        >>> texts = keras.Sequential([keras.Input((3,), dtype="int32"),
-        ...     keras.layers.Embedding(10, 8), keras.layers.GlobalAveragePooling1D()])
+        >>> images = keras.Sequential(
+        ...     [keras.Input((4,)), keras.layers.Dense(8)])
+        >>> texts = keras.Sequential([
+        ...     keras.Input((3,), dtype="int32"), keras.layers.Embedding(10, 8),
+        ...     keras.layers.GlobalAveragePooling1D()])
         >>> model = DualEncoder(images, texts, projection_dim=5)
         >>> tuple(model((np.ones((2, 4)), np.ones((2, 3), "int32"))).shape)
         (2, 2)
@@ -146,12 +149,7 @@ class DualEncoder(SeedState, keras.Model):
         )
 
     def call(self, inputs, training=False):
-        if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
-            raise ValueError(
-                "DualEncoder expects inputs=(images, texts). "
-                f"Received: {type(inputs).__name__}"
-            )
-        images, texts = inputs
+        images, texts = sequence("inputs", inputs, (2,), "(images, texts)")
         same_batch_size(("images", images), ("texts", texts))
         return self.similarity(images, texts, training)
 

@@ -6,16 +6,22 @@ autodiff (`value_and_gradients`), and trains alike on TensorFlow and JAX.
 """
 
 import keras
+import numpy as np
 from keras import ops
 
 from keras_dlparts._autodiff import value_and_gradients
 from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import class_labels
 from keras_dlparts._validation import fits_input
+from keras_dlparts._validation import function
 from keras_dlparts._validation import keras_object
 from keras_dlparts._validation import model_input_shape
+from keras_dlparts._validation import one_of
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import random_seed
 from keras_dlparts._validation import same_batch_size
+from keras_dlparts._validation import sequence
+from keras_dlparts.losses.gan import GAN_LOSS_KINDS
 from keras_dlparts.losses.gan import GANDiscriminatorLoss
 from keras_dlparts.losses.gan import GANGeneratorLoss
 from keras_dlparts.models._resume import SeedState
@@ -24,17 +30,13 @@ from keras_dlparts.models._stateful_step import apply_gradients
 
 
 def _get_loss(value, cls, name):
+    """A loss object from a kind, a config or a callable, refused by `name`."""
     if isinstance(value, str):
-        return cls(kind=value)
+        # The loss checks `kind` too; checked here, the message names `name`.
+        return cls(kind=one_of(name, value, GAN_LOSS_KINDS))
     if isinstance(value, dict):
         value = keras.saving.deserialize_keras_object(value)
-    if not callable(value):
-        raise ValueError(
-            f"Argument `{name}` must be a GAN loss kind (str) or a loss "
-            f"callable `(real_logits, fake_logits) -> scalar`. "
-            f"Received: {name}={value!r}"
-        )
-    return value
+    return function(name, value)
 
 
 def _check_latent_dim(generator, latent_dim):
@@ -463,22 +465,20 @@ class ConditionalGAN(GAN):
     def _split_batch(self, data):
         x, y, _ = keras.utils.unpack_x_y_sample_weight(data)
         if y is None:
-            if not isinstance(x, (list, tuple)) or len(x) != 2:
-                raise ValueError(
-                    "ConditionalGAN trains on (samples, labels): call "
-                    "`fit(x, labels)` or `fit((x, labels))`."
-                )
-            x, y = x
+            x, y = sequence(
+                "x",
+                x,
+                (2,),
+                "(samples, labels) when no labels come: call "
+                "`fit(x, labels)` or `fit((x, labels))`",
+            )
         self._check_inputs((x, y))
         return x, ops.cast(y, "int32")
 
     def _check_inputs(self, inputs):
-        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
-            raise ValueError(
-                "ConditionalGAN is called on `[samples, labels]`. Received: "
-                f"inputs of type {type(inputs).__name__}"
-            )
-        samples, labels = inputs
+        samples, labels = sequence(
+            "inputs", inputs, (2,), "a pair [samples, labels]"
+        )
         fits_input("samples", samples, self.discriminator, 0)
         check_rank("labels", labels, (1, 2))
         same_batch_size(("samples", samples), ("labels", labels))
@@ -504,13 +504,9 @@ class ConditionalGAN(GAN):
         """
         positive_int("n", n)
         if labels is None:
-            labels = ops.arange(n) % self.num_classes
-        labels = ops.cast(ops.convert_to_tensor(labels), "int32")
-        if tuple(labels.shape) != (n,):
-            raise ValueError(
-                f"Argument `labels` must have shape ({n},). Received: "
-                f"labels.shape={tuple(labels.shape)}"
-            )
+            labels = np.arange(n) % self.num_classes
+        labels = class_labels("labels", labels, n, self.num_classes)
+        labels = ops.convert_to_tensor(labels.astype("int32"))
         z = keras.random.normal((n, self.latent_dim), seed=seed)
         return ops.convert_to_numpy(self.generator([z, labels], training=False))
 

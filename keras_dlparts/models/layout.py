@@ -101,11 +101,7 @@ def transformer_layout_map(device_mesh, model_axis="model"):
         ```
     """
     args.keras_object("device_mesh", device_mesh, keras.distribution.DeviceMesh)
-    if not isinstance(model_axis, str):
-        raise TypeError(
-            "Argument `model_axis` must be the name (a string) of an axis of "
-            f"`device_mesh`. Received: model_axis={model_axis!r}"
-        )
+    args.string("model_axis", model_axis)
     args.one_of("model_axis", model_axis, tuple(device_mesh.axis_names))
     layout_map = keras.distribution.LayoutMap(device_mesh)
     for pattern, axes in _RULES:

@@ -5,24 +5,15 @@ import numpy as np
 from keras import ops
 
 from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import concrete_value
+from keras_dlparts._validation import data_batch
 from keras_dlparts._validation import positive_number
 from keras_dlparts._validation import same_batch_size
+from keras_dlparts._validation import values_in
 from keras_dlparts.layers.perceptron import Perceptron
 from keras_dlparts.models._resume import BuildOnFit
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._stateful_step import StatefulStep
-
-
-def _concrete(values):
-    """`values` as a NumPy array if they are values, else None."""
-    if isinstance(values, (np.ndarray, np.generic, list, tuple, int, float)):
-        return np.asarray(values)
-    if keras.ops.is_tensor(values):
-        try:
-            return np.asarray(keras.ops.convert_to_numpy(values))
-        except Exception:  # a symbolic tensor inside a graph
-            return None
-    return None
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -112,33 +103,28 @@ class PerceptronClassifier(BuildOnFit, SeedState, StatefulStep, keras.Model):
         return super().fit(x, y, **kwargs)
 
     def evaluate(self, x=None, y=None, **kwargs):
-        """`keras.Model.evaluate`, with concrete targets `y` checked to be 0 or 1."""
+        """`keras.Model.evaluate`; concrete targets `y` must be 0 or 1."""
         self._check_targets(x, y)
         return super().evaluate(x, y, **kwargs)
 
     def _check_targets(self, x, y):
         """Refuses concrete targets outside {0, 1} or of the wrong shape."""
-        values = _concrete(y)
+        values = concrete_value(y)
         if values is None:  # a dataset, a generator, a symbolic tensor
             return
         same_batch_size(("x", x), ("y", values))
-        if values.ndim and not len(values):
-            raise ValueError(
-                "Arguments `x` and `y` must not be empty. "
-                f"Received: y.shape={values.shape}"
-            )
-        per_example = int(np.prod(values.shape[1:]))
-        if values.ndim == 0 or per_example != self.units:
+        data_batch("y", values)
+        if int(np.prod(values.shape[1:])) != self.units:
             raise ValueError(
                 f"Argument `y` must hold {self.units} target(s) per example "
                 f"(units={self.units}). Received: y.shape={values.shape}"
             )
-        wrong = np.unique(values[~np.isin(values, (0, 1))])
-        if wrong.size:
-            raise ValueError(
-                "Argument `y` must hold targets 0 or 1 (map labels in {-1, 1} "
-                f"with (y + 1) / 2). Received values {wrong[:10].tolist()}"
-            )
+        values_in(
+            "y",
+            values,
+            (0, 1),
+            "targets 0 or 1 (map labels in {-1, 1} with (y + 1) / 2)",
+        )
 
     @property
     def metrics(self):

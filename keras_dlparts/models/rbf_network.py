@@ -51,11 +51,7 @@ def build_rbf_network(
         True
     """
     shape = _as_shape(input_shape)
-    if len(shape) != 1:
-        raise ValueError(
-            "Argument `input_shape` must be one-dimensional (features,). "
-            f"Received: input_shape={input_shape!r}"
-        )
+    args.sequence("input_shape", shape, (1,), "one-dimensional (features,)")
     args.positive_int("num_centers", num_centers)
     args.positive_int("num_outputs", num_outputs)
     args.positive_number("gamma", gamma)

@@ -1,4 +1,4 @@
-"""Siamese network: one shared encoder, compared by distance; few-shot evaluation."""
+"""Siamese network: a shared encoder compared by distance; few-shot accuracy."""
 
 import keras
 import numpy as np
@@ -6,12 +6,14 @@ from keras import ops
 
 from keras_dlparts._validation import boolean
 from keras_dlparts._validation import check_rank
+from keras_dlparts._validation import data_batch
 from keras_dlparts._validation import fits_input
 from keras_dlparts._validation import keras_object
 from keras_dlparts._validation import one_of
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import random_seed
 from keras_dlparts._validation import same_batch_size
+from keras_dlparts._validation import sequence
 from keras_dlparts.models._nested import deserialize_models
 from keras_dlparts.models._nested import serialize_models
 from keras_dlparts.models._resume import SeedState
@@ -57,7 +59,8 @@ class SiameseNetwork(SeedState, keras.Model):
     Examples:
 
         >>> import numpy as np
-        >>> encoder = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+        >>> encoder = keras.Sequential(
+        ...     [keras.Input((4,)), keras.layers.Dense(3)])
         >>> model = SiameseNetwork(encoder)
         >>> tuple(model(np.ones((2, 4))).shape)
         (2, 3)
@@ -95,12 +98,7 @@ class SiameseNetwork(SeedState, keras.Model):
 
     def call(self, inputs, training=False):
         if isinstance(inputs, (tuple, list)):
-            if len(inputs) != 2:
-                raise ValueError(
-                    "SiameseNetwork expects a batch or a pair (a, b). "
-                    f"Received a sequence of {len(inputs)} inputs"
-                )
-            a, b = inputs
+            a, b = sequence("inputs", inputs, (2,), "a batch or a pair (a, b)")
             fits_input("a", a, self.encoder)
             fits_input("b", b, self.encoder)
             same_batch_size(("a", a), ("b", b))
@@ -150,8 +148,8 @@ def few_shot_accuracy(
             "Argument `model` must be a SiameseNetwork (with `embed` and "
             f"`pair_distance`). Received: model={model!r}"
         )
+    positive_int("n_way", n_way, minimum=2)
     for name, value in (
-        ("n_way", n_way),
         ("k_shot", k_shot),
         ("queries_per_class", queries_per_class),
         ("episodes", episodes),
@@ -161,23 +159,22 @@ def few_shot_accuracy(
     check_rank("y", y, (1, 2))
     same_batch_size(("x", x), ("y", y))
     fits_input("x", x, getattr(model, "encoder", None))
+    data_batch("y", y)
     y = np.asarray(y).reshape(-1)
-    if y.size == 0:
-        raise ValueError(
-            "Arguments `x` and `y` must not be empty. Received: y.shape=(0,)"
-        )
     classes = np.unique(y)
-    if n_way > len(classes) or n_way < 2:
+    # Episodes need enough classes in `y`, and enough examples of each.
+    if n_way > len(classes):
         raise ValueError(
             f"Argument `n_way` must be in [2, {len(classes)}] (the classes in "
             f"`y`). Received: n_way={n_way}"
         )
     needed = k_shot + queries_per_class
     smallest = min(int(np.sum(y == c)) for c in classes)
-    if k_shot < 1 or smallest < needed:
+    if smallest < needed:
         raise ValueError(
-            f"Every class needs k_shot + queries_per_class = {needed} "
-            f"examples (k_shot >= 1); the smallest class of `y` has {smallest}"
+            "Argument `y` must hold k_shot + queries_per_class = "
+            f"{needed} examples of every class. Received: its smallest class "
+            f"has {smallest}"
         )
     embeddings = ops.convert_to_numpy(model.embed(x))
     rng = np.random.default_rng(seed)

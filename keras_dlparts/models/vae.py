@@ -8,6 +8,7 @@ from keras_dlparts._validation import keras_object
 from keras_dlparts._validation import model_input_shape
 from keras_dlparts._validation import non_negative_number
 from keras_dlparts._validation import one_of
+from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import random_seed
 from keras_dlparts._validation import static_shape
 from keras_dlparts.layers.sampler import ReparameterizationSampler
@@ -217,10 +218,7 @@ class VAE(SeedState, keras.Model):
         Returns:
             A NumPy array of shape `(n,) + decoder.output_shape[1:]`.
         """
-        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-            raise ValueError(
-                f"Argument `n` must be a positive integer. Received: n={n!r}"
-            )
+        n = positive_int("n", n)
         z = keras.random.normal((n,) + self.latent_shape, seed=seed)
         return self.decode(z)
 
@@ -236,11 +234,7 @@ class VAE(SeedState, keras.Model):
             A NumPy array of `steps` decoded samples, from `a`'s code to
             `b`'s.
         """
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
-            raise ValueError(
-                "Argument `steps` must be an integer >= 2. "
-                f"Received: steps={steps!r}"
-            )
+        steps = positive_int("steps", steps, minimum=2)
         pair = ops.concatenate(
             [self._as_batch_of_one(a), self._as_batch_of_one(b)], axis=0
         )

@@ -128,5 +128,8 @@ def test_bad_config():
         DualEncoder(images, texts, projection_dim=0)
     with pytest.raises(ValueError, match="`temperature`"):
         DualEncoder(images, texts, projection_dim=4, temperature=0.0)
-    with pytest.raises(ValueError, match="inputs=\\(images, texts\\)"):
-        DualEncoder(images, texts, projection_dim=4)(np.ones((2, 8, 8, 1)))
+    model = DualEncoder(images, texts, projection_dim=4)
+    with pytest.raises(TypeError, match="`inputs` must be \\(images, texts\\)"):
+        model(np.ones((2, 8, 8, 1)))
+    with pytest.raises(ValueError, match="`inputs` .*of length 3"):
+        model((np.ones((2, 8, 8, 1)),) * 3)

@@ -445,8 +445,10 @@ def test_bad_arguments():
     gan = GAN(g, d, latent_dim=LATENT)
     with pytest.raises(ValueError, match="d_optimizer"):
         gan.compile(optimizer="adam")
-    with pytest.raises(ValueError, match="kind"):
+    with pytest.raises(ValueError, match="`d_loss` must be one of"):
         gan.compile(d_loss="wasserstein")
+    with pytest.raises(TypeError, match="`g_loss` must be callable"):
+        gan.compile(g_loss=3)
     with pytest.raises(ValueError, match="divisible"):
         build_dcgan_generator(4, (6, 6, 1), filters=(4, 4))
     with pytest.raises(ValueError, match="image_shape"):
@@ -458,6 +460,8 @@ def test_bad_arguments():
     cgan = _cgan()
     with pytest.raises(ValueError, match="labels"):
         cgan.generate(3, labels=[0, 1])
+    with pytest.raises(ValueError, match="`labels`.*< 3"):
+        cgan.generate(2, labels=[0, 3])
 
 
 @pytest.mark.slow

@@ -170,7 +170,10 @@ def test_word2vec_checks_the_id_ranks():
 @pytest.mark.parametrize(
     "targets, match",
     [
-        ([2, 5, -1, 3], r"targets 0 or 1.*Received values \[-1, 2, 3, 5\]"),
+        (
+            [2, 5, -1, 3],
+            r"targets 0 or 1.*Received values not allowed: \[-1, 2, 3, 5\]",
+        ),
         ([-1, 1, 1, 1], r"\(y \+ 1\) / 2"),  # +-1 labels: says how to map them
         ([[0, 1]] * 4, "1 target\\(s\\) per example"),
         ([0, 1, 1], "same batch size"),

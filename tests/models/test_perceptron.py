@@ -126,3 +126,9 @@ def test_bad_arguments():
     _compile(model)
     with pytest.raises(ValueError, match="needs targets"):
         model.fit(X, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=r"`y` must hold targets 0 or 1.*-1"):
+        model.fit(X, 2 * XOR - 1, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="`y` must have a batch axis"):
+        model.evaluate(X[:0], XOR[:0], verbose=0)
+    with pytest.raises(ValueError, match=r"1 target\(s\) per example"):
+        model.evaluate(X, np.stack([XOR, XOR], axis=1), verbose=0)

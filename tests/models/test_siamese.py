@@ -59,6 +59,10 @@ def test_few_shot_accuracy_on_hand_made_clusters():
         few_shot_accuracy(model, x, y, n_way=5)
     with pytest.raises(ValueError, match="smallest class"):
         few_shot_accuracy(model, x, y, n_way=2, k_shot=8, queries_per_class=5)
+    with pytest.raises(ValueError, match="`n_way` must be an integer >= 2"):
+        few_shot_accuracy(model, x, y, n_way=1)
+    with pytest.raises(ValueError, match="`y` must have a batch axis"):
+        few_shot_accuracy(model, x[:0], y[:0], n_way=2)
 
 
 def digits_split():
@@ -88,7 +92,8 @@ def test_triplet_training_gives_five_way_one_shot_on_unseen_digit_classes():
     seen = few_shot_accuracy(model, x_seen, y_seen, n_way=5, k_shot=1)
     unseen = few_shot_accuracy(model, x_unseen, y_unseen, n_way=5, k_shot=1)
     print(
-        f"5-way 1-shot on held-out images: seen classes {seen:.3f}, unseen classes {unseen:.3f}"
+        f"5-way 1-shot on held-out images: seen classes {seen:.3f}, "
+        f"unseen classes {unseen:.3f}"
     )
     assert seen > 0.95  # the metric learned on the training classes
     assert unseen > 0.4  # classes never trained on; chance is 0.2
@@ -120,7 +125,8 @@ def test_contrastive_training_on_pairs():
     seen = few_shot_accuracy(model, x_seen, y_seen, n_way=5, k_shot=1)
     unseen = few_shot_accuracy(model, x_test, y_test, n_way=5, k_shot=1)
     print(
-        f"contrastive, 5-way 1-shot: seen classes {seen:.3f}, unseen classes {unseen:.3f}"
+        f"contrastive, 5-way 1-shot: seen classes {seen:.3f}, "
+        f"unseen classes {unseen:.3f}"
     )
     assert seen > 0.9
     assert unseen > 0.3  # chance is 0.2

@@ -163,3 +163,5 @@ def test_bad_encoder_and_generate_arguments():
         vae.generate(0)
     with pytest.raises(ValueError, match="steps"):
         vae.interpolate(np.zeros((8, 8, 1)), np.zeros((8, 8, 1)), steps=1)
+    with pytest.raises(TypeError, match="`n` must be a positive integer"):
+        vae.generate(2.0)
