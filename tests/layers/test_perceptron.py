@@ -71,3 +71,15 @@ def test_bad_arguments_and_inputs():
         layer(np.ones((2, 2), "float32"))
     with pytest.raises(ValueError, match="rank >= 2"):
         Perceptron(1).build((4,))
+
+
+def test_config_serializes_initializers_and_loads_plain_strings():
+    config = Perceptron(2, kernel_initializer="ones").get_config()
+    assert config["kernel_initializer"] == keras.initializers.serialize(
+        keras.initializers.Ones()
+    )
+    # Configs saved with the initializer as a plain string still load.
+    layer = Perceptron.from_config({**config, "bias_initializer": "ones"})
+    layer.build((None, 3))
+    np.testing.assert_array_equal(layer.bias.numpy(), [1.0, 1.0])
+    np.testing.assert_array_equal(layer.kernel.numpy(), np.ones((3, 2)))

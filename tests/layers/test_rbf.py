@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 
@@ -108,3 +109,14 @@ def test_bad_inputs():
         RBF(2).build((3,))
     with pytest.raises(ValueError, match="at least `units`=5"):
         RBF(5).adapt(np.ones((3, 2), "float32"))
+
+
+def test_config_serializes_the_initializer_and_loads_a_plain_string():
+    config = RBF(2, centers_initializer="ones").get_config()
+    assert config["centers_initializer"] == keras.initializers.serialize(
+        keras.initializers.Ones()
+    )
+    # Configs saved with the initializer as a plain string still load.
+    layer = RBF.from_config({**config, "centers_initializer": "zeros"})
+    layer.build((None, 3))
+    np.testing.assert_array_equal(layer.centers.numpy(), np.zeros((2, 3)))
