@@ -935,8 +935,9 @@ def check_layout(name, value, *layouts):
     shape = value if isinstance(value, tuple) else static_shape(value)
     if shape is not None and len(shape) not in {len(x) for x in layouts}:
         expected = " or ".join(f"({', '.join(x)})" for x in layouts)
+        ranks = " or ".join(str(len(x)) for x in layouts)
         raise ValueError(
-            f"Argument `{name}` must have shape {expected}. "
+            f"Argument `{name}` must have shape {expected}, rank {ranks}. "
             f"Received: {name}.shape={shape} (rank {len(shape)})"
         )
     return value

@@ -3,7 +3,9 @@
 import keras
 from keras import ops
 
+from keras_dlparts._validation import axis_size
 from keras_dlparts._validation import boolean
+from keras_dlparts._validation import check_layout
 from keras_dlparts._validation import fraction
 from keras_dlparts._validation import initializer
 from keras_dlparts._validation import keras_lookup
@@ -13,13 +15,13 @@ from keras_dlparts._validation import positive_number
 from keras_dlparts._validation import random_seed
 from keras_dlparts._validation import rate
 
+IMAGE = ("batch", "height", "width", "channels")
+
 
 def _check_image(input_shape):
-    if len(input_shape) != 4 or input_shape[-1] is None:
-        raise ValueError(
-            "Input `inputs` must have shape (batch, height, width, channels) "
-            f"with known channels. Received: inputs.shape={tuple(input_shape)}"
-        )
+    """`inputs` is (batch, height, width, channels) with known channels."""
+    check_layout("inputs", tuple(input_shape), IMAGE)
+    axis_size("inputs", tuple(input_shape), -1)
 
 
 def _check_batch_norm(epsilon, momentum):

@@ -110,25 +110,24 @@ class GraphConvolution(keras.layers.Layer):
         """Ranks, node counts and batch sizes, from the static shapes."""
         features_shape = tuple(features_shape)
         adjacency_shape = tuple(adjacency_shape)
-        if len(features_shape) not in (2, 3) or features_shape[-1] is None:
-            raise ValueError(
-                "GraphConvolution expects `features` of shape (batch, nodes, "
-                "features) or (nodes, features) with known features. "
-                f"Received: features.shape={features_shape}"
-            )
-        if len(adjacency_shape) not in (2, 3):
-            raise ValueError(
-                "GraphConvolution expects `adjacency` of shape (batch, nodes, "
-                "nodes) or (nodes, nodes). "
-                f"Received: adjacency.shape={adjacency_shape}"
-            )
+        _validation.check_layout(
+            "features",
+            features_shape,
+            ("batch", "nodes", "features"),
+            ("nodes", "features"),
+        )
+        _validation.axis_size("features", features_shape, -1)
+        _validation.check_layout(
+            "adjacency",
+            adjacency_shape,
+            ("batch", "nodes", "nodes"),
+            ("nodes", "nodes"),
+        )
         nodes = {features_shape[-2], adjacency_shape[-1], adjacency_shape[-2]}
-        nodes.discard(None)
-        if len(nodes) > 1:
+        if len(nodes - {None}) > 1:
             raise ValueError(
-                "GraphConvolution: `adjacency` must be (nodes, nodes) for the "
-                "nodes of `features`. Received: "
-                f"features.shape={features_shape}, "
+                "Argument `adjacency` must be (nodes, nodes) for the nodes of "
+                f"`features`. Received: features.shape={features_shape}, "
                 f"adjacency.shape={adjacency_shape}"
             )
         if len(features_shape) == 3 and len(adjacency_shape) == 3:
@@ -158,12 +157,13 @@ class GraphConvolution(keras.layers.Layer):
 
     def call(self, features, adjacency):
         self._check_shapes(features.shape, adjacency.shape)
-        if features.shape[-1] != self.kernel.shape[0]:
-            raise ValueError(
-                f"Input `features` must have {self.kernel.shape[0]} features "
-                "per node (as when the layer was built). "
-                f"Received: features.shape={tuple(features.shape)}"
-            )
+        _validation.axis_size(
+            "features",
+            features,
+            -1,
+            expected=self.kernel.shape[0],
+            why=" (as when the layer was built)",
+        )
         projected = ops.matmul(features, self.kernel)
         scale = self._inverse_sqrt_degree(adjacency, ops.shape(projected)[:-1])
         adjacency = ops.cast(adjacency, self.compute_dtype)

@@ -3,6 +3,9 @@
 import keras
 from keras import ops
 
+from keras_dlparts._validation import axis_index
+from keras_dlparts._validation import axis_size
+from keras_dlparts._validation import integer
 from keras_dlparts._validation import positive_int
 
 
@@ -46,12 +49,7 @@ class Maxout(keras.layers.Layer):
 
     def __init__(self, num_units, axis=-1, **kwargs):
         positive_int("num_units", num_units)
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise TypeError(
-                "Argument `axis` must be an integer. "
-                f"Received: axis={axis!r} of type {type(axis).__name__}"
-            )
-        if axis == 0:
+        if integer("axis", axis) == 0:
             raise ValueError(
                 "Argument `axis` must be a non-batch axis (not 0). "
                 f"Received: axis={axis!r}"
@@ -64,22 +62,22 @@ class Maxout(keras.layers.Layer):
         self.supports_masking = axis == -1
 
     def _axis(self, rank):
-        axis = self.axis % rank if -rank <= self.axis < rank else None
-        if axis is None or axis == 0:
+        axis = axis_index("axis", self.axis, rank)
+        if axis == 0:
             raise ValueError(
-                f"Argument `axis`={self.axis} is not a feature axis of the "
-                f"input `inputs` of rank {rank}."
+                f"Argument `axis`={self.axis} is the batch axis of the "
+                f"input `inputs` of rank {rank}, not a feature axis."
             )
         return axis
 
     def build(self, input_shape):
-        axis = self._axis(len(input_shape))
-        size = input_shape[axis]
-        if size is None or size % self.num_units:
+        input_shape = tuple(input_shape)
+        size = axis_size("inputs", input_shape, self._axis(len(input_shape)))
+        if size % self.num_units:
             raise ValueError(
-                f"Input `inputs` must have a known size along axis "
-                f"{self.axis} that is a multiple of `num_units`="
-                f"{self.num_units}. Received: inputs.shape={tuple(input_shape)}"
+                f"Argument `inputs` must have a size along axis {self.axis} "
+                f"that is a multiple of `num_units`={self.num_units}. "
+                f"Received: inputs.shape={input_shape}"
             )
         self.built = True
 

@@ -3,9 +3,12 @@
 import keras
 from keras import ops
 
+from keras_dlparts._validation import axis_size
+from keras_dlparts._validation import check_layout
 from keras_dlparts._validation import initializer
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import positive_ints
+from keras_dlparts.layers.dense_block import IMAGE
 
 
 def _patch_size_pair(patch_size):
@@ -68,13 +71,10 @@ class PatchEmbedding(keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        if len(input_shape) != 4 or None in input_shape[1:]:
-            raise ValueError(
-                "Input `inputs` must be images of rank 4 (batch, height, "
-                "width, channels) with known sizes. "
-                f"Received: inputs.shape={tuple(input_shape)}"
-            )
-        height, width, channels = input_shape[1:]
+        input_shape = check_layout("inputs", tuple(input_shape), IMAGE)
+        height, width, channels = (
+            axis_size("inputs", input_shape, axis) for axis in (1, 2, 3)
+        )
         p_h, p_w = self._patch_hw
         if height % p_h or width % p_w:
             raise ValueError(
@@ -161,14 +161,10 @@ class ClassToken(keras.layers.Layer):
         self.supports_masking = True
 
     def build(self, input_shape):
-        if len(input_shape) != 3 or input_shape[-1] is None:
-            raise ValueError(
-                "Input `inputs` must have rank 3 (batch, length, dim) with a "
-                f"known dim. Received: inputs.shape={tuple(input_shape)}"
-            )
+        check_layout("inputs", tuple(input_shape), ("batch", "length", "dim"))
         self.token = self.add_weight(
             name="token",
-            shape=(1, 1, input_shape[-1]),
+            shape=(1, 1, axis_size("inputs", tuple(input_shape), -1)),
             initializer=self.token_initializer,
         )
         self.built = True

@@ -5,13 +5,16 @@ import math
 import keras
 from keras import ops
 
+from keras_dlparts._validation import axis_size
 from keras_dlparts._validation import boolean
+from keras_dlparts._validation import check_layout
 from keras_dlparts._validation import fraction
 from keras_dlparts._validation import initializer
 from keras_dlparts._validation import keras_lookup
 from keras_dlparts._validation import one_of
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import positive_number
+from keras_dlparts.layers.dense_block import IMAGE
 
 _KINDS = ("basic", "bottleneck")
 
@@ -125,12 +128,8 @@ class ResidualBlock(keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        if len(input_shape) != 4 or input_shape[-1] is None:
-            raise ValueError(
-                "Input `inputs` must have shape (batch, height, width, "
-                "channels) with known channels. "
-                f"Received: inputs.shape={tuple(input_shape)}"
-            )
+        check_layout("inputs", tuple(input_shape), IMAGE)
+        axis_size("inputs", tuple(input_shape), -1)
         f, k, s = self.filters, self.kernel_size, self.strides
         if self.kind == "basic":
             specs = [(f, k, s), (f, k, 1)]
@@ -153,7 +152,7 @@ class ResidualBlock(keras.layers.Layer):
                 self.shortcut_conv.compute_output_shape(input_shape)
             )
         shape = input_shape
-        for conv, norm in zip(self.convs, self.norms):
+        for conv, norm in zip(self.convs, self.norms, strict=True):
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
             norm.build(shape)
@@ -177,7 +176,9 @@ class ResidualBlock(keras.layers.Layer):
             return ops.zeros(shape, self.compute_dtype)
         x = inputs
         last = len(self.convs) - 1
-        for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+        for i, (conv, norm) in enumerate(
+            zip(self.convs, self.norms, strict=True)
+        ):
             x = norm(conv(x), training=training)
             if i < last:
                 x = ops.relu(x)

@@ -1,4 +1,4 @@
-"""The reparameterisation trick: a differentiable draw from a diagonal Gaussian."""
+"""The reparameterisation trick: a differentiable draw from a Gaussian."""
 
 import keras
 import ml_dtypes
@@ -86,12 +86,8 @@ class ReparameterizationSampler(keras.layers.Layer):
 
     @staticmethod
     def _check_shapes(mean_shape, log_var_shape):
-        mean_shape = tuple(mean_shape)
-        if len(mean_shape) < 2:
-            raise ValueError(
-                "Input `mean` must have rank >= 2 (batch, ..., latent_dim). "
-                f"Received: mean.shape={mean_shape}"
-            )
+        # (batch, ..., latent_dim)
+        mean_shape = _validation.min_rank("mean", tuple(mean_shape), 2)
         _validation.same_shape(
             "mean", mean_shape, "log_var", tuple(log_var_shape)
         )
@@ -143,9 +139,8 @@ class ReparameterizationSampler(keras.layers.Layer):
         if isinstance(inputs, (list, tuple)) and len(inputs) == 2:
             return inputs[0], inputs[1]
         raise ValueError(
-            "ReparameterizationSampler expects `[mean, log_var]` or "
-            "`(mean, log_var)` as two tensors. Received: "
-            f"inputs={inputs!r}"
+            "Argument `inputs` must be `[mean, log_var]` or `(mean, log_var)`, "
+            f"two tensors. Received: inputs={inputs!r}"
         )
 
     @staticmethod
@@ -159,6 +154,6 @@ class ReparameterizationSampler(keras.layers.Layer):
         ):
             return tuple(inputs_shape[0]), tuple(inputs_shape[1])
         raise ValueError(
-            "ReparameterizationSampler expects the shapes of `[mean, "
-            f"log_var]`. Received: {inputs_shape!r}"
+            "Argument `inputs` must be `[mean, log_var]` or `(mean, log_var)`, "
+            f"two tensors. Received: inputs shapes {inputs_shape!r}"
         )

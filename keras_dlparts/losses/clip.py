@@ -80,10 +80,12 @@ class CLIPLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         logits = ops.convert_to_tensor(y_pred, dtype=self.dtype)
         shape = tuple(logits.shape)
-        if len(shape) != 2 or (None not in shape and shape[0] != shape[1]):
+        _validation.check_layout("y_pred", shape, ("batch", "batch"))
+        if None not in shape and shape[0] != shape[1]:
             raise ValueError(
-                "Argument `y_pred` must be the square (batch, batch) similarity "
-                f"matrix of the pairs. Received: y_pred.shape={shape}"
+                "Argument `y_pred` must be the square (batch, batch) "
+                "similarity matrix of the pairs. "
+                f"Received: y_pred.shape={shape}"
             )
         _validation.min_rank("y_true", y_true, 1)
         _validation.same_batch_size(("y_true", y_true), ("y_pred", logits))

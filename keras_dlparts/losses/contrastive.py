@@ -7,16 +7,9 @@ from keras_dlparts import _validation
 
 
 def _pair_vector(x, name, dtype):
-    """Returns `x` as a `(batch,)` tensor; accepts `(batch,)` or `(batch, 1)`."""
-    x = ops.convert_to_tensor(x, dtype=dtype)
-    if len(x.shape) == 2 and x.shape[-1] == 1:
-        return ops.squeeze(x, axis=-1)
-    if len(x.shape) != 1:
-        raise ValueError(
-            f"Argument `{name}` must have shape (batch,) or (batch, 1), one "
-            f"value per pair. Received: {name}.shape={tuple(x.shape)}"
-        )
-    return x
+    """Returns `x` as a `(batch,)` tensor, from `(batch,)` or `(batch, 1)`."""
+    x = _validation.batch_vector(name, ops.convert_to_tensor(x, dtype=dtype))
+    return ops.squeeze(x, axis=-1) if len(x.shape) == 2 else x
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -70,7 +63,7 @@ class ContrastiveLoss(keras.losses.Loss):
     Examples:
 
         >>> loss = ContrastiveLoss(margin=1.0)
-        >>> # similar at distance 0.5: 0.25; dissimilar at 0.25: 0.75**2 = 0.5625
+        >>> # similar at distance 0.5: 0.25; dissimilar at 0.25: 0.75**2
         >>> float(loss([1, 0], [0.5, 0.25]))
         0.40625
     """

@@ -162,19 +162,12 @@ class TripletLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         embeddings = ops.convert_to_tensor(y_pred, dtype=self.dtype)
-        if len(embeddings.shape) != 2:
-            raise ValueError(
-                "Argument `y_pred` must be embeddings of shape (batch, features). "
-                f"Received: y_pred.shape={tuple(embeddings.shape)}"
-            )
-        labels = ops.convert_to_tensor(y_true)
-        if len(labels.shape) == 2 and labels.shape[-1] == 1:
+        _validation.check_layout("y_pred", embeddings, ("batch", "features"))
+        labels = _validation.batch_vector(
+            "y_true", ops.convert_to_tensor(y_true)
+        )
+        if len(labels.shape) == 2:
             labels = ops.squeeze(labels, axis=-1)
-        if len(labels.shape) != 1:
-            raise ValueError(
-                "Argument `y_true` must be integer labels of shape (batch,) or "
-                f"(batch, 1). Received: y_true.shape={tuple(labels.shape)}"
-            )
         _validation.same_batch_size(("y_true", labels), ("y_pred", embeddings))
         if _validation.batch_size(embeddings) == 0:
             return ops.zeros((), embeddings.dtype)  # no triplet in the batch

@@ -1,4 +1,4 @@
-"""N-gram overlap counts and LCS over padded token id sequences (keras.ops only).
+"""N-gram overlap counts and LCS over padded token id sequences (keras.ops).
 
 Shared by `BLEU` and `ROUGE`. Sequences are integer ids with padding id 0 at
 the end. N-gram counting without hashing or dictionaries: two n-grams are
@@ -30,12 +30,9 @@ def prepare_ids(y_true, y_pred, true_ranks):
     """
     y_true = ops.convert_to_tensor(y_true)
     y_pred = ops.convert_to_tensor(y_pred)
-    if len(y_pred.shape) not in (2, 3):
-        raise ValueError(
-            "Argument `y_pred` must be token ids (batch, length) or scores "
-            "(batch, length, vocabulary). "
-            f"Received: y_pred.shape={tuple(y_pred.shape)}"
-        )
+    _validation.check_layout(
+        "y_pred", y_pred, ("batch", "length"), ("batch", "length", "vocabulary")
+    )
     _validation.check_rank("y_true", y_true, true_ranks)
     _validation.same_batch_size(("y_true", y_true), ("y_pred", y_pred))
     if len(y_pred.shape) == 3:
@@ -117,7 +114,7 @@ def ngram_counts(candidates, references, max_order):
 
 
 def lcs_length(candidates, references):
-    """Length of the longest common subsequence of each pair, `(batch,)` float32.
+    """Length of the longest common subsequence of each pair (float32).
 
     The dynamic programme `L[i][j] = L[i-1][j-1] + 1` on a match, else
     `max(L[i-1][j], L[i][j-1])`, runs one candidate position per

@@ -45,10 +45,4 @@ def check_points(x, y, x_name, y_name):
     and `y` is `(m, f)` (static shapes; unknown sizes pass)."""
     _validation.min_rank(x_name, x, 2)
     _validation.check_rank(y_name, y, 2)
-    x_features, y_features = x.shape[-1], y.shape[-1]
-    if None not in (x_features, y_features) and x_features != y_features:
-        raise ValueError(
-            f"Arguments `{x_name}` and `{y_name}` must have the same number of "
-            f"features (last dimension). Received: {x_name}.shape="
-            f"{tuple(x.shape)}, {y_name}.shape={tuple(y.shape)}"
-        )
+    _validation.same_axis_size((x_name, x), (y_name, y), axis=-1)

@@ -47,7 +47,7 @@ def rbf_kernel(x, centers, gamma):
 
 
 def _check_gamma(gamma, units):
-    """Python numbers must be positive and finite; tensors `()` or `(units,)`."""
+    """Python numbers must be positive and finite; tensors fit `(units,)`."""
     if (
         gamma is None
         or isinstance(gamma, (str, bytes, int, float, np.generic))
@@ -55,11 +55,5 @@ def _check_gamma(gamma, units):
     ):
         _validation.positive_number("gamma", gamma)
         return
-    shape = _validation.static_shape(gamma)
-    if shape != () and not (
-        len(shape) == 1 and None in (shape[0], units) or shape == (units,)
-    ):
-        raise ValueError(
-            "Argument `gamma` must be a scalar or have shape (units,) = "
-            f"({units},), one width per centre. Received: gamma.shape={shape}"
-        )
+    # A scalar, or one width per centre.
+    _validation.broadcastable_mask("gamma", gamma, (units,))

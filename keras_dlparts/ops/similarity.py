@@ -129,25 +129,14 @@ def cosine_similarity(a, b, axis=-1):
     """
     a = ops.convert_to_tensor(a)
     b = ops.convert_to_tensor(b)
-    a_dim, b_dim = _dim(a, "a", axis), _dim(b, "b", axis)
-    if a_dim is not None and b_dim is not None and a_dim != b_dim:
-        raise ValueError(
-            "Arguments `a` and `b` must have the same size along `axis`="
-            f"{axis}. Received: a.shape={tuple(a.shape)}, "
-            f"b.shape={tuple(b.shape)}"
-        )
+    _check_axis(a, "a", axis)
+    _check_axis(b, "b", axis)
+    _validation.same_axis_size(("a", a), ("b", b), axis=axis)
     _validation.broadcast_compatible(("a", a), ("b", b))
     b = ops.cast(b, a.dtype)
     return ops.sum(l2_normalize(a, axis) * l2_normalize(b, axis), axis=axis)
 
 
-def _dim(x, name, axis):
-    shape = tuple(x.shape)
-    _validation.min_rank(name, shape, 1)
-    _validation.positive_int("axis", axis, minimum=-len(shape))
-    if axis >= len(shape):
-        raise ValueError(
-            f"Argument `axis`={axis} is out of range for `{name}` of shape "
-            f"{shape}."
-        )
-    return shape[axis]
+def _check_axis(x, name, axis):
+    _validation.min_rank(name, x, 1)
+    _validation.axis_index("axis", axis, len(x.shape))

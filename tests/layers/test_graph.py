@@ -92,7 +92,9 @@ def test_mismatched_batch_sizes_and_ranks_raise():
         GraphConvolution(2)(np.ones((1, 3, 2)), np.ones((1, 1, 3, 3)))
     layer = GraphConvolution(2)
     layer(np.ones((1, 3, 2)), np.ones((1, 3, 3)))
-    with pytest.raises(ValueError, match="`features` must have 2 features"):
+    with pytest.raises(
+        ValueError, match="`features` must have size 2 along axis -1"
+    ):
         layer(np.ones((1, 3, 4)), np.ones((1, 3, 3)))
 
 

@@ -205,9 +205,13 @@ def test_bad_arguments(kwargs, match):
 
 
 def test_bad_shapes():
-    with pytest.raises(ValueError, match=r"`y_pred` must be embeddings"):
+    with pytest.raises(
+        ValueError, match=r"`y_pred` must have shape \(batch, features\)"
+    ):
         TripletLoss()(LABELS, EMBEDDINGS[:, :, None])
-    with pytest.raises(ValueError, match=r"`y_true` must be integer labels"):
+    with pytest.raises(
+        ValueError, match=r"`y_true` must have shape \(batch,\) or \(batch, 1\)"
+    ):
         TripletLoss()(np.ones((8, 2)), EMBEDDINGS)
 
 

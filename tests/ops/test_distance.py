@@ -20,7 +20,7 @@ def test_zero_distance_is_not_negative():
 
 def test_bad_shapes_name_the_argument():
     with pytest.raises(
-        ValueError, match="`x` and `y` must have the same number"
+        ValueError, match="`x` and `y` must have the same size along axis -1"
     ):
         pairwise_squared_distance(np.ones((2, 3)), np.ones((4, 2)))
     with pytest.raises(ValueError, match="`x` must have rank >= 2"):
