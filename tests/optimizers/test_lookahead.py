@@ -130,13 +130,17 @@ def test_keras_file_stores_each_optimizer_variable_once_and_resumes(tmp_path):
     assert len(_stored_optimizer_arrays(path)) == len(distinct) == 10
     restored = keras.saving.load_model(path, safe_mode=True)
     assert isinstance(restored.optimizer, Lookahead)
-    for saved, loaded in zip(variables, restored.optimizer.variables):
+    for saved, loaded in zip(
+        variables, restored.optimizer.variables, strict=True
+    ):
         np.testing.assert_array_equal(saved.numpy(), loaded.numpy())
     for each in (model, restored):
         each.fit(x, x[:, :2], batch_size=4, epochs=2, shuffle=False, verbose=0)
-    for a, b in zip(model.optimizer.variables, restored.optimizer.variables):
+    for a, b in zip(
+        model.optimizer.variables, restored.optimizer.variables, strict=True
+    ):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
-    for a, b in zip(model.weights, restored.weights):
+    for a, b in zip(model.weights, restored.weights, strict=True):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
@@ -150,7 +154,9 @@ def test_loads_files_that_stored_the_inner_variables_twice():
         variable.assign(np.zeros_like(variable.numpy()))
     optimizer.load_own_variables(old_store)
     own = len(optimizer.variables) - len(optimizer.inner_optimizer.variables)
-    for variable, value in zip(optimizer.variables[:own], expected):
+    for variable, value in zip(
+        optimizer.variables[:own], expected[:own], strict=True
+    ):
         np.testing.assert_array_equal(variable.numpy(), value)
 
 
@@ -187,3 +193,39 @@ def test_bad_inner_optimizer():
         Lookahead(keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD()))
     with pytest.raises(ValueError, match="does not support `use_ema`"):
         Lookahead(keras.optimizers.SGD(use_ema=True))
+
+
+def test_keras_private_api_lookahead_relies_on():
+    # Lookahead, RAdam and the sign rules use two private methods of
+    # `keras.optimizers.Optimizer` that have no public equivalent: this
+    # test names the one that a new Keras removed or changed.
+    base = keras.optimizers.Optimizer
+    for attribute in ("_get_variable_index", "_use_weight_decay"):
+        assert callable(getattr(base, attribute, None)), (
+            f"Keras no longer has `keras.optimizers.Optimizer.{attribute}`, "
+            "which keras_dlparts.optimizers relies on"
+        )
+    # `_get_variable_index(variable)`: the variable's index in `build`'s list.
+    variables = [keras.Variable(np.zeros(2)), keras.Variable(np.zeros(3))]
+    optimizer = keras.optimizers.SGD()
+    optimizer.build(variables)
+    assert [optimizer._get_variable_index(v) for v in variables] == [0, 1], (
+        "`keras.optimizers.Optimizer._get_variable_index` no longer gives "
+        "the index of a variable in the list given to `build`"
+    )
+    # `_use_weight_decay(variable)`: the hook Keras's weight decay asks per
+    # variable; Lookahead answers with its inner optimizer's exclusions.
+    kept = keras.Variable(np.ones(2, "float32"), name="kept")
+    decayed = keras.Variable(np.ones(2, "float32"), name="decayed")
+    inner = keras.optimizers.SGD(0.1, weight_decay=0.5)
+    inner.exclude_from_weight_decay(var_names=["kept"])
+    zeros = [np.zeros(2, "float32")] * 2
+    Lookahead(inner).apply(zeros, [kept, decayed])
+    np.testing.assert_allclose(decayed.numpy(), [0.95, 0.95], rtol=1e-6)
+    np.testing.assert_array_equal(
+        kept.numpy(),
+        [1.0, 1.0],
+        err_msg="Keras's weight decay no longer asks "
+        "`keras.optimizers.Optimizer._use_weight_decay` per variable, which "
+        "Lookahead overrides to honour its inner optimizer's exclusions",
+    )
