@@ -10,7 +10,10 @@ from support.tensorboard_events import read_events
 
 @pytest.mark.parametrize(
     "name, shape",
-    [("vae_digits", (712, 712)), ("gan_digits", (712, 712))],
+    [
+        ("vae_digits", (712, 712)),
+        pytest.param("gan_digits", (712, 712), marks=pytest.mark.slow),
+    ],
 )
 def test_example_writes_grid_and_tensorboard_samples(name, shape, tmp_path):
     output, logdir = str(tmp_path / "grid.png"), str(tmp_path / "logs")

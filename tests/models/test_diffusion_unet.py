@@ -28,6 +28,7 @@ def test_contract():
     check_model(tiny_unet, [x_t, t, labels], noise, learning_rate=3e-3)
 
 
+@pytest.mark.slow
 def test_structure_timestep_and_label_change_the_output():
     net = tiny_unet()
     names = [layer.__class__.__name__ for layer in net.layers]

@@ -108,6 +108,7 @@ def test_zero_shot_digit_classification_with_an_unseen_prompt():
     assert accuracy > 0.8  # chance is 0.1
 
 
+@pytest.mark.slow
 def test_contract():
     rng = np.random.default_rng(0)
     x = (

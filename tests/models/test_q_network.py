@@ -15,6 +15,7 @@ def test_linear_q_network_is_a_q_table():
     )
 
 
+@pytest.mark.slow
 def test_contract():
     states = np.arange(6, dtype="int32")
     targets = np.random.default_rng(0).normal(size=(6, 2)).astype("float32")

@@ -37,6 +37,7 @@ def _loss():
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
+@pytest.mark.slow
 def test_contract():
     source, target_input, target = reverse_task(8, np.random.default_rng(0))
     check_model(

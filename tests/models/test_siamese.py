@@ -132,6 +132,7 @@ def test_contrastive_training_on_pairs():
     assert unseen > 0.3  # chance is 0.2
 
 
+@pytest.mark.slow
 def test_contract():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(16, 6)).astype("float32")

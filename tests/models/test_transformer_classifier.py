@@ -18,6 +18,7 @@ TINY = {
 }
 
 
+@pytest.mark.slow
 def test_contract_token_ids_with_padding():
     ids = RNG.integers(1, 12, size=(8, 6)).astype("int32")
     ids[:4, 4:] = 0
@@ -32,6 +33,7 @@ def test_contract_token_ids_with_padding():
     )
 
 
+@pytest.mark.slow
 def test_contract_feature_sequences_pre_norm_sinusoidal():
     x = RNG.normal(size=(8, 8, 8)).astype("float32")
     labels = RNG.integers(0, 10, size=(8,)).astype("int32")

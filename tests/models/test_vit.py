@@ -18,6 +18,7 @@ TINY = {
 }
 
 
+@pytest.mark.slow
 def test_contract():
     rng = np.random.default_rng(0)
     images = rng.normal(size=(8, 8, 8, 1)).astype("float32")

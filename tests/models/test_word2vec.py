@@ -112,6 +112,7 @@ def test_negatives_follow_the_three_quarter_unigram_distribution():
     np.testing.assert_allclose(freq, [0, 0, 1 / 36, 8 / 36, 27 / 36], atol=0.03)
 
 
+@pytest.mark.slow
 def test_contract():
     x = skipgram_pairs([[2, 3, 4, 5, 6, 7, 2, 4]], window_size=2)
 
