@@ -3,9 +3,12 @@
 import keras
 from keras import ops
 
+from keras_dlparts._validation import axis_size
+from keras_dlparts._validation import check_rank
 from keras_dlparts._validation import initializer
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import sequence
 from keras_dlparts.models._resume import BuildOnFit
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._stateful_step import StatefulStep
@@ -89,25 +92,14 @@ class RBM(BuildOnFit, SeedState, StatefulStep, keras.Model):
         self.k = k
         self.seed = seed
         self.kernel_initializer = kernel
-        # Config keeps a string as given, anything else serialised.
-        self._kernel_initializer = (
-            kernel_initializer
-            if isinstance(kernel_initializer, str)
-            else keras.initializers.serialize(self.kernel_initializer)
-        )
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.reconstruction_error_tracker = keras.metrics.Mean(
             name="reconstruction_error"
         )
 
     def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ValueError(
-                "Input `inputs` must have rank 2 (batch, visible) with a "
-                f"known last dimension. Received: inputs.shape="
-                f"{tuple(input_shape)}"
-            )
-        visible = input_shape[-1]
+        check_rank("inputs", tuple(input_shape), 2)
+        visible = axis_size("inputs", tuple(input_shape), -1)
         self.kernel = self.add_weight(
             name="kernel",
             shape=(visible, self.hidden_units),
@@ -141,12 +133,8 @@ class RBM(BuildOnFit, SeedState, StatefulStep, keras.Model):
         inputs = ops.convert_to_tensor(inputs)
         if not self.built:
             self.build(tuple(inputs.shape))
-        visible = self.kernel.shape[0]
-        if len(inputs.shape) != 2 or inputs.shape[-1] != visible:
-            raise ValueError(
-                f"Input `inputs` must have shape (batch, {visible}). "
-                f"Received: inputs.shape={tuple(inputs.shape)}"
-            )
+        check_rank("inputs", inputs, 2)
+        axis_size("inputs", inputs, -1, self.kernel.shape[0], " (visible)")
         return ops.cast(inputs, dtype)
 
     def _params(self, dtype):
@@ -219,12 +207,11 @@ class RBM(BuildOnFit, SeedState, StatefulStep, keras.Model):
             visible sample `vk`.
         """
         v0 = self._visible(inputs)
-        noise = list(noise) if noise is not None else [None] * (2 * self.k)
-        if len(noise) != 2 * self.k:
-            raise ValueError(
-                f"Argument `noise` must hold 2 * k = {2 * self.k} arrays. "
-                f"Received: {len(noise)}"
-            )
+        if noise is None:
+            noise = [None] * (2 * self.k)
+        noise = sequence(
+            "noise", noise, (2 * self.k,), f"2 * k = {2 * self.k} arrays"
+        )
         h0 = self.hidden_probabilities(v0)
         hidden, vk = self._draw(h0, noise[0]), v0
         for step in range(self.k):
@@ -282,5 +269,7 @@ class RBM(BuildOnFit, SeedState, StatefulStep, keras.Model):
             "hidden_units": self.hidden_units,
             "k": self.k,
             "seed": self.seed,
-            "kernel_initializer": self._kernel_initializer,
+            "kernel_initializer": keras.initializers.serialize(
+                self.kernel_initializer
+            ),
         }

@@ -6,47 +6,29 @@ from keras import ops
 
 from keras_dlparts._validation import check_rank
 from keras_dlparts._validation import non_negative_number
+from keras_dlparts._validation import number
 from keras_dlparts._validation import one_of
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import random_seed
 from keras_dlparts._validation import same_batch_size
+from keras_dlparts._validation import sequence
+from keras_dlparts._validation import strings
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.ops.similarity import cosine_similarity
 
 MODES = ("skipgram", "cbow")
 
 
-def _is_count(name, value):
-    non_negative_number(name, value)
-
-
-def _is_word(name, value):
-    if not isinstance(value, str):
-        raise TypeError(
-            f"Argument `{name}` must be a list of strings. Received an entry "
-            f"{value!r} of type {type(value).__name__}"
-        )
-
-
-def _check_entries(name, value, vocabulary_size, check):
-    """Refuses a list argument of the wrong kind or length.
-
-    The list must hold `vocabulary_size` entries, each passing `check`.
-    """
-    if value is None:
-        return
-    if not isinstance(value, (list, tuple, np.ndarray)):
-        raise TypeError(
-            f"Argument `{name}` must be None or a list of `vocabulary_size` "
-            f"entries. Received: {name}={value!r}"
-        )
-    if len(value) != vocabulary_size:
-        raise ValueError(
-            f"Argument `{name}` must hold `vocabulary_size`={vocabulary_size} "
-            f"entries. Received: {len(value)} entries"
-        )
-    for entry in value:
-        check(name, entry)
+def _per_word(name, value, vocabulary_size):
+    """`value` as a tuple of `vocabulary_size` entries (an array counts)."""
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    return sequence(
+        name,
+        value,
+        (vocabulary_size,),
+        f"None or a list of `vocabulary_size`={vocabulary_size} entries",
+    )
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -120,8 +102,13 @@ class Word2Vec(SeedState, keras.Model):
         positive_int("embedding_dim", embedding_dim)
         positive_int("negative_samples", negative_samples)
         one_of("mode", mode, MODES)
-        _check_entries("word_counts", word_counts, vocabulary_size, _is_count)
-        _check_entries("vocabulary", vocabulary, vocabulary_size, _is_word)
+        if word_counts is not None:
+            counts = _per_word("word_counts", word_counts, vocabulary_size)
+            for index, count in enumerate(counts):
+                non_negative_number(f"word_counts[{index}]", count)
+        if vocabulary is not None:
+            _per_word("vocabulary", vocabulary, vocabulary_size)
+            strings("vocabulary", vocabulary)
         if word_counts is not None and not sum(word_counts[1:]) > 0:
             raise ValueError(
                 "Argument `word_counts` must count at least one word besides "
@@ -179,11 +166,12 @@ class Word2Vec(SeedState, keras.Model):
         return ops.sum(window * keep, axis=1) / count, ops.cast(second, "int32")
 
     def call(self, inputs, training=False):
-        if not isinstance(inputs, (tuple, list)) or len(inputs) != 2:
-            raise ValueError(
-                "Word2Vec expects inputs=(targets, contexts) for skip-gram or "
-                f"(contexts, targets) for CBOW. Received: {inputs!r}"
-            )
+        inputs = sequence(
+            "inputs",
+            inputs,
+            (2,),
+            "(targets, contexts) for skip-gram or (contexts, targets) for CBOW",
+        )
         self._check_inputs(*inputs)
         center, positive = self._center_and_positive(inputs)
         batch = ops.shape(positive)[0]
@@ -235,6 +223,24 @@ class Word2Vec(SeedState, keras.Model):
         """
         return ops.convert_to_numpy(self.center_embedding.embeddings)
 
+    def context_vectors(self):
+        """The learned context vectors `U` (the context embedding table).
+
+        A pair scores `U[c] . V[t]`: `word_vectors()[t] @
+        context_vectors()[c]` is the logit of context `c` for target `t`.
+        Some uses add `U` to `V` or concatenate the two.
+
+        Returns:
+            A NumPy array of shape `(vocabulary_size, embedding_dim)`.
+
+        Examples:
+
+            >>> model = Word2Vec(vocabulary_size=10, embedding_dim=4, seed=0)
+            >>> model.context_vectors().shape
+            (10, 4)
+        """
+        return ops.convert_to_numpy(self.context_embedding.embeddings)
+
     def most_similar(self, word, k=5, exclude=("[UNK]",)):
         """The `k` words (or ids) whose vectors are closest in cosine to `word`.
 
@@ -247,6 +253,7 @@ class Word2Vec(SeedState, keras.Model):
             A list of `(word or id, cosine similarity)`, most similar first,
             excluding `word` itself, padding (id 0) and `exclude`.
         """
+        positive_int("k", k)
         index = self._index_of(word)
         vectors = self.center_embedding.embeddings
         similarity = ops.convert_to_numpy(
@@ -262,16 +269,15 @@ class Word2Vec(SeedState, keras.Model):
         if isinstance(word, str):
             if self.vocabulary is None or word not in self.vocabulary:
                 raise ValueError(
-                    f"Unknown word {word!r}: it is not in this model's "
-                    "`vocabulary`"
+                    "Argument `word` must be a word of this model's "
+                    f"`vocabulary` or an id. Received: unknown word={word!r}"
                 )
             return self.vocabulary.index(word)
-        if not 0 <= int(word) < self.vocabulary_size:
-            raise ValueError(
-                f"Word id must be in [0, {self.vocabulary_size}). "
-                f"Received: {word!r}"
-            )
-        return int(word)
+        word = positive_int("word", word, minimum=0)
+        number(
+            "word", word, low=0, high=self.vocabulary_size, include_high=False
+        )
+        return word
 
     def get_config(self):
         return {

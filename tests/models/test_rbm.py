@@ -187,6 +187,17 @@ def test_saved_model_loads_safely_and_keeps_training():
         loaded = keras.saving.load_model(path, safe_mode=True)
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)))
     assert loaded.get_config() == model.get_config()
+    # Configs store the initializer with Keras's `serialize`; older ones
+    # holding a plain name still load.
+    assert model.get_config()["kernel_initializer"] == (
+        keras.initializers.serialize(keras.initializers.RandomNormal())
+    )
+    config = {**model.get_config(), "kernel_initializer": "glorot_uniform"}
+    old = RBM.from_config(config)
+    assert isinstance(old.kernel_initializer, keras.initializers.GlorotUniform)
+    custom = RBM(4, kernel_initializer=keras.initializers.RandomNormal(0, 0.3))
+    again = RBM.from_config(custom.get_config())
+    assert again.kernel_initializer.stddev == 0.3
     before = loaded.kernel.numpy().copy()
     loaded.fit(x, batch_size=16, epochs=1, verbose=0)
     assert not np.allclose(loaded.kernel.numpy(), before)
@@ -200,7 +211,9 @@ def test_bad_arguments_and_inputs():
     with pytest.raises(TypeError, match="`seed` must be an integer >= 0"):
         RBM(3, seed="a")
     model, v0 = _built()
-    with pytest.raises(ValueError, match=r"shape \(batch, 6\)"):
+    with pytest.raises(ValueError, match=r"`inputs` must have size 6"):
         model.free_energy(np.ones((2, 5), "float32"))
-    with pytest.raises(ValueError, match="must hold 2 \\* k = 2 arrays"):
+    with pytest.raises(ValueError, match="`inputs` must have rank 2"):
+        model.free_energy(np.ones((2, 3, 6), "float32"))
+    with pytest.raises(ValueError, match="must be 2 \\* k = 2 arrays"):
         model.contrastive_divergence(v0, noise=[np.ones((5, 4))])

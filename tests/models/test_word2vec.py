@@ -15,7 +15,7 @@ GROUPS, generated_corpus = example.GROUPS, example.generated_corpus
 
 
 def numpy_negative_sampling_loss(model, x):
-    """The loss from the formula, with the model's own (evaluation) negatives."""
+    """The loss from the formula, with the model's own evaluation negatives."""
     logits = keras.ops.convert_to_numpy(model(x, training=False)).astype(
         "float64"
     )
@@ -57,7 +57,7 @@ def test_words_sharing_contexts_become_nearest_neighbours(mode):
     )
     model.compile(optimizer=keras.optimizers.Adam(0.02))
     model.fit(x, batch_size=256, epochs=6, verbose=0)
-    for group, words in GROUPS.items():
+    for words in GROUPS.values():
         for word in words:
             neighbours = [w for w, _ in model.most_similar(word, k=3)]
             assert set(neighbours) <= set(words), (mode, word, neighbours)
@@ -84,6 +84,24 @@ def test_cbow_ignores_padding_in_the_window():
     u = model.context_embedding.embeddings.numpy()
     np.testing.assert_allclose(
         model(padded)[0, 0], (v[3] + v[4]) / 2 @ u[5], rtol=1e-5
+    )
+
+
+def test_word_and_context_vectors_are_the_trained_tables():
+    model = Word2Vec(12, 4, negative_samples=2, seed=0)
+    x = (np.array([2, 3, 4, 5]), np.array([3, 2, 5, 4]))
+    before = model.context_vectors()
+    model.compile(optimizer=keras.optimizers.SGD(0.5))
+    model.fit(x, batch_size=4, epochs=2, verbose=0)
+    v, u = model.word_vectors(), model.context_vectors()
+    assert u.shape == v.shape == (12, 4)
+    np.testing.assert_array_equal(u, model.context_embedding.embeddings)
+    assert not np.allclose(u[[2, 3, 4, 5]], before[[2, 3, 4, 5]])
+    # The positive logit of a skip-gram pair (target t, context c) is
+    # U[c] . V[t], from the two tables.
+    logits = keras.ops.convert_to_numpy(model(x))
+    np.testing.assert_allclose(
+        logits[:, 0], np.sum(v[x[0]] * u[x[1]], axis=1), rtol=1e-5
     )
 
 
@@ -131,11 +149,25 @@ def test_contract():
 def test_most_similar_and_bad_config():
     model = Word2Vec(4, 2, vocabulary=["", "[UNK]", "a", "b"], seed=0)
     assert [w for w, _ in model.most_similar("a", k=3)] == ["b"]
-    with pytest.raises(ValueError, match="Unknown word 'z'"):
+    with pytest.raises(ValueError, match="`word`.*unknown word='z'"):
         model.most_similar("z")
+    with pytest.raises(ValueError, match=r"`word` .*\[0, 4\).*word=4"):
+        model.most_similar(4)
+    with pytest.raises(TypeError, match="`word`"):
+        model.most_similar(1.5)
+    with pytest.raises(ValueError, match="`k`"):
+        model.most_similar("a", k=0)
+    with pytest.raises(TypeError, match="`vocabulary` must hold strings"):
+        Word2Vec(4, 2, vocabulary=["", "[UNK]", "a", 3])
+    with pytest.raises(ValueError, match=r"`word_counts\[2\]`"):
+        Word2Vec(4, 2, word_counts=[0, 1, -1, 1])
+    with pytest.raises(ValueError, match="`inputs` must be"):
+        model((np.array([2]),))
     with pytest.raises(ValueError, match="`mode`"):
         Word2Vec(4, 2, mode="glove")
     with pytest.raises(ValueError, match="`embedding_dim`"):
         Word2Vec(4, 0)
-    with pytest.raises(ValueError, match="`word_counts` must hold"):
+    with pytest.raises(
+        ValueError, match="`word_counts`.*`vocabulary_size`=4.*length 2"
+    ):
         Word2Vec(4, 2, word_counts=[1, 2])
