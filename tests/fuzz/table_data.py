@@ -61,7 +61,7 @@ TABLE = {
             "normalize": NORMALIZE,
             "augment": AUGMENT,
             "seed": SEED,
-            "data_dir": (3,),
+            "data_dir": (3, ""),
             "drop_remainder": BOOLEAN,
             "download": BOOLEAN,
         },

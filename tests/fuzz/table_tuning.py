@@ -154,7 +154,7 @@ TABLE = {
         args={"search_space": {"units": tuning.Int(1, 4)}},
         bad={
             "search_space": (None, "x", {3: 1}, {"": 1}, {"rate": NAN}),
-            "name": (None, 3),
+            "name": (None, 3, ""),
         },
     ),
     "tuning.sample": Entry(
