@@ -17,9 +17,17 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 if os.environ["KERAS_BACKEND"] == "jax":
-    os.environ.setdefault(
-        "XLA_FLAGS", "--xla_force_host_platform_device_count=2"
-    )
+    # Two virtual CPU devices, and XLA's backend optimisations off: the
+    # tests' models are tiny, so compiling dominates their time, and level
+    # 0 halves it. Subprocess workers inherit these flags.
+    _flags = os.environ.get("XLA_FLAGS", "").split()
+    for _flag in (
+        "--xla_force_host_platform_device_count=2",
+        "--xla_backend_optimization_level=0",
+    ):
+        if not any(f.split("=")[0] == _flag.split("=")[0] for f in _flags):
+            _flags.append(_flag)
+    os.environ["XLA_FLAGS"] = " ".join(_flags)
 
 import keras  # noqa: E402
 
