@@ -124,6 +124,7 @@ def test_trainer_steps_from_the_pruned_weights():
     assert np.mean(kernel == 0) == 0.5
 
 
+@pytest.mark.slow
 def test_schedule_logged_and_zeros_stay_zero(tmp_path):
     (x, y), _ = load_digits(as_images=False)
     x, y = x[:320], y[:320]

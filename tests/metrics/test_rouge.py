@@ -109,6 +109,7 @@ def test_worked_example_and_weights():
     assert float(weighted.result()) == pytest.approx(0.75)
 
 
+@pytest.mark.slow
 def test_compiled_jit_distributed_and_saved(tmp_path):
     refs, cands, ref_ids, cand_ids = corpus(n=16, seed=7)
     expected = reference_rouge(refs, cands, "l", 1, "f1")

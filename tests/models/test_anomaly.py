@@ -28,6 +28,7 @@ def test_contract():
     check_model(_detector, x, compile_fn=_compile, epochs=3)
 
 
+@pytest.mark.slow
 def test_score_threshold_and_flags_match_numpy():
     x = np.random.default_rng(1).random((50, 64)).astype("float32")
     detector = _detector(quantile=0.8)

@@ -29,6 +29,7 @@ def test_contract(kwargs):
     )
 
 
+@pytest.mark.slow
 def test_conv_architecture_and_transpose_decoder():
     model = build_autoencoder((8, 8, 1), 5, kind="conv", filters=(4, 8))
     encoder = model.get_layer("encoder")

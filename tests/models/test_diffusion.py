@@ -259,6 +259,7 @@ def small_conditional_network():
     return keras.Model([x_t, t, labels], keras.layers.Reshape((8, 8, 1))(noise))
 
 
+@pytest.mark.slow
 def test_fit_x_labels_equals_fit_tuple():
     """`fit(x, labels)` and `fit((x, labels))` take the same steps."""
     (x, y), _ = load_digits()

@@ -70,6 +70,7 @@ def _digits(n):
     return x[:n], y[:n]
 
 
+@pytest.mark.slow
 def test_builders_shapes_and_architecture():
     g = build_dcgan_generator(16, (8, 8, 1), filters=(8, 4))
     kinds = [type(layer).__name__ for layer in g.layers]

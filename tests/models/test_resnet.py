@@ -24,6 +24,7 @@ def test_resnet50_has_exactly_the_parameters_of_keras_resnet50():
     assert len(blocks) == 16  # 3 + 4 + 6 + 3 bottleneck blocks
 
 
+@pytest.mark.slow
 def test_depths_and_stage_shapes():
     model = build_resnet(34, image_shape=(32, 32, 3), num_classes=3, width=4)
     blocks = [x for x in model.layers if isinstance(x, ResidualBlock)]

@@ -9,7 +9,10 @@ from keras_dlparts.models import build_unet
 from keras_dlparts.testing import check_model
 
 
-@pytest.mark.parametrize("upsampling", ["transpose", "resize"])
+@pytest.mark.parametrize(
+    "upsampling",
+    [pytest.param("transpose", marks=pytest.mark.slow), "resize"],
+)
 def test_keeps_spatial_size_and_concatenates_encoder_features(upsampling):
     model = build_unet(
         (16, 24, 2), num_classes=3, filters=(4, 8), upsampling=upsampling

@@ -100,6 +100,7 @@ def test_encode_decode_generate_interpolate():
     np.testing.assert_allclose(line[2], midpoint[0], rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_save_load_and_keep_training(tmp_path):
     x = _digits(64)[0]
     vae = VAE(*_halves(), beta=0.5, reconstruction="mse", seed=2)

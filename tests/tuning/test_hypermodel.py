@@ -128,6 +128,7 @@ def test_epochs_reach_fit():
     assert len(history.history["loss"]) == 3
 
 
+@pytest.mark.slow
 def test_batch_size_search_in_random_search(two_trial_search):
     hypermodel = _hypermodel(
         depth=1, width=Int(4, 8, step=4), batch_size=Choice([4, 8])
