@@ -55,7 +55,8 @@ class BLEU(keras.metrics.Metric):
 
         >>> import numpy as np
         >>> bleu = BLEU(max_order=2)
-        >>> bleu.update_state(np.array([[1, 2, 3, 4, 0]]), np.array([[1, 2, 3, 5, 0]]))
+        >>> references = np.array([[1, 2, 3, 4, 0]])
+        >>> bleu.update_state(references, np.array([[1, 2, 3, 5, 0]]))
         >>> round(float(bleu.result()), 4)  # p1 = 3/4, p2 = 2/3
         0.7071
     """

@@ -15,7 +15,7 @@ _SCORES = ("f1", "precision", "recall")
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
 class ROUGE(keras.metrics.Metric):
-    """ROUGE-N or ROUGE-L (Lin, 2004) over integer token ids, averaged over sentences.
+    """ROUGE-N or ROUGE-L (Lin, 2004) of token ids, averaged over sentences.
 
     For each candidate/reference pair (padding id 0 ignored),
 
@@ -54,7 +54,8 @@ class ROUGE(keras.metrics.Metric):
 
         >>> import numpy as np
         >>> rouge = ROUGE(variant="l")
-        >>> rouge.update_state(np.array([[1, 2, 3, 4]]), np.array([[1, 3, 4, 0]]))
+        >>> references = np.array([[1, 2, 3, 4]])
+        >>> rouge.update_state(references, np.array([[1, 3, 4, 0]]))
         >>> round(float(rouge.result()), 4)  # LCS 3: P = 3/3, R = 3/4
         0.8571
     """

@@ -9,7 +9,7 @@ from keras_dlparts import _validation
 
 
 def learning_rate(value):
-    """A learning-rate schedule or callable as it is; a number as a float > 0."""
+    """A schedule or callable as it is; a number as a float, if it is > 0."""
     if callable(value):
         return value
     return float(_validation.positive_number("learning_rate", value))

@@ -23,7 +23,8 @@ class AddSign(SignAgreementOptimizer):
     decay_steps` (with `t` the step counted from 0) when `decay_steps` is set.
 
     Args:
-        learning_rate: A positive float, a schedule or a callable. Defaults to `0.1`.
+        learning_rate: A positive float, a schedule or a callable. Defaults
+            to `0.1`.
         alpha: Non-negative float, the constant term. Defaults to `1.0`.
         beta: Float in [0, 1), decay of the running average of the gradient.
             Defaults to `0.9`.

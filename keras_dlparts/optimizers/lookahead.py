@@ -87,7 +87,7 @@ class Lookahead(keras.optimizers.Optimizer):
         >>> w = keras.Variable([1.0])
         >>> for _ in range(2):
         ...     opt.apply([keras.ops.convert_to_tensor([1.0])], [w])
-        >>> round(float(w.numpy()[0]), 4)  # SGD reaches 0.8; Lookahead halves it
+        >>> round(float(w.numpy()[0]), 4)  # SGD: 0.8; Lookahead halves the way
         0.9
     """
 

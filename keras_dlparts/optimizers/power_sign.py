@@ -25,7 +25,8 @@ class PowerSign(SignAgreementOptimizer):
     decay_steps` (with `t` the step counted from 0) when `decay_steps` is set.
 
     Args:
-        learning_rate: A positive float, a schedule or a callable. Defaults to `0.1`.
+        learning_rate: A positive float, a schedule or a callable. Defaults
+            to `0.1`.
         base: Float greater than 1, the base `alpha` of the paper. Defaults
             to `e`.
         beta: Float in [0, 1), decay of the running average of the gradient.

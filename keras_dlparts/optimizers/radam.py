@@ -39,7 +39,8 @@ class RAdam(keras.optimizers.Optimizer):
     `rho_t > 5`: pass `sma_threshold=5.0` to reproduce them.
 
     Args:
-        learning_rate: A positive float, a schedule or a callable. Defaults to `0.001`.
+        learning_rate: A positive float, a schedule or a callable. Defaults
+            to `0.001`.
         beta_1: Float in [0, 1), decay of the first moment. Defaults to `0.9`.
         beta_2: Float in [0, 1), decay of the second moment. Defaults to
             `0.999`.

@@ -53,7 +53,7 @@ class SignAgreementOptimizer(keras.optimizers.Optimizer):
         self._momentums = self.add_optimizer_variables(var_list, "momentum")
 
     def sign_decay(self, dtype):
-        """The internal decay `f(t)` at the current step, as a `dtype` scalar."""
+        """The internal decay `f(t)` at the current step, a `dtype` scalar."""
         if self.decay_steps is None:
             return ops.ones((), dtype=dtype)
         step = ops.minimum(
