@@ -152,9 +152,12 @@ def _vgg_blocks(depth, blocks):
     if blocks is None:
         args.positive_int("depth", depth)
         return VGG_DEPTHS[args.one_of("depth", depth, tuple(VGG_DEPTHS))]
-    pairs = "a sequence of (filters, convolutions) pairs"
+    pairs = "a non-empty sequence of (filters, convolutions) pairs"
     blocks = args.sequence("blocks", blocks, what=pairs)
-    args.positive_int("len(blocks)", len(blocks))
+    if not blocks:
+        raise ValueError(
+            f"Argument `blocks` must be {pairs}. Received: blocks=()"
+        )
     for index, block in enumerate(blocks):
         pair = "a pair (filters, convolutions)"
         filters, count = args.sequence(f"blocks[{index}]", block, (2,), pair)

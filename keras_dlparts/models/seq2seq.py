@@ -233,11 +233,10 @@ def _check_decode_arguments(model, source_ids, start_id, end_id, max_length):
             "Argument `source_ids` must hold at least one sequence of at least "
             f"one token. Received: source_ids.shape={source_ids.shape}"
         )
-    if source_length is not None:
-        args.ordered(
-            "source_ids.shape[1]",
-            source_ids.shape[1],
-            "source sequence_length",
-            source_length,
+    if source_length is not None and source_ids.shape[1] > source_length:
+        raise ValueError(
+            "Argument `source_ids` must be at most the model's source length "
+            f"{source_length} wide. "
+            f"Received: source_ids.shape={source_ids.shape}"
         )
     return source_ids.astype("int32")

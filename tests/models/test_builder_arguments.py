@@ -240,7 +240,8 @@ SOURCE = np.array([[3, 4, 0], [2, 3, 4]], "int32")
         ({"source_ids": np.ones((1, 4), "int32")}, ValueError, "source_ids"),
         ({"source_ids": [[3, 5]]}, ValueError, "source_ids"),  # >= vocabulary
         ({"source_ids": [[3, -1]]}, ValueError, "source_ids"),
-        ({"source_ids": [[3.5, 1.0]]}, TypeError, "source_ids"),
+        # A float that is no whole number is a wrong value, as in class_labels.
+        ({"source_ids": [[3.5, 1.0]]}, ValueError, "source_ids"),
         ({"source_ids": [["a"]]}, TypeError, "source_ids"),
         ({"max_length": 0}, ValueError, "max_length"),
         ({"max_length": 5}, ValueError, "max_length"),  # > target_length 4

@@ -100,7 +100,7 @@ def test_contract_tiny_vgg():
             "image_shape",
         ),
         (build_vgg, {"dropout": 1.0}, "`dropout`"),
-        (build_vgg, {"blocks": ()}, r"`len\(blocks\)`"),
+        (build_vgg, {"blocks": ()}, r"`blocks` must be a non-empty"),
         (build_vgg, {"blocks": ((4,),)}, r"`blocks\[0\]` must be a pair"),
     ],
 )

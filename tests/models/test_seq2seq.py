@@ -158,7 +158,7 @@ def test_greedy_decode_bad_arguments():
     for call_args, match in [
         ((np.ones((1, 3)), START, END, 5), r"`max_length`.*=5"),
         ((np.ones((1, 3)), 5, END, 4), r"`start_id` .*\[0, 5\).*=5"),
-        ((np.ones((1, 5)), START, END, 4), r"`source_ids.shape\[1\]`"),
+        ((np.ones((1, 5)), START, END, 4), r"`source_ids` .*length 4 wide"),
         ((np.full((1, 3), 5), START, END, 4), r"`source_ids`.*< 5"),
         ((np.full((1, 3), 1.5), START, END, 4), r"`source_ids`.*whole"),
     ]:
