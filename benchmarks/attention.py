@@ -1,4 +1,7 @@
-"""Benchmark: our MultiHeadAttention (scaled_dot) vs keras.layers.MultiHeadAttention.
+"""Benchmark: our MultiHeadAttention (scaled_dot) vs Keras's own.
+
+Ours is `keras_dlparts.layers.MultiHeadAttention`, the peer
+`keras.layers.MultiHeadAttention`.
 
 Runs on the active Keras backend (`KERAS_BACKEND=tensorflow`, the default,
 or `jax`). It first checks, at tiny shapes, that every score of our layer
@@ -249,7 +252,10 @@ def make_layer(kind, heads, dim):
 
 
 def train_flops(batch, length, dim):
-    """Multiply-adds x 2 of a self-attention training step (backward = 2x forward)."""
+    """Multiply-adds x 2 of a self-attention training step.
+
+    The backward pass counts as twice the forward pass.
+    """
     projections = 4 * 2 * batch * length * dim * dim  # Q, K, V, output
     attention = 2 * 2 * batch * length * length * dim  # q k^T and weights v
     return 3 * (projections + attention)
@@ -318,7 +324,7 @@ def benchmark_speed(args, policy):
             kind: (lambda n, s=s: s.run(x, y, n)) for kind, s in steps.items()
         }
 
-        def run_matmul(n):
+        def run_matmul(n, matmul=matmul):
             for _ in range(n):
                 matmul()
 

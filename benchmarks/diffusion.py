@@ -2,12 +2,13 @@
 
 `DiffusionModel.generate` runs all denoising steps of DDPM's Algorithm 2 as
 one compiled loop (`keras.ops.fori_loop`, inside `tf.function` on
-TensorFlow and `jax.jit` on JAX, with XLA by default). The peer is the way public examples sample: a Python `for` loop
-over the timesteps that calls the same network once per step
-(`network([x_t, t, label], training=False)`, eager) and does the update
-with eager ops. Both use the same untrained network (timing does not
-depend on the weights) of the size `examples/ddpm_digits.py` trains, the
-same schedule and batch, in one process, interleaved repeat by repeat.
+TensorFlow and `jax.jit` on JAX, with XLA by default). The peer is the
+way public examples sample: a Python `for` loop over the timesteps that
+calls the same network once per step (`network([x_t, t, label],
+training=False)`, eager) and does the update with eager ops. Both use the
+same untrained network (timing does not depend on the weights) of the size
+`examples/ddpm_digits.py` trains, the same schedule and batch, in one
+process, interleaved repeat by repeat.
 Compilation is excluded (one warm-up call each). Prints the median seconds
 per generate call and the ratio loop / generate (target >= 3).
 
@@ -110,9 +111,8 @@ def main(argv=None):
 
     start = time.perf_counter()
     compiled()
-    print(
-        f"generate warm-up (compilation + 1 run): {time.perf_counter() - start:.1f} s"
-    )
+    warm_up = time.perf_counter() - start
+    print(f"generate warm-up (compilation + 1 run): {warm_up:.1f} s")
     model.network([np.zeros((args.n, 8, 8, 1), "float32"), labels, labels])
     times = {"generate": [], "python_loop": []}
     for repeat in range(args.repeats):

@@ -1,4 +1,7 @@
-"""Benchmark: keras.layers.RNN(our LSTMCell) vs keras.layers.RNN(keras.layers.LSTMCell).
+"""Benchmark: `keras.layers.RNN` over our LSTMCell vs over Keras's.
+
+Ours is `keras.layers.RNN(keras_dlparts.layers.LSTMCell(...))`, the peer
+`keras.layers.RNN(keras.layers.LSTMCell(...))`.
 
 Runs on the active Keras backend (`KERAS_BACKEND=tensorflow`, the default,
 or `jax`). Times one training step (forward over the sequence, MSE loss,

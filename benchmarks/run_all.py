@@ -1,8 +1,8 @@
 """Reruns the benchmarks on both backends and refreshes docs/benchmarks.md.
 
-    python benchmarks/run_all.py                    # every script, both backends
-    python benchmarks/run_all.py attention som      # some of them
-    python benchmarks/run_all.py --quick            # small shapes, few repeats
+    python benchmarks/run_all.py                # every script, both backends
+    python benchmarks/run_all.py attention som  # some of them
+    python benchmarks/run_all.py --quick        # small shapes, few repeats
     python benchmarks/run_all.py --backend jax lstm # one backend
 
 Each script runs once per backend, in its own subprocess with
@@ -90,7 +90,8 @@ def replace_block(text, name, output, command=None):
         f"<!-- end output: {name} -->"
     )
     pattern = re.compile(
-        rf"<!-- begin output: {re.escape(name)} -->.*?<!-- end output: {re.escape(name)} -->",
+        rf"<!-- begin output: {re.escape(name)} -->.*?"
+        rf"<!-- end output: {re.escape(name)} -->",
         re.DOTALL,
     )
     if pattern.search(text):

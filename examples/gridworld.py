@@ -9,7 +9,8 @@ The world is Frozen Lake's 4x4 map, deterministic: start at S, reach G
     F F F H
     H F F G
 
-Run:  python examples/gridworld.py   (a few seconds; logs under ./logs/gridworld)
+Run:  python examples/gridworld.py
+(a few seconds; logs under ./logs/gridworld)
 """
 
 import os
@@ -47,7 +48,7 @@ class GridWorld:
         return "".join(self.layout)[state] in "HG"
 
     def step(self, state, action):
-        """Returns `(next_state, reward, done)`; walls keep the agent in place."""
+        """Returns `(next_state, reward, done)`; walls keep the agent put."""
         if self.is_terminal(state):
             return state, 0.0, True
         row, col = divmod(state, self.cols)
@@ -68,7 +69,7 @@ class GridWorld:
         return s, a, r.astype("float32"), nxt, done.astype("float32")
 
     def rollout(self, policy, max_steps=50):
-        """Follows `policy[state]` from the start; returns the visited states."""
+        """Follows `policy[state]` from the start; returns the states seen."""
         state, path = self.start, [self.start]
         for _ in range(max_steps):
             if self.is_terminal(state):
@@ -82,7 +83,8 @@ class GridWorld:
 
 
 def value_iteration(env, gamma=0.9, tolerance=1e-8):
-    """Bellman optimality backups `V(s) <- max_a r + gamma V(s')` to convergence."""
+    """Bellman optimality backups `V(s) <- max_a r + gamma V(s')` until
+    they converge."""
     s, a, r, nxt, done = env.transitions()
     values = np.zeros(env.num_states)
     while True:
@@ -142,7 +144,8 @@ def train_q_network(
         q_next = model.predict_on_batch(nxt).max(axis=1)
         targets = model.predict_on_batch(states)  # (state, action) values
         targets[s, a] = r + gamma * q_next * (1 - done)
-        # `epochs` passes over the states as one epoch: little per-step overhead.
+        # `epochs` passes over the states as one epoch: little per-step
+        # overhead.
         model.fit(
             np.tile(states, epochs),
             np.tile(targets, (epochs, 1)),
@@ -171,7 +174,8 @@ def main(log_dir="logs/gridworld"):
     ):
         arrows = "".join(ACTION_NAMES[a] for a in policy)
         print(
-            f"{name:>15}: reaches goal={env.reaches_goal(policy)} path={env.rollout(policy)} "
+            f"{name:>15}: reaches goal={env.reaches_goal(policy)} "
+            f"path={env.rollout(policy)} "
             f"policy={arrows}"
         )
     return env, values, q_table, model

@@ -72,7 +72,8 @@ def main(epochs=30, batch_size=32):
         atol=1e-6,
     )
     print(
-        f"saved to {path}; reloaded with safe_mode=True predicts the same: {same}"
+        f"saved to {path}; reloaded with safe_mode=True predicts the same: "
+        f"{same}"
     )
     if not same:
         raise SystemExit("the reloaded model's predictions differ")

@@ -93,7 +93,8 @@ def dead_layer_run(x, y):
         )
     )
     print(
-        f"  flagged: {', '.join(dead.history[-1]['alerts'])}; no gradient reaches "
+        f"  flagged: {', '.join(dead.history[-1]['alerts'])}; "
+        "no gradient reaches "
         f"{', '.join(flow.history[-1]['vanishing'])}"
     )
 
@@ -134,7 +135,8 @@ def pruning_run(x, y, x_test, y_test, epochs):
         + ", ".join(f"{k} {v:.0%}" for k, v in sparsity.items())
     )
     print(
-        f"  test accuracy: dense {dense_acc:.3f}, pruned to 80% {pruned_acc:.3f}"
+        f"  test accuracy: dense {dense_acc:.3f}, "
+        f"pruned to 80% {pruned_acc:.3f}"
     )
     return dense_acc, pruned_acc
 

@@ -1,4 +1,4 @@
-"""Random search, Hyperband and Bayesian optimisation of an MLP on the 8x8 digits.
+"""Random search, Hyperband and Bayesian optimisation of an MLP on 8x8 digits.
 
 Tunes `keras_dlparts.tuning.MLPHyperModel` (depth, width, dropout, L2
 strength, optimizer, learning rate, momentum, batch size) with each of

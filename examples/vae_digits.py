@@ -9,7 +9,9 @@ recognises the reconstructions of held-out digits, and saves a PNG of latent
 interpolations: row `i` walks from a test digit `i` to a test digit
 `(i + 1) % 10`.
 
-Usage: python examples/vae_digits.py [--epochs 60] [--output vae_interpolation.png]
+Usage:
+    python examples/vae_digits.py [--epochs 60] \
+        [--output vae_interpolation.png]
 (about 30 seconds on a 2-core CPU). Then: tensorboard --logdir logs/vae_digits
 """
 
@@ -32,7 +34,7 @@ from support.digits_judge import judge_accuracy  # noqa: E402
 
 
 def build_vae(latent_dim=8, hidden=128, beta=1.0):
-    """Dense encoder `x -> [mean, log_var]` and decoder `z -> x`, for 8x8 images."""
+    """Dense encoder `x -> [mean, log_var]`, dense decoder `z -> x` (8x8)."""
     images = keras.Input((8, 8, 1))
     h = keras.layers.Flatten()(images)
     h = keras.layers.Dense(hidden, activation="relu")(h)
@@ -54,7 +56,7 @@ def build_vae(latent_dim=8, hidden=128, beta=1.0):
 
 
 def interpolation_grid(vae, x_test, y_test, steps=10):
-    """One row per digit class i: the line from a test i to a test (i + 1) % 10."""
+    """A row per digit class i: the line from a test i to a test (i+1) % 10."""
     first = {c: x_test[np.flatnonzero(y_test == c)[0]] for c in range(10)}
     rows = [
         np.asarray(vae.interpolate(first[c], first[(c + 1) % 10], steps=steps))

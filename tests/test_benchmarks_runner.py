@@ -1,4 +1,5 @@
-"""benchmarks/run_all.py rewrites only the output blocks of docs/benchmarks.md."""
+"""benchmarks/run_all.py rewrites only the output blocks of
+docs/benchmarks.md."""
 
 from support.examples import load_script
 
@@ -8,7 +9,8 @@ run_all = load_script("benchmarks/run_all.py")
 def test_replace_block_keeps_the_prose_and_swaps_the_output():
     text = (
         "# Benchmarks\n\nProse about attention.\n\n"
-        "<!-- begin output: attention -->\nold numbers\n<!-- end output: attention -->\n\n"
+        "<!-- begin output: attention -->\nold numbers\n"
+        "<!-- end output: attention -->\n\n"
         "More prose.\n"
     )
     new = run_all.replace_block(text, "attention", "ratio 1.01")

@@ -96,7 +96,7 @@ def test_lazy_data_subpackage_works():
     assert [int(b[0].shape[0]) for b in batches] == [4, 4, 2]
     np.testing.assert_array_equal(np.asarray(batches[1][1]), y[4:8])
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
-        keras_dlparts.nope
+        _ = keras_dlparts.nope
 
 
 def test_lazy_tuning_subpackage_builds_a_model():

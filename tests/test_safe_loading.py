@@ -167,7 +167,8 @@ def test_arbitrary_object_as_a_package_layer_argument_is_refused(tmp_path):
     tampered = _rewrite(path, edit_config=inject)
     _assert_refused(
         tampered,
-        "register_keras_serializable|could not interpret|`centers_initializer` must be",
+        "register_keras_serializable|could not interpret|"
+        "`centers_initializer` must be",
     )
 
 

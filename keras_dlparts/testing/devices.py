@@ -70,7 +70,7 @@ def configure_logical_cpus(count=2):
 
 @functools.lru_cache(maxsize=1)
 def mirrored_strategy():
-    """The process-wide `MirroredStrategy` over two logical devices (TensorFlow).
+    """The process-wide `MirroredStrategy` over two devices (TensorFlow).
 
     Use this one rather than a new strategy per test: several
     `MirroredStrategy` objects in one process can mix up their collective-op
@@ -98,7 +98,7 @@ def mirrored_strategy():
 
 @functools.lru_cache(maxsize=1)
 def data_parallel():
-    """The process-wide `keras.distribution.DataParallel` over two devices (JAX).
+    """The process-wide `keras.distribution.DataParallel` on two devices (JAX).
 
     It uses two accelerators when there are, else two CPU devices (run JAX
     with `XLA_FLAGS=--xla_force_host_platform_device_count=2` on a CPU-only
@@ -134,7 +134,8 @@ def distribution_scope():
 
         >>> import keras, numpy as np
         >>> with distribution_scope():
-        ...     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        ...     model = keras.Sequential(
+        ...         [keras.Input((3,)), keras.layers.Dense(1)])
         ...     model.compile("sgd", "mse")
         ...     history = model.fit(np.ones((8, 3)), np.ones((8, 1)),
         ...                         batch_size=4, verbose=0)

@@ -114,7 +114,7 @@ def normalise(value):
 
 
 def check_config_keys(obj):
-    """Raises if `obj.get_config()` lacks an argument of `type(obj).__init__`."""
+    """Raises if `obj.get_config()` lacks an argument of its `__init__`."""
     config = obj.get_config()
     params = inspect.signature(type(obj).__init__).parameters
     missing = [
@@ -227,11 +227,10 @@ class Case:
                 f"{count} training sample(s) cannot be split over "
                 f"{replicas} devices"
             )
-        cut = (
-            lambda data: keras.tree.map_structure(  # noqa: E731
-                lambda a: a[:keep], data
-            )
-        )
+
+        def cut(data):
+            return keras.tree.map_structure(lambda a: a[:keep], data)
+
         y = None if self.y is None else cut(self.y)
         return Case(
             self.build,

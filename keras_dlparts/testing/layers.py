@@ -168,7 +168,8 @@ def check_layer(
         >>> check_layer(keras.layers.Dense, {"units": 3},
         ...             np.ones((4, 2), "float32"),
         ...             reference=lambda layer, x: x @ layer.kernel.numpy()
-        ...             + layer.bias.numpy(), only=["output_shape", "reference"])
+        ...             + layer.bias.numpy(),
+        ...             only=["output_shape", "reference"])
     """
     inputs = _as_tuple(inputs)
     call_kwargs = dict(call_kwargs or {})

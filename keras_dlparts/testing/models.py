@@ -102,7 +102,8 @@ def check_model(
 
         >>> import numpy as np, keras
         >>> def build():
-        ...     return keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+        ...     return keras.Sequential(
+        ...         [keras.Input((3,)), keras.layers.Dense(1)])
         >>> check_model(build, np.ones((8, 3)), np.zeros((8, 1)),
         ...             only=["keras_file", "gradients"])
     """

@@ -278,7 +278,8 @@ def check_optimizer(
         ...         out.append(w)
         ...     return np.stack(out)
         >>> check_optimizer(lambda: keras.optimizers.SGD(0.1),
-        ...                 reference=sgd_reference, only=["reference", "config"])
+        ...                 reference=sgd_reference,
+        ...                 only=["reference", "config"])
     """
     if x is None:
         x, y = _default_data()

@@ -97,18 +97,21 @@ def _rows(runs, backends):
 
 
 def contract_table(runs, backends=BACKENDS):
-    """A Markdown table of contract runs: a row a part, a column group a backend.
+    """A Markdown table of contract runs: a row a part, columns per backend.
 
     Examples:
 
         >>> print(contract_table([{"subject": "Maxout(num_units=2)",
         ...     "backend": "jax",
-        ...     "results": {"fit": "pass", "fit_jit": "pass", "config": "pass"}}]))
+        ...     "results": {"fit": "pass", "fit_jit": "pass",
+        ...                 "config": "pass"}}]))
         | part | TF fit | TF fit_jit | TF fit_distributed | TF mixed_precision
           | TF other | JAX fit | JAX fit_jit | JAX fit_distributed
           | JAX mixed_precision | JAX other |
-        | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
-        | `Maxout(num_units=2)` | - | - | - | - | - | pass | pass | - | - | 1/1 |
+        | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |
+          --- |
+        | `Maxout(num_units=2)` | - | - | - | - | - | pass | pass | - | - |
+          1/1 |
     """
     columns = [
         f"{BACKEND_LABELS.get(b, b)} {name}"

@@ -1,4 +1,5 @@
-"""Smoke runs of the VAE and GAN digits examples: PNG grid and TensorBoard samples."""
+"""Smoke runs of the VAE and GAN digits examples: PNG grid, TensorBoard
+samples."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""The grid-world example: value iteration, Q-learning and the Q-network agree."""
+"""The grid-world example: value iteration, Q-learning, Q-network agree."""
 
 import numpy as np
 import pytest

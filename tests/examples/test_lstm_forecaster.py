@@ -1,4 +1,4 @@
-"""The LSTM forecaster example: windows line up and the LSTM beats persistence."""
+"""The LSTM forecaster example: windows line up, the LSTM beats persistence."""
 
 import keras
 import numpy as np

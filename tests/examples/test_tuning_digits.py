@@ -1,4 +1,4 @@
-"""The tuning example: three tuners, every trial logged to the HParams dashboard."""
+"""The tuning example: three tuners, each trial logged to the HParams tab."""
 
 import glob
 import json
@@ -11,7 +11,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 
 
 def hparams_sessions(log_dir):
-    """`{trial directory: {hparam: value}}` from the HParams plugin's event data."""
+    """`{trial directory: {hparam: value}}` from the HParams plugin's events."""
     sessions = {}
     pattern = os.path.join(log_dir, "**", "events.out.tfevents.*")
     for path in glob.glob(pattern, recursive=True):

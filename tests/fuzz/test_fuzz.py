@@ -124,7 +124,7 @@ def _names_argument(message, names):
 
 
 def _refused(entry, names, args=None, inputs=None):
-    """None if `_use` raises a clear error naming one of `names`, else why not."""
+    """None if `_use` raises a clear error naming one of `names`, else why."""
     try:
         _use(entry, args, inputs)
     except (ValueError, TypeError) as error:
@@ -218,7 +218,8 @@ def test_bad_calls_are_refused_by_name(name):
                     )
             except Exception as error:  # noqa: BLE001
                 failures.append(
-                    f"{label}: unclear {type(error).__name__}: {str(error)[:300]}"
+                    f"{label}: unclear {type(error).__name__}: "
+                    f"{str(error)[:300]}"
                 )
             else:
                 if not _all_finite(result):

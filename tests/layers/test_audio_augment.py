@@ -25,6 +25,11 @@ def peak_hz(wave):
     return np.argmax(spectrum) * FS / len(wave)
 
 
+def in_training(layer):
+    """`layer` as a one-argument function called with `training=True`."""
+    return lambda batch: layer(batch, training=True)
+
+
 @pytest.mark.slow
 def test_contract_time_stretch():
     x = np.random.default_rng(0).normal(size=(8, 64, 2)).astype("float32")
@@ -148,7 +153,7 @@ def test_python_data_pipeline_and_identity_outside_training():
         RandomTimeStretch(frame_length=32, seed=0)
     ]
     for layer in layers:
-        noisy = MappedBatches(x, 3, lambda b: layer(b, training=True))
+        noisy = MappedBatches(x, 3, in_training(layer))
         out = np.concatenate([noisy[0], noisy[1]])
         assert out.shape == x.shape and not np.allclose(out, x)
         same = MappedBatches(x, 3, layer)
@@ -165,7 +170,7 @@ def test_tf_data_map_and_identity_outside_training():
     ]
     for layer in layers:
         ds = tf.data.Dataset.from_tensor_slices(x).batch(3)
-        out = np.concatenate(list(ds.map(lambda b: layer(b, training=True))))
+        out = np.concatenate(list(ds.map(in_training(layer))))
         assert out.shape == x.shape and not np.allclose(out, x)
         same = np.concatenate(list(ds.map(layer)))
         np.testing.assert_array_equal(same, x)

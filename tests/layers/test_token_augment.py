@@ -9,7 +9,7 @@ from keras_dlparts.testing import check_layer
 
 
 def padded_ids(batch, length, seed=0, min_len=1):
-    """Distinct ids 1..length per row, random true lengths, padding at the end."""
+    """Distinct ids 1..length per row, random true lengths, then padding."""
     rng = np.random.default_rng(seed)
     ids = np.zeros((batch, length), "int32")
     lengths = rng.integers(min_len, length + 1, size=batch)

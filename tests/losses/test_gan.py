@@ -63,7 +63,10 @@ def test_non_saturating_gradient_does_not_vanish_where_minimax_does():
     grads = {}
     for kind in ("minimax", "non_saturating"):
         _, (grad,) = gradients(
-            lambda f: GANGeneratorLoss(kind)(keras.ops.zeros_like(f), f), f
+            lambda f, kind=kind: GANGeneratorLoss(kind)(
+                keras.ops.zeros_like(f), f
+            ),
+            f,
         )
         grads[kind] = float(grad[0, 0])
     assert grads["minimax"] == pytest.approx(-_sigmoid(-10.0), rel=1e-4)

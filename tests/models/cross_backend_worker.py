@@ -8,10 +8,11 @@ Run as a subprocess, with KERAS_BACKEND set before Keras is imported:
 Each case builds a model, sets its weights from a fixed NumPy generator (the
 same values on every backend), trains it for one step with a plain
 `compile()`/`fit()` (SGD, one batch) and writes `DIR/<case>.npz`: the logs of
-the step and every weight before and after it. The backends draw different random
-numbers for the same seed, so the worker replaces `keras.random`'s draws by
-slices of fixed NumPy tables: both backends then train on the same noise,
-negatives and timesteps, and any difference left comes from the models.
+the step and every weight before and after it. The backends draw different
+random numbers for the same seed, so the worker replaces `keras.random`'s
+draws by slices of fixed NumPy tables: both backends then train on the same
+noise, negatives and timesteps, and any difference left comes from the
+models.
 """
 
 import os

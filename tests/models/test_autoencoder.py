@@ -49,7 +49,7 @@ def test_conv_architecture_and_transpose_decoder():
     assert "UpSampling2D" not in decoder_kinds
     resize = build_autoencoder((8, 8, 1), 5, kind="conv", upsampling="resize")
     resize_kinds = {
-        type(l).__name__ for l in resize.get_layer("decoder").layers
+        type(layer).__name__ for layer in resize.get_layer("decoder").layers
     }
     assert (
         "UpSampling2D" in resize_kinds and "Conv2DTranspose" not in resize_kinds

@@ -35,7 +35,9 @@ def test_structure_timestep_and_label_change_the_output():
     assert "TimestepEmbedding" in names and "MultiHeadAttention" in names
     assert "Embedding" in names
     # The label embedding has a row for the "no label" index num_classes.
-    emb = next(l for l in net.layers if l.__class__.__name__ == "Embedding")
+    emb = next(
+        layer for layer in net.layers if layer.__class__.__name__ == "Embedding"
+    )
     assert emb.input_dim == 4
     x = np.random.default_rng(1).normal(size=(2, 4, 4, 1)).astype("float32")
     out = lambda t, y: keras.ops.convert_to_numpy(  # noqa: E731

@@ -1,4 +1,5 @@
-"""SiameseNetwork under mixed precision: finite at equal pairs and zero embeddings.
+"""SiameseNetwork under mixed precision: finite at equal pairs and at zero
+embeddings.
 
 In float16 the old `sqrt(max(d^2, 1e-12))` floor rounded to 0, so the
 distance of an identical pair had an infinite gradient (NaN weights, or a
@@ -41,7 +42,8 @@ def _model(normalize, distance, zero):
 
 
 def _distance_and_gradients(model, a, b):
-    """Distances of the pairs, and gradients of their sum w.r.t. weights and inputs."""
+    """Distances of the pairs, and gradients of their sum w.r.t. weights and
+    inputs."""
     inputs = [
         keras.Variable(a, trainable=True),
         keras.Variable(b, trainable=True),

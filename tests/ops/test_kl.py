@@ -8,7 +8,7 @@ from keras_dlparts.ops import gaussian_kl_divergence
 
 
 def _numpy_kl(mean, log_var):
-    """General Gaussian KL 0.5 * (tr S + mu^T mu - k - log det S), diagonal S."""
+    """Gaussian KL 0.5 * (tr S + mu^T mu - k - log det S), S diagonal."""
     var = np.exp(log_var)
     k = mean.shape[-1]
     return 0.5 * (

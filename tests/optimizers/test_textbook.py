@@ -79,7 +79,7 @@ def test_momentum_equals_the_accumulate_then_scale_form_for_constant_lr():
 
 
 def textbook_nesterov(alpha, report_lookahead):
-    """Algorithm 8.3: the gradient is taken at the look-ahead theta + alpha v."""
+    """Algorithm 8.3: the gradient is taken at the look-ahead theta+alpha v."""
 
     def reference(w0, gradient_fn, steps):
         theta, v, out = np.array(w0), np.zeros_like(w0), []
@@ -132,7 +132,8 @@ def adagrad_reference(epsilon, inside_sqrt, r0):
 def test_adagrad_differences_from_the_textbook():
     # Algorithm 8.4: r <- r + g^2; theta <- theta - eps g / (delta + sqrt(r)),
     # r starting at 0. Keras: r starts at initial_accumulator_value = 0.1
-    # and epsilon sits inside the root: theta <- theta - eps g / sqrt(r + epsilon).
+    # and epsilon sits inside the root:
+    # theta <- theta - eps g / sqrt(r + epsilon).
     make = lambda: keras.optimizers.Adagrad(LR, epsilon=1e-7)  # noqa: E731
     assert_matches(make, adagrad_reference(1e-7, inside_sqrt=True, r0=0.1))
     assert_differs(make, adagrad_reference(1e-7, inside_sqrt=False, r0=0.0))
@@ -208,7 +209,8 @@ def test_adadelta_scales_zeilers_step_by_a_learning_rate():
 
 def adam_step(beta_1, beta_2, epsilon, epsilon_hat):
     # Kingma and Ba (2015), Algorithm 1: m_hat = m / (1 - beta_1^t),
-    # v_hat = v / (1 - beta_2^t), theta <- theta - alpha m_hat / (sqrt(v_hat) + eps).
+    # v_hat = v / (1 - beta_2^t),
+    # theta <- theta - alpha m_hat / (sqrt(v_hat) + eps).
     def step(w, g, s, t):
         s["m"] = beta_1 * s["m"] + (1 - beta_1) * g
         s["v"] = beta_2 * s["v"] + (1 - beta_2) * g**2

@@ -75,9 +75,9 @@ def main():
         epoch_losses.append(float(tf.reduce_mean(batches)))
     np.savez(
         args.out,
+        *[np.asarray(w) for w in model.get_weights()],
         loss=np.array(epoch_losses),
         replicas=np.array(strategy.num_replicas_in_sync),
-        *[np.asarray(w) for w in model.get_weights()],
     )
 
 

@@ -37,7 +37,8 @@ def logged_losses(log):
 
 
 def assert_complete_backup(backup_dir, epoch):
-    """The backup holds whole files only: readable metadata, loadable weights."""
+    """The backup holds whole files only: readable metadata, loadable
+    weights."""
     names = sorted(p.name for p in backup_dir.iterdir())
     assert "latest.weights.h5" in names and "training_metadata.json" in names, (
         names

@@ -11,7 +11,7 @@ import numpy as np
 
 
 def fast_batch_norm(model, momentum=0.5):
-    """Sets `momentum` on every BatchNormalization inside `model`; returns it."""
+    """Sets `momentum` on each BatchNormalization inside `model`; returns it."""
     for layer in model._flatten_layers(include_self=False, recursive=True):
         if isinstance(layer, keras.layers.BatchNormalization):
             layer.momentum = momentum

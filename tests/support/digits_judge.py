@@ -1,4 +1,5 @@
-"""An independent digits classifier that judges generated or reconstructed images.
+"""An independent digits classifier that judges generated or reconstructed
+images.
 
 It is scikit-learn's SVC, not a keras_dlparts part, so a generator cannot
 grade its own homework. Images are 8x8 in [0, 1], any leading shape.
@@ -14,7 +15,7 @@ from keras_dlparts.data import load_digits
 
 @functools.lru_cache(maxsize=1)
 def digits_judge():
-    """Returns a fitted SVC over flattened 8x8 digits (about 99% test accuracy)."""
+    """Returns a fitted SVC over flattened 8x8 digits (~99% test accuracy)."""
     (x_train, y_train), _ = load_digits(as_images=False)
     return SVC(gamma=0.03, C=10.0).fit(x_train, y_train)
 

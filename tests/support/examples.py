@@ -1,4 +1,5 @@
-"""Imports a script of examples/ or benchmarks/ as a module, so tests can reuse it."""
+"""Imports a script of examples/ or benchmarks/ as a module, for tests to
+reuse."""
 
 import importlib.util
 import pathlib
@@ -7,7 +8,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def load_script(relative_path):
-    """The module of the script at `relative_path` (from the repository root)."""
+    """The module of the script at `relative_path` (from the repository
+    root)."""
     path = ROOT / relative_path
     spec = importlib.util.spec_from_file_location(f"script_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)

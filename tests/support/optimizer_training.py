@@ -1,4 +1,4 @@
-"""Shared helpers of the optimizer tests: NumPy trajectories and a digits MLP."""
+"""Shared helpers of the optimizer tests: NumPy trajectories, a digits MLP."""
 
 import functools
 
