@@ -34,11 +34,12 @@ def _check_inner_optimizer(inner_optimizer):
             f"inner_optimizer={inner_optimizer!r}"
         )
     for arg, default in _UNSUPPORTED_ON_INNER.items():
-        if getattr(inner_optimizer, arg) != default:
+        value = getattr(inner_optimizer, arg)
+        if value != default:
             raise ValueError(
-                f"Lookahead does not support `{arg}` on its inner "
-                f"optimizer (`inner_optimizer`). Received: {arg}="
-                f"{getattr(inner_optimizer, arg)!r}"
+                f"Argument `inner_optimizer` must have `{arg}`={default!r}: "
+                f"Lookahead does not support `{arg}` on its inner optimizer. "
+                f"Received: inner_optimizer.{arg}={value!r}"
             )
 
 
