@@ -15,16 +15,14 @@ def two_trial_search(tmp_path):
 
     def search(hypermodel, x, y=None, objective="loss"):
         built = []
-        build = (
-            hypermodel._build
-        )  # KerasTuner wraps `build` in `_build_wrapper`
+        build = hypermodel.build  # what the tuner calls
 
         def recording_build(hp):
             model = build(hp)
             built.append((dict(hp.values), model))
             return model
 
-        hypermodel._build = recording_build
+        hypermodel.build = recording_build
         tuner = keras_tuner.RandomSearch(
             hypermodel,
             objective=objective,
