@@ -86,7 +86,8 @@ class ReparameterizationSampler(keras.layers.Layer):
 
     @staticmethod
     def _check_shapes(mean_shape, log_var_shape):
-        # (batch, ..., latent_dim)
+        # (batch, ..., latent_dim). Not left to gaussian_kl_divergence,
+        # which runs only when kl_weight > 0 and accepts rank 1.
         mean_shape = _validation.min_rank("mean", tuple(mean_shape), 2)
         _validation.same_shape(
             "mean", mean_shape, "log_var", tuple(log_var_shape)
