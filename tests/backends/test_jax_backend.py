@@ -29,6 +29,11 @@ pytest.importorskip(
 
 def run(backend, mode, directory):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
+    if backend == "jax":
+        # As the JAX test session does (conftest.py): compiling dominates.
+        flags = env.get("XLA_FLAGS", "")
+        if "xla_backend_optimization_level" not in flags:
+            env["XLA_FLAGS"] = f"{flags} --xla_backend_optimization_level=0"
     done = subprocess.run(
         [sys.executable, str(WORKER), mode, str(directory)],
         env=env,
