@@ -83,7 +83,12 @@ def _float64_enabled(dtype):
     if keras.backend.backend() == "jax" and dtype == "float64":
         import jax
 
-        return jax.enable_x64(True)
+        if hasattr(jax, "enable_x64"):
+            return jax.enable_x64(True)
+        # JAX before `jax.enable_x64` (the 0.4.30 floor) has it here only.
+        from jax.experimental import enable_x64
+
+        return enable_x64(True)
     return contextlib.nullcontext()
 
 
