@@ -74,15 +74,19 @@ class LSTMCell(keras.layers.Layer, DropoutRNNCell):
         activation: activation of the candidate and the output (`tanh`).
         recurrent_activation: activation of the gates (`sigmoid`).
         use_bias: boolean, whether the cell uses a bias vector.
-        kernel_initializer, recurrent_initializer, bias_initializer,
-            peephole_initializer: initializers of the weights.
+        kernel_initializer: initializer of the input kernel.
+        recurrent_initializer: initializer of the recurrent kernel.
+        bias_initializer: initializer of the bias.
+        peephole_initializer: initializer of the peephole weights.
         unit_forget_bias: boolean, add 1 to the forget-gate bias at
             initialisation (forces `bias_initializer="zeros"` for the rest,
             as in Keras).
-        kernel_regularizer, recurrent_regularizer, bias_regularizer:
-            optional regularizers.
-        kernel_constraint, recurrent_constraint, bias_constraint: optional
-            constraints.
+        kernel_regularizer: optional regularizer of the input kernel.
+        recurrent_regularizer: optional regularizer of the recurrent kernel.
+        bias_regularizer: optional regularizer of the bias.
+        kernel_constraint: optional constraint of the input kernel.
+        recurrent_constraint: optional constraint of the recurrent kernel.
+        bias_constraint: optional constraint of the bias.
         dropout: float in [0, 1], fraction of the inputs dropped (one mask
             per sequence).
         recurrent_dropout: float in [0, 1], fraction of `h_{t-1}` dropped
