@@ -682,10 +682,26 @@ class SelfOrganizingMap(keras.layers.Layer):
         self._assign(codebook, count)
         return errors
 
-    def _batch_codebook(self, inputs, codebook, winners, step):
-        """The codebook after one batch-rule update (matrix products only)."""
+    def _won(self, scores):
+        """One-hot `(batch, units)` of each row's first minimum, and the minima.
+
+        The same winners as `argmin`, from two min-reductions and compares
+        (XLA:CPU's `argmin` costs about as much as the batch rule's
+        matrix products).
+        """
+        lowest = ops.min(scores, axis=1, keepdims=True)
+        units = ops.arange(self.num_units, dtype="int32")[None, :]
+        first = ops.min(
+            ops.where(scores == lowest, units, self.num_units), axis=1
+        )
+        return ops.cast(first[:, None] == units, "float32"), lowest[:, 0]
+
+    def _batch_codebook(self, inputs, codebook, won, step):
+        """The codebook after one batch-rule update (matrix products only).
+
+        `won` is the one-hot `(batch, units)` of the winners.
+        """
         lr, sigma = self.schedule(step)
-        won = ops.one_hot(winners, self.num_units)  # (batch, units)
         sums = ops.matmul(ops.transpose(won), inputs)  # (units, features)
         counts = ops.sum(won, axis=0)
         units = ops.arange(self.num_units, dtype="int32")
@@ -713,7 +729,10 @@ class SelfOrganizingMap(keras.layers.Layer):
         if self.distance != "euclidean":
             winners = self._winners(inputs, codebook)
         codebook = self._batch_codebook(
-            inputs, codebook, winners, self.iterations
+            inputs,
+            codebook,
+            ops.one_hot(winners, self.num_units),
+            self.iterations,
         )
         self._assign(codebook, 1)
         return quantization, topographic
@@ -782,15 +801,14 @@ class SelfOrganizingMap(keras.layers.Layer):
 
         def body(i, codebook, history, done):
             squared = pairwise_squared_distance(inputs, codebook)
-            error = ops.mean(ops.sqrt(ops.maximum(ops.min(squared, 1), 0.0)))
+            won, lowest = self._won(squared)
+            error = ops.mean(ops.sqrt(ops.maximum(lowest, 0.0)))
             history = ops.where(slots == i, error, history)
             done = ops.logical_or(i >= epochs, error <= target)
-            if self.distance == "euclidean":
-                winners = ops.cast(ops.argmin(squared, axis=1), "int32")
-            else:
-                winners = self._winners(inputs, codebook)
+            if self.distance != "euclidean":
+                won, _ = self._won(self._activation(inputs, codebook))
             moved = self._batch_codebook(
-                inputs, codebook, winners, start + ops.cast(i, "float32")
+                inputs, codebook, won, start + ops.cast(i, "float32")
             )
             codebook = ops.where(done, codebook, moved)
             return (

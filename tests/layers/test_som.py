@@ -474,9 +474,14 @@ def test_train_batch_equals_minisom_and_stops_at_the_target(jit_compile):
     assert errors[-1] == pytest.approx(peer.quantization_error(x), abs=1e-4)
     # Stopping: the first error at or below the target ends training.
     _, again = _peer_and_ours(steps=5, update="batch")
-    target = float(errors[2])
+    target = float(errors[2]) + 1e-5  # rounding differs between modes
     stopped = np.asarray(
-        again.train_batch(x.astype("float32"), 5, target_error=target)
+        again.train_batch(
+            x.astype("float32"),
+            5,
+            target_error=target,
+            jit_compile=jit_compile,
+        )
     )
     np.testing.assert_allclose(stopped[:3], errors[:3], atol=1e-6)
     assert np.all(np.isnan(stopped[3:]))
