@@ -189,7 +189,8 @@ def rate(name, value):
     value = _require_real(name, value)
     if not 0.0 <= value < 1.0:
         raise ValueError(
-            f"Argument `{name}` must be a float in [0, 1). Received: {name}={value!r}"
+            f"Argument `{name}` must be a float in [0, 1). "
+            f"Received: {name}={value!r}"
         )
     return float(value)
 
@@ -199,7 +200,8 @@ def fraction(name, value):
     value = _require_real(name, value)
     if not 0.0 <= value <= 1.0:
         raise ValueError(
-            f"Argument `{name}` must be a float in [0, 1]. Received: {name}={value!r}"
+            f"Argument `{name}` must be a float in [0, 1]. "
+            f"Received: {name}={value!r}"
         )
     return float(value)
 
@@ -245,7 +247,8 @@ def names(name, value, allow_none=False):
     value = strings(name, value)
     if not all(value):
         raise ValueError(
-            f"Argument `{name}` must hold non-empty strings. Received: {name}={value!r}"
+            f"Argument `{name}` must hold non-empty strings. "
+            f"Received: {name}={value!r}"
         )
     return tuple(value)
 
@@ -401,7 +404,8 @@ def strings(name, value):
     """
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         raise TypeError(
-            f"Argument `{name}` must be a list of strings. Received: {name}={value!r}"
+            f"Argument `{name}` must be a list of strings. "
+            f"Received: {name}={value!r}"
             + (
                 f" (did you mean [{value!r}]?)"
                 if isinstance(value, str)
@@ -450,7 +454,8 @@ def data_batch(name, value):
     if not leaves or any(s is None for s in shapes):
         raise TypeError(
             f"Argument `{name}` must be an array, or a list or dict of arrays, "
-            f"with a batch axis. Received: {name} of type {type(value).__name__}"
+            "with a batch axis. "
+            f"Received: {name} of type {type(value).__name__}"
         )
     if any(len(s) == 0 or s[0] == 0 for s in shapes):
         raise ValueError(
@@ -598,7 +603,8 @@ def values_in(name, value, allowed, what=None):
     if np.any(bad):
         found = np.unique(array[bad])[:5].tolist()
         raise ValueError(
-            f"Argument `{name}` must hold {what or f'values in {tuple(allowed)}'}. "
+            f"Argument `{name}` must hold "
+            f"{what or f'values in {tuple(allowed)}'}. "
             f"Received values not allowed: {found}"
         )
     return value
@@ -670,7 +676,8 @@ def finite_array(name, value, shape=None):
         array = np.asarray(value, dtype="float32")
     except (TypeError, ValueError):
         raise TypeError(
-            f"Argument `{name}` must be an array of numbers. Received: {name}={value!r}"
+            f"Argument `{name}` must be an array of numbers. "
+            f"Received: {name}={value!r}"
         ) from None
     if shape is not None and array.shape != tuple(shape):
         raise ValueError(

@@ -49,7 +49,7 @@ class OwnedFiles:
         self.written = set()
 
     def check(self, paths):
-        """Raises FileExistsError naming the `paths` that exist and are not ours."""
+        """Raises FileExistsError naming the `paths` that exist, not ours."""
         if self.overwrite:
             return
         paths = [os.path.abspath(p) for p in paths]
@@ -59,8 +59,8 @@ class OwnedFiles:
         if foreign:
             listed = ", ".join(repr(p) for p in foreign)
             raise FileExistsError(
-                f"{self.owner} would overwrite {listed}, which it did not write "
-                f"in this run. Pass `overwrite=True` to replace "
+                f"{self.owner} would overwrite {listed}, which it did not "
+                "write in this run. Pass `overwrite=True` to replace "
                 f"{'them' if len(foreign) > 1 else 'it'}, or choose another "
                 f"`{self.directory_argument}`."
             )

@@ -15,7 +15,7 @@ from keras_dlparts.callbacks.summary_writer import SummaryWriterCallback
 
 
 def is_relu_layer(layer):
-    """True for layers whose output is a ReLU: `activation="relu"` or `ReLU()`."""
+    """True for a layer whose output is a ReLU (`activation="relu"`, `ReLU`)."""
     if isinstance(layer, keras.layers.ReLU):
         return not layer.negative_slope and layer.threshold == 0
     return getattr(layer, "activation", None) is keras.activations.relu
@@ -52,10 +52,11 @@ class DeadUnitMonitor(SummaryWriterCallback):
         >>> import numpy as np, keras, tempfile
         >>> model = keras.Sequential([keras.Input((3,)),
         ...     keras.layers.Dense(4, activation="relu", name="hidden",
-        ...                        bias_initializer=keras.initializers.Constant(-100.0)),
+        ...         bias_initializer=keras.initializers.Constant(-100.0)),
         ...     keras.layers.Dense(1)])
         >>> model.compile("sgd", "mse")
-        >>> monitor = DeadUnitMonitor(tempfile.mkdtemp(), np.ones((5, 3), "float32"))
+        >>> probe = np.ones((5, 3), "float32")
+        >>> monitor = DeadUnitMonitor(tempfile.mkdtemp(), probe)
         >>> monitor.set_model(model)
         >>> monitor.measure(step=0)["fractions"]
         {'hidden': 1.0}
@@ -111,7 +112,8 @@ class DeadUnitMonitor(SummaryWriterCallback):
             if alerts:
                 self.summary.text(
                     "dead_units/alerts",
-                    f"step {step}: layers with >= {self.alert_fraction:.0%} dead "
+                    f"step {step}: layers with >= "
+                    f"{self.alert_fraction:.0%} dead "
                     "units: "
                     + ", ".join(f"{n} ({fractions[n]:.0%})" for n in alerts),
                 )

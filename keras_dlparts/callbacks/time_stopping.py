@@ -33,8 +33,8 @@ class TimeStopping(SummaryWriterCallback):
         >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
         >>> model.compile("sgd", "mse")
         >>> stop = TimeStopping(seconds=0.01)
-        >>> history = model.fit(np.ones((64, 2)), np.ones((64, 1)), batch_size=1,
-        ...                     epochs=1000, verbose=0, callbacks=[stop])
+        >>> history = model.fit(np.ones((64, 2)), np.ones((64, 1)),
+        ...     batch_size=1, epochs=1000, verbose=0, callbacks=[stop])
         >>> len(history.epoch) < 1000, stop.stopped_epoch is not None
         (True, True)
     """
@@ -74,7 +74,8 @@ class TimeStopping(SummaryWriterCallback):
             with self.writer.as_default(step=self._epoch):
                 self.summary.scalar("time_stopping/elapsed_seconds", elapsed)
                 message = (
-                    f"stopped in epoch {self.stopped_epoch + 1} after {elapsed:.1f} s"
+                    f"stopped in epoch {self.stopped_epoch + 1} "
+                    f"after {elapsed:.1f} s"
                     if self.stopped_epoch is not None
                     else f"finished within the budget ({elapsed:.1f} s)"
                 )

@@ -13,7 +13,7 @@ def build_q_network(
     use_bias=True,
     name="q_network",
 ):
-    """Builds `Q(s, .)`: integer state ids -> one-hot -> MLP -> one value per action.
+    """Builds `Q(s, .)`: state ids -> one-hot -> MLP -> one value per action.
 
     With `hidden_units=()` the network is linear in the one-hot state, so
     its weights are exactly a Q-table `Q[s, a]` (the classic Frozen Lake

@@ -96,7 +96,8 @@ def scaled_dot_product_attention(query, key, value, mask=None):
         >>> q = np.array([[[1.0, 0.0]]], "float32")
         >>> k = np.array([[[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]]], "float32")
         >>> v = np.array([[[1.0], [2.0], [3.0]]], "float32")
-        >>> out, w = scaled_dot_product_attention(q, k, v, mask=[True, True, False])
+        >>> mask = [True, True, False]
+        >>> out, w = scaled_dot_product_attention(q, k, v, mask=mask)
         >>> np.round(keras.ops.convert_to_numpy(w), 4)
         array([[[0.6698, 0.3302, 0.    ]]], dtype=float32)
         >>> np.round(keras.ops.convert_to_numpy(out), 4)

@@ -52,14 +52,16 @@ class BuilderHyperModel(keras_tuner.HyperModel):
         >>> from keras_dlparts.tuning import BuilderHyperModel, Choice, Float
         >>> hypermodel = BuilderHyperModel(
         ...     build_mlp,
-        ...     search_space={"hidden_units": Choice([(8,), (16, 16)]),
-        ...                   "learning_rate": Float(1e-3, 1e-1, sampling="log")},
+        ...     search_space={
+        ...         "hidden_units": Choice([(8,), (16, 16)]),
+        ...         "learning_rate": Float(1e-3, 1e-1, sampling="log")},
         ...     fixed={"input_shape": 4, "num_outputs": 3,
         ...            "output_activation": "softmax"},
         ...     compile={"loss": "sparse_categorical_crossentropy"})
         >>> hp = keras_tuner.HyperParameters()
         >>> model = hypermodel.build(hp)
-        >>> model.get_layer("hidden_0").units, float(model.optimizer.learning_rate)
+        >>> rate = float(model.optimizer.learning_rate)
+        >>> model.get_layer("hidden_0").units, rate
         (8, 0.001)
     """
 

@@ -68,8 +68,8 @@ def make_optimizer(training, default="adam"):
 
     Examples:
 
-        >>> optimizer = make_optimizer({"optimizer": "sgd", "learning_rate": 0.1,
-        ...                             "momentum": 0.9})
+        >>> optimizer = make_optimizer(
+        ...     {"optimizer": "sgd", "learning_rate": 0.1, "momentum": 0.9})
         >>> type(optimizer).__name__, round(float(optimizer.learning_rate), 3)
         ('SGD', 0.1)
         >>> optimizer.momentum

@@ -30,7 +30,7 @@ def _softmax(s):
 
 
 def _attention(mha, query, value, mask=None):
-    """Multi-head scaled dot-product attention; mask (B, T, S) True = visible."""
+    """Multi-head scaled dot-product attention; mask (B, T, S), True: seen."""
     wq, bq, wk, bk, wv, bv, wo, bo = (
         np.asarray(w, "float64") for w in mha.get_weights()
     )
@@ -367,7 +367,8 @@ def test_encoder_masks_of_the_wrong_shape_are_refused_by_name(masks, match):
         ),
         (
             {"encoder_sequence": np.zeros((3, 3, 6), "float32")},
-            "`decoder_sequence` and `encoder_sequence` must have the same batch",
+            "`decoder_sequence` and `encoder_sequence` must have the same "
+            "batch",
         ),
     ],
 )
