@@ -8,6 +8,7 @@ import numpy as np
 from keras import ops
 
 from keras_dlparts import _validation
+from keras_dlparts._compiled import compiled_loop
 from keras_dlparts.ops.distance import pairwise_squared_distance
 
 _NEIGHBORHOODS = ("gaussian", "bubble", "mexican_hat", "triangle", "winner")
@@ -775,13 +776,11 @@ class SelfOrganizingMap(keras.layers.Layer):
         key = (tuple(inputs.shape), epochs, jit_compile)
         run = self._batch_runs.get(key)
         if run is None:
-            # Imported here: models import this module.
-            from keras_dlparts.models.diffusion import _compile
 
             def loop(inputs, codebook, start, target):
                 return self._batch_loop(inputs, codebook, start, target, epochs)
 
-            run = _compile(loop, [], jit_compile)
+            run = compiled_loop(loop, [], jit_compile)
             self._batch_runs[key] = run
         updates, codebook, history = run(
             inputs,

@@ -3,6 +3,7 @@
 import keras
 import numpy as np
 
+from keras_dlparts._compiled import compiled_loop
 from keras_dlparts._validation import boolean
 from keras_dlparts._validation import check_rank
 from keras_dlparts._validation import class_labels
@@ -302,7 +303,7 @@ class DiffusionModel(SeedState, keras.Model):
         run = self._samplers.get(key)
         if run is None:
             tables = _step_tables(self.schedule, int(steps), sampler, eta)
-            run = _compile(
+            run = compiled_loop(
                 lambda s, y, w: self._sample_loop(n, tables, s, y, w, guided),
                 self.network.variables,
                 jit_compile,
@@ -473,30 +474,3 @@ class _SamplerCache:
 
     def put(self, key, run):
         self._runs[key] = run
-
-
-def _compile(fn, variables, jit_compile):
-    """Compiles the sampling loop once per static key, for the backend.
-
-    TensorFlow: `tf.function` (with XLA when `jit_compile`). JAX: `jax.jit`
-    of a pure function of the network's variable values, mapped in with a
-    `keras.StatelessScope`, so later training is seen by the cached loop.
-    Other backends run `keras.ops.fori_loop` uncompiled.
-    """
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf  # TF-only branch.
-
-        return tf.function(fn, jit_compile=jit_compile, reduce_retracing=True)
-    if backend == "jax":
-        import jax  # JAX-only branch.
-
-        def pure(values, *args):
-            with keras.StatelessScope(
-                state_mapping=list(zip(variables, values))
-            ):
-                return fn(*args)
-
-        jitted = jax.jit(pure)
-        return lambda *args: jitted([v.value for v in variables], *args)
-    return fn
