@@ -40,7 +40,6 @@ __all__ = [
     "interval",
     "keras_lookup",
     "keras_object",
-    "less_than",
     "mapping",
     "min_rank",
     "model_input_shape",
@@ -692,10 +691,18 @@ def finite_array(name, value, shape=None):
     return array
 
 
-def ordered(name_low, low, name_high, high):
-    """Returns `(low, high)` if both are finite numbers and `low <= high`."""
+def ordered(name_low, low, name_high, high, strict=False):
+    """Returns `(low, high)` if both are finite numbers and `low <= high`.
+
+    With `strict=True`, `low < high` (`begin_step < end_step`).
+    """
     low = number(name_low, low)
     high = number(name_high, high)
+    if strict and not low < high:
+        raise ValueError(
+            f"Argument `{name_high}` must be greater than `{name_low}`. "
+            f"Received: {name_low}={low!r}, {name_high}={high!r}"
+        )
     if low > high:
         raise ValueError(
             f"Argument `{name_low}` must not exceed `{name_high}`. "
@@ -844,19 +851,6 @@ def path(name, value, allow_none=False):
     return text
 
 
-def less_than(name_low, low, name_high, high):
-    """Raises ValueError unless `low < high` (two values checked already).
-
-    For arguments that bound each other strictly (`begin_step < end_step`);
-    `ordered` allows equality.
-    """
-    if not low < high:
-        raise ValueError(
-            f"Argument `{name_high}` must be greater than `{name_low}`. "
-            f"Received: {name_low}={low!r}, {name_high}={high!r}"
-        )
-
-
 def sequence(name, value, lengths=None, what="a list or tuple"):
     """Returns `value` as a tuple if it is a list or tuple.
 
@@ -884,7 +878,7 @@ def interval(name, value):
     low, high = sequence(name, value, (2,), "a pair (low, high) of numbers")
     low = number(f"{name}[0]", low)
     high = number(f"{name}[1]", high)
-    less_than(f"{name}[0]", low, f"{name}[1]", high)
+    ordered(f"{name}[0]", low, f"{name}[1]", high, strict=True)
     return (low, high)
 
 

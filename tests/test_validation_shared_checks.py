@@ -35,14 +35,14 @@ def test_path():
         _validation.path("log_dir", "")
 
 
-def test_less_than():
-    _validation.less_than("begin_step", 1, "end_step", 2)
+def test_ordered_strict():
+    _validation.ordered("begin_step", 1, "end_step", 2, strict=True)
     with pytest.raises(
         ValueError,
         match="`end_step` must be greater than `begin_step`. "
         "Received: begin_step=2, end_step=2",
     ):
-        _validation.less_than("begin_step", 2, "end_step", 2)
+        _validation.ordered("begin_step", 2, "end_step", 2, strict=True)
 
 
 def test_sequence_and_interval():

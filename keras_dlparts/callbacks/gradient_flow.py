@@ -11,8 +11,8 @@ import numpy as np
 
 from keras_dlparts._autodiff import value_and_gradients
 from keras_dlparts._validation import data_batch
-from keras_dlparts._validation import less_than
 from keras_dlparts._validation import non_negative_number
+from keras_dlparts._validation import ordered
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import positive_number
 from keras_dlparts._validation import sequence
@@ -138,11 +138,12 @@ class GradientFlowMonitor(SummaryWriterCallback):
         self.exploding_threshold = positive_number(
             "exploding_threshold", exploding_threshold
         )
-        less_than(
+        ordered(
             "vanishing_threshold",
             self.vanishing_threshold,
             "exploding_threshold",
             self.exploding_threshold,
+            strict=True,
         )
         self.history = []
         self._step = 0

@@ -11,7 +11,6 @@ import keras
 from keras import ops
 
 from keras_dlparts._validation import fraction
-from keras_dlparts._validation import less_than
 from keras_dlparts._validation import names
 from keras_dlparts._validation import ordered
 from keras_dlparts._validation import positive_int
@@ -186,7 +185,13 @@ class MagnitudePruning(SummaryWriterCallback):
         self.target_sparsity = rate("target_sparsity", target_sparsity)
         self.begin_step = positive_int("begin_step", begin_step, minimum=0)
         self.end_step = positive_int("end_step", end_step)
-        less_than("begin_step", self.begin_step, "end_step", self.end_step)
+        ordered(
+            "begin_step",
+            self.begin_step,
+            "end_step",
+            self.end_step,
+            strict=True,
+        )
         self.frequency = positive_int("frequency", frequency)
         self.initial_sparsity = fraction("initial_sparsity", initial_sparsity)
         ordered(

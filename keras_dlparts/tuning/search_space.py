@@ -119,8 +119,8 @@ class Float(Int):
 
 def _check_bounds(spec, kind):
     """The checks `Int` and `Float` share; `kind` checks one value."""
-    _validation.less_than(
-        "min_value", spec.min_value, "max_value", spec.max_value
+    _validation.ordered(
+        "min_value", spec.min_value, "max_value", spec.max_value, strict=True
     )
     _validation.one_of("sampling", spec.sampling, _SAMPLINGS)
     if spec.sampling != "linear" and not spec.min_value > 0:
