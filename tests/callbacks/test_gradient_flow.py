@@ -212,6 +212,7 @@ def reference_gradients(model, x, y, variables):
     return tape.gradient(loss, variables)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["jit", "distributed"])
 def test_under_jit_and_distribution(mode, tmp_path):
     # Distributed: MirroredStrategy on TensorFlow, DataParallel on JAX.

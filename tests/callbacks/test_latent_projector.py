@@ -13,6 +13,7 @@ from keras_dlparts.callbacks.latent_projector import LatentSpaceProjector
 from keras_dlparts.data import load_digits
 
 
+@pytest.mark.slow
 def test_writes_checkpoint_metadata_and_config(tmp_path):
     keras.utils.set_random_seed(0)
     (x, y), _ = load_digits(as_images=False)

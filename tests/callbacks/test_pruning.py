@@ -205,6 +205,7 @@ def test_layer_selection_and_errors():
         MagnitudePruning(0.5, initial_sparsity=0.6)
 
 
+@pytest.mark.slow
 def test_under_distribution():
     # MirroredStrategy on TensorFlow, DataParallel over two devices on JAX.
     (x, y), _ = load_digits(as_images=False)
@@ -273,6 +274,7 @@ class Block(keras.layers.Layer):
         return self.named["last"](self.pair[0](self.proj(x)))
 
 
+@pytest.mark.slow
 def test_nested_models_and_layers_are_pruned():
     # The kernels inside a Sequential inside a functional model, inside a
     # subclassed layer and inside MultiHeadAttention (its EinsumDense

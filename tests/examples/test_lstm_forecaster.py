@@ -2,6 +2,7 @@
 
 import keras
 import numpy as np
+import pytest
 from support.examples import load_example
 
 forecaster = load_example("lstm_forecaster")
@@ -15,6 +16,7 @@ def test_windows_are_past_values_and_next_values():
     np.testing.assert_array_equal(y[1], [5, 6])
 
 
+@pytest.mark.slow
 def test_lstm_forecaster_beats_persistence():
     keras.utils.set_random_seed(0)
     x, y = forecaster.make_windows(forecaster.make_series(600), 24, 4)

@@ -61,6 +61,7 @@ def test_contract(cls, kwargs):
     )
 
 
+@pytest.mark.slow
 def test_time_stretch_rate_one_is_exact():
     x = np.random.default_rng(1).normal(size=(3, 1000, 2)).astype("float32")
     y = RandomTimeStretch(1.0, 1.0, frame_length=64)(x, training=True)
@@ -176,6 +177,7 @@ def test_tf_data_map_and_identity_outside_training():
         np.testing.assert_array_equal(same, x)
 
 
+@pytest.mark.slow
 def test_seeded_runs_repeat():
     x = np.random.default_rng(4).normal(size=(4, 128)).astype("float32")
     a = RandomPitchShift(frame_length=32, seed=5)(x, training=True)

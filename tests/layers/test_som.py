@@ -66,6 +66,7 @@ def test_contract():
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
 @pytest.mark.parametrize("neighborhood", ["gaussian", "bubble"])
 def test_online_rule_equals_minisom_update_step_by_step(topology, neighborhood):

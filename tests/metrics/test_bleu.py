@@ -57,6 +57,7 @@ def batched_bleu(metric, ref_ids, hyp_ids, batch=16):
     return float(metric.result())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("max_order", [1, 2, 4])
 @pytest.mark.parametrize("smooth", [False, True])
 def test_matches_nltk_corpus_bleu(max_order, smooth):

@@ -46,6 +46,7 @@ def test_score_threshold_and_flags_match_numpy():
     assert np.mean(flags) == pytest.approx(0.2, abs=0.02)
 
 
+@pytest.mark.slow
 def test_threshold_is_saved_and_training_resumes(tmp_path):
     x = np.random.default_rng(2).random((32, 64)).astype("float32")
     detector = _detector()

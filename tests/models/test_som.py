@@ -62,6 +62,7 @@ def test_contract(update):
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["eager", "jit"])
 def test_online_fit_equals_minisom_train_and_reports_its_errors(jit_compile):
     # The same numbers on every backend: each is checked against MiniSom.
