@@ -28,6 +28,7 @@ def decode(image_event):
     return np.asarray(Image.open(io.BytesIO(png)), "float32") / 255.0
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attention_cls", ATTENTION_CLASSES)
 def test_logs_attention_of_named_layer(attention_cls, tmp_path):
     keras.utils.set_random_seed(0)

@@ -68,6 +68,7 @@ def test_time_stretch_rate_one_is_exact():
     np.testing.assert_allclose(y, x, atol=1e-4)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("rate", [0.8, 1.25])
 def test_time_stretch_keeps_pitch_and_scales_duration(rate):
     # A 0.4 s burst of 300 Hz at the start of a 1 s clip.
@@ -81,6 +82,7 @@ def test_time_stretch_keeps_pitch_and_scales_duration(rate):
     assert end == pytest.approx(0.4 / rate, abs=0.03)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("semitones", [-5.0, 7.0])
 def test_pitch_shift_moves_pitch_and_keeps_duration(semitones):
     x = tone(400.0, stop=0.6)

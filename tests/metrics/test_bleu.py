@@ -73,6 +73,7 @@ def test_matches_nltk_corpus_bleu(max_order, smooth):
     assert got == pytest.approx(expected, abs=1e-5)
 
 
+@pytest.mark.slow
 def test_multiple_references_match_nltk():
     hyps, refs, hyp_ids, ref_ids = make_corpus(refs=3, seed=5)
     # An all-padding extra reference is ignored.
@@ -167,6 +168,7 @@ def test_an_empty_batch_adds_nothing():
     assert float(bleu.result()) == before
 
 
+@pytest.mark.slow
 def test_sample_weight_shapes():
     refs = np.array([[1, 2, 3, 0], [4, 5, 0, 0]])
     cands = np.array([[1, 2, 0, 0], [4, 5, 6, 0]])

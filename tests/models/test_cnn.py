@@ -32,6 +32,7 @@ def test_lenet5_learns_digits():
     assert accuracy >= 0.9
 
 
+@pytest.mark.slow
 def test_vgg16_architecture_matches_keras_vgg16():
     ours = build_vgg(16, image_shape=(32, 32, 3), num_classes=10)
     peer = keras.applications.VGG16(
