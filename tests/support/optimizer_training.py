@@ -121,3 +121,21 @@ KERAS_ARGUMENT_CASES = [
         "`gradient_accumulation_steps`",
     ),
 ]
+
+
+#: Bad `beta` and `decay_steps` of the sign-rule optimizers (AddSign,
+#: PowerSign), plus the Keras optimizer arguments they all take.
+SIGN_RULE_CASES = [
+    ({"beta": -0.1}, ValueError, "`beta` must be a float in \\[0, 1\\)"),
+    ({"beta": float("nan")}, ValueError, "`beta`"),
+    (
+        {"decay_steps": 2.5},
+        TypeError,
+        "`decay_steps` must be a positive integer",
+    ),
+    (
+        {"decay_steps": 0},
+        ValueError,
+        "`decay_steps` must be a positive integer",
+    ),
+] + KERAS_ARGUMENT_CASES
