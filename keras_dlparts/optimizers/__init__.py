@@ -4,3 +4,4 @@ from keras_dlparts.optimizers.add_sign import AddSign
 from keras_dlparts.optimizers.lookahead import Lookahead
 from keras_dlparts.optimizers.power_sign import PowerSign
 from keras_dlparts.optimizers.radam import RAdam
+from keras_dlparts.optimizers.yogi import Yogi

@@ -8,6 +8,7 @@ arguments of every Keras optimizer (`None` is valid where Keras has it as
 
 import keras
 from fuzz.cases import BOOLEAN
+from fuzz.cases import CHOICE
 from fuzz.cases import FRACTION
 from fuzz.cases import INF
 from fuzz.cases import MODEL
@@ -64,6 +65,20 @@ TABLE = {
             "beta_2": RATE,
             "epsilon": POSITIVE_NUMBER,
             "sma_threshold": (3.9, -1.0, NAN, INF, "x", None),
+            **KERAS_ARGUMENTS,
+        },
+    ),
+    "optimizers.Yogi": Entry(
+        optimizers.Yogi,
+        args={"learning_rate": 0.01},
+        bad={
+            "beta_1": RATE,
+            "beta_2": RATE,
+            "epsilon": POSITIVE_NUMBER,
+            "l1_regularization_strength": NON_NEGATIVE_NUMBER,
+            "l2_regularization_strength": NON_NEGATIVE_NUMBER,
+            "initial_accumulator_value": POSITIVE_NUMBER,
+            "activation": CHOICE,
             **KERAS_ARGUMENTS,
         },
     ),
