@@ -2,6 +2,7 @@
 
 from keras_dlparts.optimizers.add_sign import AddSign
 from keras_dlparts.optimizers.lookahead import Lookahead
+from keras_dlparts.optimizers.novograd import NovoGrad
 from keras_dlparts.optimizers.power_sign import PowerSign
 from keras_dlparts.optimizers.radam import RAdam
 from keras_dlparts.optimizers.yogi import Yogi

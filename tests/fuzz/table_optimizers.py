@@ -82,6 +82,20 @@ TABLE = {
             **KERAS_ARGUMENTS,
         },
     ),
+    "optimizers.NovoGrad": Entry(
+        optimizers.NovoGrad,
+        args={"learning_rate": 0.01},
+        bad={
+            "beta_1": RATE,
+            "beta_2": RATE,
+            "epsilon": POSITIVE_NUMBER,
+            "grad_averaging": BOOLEAN,
+            "amsgrad": BOOLEAN,
+            **KERAS_ARGUMENTS,
+            # NovoGrad's own (in the momentum): None is not "off" here.
+            "weight_decay": NON_NEGATIVE_NUMBER,
+        },
+    ),
     "optimizers.Lookahead": Entry(
         optimizers.Lookahead,
         args={"inner_optimizer": fresh(lambda: keras.optimizers.SGD(0.1))},
