@@ -38,6 +38,17 @@ class RAdam(keras.optimizers.Optimizer):
     TensorFlow Addons add `epsilon` to `v_hat` as here, and rectify from
     `rho_t > 5`: pass `sma_threshold=5.0` to reproduce them.
 
+    TensorFlow Addons' warmup is available too: with `total_steps > 0` the
+    learning rate `lr` (a number or the schedule's value) rises linearly
+    over the first `w = warmup_proportion * total_steps` steps, then falls
+    linearly to `min_lr` at `total_steps` and stays there:
+
+    ```
+    lr_t = lr * t / w                                  if t <= w
+    lr_t = lr + (min_lr - lr) * min(t - w, d) / d      otherwise,
+                                            d = max(total_steps - w, 1)
+    ```
+
     Args:
         learning_rate: A positive float, a schedule or a callable. Defaults
             to `0.001`.
@@ -47,6 +58,12 @@ class RAdam(keras.optimizers.Optimizer):
         epsilon: Small positive float added to `v_hat`. Defaults to `1e-7`.
         sma_threshold: Float >= 4, the length of the moving average from
             which the adaptive step is used. Defaults to `4.0`.
+        total_steps: Integer >= 0; a positive value turns on the warmup and
+            decay of the learning rate above. Defaults to `0` (off).
+        warmup_proportion: Float in [0, 1], the fraction of `total_steps`
+            spent warming up. Defaults to `0.1`.
+        min_lr: Float >= 0, the learning rate after `total_steps`.
+            Defaults to `0.0`.
         name: String, the name of the optimizer.
         **kwargs: the keyword arguments of every Keras optimizer
             (`weight_decay`, `clipnorm`, `clipvalue`, `global_clipnorm`,
@@ -74,6 +91,9 @@ class RAdam(keras.optimizers.Optimizer):
         beta_2=0.999,
         epsilon=1e-7,
         sma_threshold=4.0,
+        total_steps=0,
+        warmup_proportion=0.1,
+        min_lr=0.0,
         name="radam",
         **kwargs,
     ):
@@ -89,6 +109,13 @@ class RAdam(keras.optimizers.Optimizer):
         self.sma_threshold = _validation.number(
             "sma_threshold", sma_threshold, low=4
         )
+        self.total_steps = _validation.positive_int(
+            "total_steps", total_steps, minimum=0
+        )
+        self.warmup_proportion = _validation.fraction(
+            "warmup_proportion", warmup_proportion
+        )
+        self.min_lr = _validation.non_negative_number("min_lr", min_lr)
 
     def build(self, var_list):
         """Creates the first and second moments of every variable."""
@@ -109,6 +136,8 @@ class RAdam(keras.optimizers.Optimizer):
         beta_2 = ops.cast(self.beta_2, dtype)
         beta_1_power = ops.power(beta_1, step)
         beta_2_power = ops.power(beta_2, step)
+        if self.total_steps > 0:
+            lr = self._warmup_and_decay(lr, step)
 
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
@@ -131,6 +160,16 @@ class RAdam(keras.optimizers.Optimizer):
         adaptive = r_t * m_hat / (v_hat + ops.cast(self.epsilon, dtype))
         self.assign_sub(variable, lr * ops.where(tractable, adaptive, m_hat))
 
+    def _warmup_and_decay(self, lr, step):
+        warmup = self.total_steps * self.warmup_proportion
+        decay_steps = max(self.total_steps - warmup, 1.0)
+        # `max(warmup, 1)` keeps the unused branch finite without warmup.
+        warming = lr * step / max(warmup, 1.0)
+        decaying = lr + (self.min_lr - lr) * (
+            ops.minimum(step - warmup, decay_steps) / decay_steps
+        )
+        return ops.where(ops.less_equal(step, warmup), warming, decaying)
+
     def get_config(self):
         config = super().get_config()
         config.update(
@@ -139,6 +178,9 @@ class RAdam(keras.optimizers.Optimizer):
                 "beta_2": self.beta_2,
                 "epsilon": self.epsilon,
                 "sma_threshold": self.sma_threshold,
+                "total_steps": self.total_steps,
+                "warmup_proportion": self.warmup_proportion,
+                "min_lr": self.min_lr,
             }
         )
         return config

@@ -13,6 +13,7 @@ from fuzz.cases import FRACTION
 from fuzz.cases import INF
 from fuzz.cases import MODEL
 from fuzz.cases import NAN
+from fuzz.cases import NON_NEGATIVE_INT
 from fuzz.cases import NON_NEGATIVE_NUMBER
 from fuzz.cases import POSITIVE_INT
 from fuzz.cases import POSITIVE_NUMBER
@@ -65,6 +66,9 @@ TABLE = {
             "beta_2": RATE,
             "epsilon": POSITIVE_NUMBER,
             "sma_threshold": (3.9, -1.0, NAN, INF, "x", None),
+            "total_steps": NON_NEGATIVE_INT,
+            "warmup_proportion": FRACTION,
+            "min_lr": NON_NEGATIVE_NUMBER,
             **KERAS_ARGUMENTS,
         },
     ),

@@ -11,16 +11,20 @@ from keras_dlparts.testing import check_optimizer
 
 
 def radam_reference(lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, threshold=4.0):
-    """Algorithm 2 of Liu et al. (2019), with epsilon added to v_hat."""
+    """Algorithm 2 of Liu et al. (2019), with epsilon added to v_hat.
+
+    `lr` is a number or a function of the step `t` (counted from 1).
+    """
     rho_inf = 2 / (1 - beta_2) - 1
 
     def step(w, g, state, t):
+        lr_t = lr(t) if callable(lr) else lr
         state["m"] = beta_1 * state["m"] + (1 - beta_1) * g
         state["v"] = beta_2 * state["v"] + (1 - beta_2) * g**2
         m_hat = state["m"] / (1 - beta_1**t)
         rho_t = rho_inf - 2 * t * beta_2**t / (1 - beta_2**t)
         if rho_t <= threshold:
-            return w - lr * m_hat
+            return w - lr_t * m_hat
         v_hat = np.sqrt(state["v"] / (1 - beta_2**t))
         r_t = np.sqrt(
             (rho_t - 4)
@@ -28,7 +32,7 @@ def radam_reference(lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7, threshold=4.0):
             * rho_inf
             / ((rho_inf - 4) * (rho_inf - 2) * rho_t)
         )
-        return w - lr * r_t * m_hat / (v_hat + epsilon)
+        return w - lr_t * r_t * m_hat / (v_hat + epsilon)
 
     return numpy_reference(step, "m", "v")
 
