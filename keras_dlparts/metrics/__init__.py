@@ -1,4 +1,5 @@
 """keras_dlparts.metrics: public names of this folder."""
 
 from keras_dlparts.metrics.bleu import BLEU
+from keras_dlparts.metrics.cohen_kappa import CohenKappa
 from keras_dlparts.metrics.rouge import ROUGE

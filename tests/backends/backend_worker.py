@@ -351,6 +351,13 @@ METRIC_CASES = {
         lambda: metrics.BLEU(max_order=3, smooth=True),
         [(r, c, None) for r, c in _token_batches(2, refs=2)],
     ),
+    "CohenKappa_quadratic": (
+        lambda: metrics.CohenKappa(4, "quadratic", sparse_labels=True),
+        [
+            (rng.integers(0, 4, 8), rng.normal(size=(8, 4)), rng.random(8))
+            for rng in [np.random.default_rng(5)] * 2
+        ],
+    ),
     "ROUGE": (
         lambda: metrics.ROUGE("n", 2),
         [(r, c, np.array([1.0, 2.0, 0.5, 1.0])) for r, c in _token_batches(3)],

@@ -12,6 +12,11 @@ REFERENCES = np.array([[1, 2, 3, 4, 0], [5, 6, 7, 0, 0], [1, 1, 2, 2, 3]])
 CANDIDATES = np.array([[1, 2, 3, 5, 0], [5, 6, 0, 0, 0], [1, 2, 2, 3, 0]])
 
 
+LABELS = np.array([0, 2, 1, 1, 0, 2])
+SCORES = np.eye(3)[[0, 1, 1, 2, 0, 2]] * 0.8 + 0.1
+BAD_WEIGHTAGE = tuple(v for v in CHOICE if v is not None)
+
+
 def update_then_result(metric, y_true, y_pred):
     metric.update_state(y_true, y_pred)
     return metric.result()
@@ -25,6 +30,22 @@ TABLE = {
         inputs={"y_true": REFERENCES, "y_pred": CANDIDATES},
         call=update_then_result,
         bad_calls=[("y_pred", {"y_pred": CANDIDATES[:, :, None, None]})],
+    ),
+    "metrics.CohenKappa": Entry(
+        metrics.CohenKappa,
+        args={"num_classes": 3, "weightage": "linear", "sparse_labels": True},
+        bad={
+            "num_classes": POSITIVE_INT + (1,),
+            "weightage": BAD_WEIGHTAGE,
+            "sparse_labels": BOOLEAN,
+        },
+        inputs={"y_true": LABELS, "y_pred": SCORES},
+        call=update_then_result,
+        bad_calls=[
+            ("y_true", {"y_true": np.eye(3)[LABELS]}),
+            ("y_pred", {"y_pred": SCORES[:, :2]}),
+            ("y_true", {"y_true": LABELS + 1}),
+        ],
     ),
     "metrics.ROUGE": Entry(
         metrics.ROUGE,

@@ -1,0 +1,120 @@
+"""Cohen's kappa (unweighted, linear or quadratic) as a stateful metric."""
+
+import keras
+from keras import ops
+
+from keras_dlparts import _validation
+from keras_dlparts.metrics.confusion import class_indices
+from keras_dlparts.metrics.confusion import confusion_matrix
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts")
+class CohenKappa(keras.metrics.Metric):
+    """Cohen's kappa (Cohen, 1960): agreement between two raters.
+
+    Accumulates the weighted confusion matrix `C` (rows: `y_true`, columns:
+    the predicted class) over every batch seen; `result()` is
+
+    ```
+    P = C / sum(C),   E = outer(rowsum(P), colsum(P))
+    kappa = 1 - sum(W * P) / sum(W * E)
+    ```
+
+    with disagreement weights `W[i, j]` = `[i != j]` (`weightage=None`),
+    `|i - j|` ("linear") or `(i - j)^2` ("quadratic"), as
+    `sklearn.metrics.cohen_kappa_score(..., weights=weightage)`. Kappa is 1
+    for complete agreement, 0 for chance agreement and negative below it;
+    where it is undefined (no data, or `sum(W * E) = 0`) the result is 0,
+    as scikit-learn's with `replace_undefined_by=0.0`.
+
+    Args:
+        num_classes: int >= 2, the number of classes (ratings `0 ..
+            num_classes - 1`).
+        weightage: None, "linear" or "quadratic" (for ordinal ratings).
+        sparse_labels: bool, `y_true` holds integer labels `(batch,)` or
+            `(batch, 1)` rather than one-hot rows `(batch, num_classes)`.
+        name, dtype: base `Metric` arguments.
+
+    Call arguments (`update_state`):
+        y_true: labels, as `sparse_labels` says.
+        y_pred: scores `(batch, num_classes)` (their argmax is taken), or
+            values `(batch,)` / `(batch, 1)`, rounded and clipped into
+            `[0, num_classes - 1]`: labels, regression outputs (what
+            TensorFlow Addons' `regression=True` did) or, for two classes,
+            probabilities (thresholded at 0.5).
+        sample_weight: optional `(batch,)` or `(batch, 1)` weights of the
+            examples.
+
+    A wrong layout or batch size raises a `ValueError` naming the
+    argument; so do eager labels outside `[0, num_classes)` (in a compiled
+    call such a label adds nothing).
+
+    Examples:
+
+        >>> import numpy as np
+        >>> kappa = CohenKappa(num_classes=5, sparse_labels=True)
+        >>> kappa.update_state(np.array([4, 4, 3, 4, 2, 4, 1, 1]),
+        ...                    np.array([4, 4, 3, 4, 4, 2, 1, 1]))
+        >>> round(float(kappa.result()), 4)
+        0.619
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        weightage=None,
+        sparse_labels=False,
+        name="cohen_kappa",
+        dtype=None,
+    ):
+        super().__init__(name=name, dtype=dtype)
+        self.num_classes = _validation.positive_int(
+            "num_classes", num_classes, minimum=2
+        )
+        self.weightage = _validation.one_of(
+            "weightage", weightage, (None, "linear", "quadratic")
+        )
+        self.sparse_labels = _validation.boolean("sparse_labels", sparse_labels)
+        self.confusion = self.add_variable(
+            (self.num_classes, self.num_classes),
+            "zeros",
+            "float32",
+            name="confusion",
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        true, pred = class_indices(
+            y_true, y_pred, self.num_classes, self.sparse_labels
+        )
+        self.confusion.assign_add(
+            confusion_matrix(true, pred, self.num_classes, sample_weight)
+        )
+
+    def result(self):
+        confusion = ops.convert_to_tensor(self.confusion)
+        total = ops.sum(confusion)
+        observed = confusion / ops.maximum(total, 1e-30)
+        expected = ops.outer(ops.sum(observed, axis=1), ops.sum(observed, 0))
+        index = ops.arange(self.num_classes, dtype="float32")
+        distance = ops.abs(index[:, None] - index[None, :])
+        if self.weightage is None:
+            weights = ops.cast(distance > 0, "float32")
+        elif self.weightage == "linear":
+            weights = distance
+        else:
+            weights = distance * distance
+        chance = ops.sum(weights * expected)
+        kappa = 1.0 - ops.sum(weights * observed) / ops.maximum(chance, 1e-30)
+        kappa = ops.where((total > 0) & (chance > 1e-12), kappa, 0.0)
+        return ops.cast(kappa, self.dtype)
+
+    def reset_state(self):
+        self.confusion.assign(ops.zeros(self.confusion.shape, "float32"))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "weightage": self.weightage,
+            "sparse_labels": self.sparse_labels,
+        }
