@@ -105,7 +105,7 @@ class CohenKappa(keras.metrics.Metric):
             weights = distance * distance
         chance = ops.sum(weights * expected)
         kappa = 1.0 - ops.sum(weights * observed) / ops.maximum(chance, 1e-30)
-        kappa = ops.where((total > 0) & (chance > 1e-12), kappa, 0.0)
+        kappa = ops.where((total > 0) & (chance > 0), kappa, 0.0)
         return ops.cast(kappa, self.dtype)
 
     def reset_state(self):

@@ -358,6 +358,13 @@ METRIC_CASES = {
             for rng in [np.random.default_rng(5)] * 2
         ],
     ),
+    "MatthewsCorrelationCoefficient": (
+        lambda: metrics.MatthewsCorrelationCoefficient(3),
+        [
+            (np.eye(3)[rng.integers(0, 3, 8)], rng.normal(size=(8, 3)), None)
+            for rng in [np.random.default_rng(6)] * 2
+        ],
+    ),
     "ROUGE": (
         lambda: metrics.ROUGE("n", 2),
         [(r, c, np.array([1.0, 2.0, 0.5, 1.0])) for r, c in _token_batches(3)],

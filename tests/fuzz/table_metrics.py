@@ -47,6 +47,17 @@ TABLE = {
             ("y_true", {"y_true": LABELS + 1}),
         ],
     ),
+    "metrics.MatthewsCorrelationCoefficient": Entry(
+        metrics.MatthewsCorrelationCoefficient,
+        args={"num_classes": 3},
+        bad={"num_classes": POSITIVE_INT + (1,), "sparse_labels": BOOLEAN},
+        inputs={"y_true": np.eye(3)[LABELS], "y_pred": SCORES},
+        call=update_then_result,
+        bad_calls=[
+            ("y_true", {"y_true": LABELS}),
+            ("y_pred", {"y_pred": SCORES[:, :, None]}),
+        ],
+    ),
     "metrics.ROUGE": Entry(
         metrics.ROUGE,
         args={"variant": "l", "order": 2, "score": "f1"},

@@ -3,16 +3,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import cohen_kappa_score
 from support.metric_in_model import check_in_model
+from support.metric_in_model import two_raters
 
 from keras_dlparts.metrics import CohenKappa
-
-
-def ratings(n=40, classes=5, seed=0):
-    """Two raters who agree on about 60% of `n` examples, and weights."""
-    rng = np.random.default_rng(seed)
-    first = rng.integers(0, classes, n)
-    second = np.where(rng.random(n) < 0.6, first, rng.integers(0, classes, n))
-    return first, second, rng.uniform(0.1, 2.0, n)
 
 
 def sklearn_kappa(first, second, weightage=None, sample_weight=None):
@@ -28,7 +21,7 @@ def sklearn_kappa(first, second, weightage=None, sample_weight=None):
 @pytest.mark.parametrize("weightage", [None, "linear", "quadratic"])
 @pytest.mark.parametrize("weighted", [False, True])
 def test_matches_sklearn_over_batches(weightage, weighted):
-    first, second, weights = ratings(seed=3)
+    first, second, weights = two_raters(seed=3)
     weights = weights if weighted else None
     kappa = CohenKappa(5, weightage, sparse_labels=True)
     for start in range(0, len(first), 16):
@@ -45,7 +38,7 @@ def test_matches_sklearn_over_batches(weightage, weighted):
 
 
 def test_one_hot_labels_scores_and_rounded_values():
-    first, second, _ = ratings(n=24, classes=4, seed=1)
+    first, second, _ = two_raters(n=24, classes=4, seed=1)
     expected = sklearn_kappa(first, second, "quadratic")
     one_hot = np.eye(4)[first]
     scores = np.eye(4)[second] * 0.7 + 0.1
@@ -80,7 +73,7 @@ def test_undefined_kappa_is_zero_and_empty_batch_adds_nothing():
 
 
 def test_in_compiled_model_jit_distributed_and_saved(tmp_path):
-    first, second, weights = ratings(n=32, classes=3, seed=4)
+    first, second, weights = two_raters(n=32, classes=3, seed=4)
     expected = sklearn_kappa(first, second, "linear", weights)
     check_in_model(
         lambda: CohenKappa(3, "linear", sparse_labels=True),

@@ -3,7 +3,8 @@
 The model passes its input through unchanged (a Dense layer with an
 identity kernel, trained with a learning rate of 0), so the metric logged
 by `fit` and `evaluate` must equal the metric of the inputs against the
-targets computed directly.
+targets computed directly. `two_raters` makes labels for classification
+metrics.
 """
 
 import os
@@ -13,6 +14,15 @@ import numpy as np
 import pytest
 
 from keras_dlparts.testing import distribution_scope
+
+
+def two_raters(n=40, classes=5, seed=0):
+    """Labels of two raters who agree on about 60% of `n` examples, and
+    positive example weights."""
+    rng = np.random.default_rng(seed)
+    first = rng.integers(0, classes, n)
+    second = np.where(rng.random(n) < 0.6, first, rng.integers(0, classes, n))
+    return first, second, rng.uniform(0.1, 2.0, n)
 
 
 def _passthrough(width):
