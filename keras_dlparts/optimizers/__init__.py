@@ -1,6 +1,7 @@
 """keras_dlparts.optimizers: public names of this folder."""
 
 from keras_dlparts.optimizers.add_sign import AddSign
+from keras_dlparts.optimizers.lazy_adam import LazyAdam
 from keras_dlparts.optimizers.lookahead import Lookahead
 from keras_dlparts.optimizers.novograd import NovoGrad
 from keras_dlparts.optimizers.power_sign import PowerSign

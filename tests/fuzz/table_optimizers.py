@@ -100,6 +100,17 @@ TABLE = {
             "weight_decay": NON_NEGATIVE_NUMBER,
         },
     ),
+    "optimizers.LazyAdam": Entry(
+        optimizers.LazyAdam,
+        args={"learning_rate": 0.01},
+        bad={
+            "beta_1": RATE,
+            "beta_2": RATE,
+            "epsilon": POSITIVE_NUMBER,
+            "amsgrad": BOOLEAN,
+            **KERAS_ARGUMENTS,
+        },
+    ),
     "optimizers.Lookahead": Entry(
         optimizers.Lookahead,
         args={"inner_optimizer": fresh(lambda: keras.optimizers.SGD(0.1))},
