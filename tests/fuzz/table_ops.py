@@ -15,6 +15,10 @@ C = rng.normal(size=(5, 3)).astype("float32")
 Q = rng.normal(size=(3, 3, 4)).astype("float32")
 K = rng.normal(size=(3, 5, 4)).astype("float32")
 V = rng.normal(size=(3, 5, 6)).astype("float32")
+# A linear-chain CRF: 3 sequences of 4 steps over 2 tags.
+POTENTIALS = rng.normal(size=(3, 4, 2)).astype("float32")
+TAGS = np.array([[0, 1, 1, 0], [1, 1, 0, 0], [0, 0, 0, 1]])
+CHAIN = rng.normal(size=(2, 2)).astype("float32")
 
 #: Leading axes broadcast in these ops: an input without its batch axis
 #: is valid (it is shared by every example), so only mismatched batches
@@ -47,6 +51,38 @@ TABLE = {
         bad_calls=[
             ("log_var", {"log_var": X[:, :2]}),
             ("mean", {"mean": X[0, 0]}),
+        ],
+    ),
+    "ops.crf_log_likelihood": Entry(
+        ops.crf_log_likelihood,
+        args={
+            "potentials": POTENTIALS,
+            "tags": TAGS,
+            "lengths_or_mask": np.array([4, 2, 3]),
+            "transitions": CHAIN,
+        },
+        tensors=("potentials", "tags", "lengths_or_mask", "transitions"),
+        batch_free=("transitions",),
+        bad_calls=[
+            ("tags", {"tags": TAGS + 1}),
+            ("transitions", {"transitions": np.ones((3, 3), "float32")}),
+            ("lengths_or_mask", {"lengths_or_mask": TAGS[:, :3]}),
+            ("end_transitions", {"end_transitions": CHAIN}),
+        ],
+    ),
+    "ops.viterbi_decode": Entry(
+        ops.viterbi_decode,
+        args={
+            "potentials": POTENTIALS,
+            "transitions": CHAIN,
+            "mask": TAGS > -1,
+        },
+        tensors=("potentials", "transitions", "mask"),
+        batch_free=("transitions",),
+        bad_calls=[
+            ("transitions", {"transitions": CHAIN[:1]}),
+            ("mask", {"mask": np.ones((3, 5), bool)}),
+            ("start_transitions", {"start_transitions": CHAIN[0, :1]}),
         ],
     ),
     "ops.cosine_similarity": Entry(
