@@ -111,6 +111,27 @@ TABLE = {
             **KERAS_ARGUMENTS,
         },
     ),
+    "optimizers.MultiOptimizer": Entry(
+        optimizers.MultiOptimizer,
+        args={
+            "optimizers_and_layers": fresh(
+                lambda: [(keras.optimizers.SGD(0.1), ["dense/kernel"])]
+            )
+        },
+        bad={
+            "optimizers_and_layers": (None, "x", 3, [], [("adam", ["a"])])
+            + (
+                [(keras.optimizers.SGD(), 3)],
+                [(keras.optimizers.SGD(), [])],
+                [
+                    (keras.optimizers.SGD(), ["a"]),
+                    (keras.optimizers.SGD(), ["a"]),
+                ],
+            ),
+            # MultiOptimizer takes these from the optimizers it holds.
+            "clipnorm": (1.0,),
+        },
+    ),
     "optimizers.Lookahead": Entry(
         optimizers.Lookahead,
         args={"inner_optimizer": fresh(lambda: keras.optimizers.SGD(0.1))},
