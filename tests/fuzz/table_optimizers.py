@@ -7,6 +7,7 @@ arguments of every Keras optimizer (`None` is valid where Keras has it as
 """
 
 import keras
+import numpy as np
 from fuzz.cases import BOOLEAN
 from fuzz.cases import CHOICE
 from fuzz.cases import FRACTION
@@ -15,6 +16,7 @@ from fuzz.cases import MODEL
 from fuzz.cases import NAN
 from fuzz.cases import NON_NEGATIVE_INT
 from fuzz.cases import NON_NEGATIVE_NUMBER
+from fuzz.cases import OPTIONAL_POSITIVE_INT
 from fuzz.cases import POSITIVE_INT
 from fuzz.cases import POSITIVE_NUMBER
 from fuzz.cases import RATE
@@ -130,6 +132,38 @@ TABLE = {
             ),
             # MultiOptimizer takes these from the optimizers it holds.
             "clipnorm": (1.0,),
+        },
+    ),
+    "optimizers.SWA": Entry(
+        optimizers.SWA,
+        args={"inner_optimizer": fresh(lambda: keras.optimizers.SGD(0.1))},
+        bad={
+            "inner_optimizer": MODEL
+            + (
+                keras.optimizers.SGD(gradient_accumulation_steps=2),
+                keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD()),
+            ),
+            "start_averaging": NON_NEGATIVE_INT,
+            "average_period": POSITIVE_INT,
+            # SWA takes these from its inner optimizer.
+            "clipnorm": (1.0,),
+        },
+    ),
+    "optimizers.update_batch_norm_statistics": Entry(
+        optimizers.update_batch_norm_statistics,
+        args={
+            "model": fresh(
+                lambda: keras.Sequential(
+                    [keras.Input((3,)), keras.layers.BatchNormalization()]
+                )
+            ),
+            "data": np.ones((4, 3), "float32"),
+        },
+        bad={
+            "model": MODEL + (keras.layers.Dense(2),),
+            "data": (None, 3, "x", []),
+            "batch_size": POSITIVE_INT,
+            "steps": OPTIONAL_POSITIVE_INT,
         },
     ),
     "optimizers.Lookahead": Entry(
