@@ -2,6 +2,7 @@
 
 from keras_dlparts.metrics.bleu import BLEU
 from keras_dlparts.metrics.cohen_kappa import CohenKappa
+from keras_dlparts.metrics.kendalls_tau import KendallsTau
 from keras_dlparts.metrics.matthews_correlation import (
     MatthewsCorrelationCoefficient,
 )

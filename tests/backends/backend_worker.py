@@ -358,6 +358,13 @@ METRIC_CASES = {
             for rng in [np.random.default_rng(5)] * 2
         ],
     ),
+    "KendallsTau": (
+        lambda: metrics.KendallsTau(max_samples=12),
+        [
+            (rng.normal(size=(5, 1)), rng.normal(size=5), rng.random(5))
+            for rng in [np.random.default_rng(7)] * 3
+        ],
+    ),
     "MatthewsCorrelationCoefficient": (
         lambda: metrics.MatthewsCorrelationCoefficient(3),
         [

@@ -47,6 +47,14 @@ TABLE = {
             ("y_true", {"y_true": LABELS + 1}),
         ],
     ),
+    "metrics.KendallsTau": Entry(
+        metrics.KendallsTau,
+        args={"max_samples": 8},
+        bad={"max_samples": POSITIVE_INT + (1,)},
+        inputs={"y_true": LABELS * 0.5, "y_pred": SCORES[:, :1]},
+        call=update_then_result,
+        bad_calls=[("y_pred", {"y_pred": SCORES})],
+    ),
     "metrics.MatthewsCorrelationCoefficient": Entry(
         metrics.MatthewsCorrelationCoefficient,
         args={"num_classes": 3},
