@@ -5,6 +5,9 @@ from keras_dlparts.ops.crf import crf_log_likelihood
 from keras_dlparts.ops.crf import viterbi_decode
 from keras_dlparts.ops.distance import pairwise_squared_distance
 from keras_dlparts.ops.kl import gaussian_kl_divergence
+from keras_dlparts.ops.memory_efficient_attention import (
+    memory_efficient_attention,
+)
 from keras_dlparts.ops.positional import sinusoidal_positional_encoding
 from keras_dlparts.ops.rbf import rbf_kernel
 from keras_dlparts.ops.similarity import cosine_similarity

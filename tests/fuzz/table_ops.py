@@ -1,7 +1,10 @@
 """Fuzz table: keras_dlparts.ops."""
 
 import numpy as np
+from fuzz.cases import BOOLEAN
+from fuzz.cases import CHOICE
 from fuzz.cases import NON_NEGATIVE_INT
+from fuzz.cases import OPTIONAL_POSITIVE_INT
 from fuzz.cases import POSITIVE_INT
 from fuzz.cases import POSITIVE_NUMBER
 from fuzz.cases import Entry
@@ -15,6 +18,8 @@ C = rng.normal(size=(5, 3)).astype("float32")
 Q = rng.normal(size=(3, 3, 4)).astype("float32")
 K = rng.normal(size=(3, 5, 4)).astype("float32")
 V = rng.normal(size=(3, 5, 6)).astype("float32")
+# The same with a head axis, (batch, length, heads, depth).
+Q4, K4, V4 = Q[:, :, None], K[:, :, None], V[:, :, None]
 # A linear-chain CRF: 3 sequences of 4 steps over 2 tags.
 POTENTIALS = rng.normal(size=(3, 4, 2)).astype("float32")
 TAGS = np.array([[0, 1, 1, 0], [1, 1, 0, 0], [0, 0, 0, 1]])
@@ -106,6 +111,26 @@ TABLE = {
             ("mask", {"mask": np.ones((3, 3, 4), bool)}),
         ],
         note=BROADCASTS,
+    ),
+    "ops.memory_efficient_attention": Entry(
+        ops.memory_efficient_attention,
+        args={"query": Q4, "key": K4, "value": V4, "mask": None},
+        bad={
+            "is_causal": BOOLEAN,
+            "score": CHOICE,
+            "query_chunk_size": POSITIVE_INT,
+            "key_chunk_size": POSITIVE_INT,
+            "sliding_window": OPTIONAL_POSITIVE_INT,
+            "scale": tuple(v for v in POSITIVE_NUMBER if v is not None),
+        },
+        tensors=("query", "key", "value"),
+        bad_calls=[
+            ("key", {"key": K4[..., :3]}),
+            ("value", {"value": V4[:, :4]}),
+            ("query", {"query": Q4[0, 0]}),
+            ("mask", {"mask": np.ones((3, 1, 3, 4), bool)}),
+            ("score_weights", {"score_weights": {"kernel": 1.0}}),
+        ],
     ),
     "ops.sinusoidal_positional_encoding": Entry(
         ops.sinusoidal_positional_encoding,
