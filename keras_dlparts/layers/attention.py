@@ -17,6 +17,9 @@ from keras_dlparts._validation import random_seed
 from keras_dlparts._validation import rate
 from keras_dlparts._validation import same_batch_size
 from keras_dlparts.ops.attention import masked_softmax
+from keras_dlparts.ops.memory_efficient_attention import (
+    memory_efficient_attention,
+)
 from keras_dlparts.ops.similarity import l2_normalize
 
 #: The score functions `MultiHeadAttention(score=...)` accepts.
@@ -110,6 +113,18 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         *args: further positional arguments of
             `keras.layers.MultiHeadAttention` (`value_dim`, `dropout`, ...).
         score: the score function, one of `SCORES`.
+        memory_efficient: whether to attend with
+            `ops.memory_efficient_attention`: exact attention over
+            `query_chunk_size x key_chunk_size` chunks with a running
+            softmax, recomputed in the backward pass, so memory grows
+            linearly with the length instead of quadratically (see
+            docs/attention.md for when it pays). It attends over one axis of
+            rank-3 inputs, needs `dropout=0` and cannot return the weights
+            (it never forms them). With the scaled dot on JAX on a GPU and
+            16-bit inputs, the fused flash-attention kernel runs instead.
+        query_chunk_size, key_chunk_size: the chunk sizes, positive
+            integers (used with `memory_efficient=True`; for `"additive"`,
+            whose chunks hold `B Tq Sk N key_dim` floats, take smaller ones).
         **kwargs: further keyword arguments of
             `keras.layers.MultiHeadAttention` (`value_dim`, `dropout`,
             `use_bias`, `output_shape`, `attention_axes`, `sliding_window`,
@@ -150,13 +165,36 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
                [0.333, 0.333, 0.333]], dtype=float32)
     """
 
-    def __init__(self, num_heads, key_dim, *args, score="scaled_dot", **kwargs):
+    def __init__(
+        self,
+        num_heads,
+        key_dim,
+        *args,
+        score="scaled_dot",
+        memory_efficient=False,
+        query_chunk_size=1024,
+        key_chunk_size=4096,
+        **kwargs,
+    ):
         positive_int("num_heads", num_heads)
         positive_int("key_dim", key_dim)
         one_of("score", score, SCORES)
+        boolean("memory_efficient", memory_efficient)
+        positive_int("query_chunk_size", query_chunk_size)
+        positive_int("key_chunk_size", key_chunk_size)
         arguments = _check_keras_arguments(num_heads, key_dim, args, kwargs)
+        if memory_efficient and arguments["dropout"] > 0.0:
+            raise ValueError(
+                "Argument `dropout` must be 0 when `memory_efficient=True`: "
+                "the chunked attention never forms the weights that "
+                "dropout would drop. Received: "
+                f"dropout={arguments['dropout']}"
+            )
         super().__init__(num_heads, key_dim, *args, **kwargs)
         self.score = score
+        self.memory_efficient = memory_efficient
+        self.query_chunk_size = query_chunk_size
+        self.key_chunk_size = key_chunk_size
         # Our own copies of Keras's constructor arguments (Keras keeps them
         # in private attributes).
         self.use_gate = bool(arguments.get("use_gate", False))
@@ -168,7 +206,13 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         self._built_shapes = None
 
     def get_config(self):
-        return {**super().get_config(), "score": self.score}
+        return {
+            **super().get_config(),
+            "score": self.score,
+            "memory_efficient": self.memory_efficient,
+            "query_chunk_size": self.query_chunk_size,
+            "key_chunk_size": self.key_chunk_size,
+        }
 
     # ------------------------------------------------------------------
     # Building.
@@ -317,15 +361,18 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
             key_mask=key_mask,
             attention_mask=attention_mask,
         )
-        attention_mask = self._merge_masks(
-            query,
-            value,
-            query_mask,
-            value_mask,
-            key_mask,
-            attention_mask,
-            use_causal_mask,
-        )
+        if self.memory_efficient:
+            self._check_memory_efficient_call(query, return_attention_scores)
+        else:
+            attention_mask = self._merge_masks(
+                query,
+                value,
+                query_mask,
+                value_mask,
+                key_mask,
+                attention_mask,
+                use_causal_mask,
+            )
         # The projections get the inputs without their Keras masks (copies:
         # the caller's tensors keep theirs), as they do not use them.
         if query_mask is not None:
@@ -336,15 +383,27 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
             key = value
         elif key_mask is not None:
             key = ops.copy(key)
-        projected_query = self.query_dense(query)
-        output, weights = self._compute_attention(
-            projected_query,
+        projected = (
+            self.query_dense(query),
             self.key_dense(key),
             self.value_dense(value),
-            attention_mask,
-            training,
-            return_attention_scores,
         )
+        if self.memory_efficient:
+            output = self._chunked_attention(
+                *projected,
+                query_mask=query_mask,
+                key_masks=(value_mask, key_mask),
+                attention_mask=attention_mask,
+                causal=use_causal_mask,
+            )
+            weights = None
+        else:
+            output, weights = self._compute_attention(
+                *projected,
+                attention_mask,
+                training,
+                return_attention_scores,
+            )
         if self.use_gate:
             # Keras keeps the gate projection private (no public property).
             output = ops.multiply(output, self._gate_dense(query))
@@ -352,6 +411,98 @@ class MultiHeadAttention(keras.layers.MultiHeadAttention):
         if return_attention_scores:
             return output, weights
         return output
+
+    def _check_memory_efficient_call(self, query, return_attention_scores):
+        """What `memory_efficient=True` cannot do, refused by name."""
+        if return_attention_scores:
+            raise ValueError(
+                "Argument `return_attention_scores` must be False when the "
+                "layer has `memory_efficient=True`: the chunked attention "
+                "never forms the attention weights. Received: "
+                "return_attention_scores=True"
+            )
+        others, axes = self._axes(len(query.shape))
+        if others != [0] or axes != (1,):
+            raise ValueError(
+                "`memory_efficient=True` attends over one axis of rank-3 "
+                "inputs `(batch, length, features)`. Received: "
+                f"query.shape={tuple(query.shape)}, "
+                f"attention_axes={self.attention_axes}"
+            )
+
+    def _chunked_attention(
+        self, query, key, value, query_mask, key_masks, attention_mask, causal
+    ):
+        """`ops.memory_efficient_attention` on projected `(B, T, N, H)`.
+
+        The padding masks stay `(B, 1, 1, S)` and the causal and window
+        masks are made chunk by chunk, so no `(T, S)` tensor is formed
+        unless `attention_mask` is one. A masked query gets a zero output,
+        as on the plain path.
+        """
+        masks = [
+            ops.expand_dims(ops.cast(mask, "bool"), (1, 2))
+            for mask in key_masks
+            if mask is not None
+        ]
+        if attention_mask is not None:
+            attention_mask = ops.cast(attention_mask, "bool")
+            if len(attention_mask.shape) == 3:  # (B, T, S) -> one per head
+                attention_mask = ops.expand_dims(attention_mask, 1)
+            masks.append(attention_mask)
+        mask = functools.reduce(ops.logical_and, masks) if masks else None
+        if self._fused_kernel_available(query):
+            output = ops.dot_product_attention(
+                query,
+                key,
+                value,
+                mask=mask,
+                is_causal=causal,
+                scale=1.0 / math.sqrt(self.key_dim),
+                flash_attention=True,
+            )
+        else:
+            output = memory_efficient_attention(
+                query,
+                key,
+                value,
+                mask=mask,
+                is_causal=causal,
+                score=self.score,
+                query_chunk_size=self.query_chunk_size,
+                key_chunk_size=self.key_chunk_size,
+                score_weights=self._score_weights(),
+                sliding_window=self.sliding_window,
+            )
+        if query_mask is None:
+            return output
+        visible = ops.cast(ops.cast(query_mask, "bool"), output.dtype)
+        return output * ops.reshape(visible, ops.shape(visible) + (1, 1))
+
+    def _score_weights(self):
+        """This layer's weights of its score, as the op takes them."""
+        if self.score == "general":
+            return {"kernel": self.general_kernel}
+        if self.score == "additive":
+            return {
+                "query_kernel": self.additive_query_kernel,
+                "key_kernel": self.additive_key_kernel,
+                "vector": self.additive_vector,
+            }
+        if self.score == "cosine":
+            return {"scale": self.cosine_scale}
+        return None
+
+    def _fused_kernel_available(self, query):
+        """Whether flash attention runs these inputs: JAX on a GPU, 16-bit
+        inputs, the plain scaled dot and no sliding window."""
+        return (
+            self.score == "scaled_dot"
+            and self.sliding_window is None
+            and keras.backend.backend() == "jax"
+            and keras.backend.standardize_dtype(query.dtype) in _LOW_PRECISION
+            and keras.distribution.list_devices()[0].startswith("gpu")
+        )
 
     def _merge_masks(
         self,
