@@ -177,6 +177,15 @@ class TrainStep:
                 loss, *self._state = self._step(*self._state, x, y)
         return float(loss)  # waits for the last step
 
+    def prepare(self, x, y):
+        """Traces (TensorFlow) or compiles (JAX) the step for these shapes
+        without running it, so that the memory of the first `run` is the
+        step's own (TensorFlow compiles XLA at the first run)."""
+        if BACKEND == "tensorflow":
+            self._step.get_concrete_function(x, y)
+        else:
+            self._step = self._step.lower(*self._state, x, y).compile()
+
     def op_counts(self, x, y):
         """{operation type: count} of the traced step, nested ones included.
 
@@ -306,6 +315,22 @@ def rss_bytes():
     """The process's resident set size now (Linux)."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def reset_peak_rss():
+    """Resets the kernel's peak resident set size of this process (Linux's
+    `/proc/self/clear_refs`); `peak_rss_since_reset()` reads it."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def peak_rss_since_reset():
+    """The process's peak resident set size since `reset_peak_rss()`."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    raise OSError("no VmHWM line in /proc/self/status")
 
 
 def peak_rss_bytes():
