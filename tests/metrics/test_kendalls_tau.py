@@ -5,6 +5,7 @@ from scipy.stats import kendalltau
 from support.metric_in_model import check_in_model
 
 from keras_dlparts.metrics import KendallsTau
+from keras_dlparts.testing import distribution_scope
 
 
 def scores(n=60, seed=0):
@@ -110,3 +111,19 @@ def test_config_and_errors():
         KendallsTau().update_state([1.0, 2.0, 3.0], [1.0, 2.0])
     with pytest.raises(ValueError, match="sample_weight"):
         KendallsTau().update_state([1.0, 2.0], [1.0, 2.0], np.ones(3))
+
+
+def test_the_cap_under_data_parallel_evaluation():
+    # Two replicas (TensorFlow) each keep 4 of a cap of 8: the halves of
+    # the first batch of 8; JAX's trainer stores the first 8 itself.
+    true, pred, _ = scores(n=32, seed=5)
+    with distribution_scope():
+        inputs = keras.Input((1,))
+        model = keras.Model(inputs, keras.layers.Identity()(inputs))
+        model.compile(loss="mse", metrics=[KendallsTau(max_samples=8)])
+        logs = model.evaluate(
+            pred[:, None], true, batch_size=8, verbose=0, return_dict=True
+        )
+    assert logs["kendalls_tau"] == pytest.approx(
+        scipy_tau(true[:8], pred[:8]), abs=1e-6
+    )
