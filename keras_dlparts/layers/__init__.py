@@ -6,6 +6,7 @@ from keras_dlparts.layers.audio_augment import RandomGain
 from keras_dlparts.layers.audio_augment import RandomPitchShift
 from keras_dlparts.layers.audio_augment import RandomTimeShift
 from keras_dlparts.layers.audio_augment import RandomTimeStretch
+from keras_dlparts.layers.crf import CRF
 from keras_dlparts.layers.dense_block import DenseBlock
 from keras_dlparts.layers.dense_block import TransitionLayer
 from keras_dlparts.layers.graph import GraphConvolution

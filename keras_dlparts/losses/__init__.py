@@ -2,6 +2,7 @@
 
 from keras_dlparts.losses.clip import CLIPLoss
 from keras_dlparts.losses.contrastive import ContrastiveLoss
+from keras_dlparts.losses.crf import CRFLoss
 from keras_dlparts.losses.gan import GANDiscriminatorLoss
 from keras_dlparts.losses.gan import GANGeneratorLoss
 from keras_dlparts.losses.robust import RobustLoss

@@ -19,8 +19,9 @@ run over every step and any mask (padding on the right or anywhere) means
 "skip this step". `keras_dlparts.layers.CRF` outputs this form so that
 `keras_dlparts.losses.CRFLoss` needs no other input.
 
-Loops are `keras.ops.scan`, so both functions trace under XLA on
-TensorFlow and JAX.
+The loops are Keras loops (`keras.ops.scan`, and `keras.ops.while_loop`
+with a bound for the differentiated ones on TensorFlow), so both functions
+and their gradients compile with XLA on TensorFlow and JAX.
 """
 
 import keras
@@ -65,15 +66,14 @@ def _check_potentials(potentials, transitions, start, end):
 
 def _step_mask(name, value, potentials):
     """A boolean `(batch, steps)` mask from lengths, a mask or None."""
-    batch_steps = ops.shape(potentials)[:2]
     if value is None:
-        return ops.ones(batch_steps, "bool")
+        return ops.ones_like(potentials[..., 0], dtype="bool")
     value = ops.convert_to_tensor(value)
     _validation.check_rank(name, value, (1, 2))
     shape = _validation.static_shape(value)
     if len(shape) == 1:
         _validation.same_batch_size((name, value), ("potentials", potentials))
-        steps = ops.arange(batch_steps[1], dtype="int32")
+        steps = ops.arange(ops.shape(potentials)[1], dtype="int32")
         return steps[None, :] < ops.cast(value, "int32")[:, None]
     _validation.same_shape(
         name, value, "potentials[..., 0]", tuple(potentials.shape[:2])
@@ -126,7 +126,7 @@ def pairwise_scores(potentials, mask, transitions, start=None, end=None):
 def padding_steps(psi):
     """True at the identity (padding) steps of a pairwise form `psi`."""
     if psi.shape[-1] == 1:  # one tag: every step is the identity
-        return ops.zeros(ops.shape(psi)[:2], "bool")
+        return ops.zeros_like(psi[:, :, 0, 0], dtype="bool")
     return psi[:, :, 0, -1] <= FORBIDDEN / 2
 
 
@@ -138,17 +138,37 @@ def _initial(psi):
         ops.zeros((num_tags,), psi.dtype),
         ops.full((num_tags,), FORBIDDEN, psi.dtype),
     )
-    return ops.zeros(ops.shape(psi)[:1] + (1,), psi.dtype) + row[None, :]
+    return ops.zeros_like(psi[:, 0, 0, :]) + row[None, :]
+
+
+def _fold(step, init, xs):
+    """The last carry of `carry = step(carry, x)` over the first axis of `xs`.
+
+    `keras.ops.scan` on JAX (`lax.scan`, reverse-differentiable). On
+    TensorFlow a `while_loop` with `maximum_iterations`: XLA differentiates
+    a TensorFlow loop only when its number of iterations is bounded, which
+    `keras.ops.scan`'s loop is not.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return ops.scan(lambda c, x: (step(c, x), None), init, xs)[0]
+    steps = ops.shape(keras.tree.flatten(xs)[0])[0]
+
+    def body(i, carry):
+        return i + 1, step(carry, keras.tree.map_structure(lambda a: a[i], xs))
+
+    _, carry = ops.while_loop(
+        lambda i, carry: i < steps, body, (0, init), maximum_iterations=steps
+    )
+    return carry
 
 
 def log_partition(psi):
     """`log Z` of every sequence of a pairwise form: the forward algorithm."""
 
     def step(alpha, psi_t):
-        alpha = ops.logsumexp(alpha[:, :, None] + psi_t, axis=1)
-        return alpha, None
+        return ops.logsumexp(alpha[:, :, None] + psi_t, axis=1)
 
-    alpha, _ = ops.scan(step, _initial(psi), ops.moveaxis(psi, 1, 0))
+    alpha = _fold(step, _initial(psi), ops.moveaxis(psi, 1, 0))
     return ops.logsumexp(alpha, axis=-1)
 
 
@@ -168,12 +188,11 @@ def path_score(psi, tags, padding):
         before = ops.one_hot(previous, num_tags, dtype=psi.dtype)
         now = ops.one_hot(tag_t, num_tags, dtype=psi.dtype)
         score = ops.sum(before[:, :, None] * psi_t * now[:, None, :], (1, 2))
-        return (tag_t, total + score), None
+        return tag_t, total + score
 
-    batch = ops.shape(tags)[:1]
-    (_, total), _ = ops.scan(
+    _, total = _fold(
         step,
-        (ops.zeros(batch, "int32"), ops.zeros(batch, psi.dtype)),
+        (ops.zeros_like(tags[:, 0]), ops.zeros_like(psi[:, 0, 0, 0])),
         (
             ops.moveaxis(psi, 1, 0),
             ops.moveaxis(tags, 1, 0),

@@ -385,6 +385,19 @@ TABLE = {
         },
         inputs={"inputs": IMAGES},
     ),
+    "layers.CRF": Entry(
+        layers.CRF,
+        args={"num_tags": 3},
+        bad={
+            "num_tags": POSITIVE_INT,
+            "use_kernel": BOOLEAN,
+            "use_boundary": BOOLEAN,
+            "kernel_initializer": INITIALIZER,
+            "chain_initializer": INITIALIZER,
+            "boundary_initializer": INITIALIZER,
+        },
+        inputs={"inputs": SEQ},
+    ),
     "layers.Maxout": Entry(
         layers.Maxout,
         args={"num_units": 3},

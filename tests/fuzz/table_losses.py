@@ -58,6 +58,15 @@ TABLE = {
         inputs={"y_true": LOGITS, "y_pred": -LOGITS},
         bad_calls=[("y_pred", {"y_pred": np.ones((4, 3), "float32")})],
     ),
+    "losses.CRFLoss": Entry(
+        losses.CRFLoss,
+        bad={"reduction": REDUCTION},
+        inputs={
+            "y_true": np.zeros((4, 3), "int32"),
+            "y_pred": rng.normal(size=(4, 3, 2, 2)).astype("float32"),
+        },
+        bad_calls=[("y_pred", {"y_pred": np.ones((4, 3, 2), "float32")})],
+    ),
     "losses.RobustLoss": Entry(
         losses.RobustLoss,
         args={"alpha": 1.0, "scale": 1.0},
