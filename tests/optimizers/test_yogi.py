@@ -2,6 +2,8 @@ import keras
 import numpy as np
 import pytest
 from support.optimizer_training import KERAS_ARGUMENT_CASES
+from support.optimizer_training import adam_digits_accuracy
+from support.optimizer_training import digits_accuracy
 from support.optimizer_training import fit_linear_least_squares
 from support.optimizer_training import linear_least_squares_reference
 from support.optimizer_training import numpy_reference
@@ -100,6 +102,12 @@ def test_fit_follows_the_numpy_rule():
     expected = linear_least_squares_reference(_reference(), 12)
     np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
     assert np.max(np.abs(np.diff(actual, axis=0))) > 1e-3
+
+
+@pytest.mark.slow
+def test_trains_digits_as_well_as_adam():
+    accuracy = digits_accuracy(Yogi(learning_rate=1e-2))
+    assert accuracy >= adam_digits_accuracy() - 0.02
 
 
 def test_defaults_are_tensorflow_addons_ones():
