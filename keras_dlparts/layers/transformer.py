@@ -77,6 +77,9 @@ class _TransformerBlock(keras.layers.Layer):
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         seed=None,
+        memory_efficient=False,
+        query_chunk_size=1024,
+        key_chunk_size=4096,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -87,6 +90,9 @@ class _TransformerBlock(keras.layers.Layer):
         one_of("score", score, SCORES)
         positive_number("layer_norm_epsilon", layer_norm_epsilon)
         random_seed("seed", seed)
+        boolean("memory_efficient", memory_efficient)
+        positive_int("query_chunk_size", query_chunk_size)
+        positive_int("key_chunk_size", key_chunk_size)
         activation_fn = keras_lookup("activation", activation, "activations")
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
@@ -102,6 +108,9 @@ class _TransformerBlock(keras.layers.Layer):
             "bias_initializer", bias_initializer
         )
         self.seed = seed
+        self.memory_efficient = memory_efficient
+        self.query_chunk_size = query_chunk_size
+        self.key_chunk_size = key_chunk_size
         self.supports_masking = True
         self._seed_offset = 0
 
@@ -121,11 +130,15 @@ class _TransformerBlock(keras.layers.Layer):
         }
 
     def _attention(self, hidden_dim, name):
+        # The chunked attention never forms the weights dropout would drop.
         return MultiHeadAttention(
             num_heads=self.num_heads,
             key_dim=hidden_dim // self.num_heads,
-            dropout=self.dropout,
+            dropout=0.0 if self.memory_efficient else self.dropout,
             score=self.score,
+            memory_efficient=self.memory_efficient,
+            query_chunk_size=self.query_chunk_size,
+            key_chunk_size=self.key_chunk_size,
             seed=self._next_seed(),
             name=name,
             **self._common(),
@@ -190,6 +203,9 @@ class _TransformerBlock(keras.layers.Layer):
                     self.bias_initializer
                 ),
                 "seed": self.seed,
+                "memory_efficient": self.memory_efficient,
+                "query_chunk_size": self.query_chunk_size,
+                "key_chunk_size": self.key_chunk_size,
             }
         )
         return config
@@ -228,6 +244,10 @@ class TransformerEncoderBlock(_TransformerBlock):
         kernel_initializer, bias_initializer: initializers of every dense
             projection.
         seed: optional integer seed of the dropout layers.
+        memory_efficient, query_chunk_size, key_chunk_size: passed to the
+            `MultiHeadAttention` layers: exact attention in memory linear in
+            the length (see docs/attention.md). Its weights are then not
+            dropped out (the residual branches still are).
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:
@@ -331,6 +351,10 @@ class TransformerDecoderBlock(_TransformerBlock):
         kernel_initializer, bias_initializer: initializers of every dense
             projection.
         seed: optional integer seed of the dropout layers.
+        memory_efficient, query_chunk_size, key_chunk_size: passed to the
+            `MultiHeadAttention` layers: exact attention in memory linear in
+            the length (see docs/attention.md). Its weights are then not
+            dropped out (the residual branches still are).
         **kwargs: base `keras.layers.Layer` arguments (`name`, `dtype`, ...).
 
     Call arguments:

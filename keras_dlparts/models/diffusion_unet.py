@@ -17,6 +17,7 @@ def build_diffusion_unet(
     num_heads=1,
     groups=8,
     dropout=0.0,
+    memory_efficient=False,
     name="diffusion_unet",
 ):
     """Builds the noise predictor `eps_theta(x_t, t[, label])` of DDPM.
@@ -53,6 +54,9 @@ def build_diffusion_unet(
         num_heads: heads of the self-attention blocks.
         groups: groups of the GroupNormalization layers.
         dropout: dropout rate inside the residual blocks.
+        memory_efficient: whether the self-attention over the pixels uses
+            exact attention in memory linear in their number
+            (`MultiHeadAttention(memory_efficient=True)`, docs/attention.md).
         name: name of the model.
 
     Returns:
@@ -82,7 +86,8 @@ def build_diffusion_unet(
         dropout,
     )
 
-    blocks = _Blocks(groups, num_heads, dropout)
+    args.boolean("memory_efficient", memory_efficient)
+    blocks = _Blocks(groups, num_heads, dropout, memory_efficient)
     x_t = keras.Input(image_shape, name="x_t")
     t = keras.Input((), dtype="int32", name="t")
     inputs = [x_t, t]
@@ -200,10 +205,11 @@ def _check_arguments(
 class _Blocks:
     """Factories of the U-Net's two repeated blocks (functional layers)."""
 
-    def __init__(self, groups, num_heads, dropout):
+    def __init__(self, groups, num_heads, dropout, memory_efficient):
         self.groups = groups
         self.num_heads = num_heads
         self.dropout = dropout
+        self.memory_efficient = memory_efficient
 
     def residual(self, x, temb, filters):
         h = keras.layers.GroupNormalization(self.groups)(x)
@@ -226,6 +232,10 @@ class _Blocks:
         height, width, channels = x.shape[1:]
         h = keras.layers.GroupNormalization(self.groups)(x)
         h = keras.layers.Reshape((height * width, channels))(h)
-        h = MultiHeadAttention(self.num_heads, channels // self.num_heads)(h, h)
+        h = MultiHeadAttention(
+            self.num_heads,
+            channels // self.num_heads,
+            memory_efficient=self.memory_efficient,
+        )(h, h)
         h = keras.layers.Reshape((height, width, channels))(h)
         return keras.layers.Add()([x, h])

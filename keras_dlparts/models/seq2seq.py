@@ -24,6 +24,7 @@ def build_seq2seq_transformer(
     dropout=0.1,
     norm_first=False,
     score="scaled_dot",
+    memory_efficient=False,
     name="seq2seq_transformer",
 ):
     """Builds an encoder-decoder transformer trained with teacher forcing.
@@ -52,6 +53,9 @@ def build_seq2seq_transformer(
         dropout: dropout rate after the embeddings and inside the blocks.
         norm_first: pre-norm blocks (plus final LayerNorms) if `True`.
         score: attention score, see `keras_dlparts.layers.MultiHeadAttention`.
+        memory_efficient: whether the attention layers use exact attention
+            in memory linear in the length
+            (`MultiHeadAttention(memory_efficient=True)`, docs/attention.md).
         name: the model's name.
 
     Returns:
@@ -84,6 +88,7 @@ def build_seq2seq_transformer(
     args.rate("dropout", dropout)
     args.boolean("norm_first", norm_first)
     args.one_of("score", score, SCORES)
+    args.boolean("memory_efficient", memory_efficient)
     args.multiple_of(
         "embedding_dim", embedding_dim, num_heads, f" (`num_heads`={num_heads})"
     )
@@ -93,6 +98,7 @@ def build_seq2seq_transformer(
         "dropout": dropout,
         "norm_first": norm_first,
         "score": score,
+        "memory_efficient": memory_efficient,
     }
 
     source = keras.Input((None,), dtype="int32", name="source_ids")

@@ -84,6 +84,7 @@ def build_transformer_classifier(
     norm_first=False,
     score="scaled_dot",
     mask_zero=False,
+    memory_efficient=False,
     name="transformer_classifier",
 ):
     """Builds a transformer-encoder classifier of sequences.
@@ -114,6 +115,9 @@ def build_transformer_classifier(
         norm_first: pre-norm blocks (and a final LayerNorm) if `True`.
         score: attention score, see `keras_dlparts.layers.MultiHeadAttention`.
         mask_zero: for token ids, whether id 0 is padding.
+        memory_efficient: whether the attention layers use exact attention
+            in memory linear in the length
+            (`MultiHeadAttention(memory_efficient=True)`, docs/attention.md).
         name: the model's name.
 
     Returns:
@@ -144,6 +148,7 @@ def build_transformer_classifier(
         score,
         mask_zero,
     )
+    args.boolean("memory_efficient", memory_efficient)
 
     inputs = keras.Input(
         input_shape,
@@ -161,6 +166,7 @@ def build_transformer_classifier(
             dropout=dropout,
             norm_first=norm_first,
             score=score,
+            memory_efficient=memory_efficient,
             name=f"encoder_block_{index}",
         )(x)
     if norm_first:

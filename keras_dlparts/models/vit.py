@@ -22,6 +22,7 @@ def build_vit(
     dropout=0.1,
     activation="gelu",
     score="scaled_dot",
+    memory_efficient=False,
     name="vit",
 ):
     """Builds a Vision Transformer classifier.
@@ -44,6 +45,9 @@ def build_vit(
         dropout: dropout rate after the embeddings and inside the blocks.
         activation: feed-forward activation (`"gelu"` as in the paper).
         score: attention score, see `keras_dlparts.layers.MultiHeadAttention`.
+        memory_efficient: whether the attention layers use exact attention
+            in memory linear in the length
+            (`MultiHeadAttention(memory_efficient=True)`, docs/attention.md).
         name: the model's name.
 
     Returns:
@@ -71,6 +75,7 @@ def build_vit(
         dropout,
         score,
     )
+    args.boolean("memory_efficient", memory_efficient)
     args.keras_lookup("activation", activation, "activations")
 
     images = keras.Input(image_shape, name="images")
@@ -94,6 +99,7 @@ def build_vit(
             activation=activation,
             norm_first=True,
             score=score,
+            memory_efficient=memory_efficient,
             name=f"encoder_block_{index}",
         )(x)
     x = keras.layers.LayerNormalization(epsilon=1e-6, name="final_norm")(x)

@@ -60,6 +60,9 @@ _BLOCK_BAD = {
     "kernel_initializer": INITIALIZER,
     "bias_initializer": INITIALIZER,
     "seed": SEED,
+    "memory_efficient": BOOLEAN,
+    "query_chunk_size": POSITIVE_INT,
+    "key_chunk_size": POSITIVE_INT,
 }
 
 _TOKEN_NOTE = (

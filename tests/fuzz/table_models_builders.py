@@ -128,6 +128,7 @@ TABLE = {
             "num_classes": OPTIONAL_POSITIVE_INT,
             "num_heads": POSITIVE_INT + (8,),
             "groups": POSITIVE_INT + (3,),
+            "memory_efficient": BOOLEAN,
             "dropout": RATE,
         },
     ),
@@ -266,6 +267,7 @@ TABLE = {
             "dropout": RATE,
             "norm_first": BOOLEAN,
             "score": CHOICE,
+            "memory_efficient": BOOLEAN,
         },
     ),
     "models.greedy_decode": Entry(
@@ -334,6 +336,7 @@ TABLE = {
             "norm_first": BOOLEAN,
             "score": CHOICE,
             "mask_zero": BOOLEAN,
+            "memory_efficient": BOOLEAN,
         },
     ),
     "models.build_unet": Entry(
@@ -369,6 +372,7 @@ TABLE = {
             "dropout": RATE,
             "activation": ACTIVATION,
             "score": CHOICE,
+            "memory_efficient": BOOLEAN,
         },
     ),
     "models.transformer_layout_map": Entry(
