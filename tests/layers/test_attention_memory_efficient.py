@@ -56,16 +56,20 @@ def _output_and_gradients(layer, query, value, call_kwargs):
     ]
 
 
-@pytest.mark.parametrize("score", SCORES)
-@pytest.mark.parametrize(
-    "masks",
-    [
-        (),
-        ("use_causal_mask",),
+#: (score, masks): every score with the padding masks and with an
+#: attention mask plus causality; the unmasked and causal-only cases for
+#: the default score (the op's own tests cover them for every score).
+CASES = [
+    (score, masks)
+    for score in SCORES
+    for masks in (
         ("query_mask", "value_mask"),
         ("attention_mask", "use_causal_mask"),
-    ],
-)
+    )
+] + [("scaled_dot", ()), ("scaled_dot", ("use_causal_mask",))]
+
+
+@pytest.mark.parametrize("score, masks", CASES)
 def test_equals_the_plain_layer_values_and_every_gradient(score, masks, data):
     query, value, query_mask, value_mask, attention_mask = data
     given = {
