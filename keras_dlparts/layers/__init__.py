@@ -29,3 +29,4 @@ from keras_dlparts.layers.token_augment import RandomTokenInsertion
 from keras_dlparts.layers.token_augment import RandomTokenSwap
 from keras_dlparts.layers.transformer import TransformerDecoderBlock
 from keras_dlparts.layers.transformer import TransformerEncoderBlock
+from keras_dlparts.layers.weight_normalization import WeightNormalization

@@ -5,6 +5,7 @@ convolution, the perceptron, salt-and-pepper noise and the waveform
 augmentations.
 """
 
+import keras
 import numpy as np
 from fuzz.cases import ACTIVATION
 from fuzz.cases import BOOLEAN
@@ -13,12 +14,14 @@ from fuzz.cases import FINITE_NUMBER
 from fuzz.cases import FRACTION
 from fuzz.cases import INITIALIZER
 from fuzz.cases import MAP_SHAPE
+from fuzz.cases import MODEL
 from fuzz.cases import NON_NEGATIVE_NUMBER
 from fuzz.cases import OPTIONAL_KERAS
 from fuzz.cases import POSITIVE_INT
 from fuzz.cases import POSITIVE_NUMBER
 from fuzz.cases import SEED
 from fuzz.cases import Entry
+from fuzz.cases import fresh
 
 from keras_dlparts import layers
 
@@ -66,6 +69,15 @@ def _audio(make, args, bad):
 
 
 TABLE = {
+    "layers.WeightNormalization": Entry(
+        layers.WeightNormalization,
+        args={"layer": fresh(lambda: keras.layers.Dense(2))},
+        bad={
+            "layer": MODEL + (keras.layers.Flatten(),),
+            "data_init": BOOLEAN,
+        },
+        inputs={"inputs": X},
+    ),
     "layers.RBF": Entry(
         layers.RBF,
         args={
