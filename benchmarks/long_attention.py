@@ -92,7 +92,9 @@ def child(kind, length, args):
     step.prepare(x, y)
     before = _steps.rss_bytes()
     _steps.reset_peak_rss()
+    began = time.perf_counter()
     step.run(x, y)
+    first = time.perf_counter() - began
     peak = _steps.peak_rss_since_reset() - before
     times, start = [], time.perf_counter()
     while len(times) < args.steps - 1 and time.perf_counter() - start < (
@@ -101,7 +103,9 @@ def child(kind, length, args):
         began = time.perf_counter()
         step.run(x, y)
         times.append(time.perf_counter() - began)
-    seconds = statistics.median(times) if times else float("nan")
+    # With no step after the first, the first one's time (on TensorFlow,
+    # XLA compilation included), marked `*` in the table.
+    seconds = statistics.median(times) if times else -first
     print(f"RESULT {peak} {seconds}")
 
 
@@ -172,20 +176,26 @@ def main(argv=None):
             keras_mib = f"{keras_result[0] / 2**20:10.1f}"
             keras_s = f"{keras_result[1]:8.3f}"
             memory = keras_result[0] / max(ours[0], 1)
-            ratio = f"{ours[1] / keras_result[1]:10.2f}"
+            ratio = (
+                f"{ours[1] / keras_result[1]:10.2f}"
+                if ours[1] > 0 and keras_result[1] > 0
+                else f"{'n/a':>10}"
+            )
         else:
             keras_mib = f"~{estimate / 2**20:9.0f}"
             keras_s = f"{'n/a':>8}"
             memory = estimate / max(ours[0], 1)
             ratio = f"{'n/a':>10}"
+        ours_s = f"{ours[1]:8.3f}" if ours[1] > 0 else f"{-ours[1]:7.1f}*"
         print(
             f"{length:7d} | {keras_mib} | {ours[0] / 2**20:9.1f} | "
-            f"{memory:11.1f}x | {keras_s} | {ours[1]:8.3f} | {ratio}"
+            f"{memory:11.1f}x | {keras_s} | {ours_s} | {ratio}"
         )
     print(
         "~: Keras not run (extrapolated quadratically from its longest "
         f"run, above the {limit:.1f} GiB limit); memory ratio keras/ours, "
-        "time ratio ours/keras"
+        "time ratio ours/keras; *: only one step was run (the first, "
+        "XLA compilation included on TensorFlow)"
     )
 
 

@@ -27,7 +27,7 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
-SCRIPTS = ("attention", "lstm", "resnet", "som", "diffusion")
+SCRIPTS = ("attention", "long_attention", "lstm", "resnet", "som", "diffusion")
 BACKENDS = ("tensorflow", "jax")
 
 
