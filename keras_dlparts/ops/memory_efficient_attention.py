@@ -384,6 +384,12 @@ class _ChunkedAttention:
 
     # -- pieces shared by every pass ------------------------------------
 
+    def _key_chunks(self, key, value):
+        """The loop input over key chunks: `(keys, values, indices)`."""
+        keys = _chunks(key, self.key_chunk)
+        count = ops.shape(keys)[0]
+        return keys, _chunks(value, self.key_chunk), ops.arange(count)
+
     def _scores(self, query, key, vector):
         """Scores `(B, N, Tq, Sk)` of one chunk, and tanh's output if any."""
         if vector is None:
@@ -428,11 +434,7 @@ class _ChunkedAttention:
 
     def _forward(self, query, key, value, vector):
         """Output `(B, T, N, H_v)`, and `(lse, sums)` for the backward pass."""
-        keys = (
-            _chunks(key, self.key_chunk),
-            _chunks(value, self.key_chunk),
-            ops.arange(ops.shape(_chunks(key, self.key_chunk))[0]),
-        )
+        keys = self._key_chunks(key, value)
         queries = _chunks(query, self.query_chunk)
         count = ops.shape(queries)[0]
         batch, heads = ops.shape(query)[0], ops.shape(query)[2]
@@ -512,11 +514,7 @@ class _ChunkedAttention:
             _chunks(delta, self.query_chunk, axis=2),
             ops.arange(ops.shape(lse)[0]),
         )
-        keys = (
-            _chunks(key, self.key_chunk),
-            _chunks(value, self.key_chunk),
-            ops.arange(ops.shape(_chunks(key, self.key_chunk))[0]),
-        )
+        keys = self._key_chunks(key, value)
         d_query, d_vector = self._query_gradients(queries, keys, vector)
         d_key, d_value = self._key_gradients(queries, keys, vector)
         grads = (d_query, d_key, d_value)
