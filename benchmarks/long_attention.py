@@ -54,6 +54,11 @@ def parse_args(argv=None):
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--max-gib", type=float, default=None)
+    parser.add_argument(
+        "--ours-only",
+        action="store_true",
+        help="skip Keras's layer (lengths it cannot run on this machine)",
+    )
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     return _steps.parse_args(parser, argv, {"quick": QUICK})
@@ -162,7 +167,8 @@ def main(argv=None):
         estimate = None
         if last_keras is not None:
             estimate = last_keras[1] * (length / last_keras[0]) ** 2
-        if estimate is None or estimate / 2**30 < limit:
+        fits = estimate is None or estimate / 2**30 < limit
+        if fits and not args.ours_only:
             keras_result, error = run_child("keras", length, args)
             if keras_result is None:
                 print(f"  keras failed at {length}: {error}")
@@ -171,6 +177,13 @@ def main(argv=None):
         ours, error = run_child("ours", length, args)
         if ours is None:
             print(f"  ours failed at {length}: {error}")
+            continue
+        ours_s = f"{ours[1]:8.3f}" if ours[1] > 0 else f"{-ours[1]:7.1f}*"
+        if keras_result is None and estimate is None:
+            print(
+                f"{length:7d} | {'not run':>10} | {ours[0] / 2**20:9.1f} | "
+                f"{'':>12} | {'':>8} | {ours_s} |"
+            )
             continue
         if keras_result is not None:
             keras_mib = f"{keras_result[0] / 2**20:10.1f}"
@@ -186,7 +199,6 @@ def main(argv=None):
             keras_s = f"{'n/a':>8}"
             memory = estimate / max(ours[0], 1)
             ratio = f"{'n/a':>10}"
-        ours_s = f"{ours[1]:8.3f}" if ours[1] > 0 else f"{-ours[1]:7.1f}*"
         print(
             f"{length:7d} | {keras_mib} | {ours[0] / 2**20:9.1f} | "
             f"{memory:11.1f}x | {keras_s} | {ours_s} | {ratio}"
