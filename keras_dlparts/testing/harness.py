@@ -435,16 +435,12 @@ def check_gradients(owner, loss_fn):
     `owner` is the layer or model whose `trainable_weights` must all get
     one; its other variables (batch-norm statistics, seeds) update as in a
     training step. Gradients come from the backend's own autodiff
-    (`tf.GradientTape`, `jax.value_and_grad`).
+    (`tf.GradientTape`, `jax.value_and_grad` under one `jax.jit`).
     """
     weights = list(owner.trainable_weights)
     if not weights:
         return
-    _, grads = value_and_gradients(
-        lambda: (loss_fn(), None),
-        weights,
-        state_variables=owner.non_trainable_variables,
-    )
+    grads = _owner_gradients(weights, owner.non_trainable_variables, loss_fn)
     missing = [
         w.path
         for w, g in zip(weights, grads)
@@ -455,6 +451,41 @@ def check_gradients(owner, loss_fn):
             f"no gradient reaches these trainable weights of {owner.name}: "
             f"{missing}"
         )
+
+
+def _owner_gradients(weights, state_variables, loss_fn):
+    """The gradients of `loss_fn()` w.r.t. `weights`; state updates kept.
+
+    On JAX the forward and backward passes run as one XLA computation
+    (`jax.jit` over a `keras.StatelessScope`) rather than op by op, which
+    compiles every distinct operation separately: several times faster
+    for a U-Net. The gradients are the same `jax.value_and_grad` ones.
+    """
+
+    def compute():
+        _, grads = value_and_gradients(
+            lambda: (loss_fn(), None), weights, state_variables
+        )
+        return grads
+
+    if keras.backend.backend() != "jax":
+        return compute()
+    import jax
+
+    weight_ids = {id(w) for w in weights}
+    state_variables = [v for v in state_variables if id(v) not in weight_ids]
+    variables = weights + state_variables
+
+    def pure(values):
+        mapping = list(zip(variables, values))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            grads = compute()
+        return grads, [scope.get_current_value(v) for v in state_variables]
+
+    grads, updates = jax.jit(pure)([v.value for v in variables])
+    for variable, value in zip(state_variables, updates):
+        variable.assign(value)
+    return grads
 
 
 def _gradient_to_numpy(gradient):
