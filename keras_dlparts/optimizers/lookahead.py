@@ -1,11 +1,10 @@
 """Lookahead: k fast steps forward, one step back towards slow weights."""
 
-import warnings
-
 import keras
 from keras import ops
 
 from keras_dlparts import _validation
+from keras_dlparts.optimizers import _wrapping
 
 # Arguments of every Keras optimizer that Lookahead takes from its inner
 # optimizer (the gradient clipping and weight decay run before the inner
@@ -44,7 +43,7 @@ def _check_inner_optimizer(inner_optimizer):
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class Lookahead(keras.optimizers.Optimizer):
+class Lookahead(_wrapping.InnerOptimizerWrapper):
     """Wraps an optimizer with Lookahead (Zhang et al., 2019).
 
     The inner optimizer updates the ("fast") model weights `theta` as usual.
@@ -92,6 +91,10 @@ class Lookahead(keras.optimizers.Optimizer):
         0.9
     """
 
+    # Files written before the inner variables were stored once hold them
+    # in Lookahead's store too, after its own: they load.
+    _loads_stores_with_inner_variables = True
+
     def __init__(
         self,
         inner_optimizer,
@@ -103,12 +106,9 @@ class Lookahead(keras.optimizers.Optimizer):
         if isinstance(inner_optimizer, dict):
             inner_optimizer = keras.optimizers.deserialize(inner_optimizer)
         _check_inner_optimizer(inner_optimizer)
-        if kwargs:
-            raise ValueError(
-                "Lookahead takes its optimizer arguments from "
-                "`inner_optimizer`; set them there. Received: "
-                + ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-            )
+        _wrapping.refuse_optimizer_arguments(
+            "Lookahead", "`inner_optimizer`", kwargs
+        )
         sync_period = _validation.positive_int("sync_period", sync_period)
         slow_step_size = _validation.number(
             "slow_step_size",
@@ -118,11 +118,10 @@ class Lookahead(keras.optimizers.Optimizer):
             high=1.0,
         )
         super().__init__(
-            learning_rate=0.0,
+            inner_optimizer,
             name=name,
             **{k: getattr(inner_optimizer, k) for k in _TAKEN_FROM_INNER},
         )
-        self.inner_optimizer = inner_optimizer
         self.sync_period = sync_period
         self.slow_step_size = slow_step_size
 
@@ -130,51 +129,8 @@ class Lookahead(keras.optimizers.Optimizer):
         """Builds the inner optimizer and one slow copy of each variable."""
         if self.built:
             return
-        self.inner_optimizer.build(var_list)
         super().build(var_list)
         self._slow_weights = self.add_optimizer_variables(var_list, "slow")
-
-    @property
-    def variables(self):
-        """Lookahead's own variables, then the inner optimizer's."""
-        return super().variables + self.inner_optimizer.variables
-
-    def save_own_variables(self, store):
-        """Saves Lookahead's own variables only.
-
-        The inner optimizer is saved on its own, as the child
-        `inner_optimizer` of this optimizer in `.keras` and `.weights.h5`
-        files; storing its variables here too would keep them twice.
-        """
-        for i, variable in enumerate(super().variables):
-            store[str(i)] = variable.numpy()
-
-    def load_own_variables(self, store):
-        """Loads Lookahead's own variables (see `save_own_variables`).
-
-        Files written before the inner variables were stored once hold
-        them here as well, after Lookahead's own: those are skipped (the
-        inner optimizer loads its own copy).
-        """
-        own = super().variables
-        if len(store.keys()) not in (len(own), len(self.variables)):
-            warnings.warn(
-                f"Skipping variable loading for optimizer '{self.name}', "
-                f"because it has {len(own)} variables whereas the saved "
-                f"optimizer has {len(store.keys())} variables.",
-                stacklevel=2,
-            )
-            return
-        for i, variable in enumerate(own):
-            variable.assign(store[str(i)])
-
-    @property
-    def learning_rate(self):
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, learning_rate):
-        self.inner_optimizer.learning_rate = learning_rate
 
     def _use_weight_decay(self, variable):
         return self.inner_optimizer._use_weight_decay(variable)
@@ -209,23 +165,9 @@ class Lookahead(keras.optimizers.Optimizer):
         self.assign(slow, ops.where(syncs, new_slow, old_slow))
         self.assign(variable, ops.where(syncs, new_slow, fast))
 
-    def finalize_variable_values(self, var_list):
-        self.inner_optimizer.finalize_variable_values(var_list)
-
     def get_config(self):
-        # Only these are arguments: the other optimizer arguments live in
-        # the inner optimizer's config.
         return {
-            "name": self.name,
-            "inner_optimizer": keras.optimizers.serialize(self.inner_optimizer),
+            **super().get_config(),
             "sync_period": self.sync_period,
             "slow_step_size": self.slow_step_size,
         }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        inner = keras.optimizers.deserialize(
-            config.pop("inner_optimizer"), custom_objects=custom_objects
-        )
-        return cls(inner, **config)

@@ -78,7 +78,7 @@ def _check_pairs(optimizers_and_layers):
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class MultiOptimizer(keras.optimizers.Optimizer):
+class MultiOptimizer(_wrapping.WrapperOptimizer):
     """Trains each group of layers with its own optimizer.
 
     Discriminative fine-tuning (Howard and Ruder, 2018) trains the layers
@@ -125,12 +125,9 @@ class MultiOptimizer(keras.optimizers.Optimizer):
     """
 
     def __init__(self, optimizers_and_layers, name="multi_optimizer", **kwargs):
-        if kwargs:
-            raise ValueError(
-                "MultiOptimizer takes its optimizer arguments from the "
-                "optimizers it holds; set them there. Received: "
-                + ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-            )
+        _wrapping.refuse_optimizer_arguments(
+            "MultiOptimizer", "the optimizers it holds", kwargs
+        )
         optimizers, groups, owner = _check_pairs(optimizers_and_layers)
         super().__init__(learning_rate=0.0, name=name)
         self.optimizers = optimizers
@@ -177,37 +174,12 @@ class MultiOptimizer(keras.optimizers.Optimizer):
     def _group(self, index, variables):
         return [v for v in variables if self._group_of[v.path] == index]
 
-    @property
-    def variables(self):
-        """MultiOptimizer's own variables, then each optimizer's."""
-        own = super().variables
-        return own + [v for opt in self.optimizers for v in opt.variables]
-
-    def save_own_variables(self, store):
-        """Saves only MultiOptimizer's own variables (see `variables`)."""
-        _wrapping.save_own_variables(super().variables, store)
-
-    def load_own_variables(self, store):
-        """Loads MultiOptimizer's own variables (see `save_own_variables`)."""
-        _wrapping.load_own_variables(self.name, super().variables, store)
+    def _wrapped_optimizers(self):
+        return self.optimizers
 
     def apply(self, grads, trainable_variables=None):
         """Applies each group's gradients with the group's optimizer."""
-        if trainable_variables is None:
-            if not self.built:
-                raise ValueError(
-                    "MultiOptimizer: pass `trainable_variables` on the first "
-                    "call, or call `build(trainable_variables)` first."
-                )
-            trainable_variables = self._trainable_variables
-        trainable_variables = list(trainable_variables)
-        if not self.built:
-            self.build(trainable_variables)
-        pairs = [
-            (g, v)
-            for g, v in zip(grads, trainable_variables, strict=True)
-            if g is not None
-        ]
+        pairs = self._gradient_pairs(grads, trainable_variables)
         for index, optimizer in enumerate(self.optimizers):
             group = [
                 (g, v) for g, v in pairs if self._group_of[v.path] == index

@@ -29,7 +29,7 @@ def _check_inner_optimizer(inner_optimizer):
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class SWA(keras.optimizers.Optimizer):
+class SWA(_wrapping.InnerOptimizerWrapper):
     """Wraps an optimizer with stochastic weight averaging (Izmailov et al.).
 
     The inner optimizer trains the model as usual; SWA keeps the running
@@ -90,20 +90,14 @@ class SWA(keras.optimizers.Optimizer):
         if isinstance(inner_optimizer, dict):
             inner_optimizer = keras.optimizers.deserialize(inner_optimizer)
         _check_inner_optimizer(inner_optimizer)
-        if kwargs:
-            raise ValueError(
-                "SWA takes its optimizer arguments from `inner_optimizer`; "
-                "set them there. Received: "
-                + ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-            )
+        _wrapping.refuse_optimizer_arguments("SWA", "`inner_optimizer`", kwargs)
         start_averaging = _validation.positive_int(
             "start_averaging", start_averaging, minimum=0
         )
         average_period = _validation.positive_int(
             "average_period", average_period
         )
-        super().__init__(learning_rate=0.0, name=name)
-        self.inner_optimizer = inner_optimizer
+        super().__init__(inner_optimizer, name=name)
         self.start_averaging = start_averaging
         self.average_period = average_period
 
@@ -111,48 +105,12 @@ class SWA(keras.optimizers.Optimizer):
         """Builds the inner optimizer and one average per variable."""
         if self.built:
             return
-        self.inner_optimizer.build(var_list)
         super().build(var_list)
         self._averages = self.add_optimizer_variables(var_list, "average")
 
-    @property
-    def variables(self):
-        """SWA's own variables (step, averages), then the inner optimizer's."""
-        return super().variables + self.inner_optimizer.variables
-
-    def save_own_variables(self, store):
-        """Saves SWA's own variables; the inner optimizer saves its own."""
-        _wrapping.save_own_variables(super().variables, store)
-
-    def load_own_variables(self, store):
-        """Loads SWA's own variables (see `save_own_variables`)."""
-        _wrapping.load_own_variables(self.name, super().variables, store)
-
-    @property
-    def learning_rate(self):
-        return self.inner_optimizer.learning_rate
-
-    @learning_rate.setter
-    def learning_rate(self, learning_rate):
-        self.inner_optimizer.learning_rate = learning_rate
-
     def apply(self, grads, trainable_variables=None):
         """The inner optimizer's step, then the averages' update."""
-        if trainable_variables is None:
-            if not self.built:
-                raise ValueError(
-                    "SWA: pass `trainable_variables` on the first call, or "
-                    "call `build(trainable_variables)` first."
-                )
-            trainable_variables = self._trainable_variables
-        trainable_variables = list(trainable_variables)
-        if not self.built:
-            self.build(trainable_variables)
-        pairs = [
-            (g, v)
-            for g, v in zip(grads, trainable_variables, strict=True)
-            if g is not None
-        ]
+        pairs = self._gradient_pairs(grads, trainable_variables)
         if pairs:
             grads, variables = (list(x) for x in zip(*pairs))
             self.inner_optimizer.apply(grads, variables)
@@ -197,25 +155,12 @@ class SWA(keras.optimizers.Optimizer):
             average = self._averages[self._get_variable_index(variable)]
             variable.assign(average)
 
-    def finalize_variable_values(self, var_list):
-        self.inner_optimizer.finalize_variable_values(var_list)
-
     def get_config(self):
-        # The other optimizer arguments live in the inner optimizer's config.
         return {
-            "name": self.name,
-            "inner_optimizer": keras.optimizers.serialize(self.inner_optimizer),
+            **super().get_config(),
             "start_averaging": self.start_averaging,
             "average_period": self.average_period,
         }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        config = dict(config)
-        inner = keras.optimizers.deserialize(
-            config.pop("inner_optimizer"), custom_objects=custom_objects
-        )
-        return cls(inner, **config)
 
 
 def _batches(data, batch_size):
