@@ -4,12 +4,11 @@ import keras
 from keras import ops
 
 from keras_dlparts import _validation
-from keras_dlparts.metrics.confusion import class_indices
-from keras_dlparts.metrics.confusion import confusion_matrix
+from keras_dlparts.metrics.confusion import ConfusionMatrixMetric
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class CohenKappa(keras.metrics.Metric):
+class CohenKappa(ConfusionMatrixMetric):
     """Cohen's kappa (Cohen, 1960): agreement between two raters.
 
     Accumulates the weighted confusion matrix `C` (rows: `y_true`, columns:
@@ -67,33 +66,13 @@ class CohenKappa(keras.metrics.Metric):
         name="cohen_kappa",
         dtype=None,
     ):
-        super().__init__(name=name, dtype=dtype)
-        self.num_classes = _validation.positive_int(
-            "num_classes", num_classes, minimum=2
-        )
+        super().__init__(num_classes, sparse_labels, name=name, dtype=dtype)
         self.weightage = _validation.one_of(
             "weightage", weightage, (None, "linear", "quadratic")
         )
-        self.sparse_labels = _validation.boolean("sparse_labels", sparse_labels)
-        self.confusion = self.add_variable(
-            (self.num_classes, self.num_classes),
-            "zeros",
-            "float32",
-            name="confusion",
-        )
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        true, pred = class_indices(
-            y_true, y_pred, self.num_classes, self.sparse_labels
-        )
-        self.confusion.assign_add(
-            confusion_matrix(true, pred, self.num_classes, sample_weight)
-        )
 
     def result(self):
-        confusion = ops.convert_to_tensor(self.confusion)
-        total = ops.sum(confusion)
-        observed = confusion / ops.maximum(total, 1e-30)
+        total, observed = self._confusion_shares()
         expected = ops.outer(ops.sum(observed, axis=1), ops.sum(observed, 0))
         index = ops.arange(self.num_classes, dtype="float32")
         distance = ops.abs(index[:, None] - index[None, :])
@@ -108,13 +87,12 @@ class CohenKappa(keras.metrics.Metric):
         kappa = ops.where((total > 0) & (chance > 0), kappa, 0.0)
         return ops.cast(kappa, self.dtype)
 
-    def reset_state(self):
-        self.confusion.assign(ops.zeros(self.confusion.shape, "float32"))
-
     def get_config(self):
+        config = super().get_config()
+        # The key order of the configs written before this base class.
+        sparse_labels = config.pop("sparse_labels")
         return {
-            **super().get_config(),
-            "num_classes": self.num_classes,
+            **config,
             "weightage": self.weightage,
-            "sparse_labels": self.sparse_labels,
+            "sparse_labels": sparse_labels,
         }

@@ -1,6 +1,7 @@
 """Class labels and a weighted confusion matrix from a batch (keras.ops).
 
-Shared by `CohenKappa` and `MatthewsCorrelationCoefficient`. Labels come as
+`ConfusionMatrixMetric`, the base of `CohenKappa` and
+`MatthewsCorrelationCoefficient`, accumulates them. Labels come as
 integer labels `(batch,)` or `(batch, 1)` (`sparse_labels=True`) or one-hot
 rows `(batch, num_classes)`; predictions as scores `(batch, num_classes)`
 (their argmax is taken) or as values `(batch,)` / `(batch, 1)`, which are
@@ -8,6 +9,7 @@ rounded and clipped into `[0, num_classes - 1]` (labels, regression outputs
 and, for two classes, probabilities thresholded at 0.5).
 """
 
+import keras
 from keras import ops
 
 from keras_dlparts import _validation
@@ -83,3 +85,51 @@ def confusion_matrix(true, pred, num_classes, sample_weight=None):
         weight = ops.cast(ops.reshape(sample_weight, (-1, 1)), "float32")
         true_hot = true_hot * weight
     return ops.matmul(ops.transpose(true_hot), pred_hot)
+
+
+class ConfusionMatrixMetric(keras.metrics.Metric):
+    """Base of the metrics computed from the accumulated confusion matrix.
+
+    `update_state(y_true, y_pred, sample_weight=None)` adds the batch's
+    weighted confusion matrix to the `confusion` variable (see
+    `class_indices` and `confusion_matrix`); subclasses compute `result()`
+    from `_confusion_shares()`.
+    """
+
+    def __init__(self, num_classes, sparse_labels, name, dtype):
+        super().__init__(name=name, dtype=dtype)
+        self.num_classes = _validation.positive_int(
+            "num_classes", num_classes, minimum=2
+        )
+        self.sparse_labels = _validation.boolean("sparse_labels", sparse_labels)
+        self.confusion = self.add_variable(
+            (self.num_classes, self.num_classes),
+            "zeros",
+            "float32",
+            name="confusion",
+        )
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        true, pred = class_indices(
+            y_true, y_pred, self.num_classes, self.sparse_labels
+        )
+        self.confusion.assign_add(
+            confusion_matrix(true, pred, self.num_classes, sample_weight)
+        )
+
+    def _confusion_shares(self):
+        """`(total, shares)`: the confusion matrix's sum, and the matrix
+        divided by it (zeros while it is empty)."""
+        confusion = ops.convert_to_tensor(self.confusion)
+        total = ops.sum(confusion)
+        return total, confusion / ops.maximum(total, 1e-30)
+
+    def reset_state(self):
+        self.confusion.assign(ops.zeros(self.confusion.shape, "float32"))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "num_classes": self.num_classes,
+            "sparse_labels": self.sparse_labels,
+        }

@@ -3,13 +3,11 @@
 import keras
 from keras import ops
 
-from keras_dlparts import _validation
-from keras_dlparts.metrics.confusion import class_indices
-from keras_dlparts.metrics.confusion import confusion_matrix
+from keras_dlparts.metrics.confusion import ConfusionMatrixMetric
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class MatthewsCorrelationCoefficient(keras.metrics.Metric):
+class MatthewsCorrelationCoefficient(ConfusionMatrixMetric):
     """Matthews correlation coefficient (Matthews, 1975), multi-class.
 
     Accumulates the weighted confusion matrix `C` (rows: `y_true`, columns:
@@ -63,44 +61,14 @@ class MatthewsCorrelationCoefficient(keras.metrics.Metric):
         name="matthews_correlation_coefficient",
         dtype=None,
     ):
-        super().__init__(name=name, dtype=dtype)
-        self.num_classes = _validation.positive_int(
-            "num_classes", num_classes, minimum=2
-        )
-        self.sparse_labels = _validation.boolean("sparse_labels", sparse_labels)
-        self.confusion = self.add_variable(
-            (self.num_classes, self.num_classes),
-            "zeros",
-            "float32",
-            name="confusion",
-        )
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        true, pred = class_indices(
-            y_true, y_pred, self.num_classes, self.sparse_labels
-        )
-        self.confusion.assign_add(
-            confusion_matrix(true, pred, self.num_classes, sample_weight)
-        )
+        super().__init__(num_classes, sparse_labels, name=name, dtype=dtype)
 
     def result(self):
-        confusion = ops.convert_to_tensor(self.confusion)
-        total = ops.sum(confusion)
         # The formula divided by s^2: fractions keep float32 sums small.
-        share = confusion / ops.maximum(total, 1e-30)
+        total, share = self._confusion_shares()
         true, pred = ops.sum(share, axis=1), ops.sum(share, axis=0)
         covariance = ops.trace(share) - ops.sum(true * pred)
         spread = (1.0 - ops.sum(pred * pred)) * (1.0 - ops.sum(true * true))
         mcc = covariance / ops.sqrt(ops.maximum(spread, 1e-30))
         mcc = ops.where((total > 0) & (spread > 0), mcc, 0.0)
         return ops.cast(ops.clip(mcc, -1.0, 1.0), self.dtype)
-
-    def reset_state(self):
-        self.confusion.assign(ops.zeros(self.confusion.shape, "float32"))
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "num_classes": self.num_classes,
-            "sparse_labels": self.sparse_labels,
-        }
