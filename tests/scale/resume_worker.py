@@ -1,18 +1,21 @@
-"""A training process for the resume-every-model test (run as a subprocess).
+"""Killed training processes for the resume-every-model test.
 
-`--model NAME` trains one model class of `keras_dlparts.models` (small
-shapes, `shuffle=False`) for EPOCHS epochs with
-`keras.callbacks.BackupAndRestore`. With `--kill-epoch E --kill-batch B`
-it SIGKILLs itself in the middle of epoch E, as a crash would. Otherwise
-it finishes (resuming from the backup if there is one), saves every
-variable of the model and its optimizer(s) to `--out`, then trains a fresh
-model for EPOCHS epochs without interruption in the same process and saves
-its variables to `--reference`. Each finished epoch is appended to `--log`.
+`python resume_worker.py` imports Keras and the models once, then serves
+requests, one JSON line each on stdin: {"model", "backup_dir", "log",
+"kill_epoch", "kill_batch"}. For each it forks a fresh process that trains
+that model class of `keras_dlparts.models` (small shapes, `shuffle=False`)
+for EPOCHS epochs with `keras.callbacks.BackupAndRestore` and SIGKILLs
+itself in the middle of epoch `kill_epoch`, as a crash would; it answers
+{"returncode": ...} (minus the signal number for a killed process, as
+`subprocess` reports it). Each finished epoch is appended to `log`. The
+parent only imports: it runs no op, so each forked process starts as a
+new one would, without paying for Python, Keras and the backend again.
 """
 
-import argparse
+import json
 import os
 import sys
+import traceback
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -213,24 +216,37 @@ def train(name, callbacks):
     return state(model)
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--model", required=True, choices=sorted(MODELS))
-    parser.add_argument("--backup-dir", required=True)
-    parser.add_argument("--log", required=True)
-    parser.add_argument("--out")
-    parser.add_argument("--reference")
-    parser.add_argument("--kill-epoch", type=int, default=-1)
-    parser.add_argument("--kill-batch", type=int, default=-1)
-    args = parser.parse_args()
+def _killed_run(request):
+    """The forked process: train until the kill (stdout is the protocol's,
+    so its output goes to stderr)."""
+    os.dup2(2, 1)
+    try:
+        train(
+            request["model"],
+            [
+                keras.callbacks.BackupAndRestore(request["backup_dir"]),
+                EpochLog(request["log"]),
+                KillMidEpoch(request["kill_epoch"], request["kill_batch"]),
+            ],
+        )
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
+    os._exit(0)  # the kill point was never reached
 
-    callbacks = [
-        keras.callbacks.BackupAndRestore(args.backup_dir),
-        EpochLog(args.log),
-        KillMidEpoch(args.kill_epoch, args.kill_batch),
-    ]
-    np.savez(args.out, **train(args.model, callbacks))
-    np.savez(args.reference, **train(args.model, []))
+
+def main():
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            _killed_run(request)
+        _, status = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(status):
+            returncode = -os.WTERMSIG(status)
+        else:
+            returncode = os.WEXITSTATUS(status)
+        print(json.dumps({"returncode": returncode}), flush=True)
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@ and resumed with `keras.callbacks.BackupAndRestore`, ends bit-identical to
 an uninterrupted run: weights, optimizer state and random seed states."""
 
 import inspect
+import json
 import pathlib
+import select
 import signal
 import subprocess
 import sys
@@ -115,39 +117,53 @@ def test_a_file_with_other_seed_states_is_refused(tmp_path):
         other.load_weights(path)
 
 
-def run_worker(name, tmp_path, **kill):
-    args = [
-        sys.executable,
-        str(WORKER),
-        "--model",
-        name,
-        "--backup-dir",
-        str(tmp_path / "backup"),
-    ]
-    args += ["--log", str(tmp_path / "epochs.log")]
-    args += [
-        "--out",
-        str(tmp_path / "resumed.npz"),
-        "--reference",
-        str(tmp_path / "reference.npz"),
-    ]
-    for key, value in kill.items():
-        args += [f"--{key.replace('_', '-')}", str(value)]
-    return subprocess.run(args, capture_output=True, text=True, timeout=300)
+@pytest.fixture(scope="module")
+def kill_run(tmp_path_factory):
+    """`kill_run(name, tmp_path) -> (returncode, stderr)`: a process that
+    trains `name` with BackupAndRestore into tmp_path / "backup" dies by
+    SIGKILL mid-epoch. One worker imports Keras for all of them and forks
+    each from that import (see resume_worker.py)."""
+    stderr = tmp_path_factory.mktemp("resume_worker") / "stderr.txt"
+    with open(stderr, "w") as err:
+        worker = subprocess.Popen(
+            [sys.executable, str(WORKER)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+
+    def run(name, tmp_path):
+        request = {
+            "model": name,
+            "backup_dir": str(tmp_path / "backup"),
+            "log": str(tmp_path / "epochs.log"),
+            "kill_epoch": KILL_EPOCH,
+            "kill_batch": KILL_BATCH,
+        }
+        worker.stdin.write(json.dumps(request) + "\n")
+        worker.stdin.flush()
+        ready, _, _ = select.select([worker.stdout], [], [], 300)
+        reply = worker.stdout.readline() if ready else ""
+        tail = stderr.read_text()[-3000:]
+        assert reply, f"no answer from the worker: {tail}"
+        return json.loads(reply)["returncode"], tail
+
+    yield run
+    worker.stdin.close()
+    worker.wait(timeout=60)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(MODELS))
-def test_sigkill_then_resume_is_bit_identical(name, tmp_path):
-    killed = run_worker(
-        name, tmp_path, kill_epoch=KILL_EPOCH, kill_batch=KILL_BATCH
-    )
-    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+def test_sigkill_then_resume_is_bit_identical(name, tmp_path, kill_run):
+    returncode, stderr = kill_run(name, tmp_path)
+    assert returncode == -signal.SIGKILL, stderr
     assert (tmp_path / "backup" / "latest.weights.h5").exists()
 
     # The resumed run and the uninterrupted reference run in this process
-    # (a process that never trained this model), as the worker would: a
-    # second worker would only add a Python, Keras and backend start.
+    # (a process that never trained this model): a second worker would only
+    # add a Python, Keras and backend start.
     got = train(
         name,
         [
