@@ -1,4 +1,5 @@
-"""A training process for the fault-tolerance test (run as a subprocess).
+"""A training process for the fault-tolerance test (run as a subprocess;
+the test resumes it in its own process with `train`).
 
 Trains a digits classifier built from keras_dlparts parts for EPOCHS epochs
 with `keras.callbacks.BackupAndRestore`. With `--kill-epoch E --kill-batch B`
@@ -43,14 +44,9 @@ class EpochLog(keras.callbacks.Callback):
             f.write(f"{epoch} {logs['loss']:.6f}\n")
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--backup-dir", required=True)
-    parser.add_argument("--log", required=True)
-    parser.add_argument("--kill-epoch", type=int, default=-1)
-    parser.add_argument("--kill-batch", type=int, default=-1)
-    args = parser.parse_args()
-
+def train(backup_dir, log, kill_epoch=-1, kill_batch=-1):
+    """EPOCHS epochs of a digits MLP with `BackupAndRestore` (resuming from
+    `backup_dir` if it holds a backup), killed mid-epoch `kill_epoch`."""
     keras.utils.set_random_seed(0)
     (x, y), _ = load_digits(as_images=False)
     model = build_mlp(
@@ -58,11 +54,9 @@ def main():
     )
     model.compile(keras.optimizers.SGD(0.05), "sparse_categorical_crossentropy")
     callbacks = [
-        keras.callbacks.BackupAndRestore(
-            args.backup_dir, double_checkpoint=True
-        ),
-        EpochLog(args.log),
-        KillMidEpoch(args.kill_epoch, args.kill_batch),
+        keras.callbacks.BackupAndRestore(backup_dir, double_checkpoint=True),
+        EpochLog(log),
+        KillMidEpoch(kill_epoch, kill_batch),
     ]
     model.fit(
         x,
@@ -73,6 +67,16 @@ def main():
         callbacks=callbacks,
         verbose=0,
     )
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backup-dir", required=True)
+    parser.add_argument("--log", required=True)
+    parser.add_argument("--kill-epoch", type=int, default=-1)
+    parser.add_argument("--kill-batch", type=int, default=-1)
+    args = parser.parse_args()
+    train(args.backup_dir, args.log, args.kill_epoch, args.kill_batch)
 
 
 if __name__ == "__main__":
