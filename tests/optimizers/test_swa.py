@@ -120,6 +120,30 @@ def test_learning_rate_is_the_inner_one():
     assert float(opt.inner_optimizer.learning_rate) == 0.25
 
 
+def test_loads_only_a_store_of_its_own_variables():
+    optimizer = SWA(keras.optimizers.Adam(0.1))
+    w = keras.Variable([1.0, 2.0])
+    optimizer.apply([keras.ops.convert_to_tensor([1.0, -1.0])], [w])
+    before = [v.numpy() for v in optimizer.variables]
+    # Own then inner variables: only Lookahead loads that (older) layout.
+    store = {
+        str(i): np.zeros_like(v.numpy())
+        for i, v in enumerate(optimizer.variables)
+    }
+    with pytest.warns(UserWarning, match="Skipping variable loading"):
+        optimizer.load_own_variables(store)
+    for variable, value in zip(optimizer.variables, before, strict=True):
+        np.testing.assert_array_equal(variable.numpy(), value)
+    own = len(optimizer.variables) - len(optimizer.inner_optimizer.variables)
+    optimizer.load_own_variables({str(i): store[str(i)] for i in range(own)})
+    for variable in optimizer.variables[:own]:
+        assert not np.any(variable.numpy())
+    for variable, value in zip(
+        optimizer.variables[own:], before[own:], strict=True
+    ):
+        np.testing.assert_array_equal(variable.numpy(), value)
+
+
 def test_no_average_before_the_first_snapshot():
     opt = SWA(keras.optimizers.SGD(0.1), start_averaging=3)
     w = keras.Variable([1.0])
