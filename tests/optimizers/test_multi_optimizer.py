@@ -150,6 +150,22 @@ def test_a_variable_without_a_group_is_refused():
         model.fit(np.zeros((4, 8)), np.zeros((4, 1)), verbose=0)
 
 
+def test_apply_without_variables_once_built_and_none_gradients():
+    dense = keras.layers.Dense(1, name="d")
+    dense.build((None, 2))
+    opt = MultiOptimizer([(keras.optimizers.SGD(1.0), dense)])
+    kernel, bias = dense.trainable_variables
+    grads = [keras.ops.ones(kernel.shape), None]
+    with pytest.raises(ValueError, match="MultiOptimizer: pass `trainable"):
+        opt.apply(grads)
+    opt.build([kernel, bias])
+    start = kernel.numpy(), bias.numpy()
+    opt.apply(grads)  # the variables of `build`; no step for the bias
+    np.testing.assert_allclose(kernel.numpy(), start[0] - 1.0)
+    np.testing.assert_array_equal(bias.numpy(), start[1])
+    assert int(opt.iterations.numpy()) == 1
+
+
 @pytest.mark.parametrize(
     "pairs, error, match",
     [
