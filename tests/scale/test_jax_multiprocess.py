@@ -28,8 +28,11 @@ def start(out, *args):
         KERAS_BACKEND="jax",
         JAX_PLATFORMS="cpu",
         CUDA_VISIBLE_DEVICES="",
-        # One CPU device per process: the mesh spans the processes.
-        XLA_FLAGS="--xla_force_host_platform_device_count=1",
+        # One CPU device per process: the mesh spans the processes. XLA's
+        # backend optimisations off, as in the JAX test session: compiling
+        # dominates these few steps of a tiny model.
+        XLA_FLAGS="--xla_force_host_platform_device_count=1"
+        " --xla_backend_optimization_level=0",
     )
     return subprocess.Popen(
         [sys.executable, str(WORKER), "--out", str(out), *args],
