@@ -162,6 +162,29 @@ LAYER_CASES = {
         True,
     ),
     "Maxout": (lambda: layers.Maxout(3), (floats(4, 6),), {}, False),
+    "CRF": (lambda: layers.CRF(3), (floats(4, 5, 6),), {}, True),
+    "WeightNormalization": (
+        lambda: layers.WeightNormalization(keras.layers.Dense(3)),
+        (floats(4, 6),),
+        {},
+        True,
+    ),
+    "WeightNormalization_conv": (
+        lambda: layers.WeightNormalization(
+            keras.layers.Conv2D(2, 3, padding="same"), data_init=False
+        ),
+        (floats(4, 5, 5, 2),),
+        {},
+        True,
+    ),
+    "MultiHeadAttention_memory_efficient": (
+        lambda: layers.MultiHeadAttention(
+            2, 4, memory_efficient=True, query_chunk_size=2, key_chunk_size=3
+        ),
+        (floats(4, 5, 6), floats(4, 7, 6)),
+        {"use_causal_mask": True},
+        True,
+    ),
     "RBF": (lambda: layers.RBF(5, gamma=0.5), (floats(4, 3),), {}, True),
     "SelfOrganizingMap": (
         lambda: layers.SelfOrganizingMap((3, 4)),
@@ -239,6 +262,7 @@ LAYER_CASES = {
 }
 
 A, B, C = floats(2, 5, 4), floats(2, 6, 4), floats(2, 6, 3)
+TAGS, CHAIN = RNG.integers(0, 4, size=(2, 5)), floats(4, 4)  # a CRF, 4 tags
 OP_CASES = {
     "sinusoidal_positional_encoding": lambda: (
         ops.sinusoidal_positional_encoding(6, 8)
@@ -253,6 +277,20 @@ OP_CASES = {
     "cosine_similarity": lambda: ops.cosine_similarity(A[0], B[1, :5]),
     "pairwise_squared_distance": lambda: ops.pairwise_squared_distance(
         A[0], B[0]
+    ),
+    "memory_efficient_attention": lambda: ops.memory_efficient_attention(
+        A[:, :, None],
+        B[:, :, None],
+        C[:, :, None],
+        is_causal=True,
+        query_chunk_size=2,
+        key_chunk_size=4,
+    ),
+    "crf_log_likelihood": lambda: ops.crf_log_likelihood(
+        A, TAGS, np.array([5, 3]), CHAIN
+    ),
+    "viterbi_decode": lambda: ops.viterbi_decode(
+        A, CHAIN, np.arange(5)[None] < np.array([[5], [3]])
     ),
 }
 
@@ -292,6 +330,11 @@ LOSS_CASES = {
         lambda: losses.RobustLoss(alpha=2 - 1e-6),
         Y_TRUE,
         Y_PRED,
+    ),
+    "CRFLoss": (
+        lambda: losses.CRFLoss(),
+        RNG.integers(0, 3, size=(2, 4)),
+        floats(2, 4, 3, 3),
     ),
     "RobustLoss_welsch": (
         lambda: losses.RobustLoss(alpha=-float("inf")),
@@ -405,6 +448,28 @@ OPTIMIZER_CASES = {
             keras.optimizers.SGD(0.1, momentum=0.9), sync_period=2
         ),
         5,
+    ),
+    "Yogi": (lambda: optimizers.Yogi(learning_rate=0.05), 4),
+    "NovoGrad": (
+        lambda: optimizers.NovoGrad(learning_rate=0.05, weight_decay=0.01),
+        4,
+    ),
+    "LazyAdam": (lambda: optimizers.LazyAdam(learning_rate=0.05), 4),
+    "SWA": (
+        lambda: optimizers.SWA(
+            keras.optimizers.SGD(0.1), start_averaging=1, average_period=2
+        ),
+        5,
+    ),
+    # MultiOptimizer groups layers: it gets the layers holding the variables.
+    "MultiOptimizer": (
+        lambda holders: optimizers.MultiOptimizer(
+            [
+                (keras.optimizers.SGD(0.1), holders[:1]),
+                (optimizers.RAdam(0.01), holders[1:]),
+            ]
+        ),
+        4,
     ),
     "Lookahead_radam": (
         lambda: optimizers.Lookahead(
@@ -522,10 +587,22 @@ def metric_result(name):
     return to_numpy(compiled(metric.stateless_result)(state))
 
 
+class _Holder(keras.layers.Layer):
+    """A layer holding one variable (MultiOptimizer groups layers)."""
+
+    def __init__(self, value):
+        super().__init__()
+        self.value = self.add_weight(
+            shape=value.shape, initializer=keras.initializers.Constant(value)
+        )
+
+
 def optimizer_variables(name):
     factory, steps = OPTIMIZER_CASES[name]
-    optimizer = factory()
-    variables = [keras.Variable(v) for v in OPTIMIZER_START]
+    holders = [_Holder(v) for v in OPTIMIZER_START]
+    takes_layers = inspect.signature(factory).parameters
+    optimizer = factory(holders) if takes_layers else factory()
+    variables = [holder.value for holder in holders]
     for grads in optimizer_gradients(steps):
         optimizer.apply(
             [keras.ops.convert_to_tensor(g) for g in grads], variables
