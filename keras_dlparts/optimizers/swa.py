@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_dlparts import _validation
+from keras_dlparts.callbacks.pruning import inner_layers
 from keras_dlparts.optimizers import _wrapping
 
 
@@ -220,10 +221,9 @@ def update_batch_norm_statistics(model, data, batch_size=32, steps=None):
             "Argument `model` must be built (called once, or made with a "
             f"`keras.Input`). Received: model={model.name!r}, not built"
         )
-    # Keras has no public list of a layer's nested sublayers.
     layers = [
         layer
-        for layer in model._flatten_layers(include_self=True, recursive=True)
+        for layer in [model, *inner_layers(model)]
         if isinstance(layer, keras.layers.BatchNormalization)
     ]
     if isinstance(data, (str, bytes)) or not (

@@ -235,12 +235,8 @@ def test_bad_inner_optimizer():
 
 def test_keras_private_api_swa_relies_on():
     # SWA runs its averaging through the backend's per-variable update
-    # (tf.distribute's cross-replica update on TensorFlow), and the batch
-    # norm refresh finds nested layers: neither has a public equivalent.
+    # (tf.distribute's cross-replica update on TensorFlow), which has no
+    # public equivalent.
     assert callable(
         getattr(keras.optimizers.Optimizer, "_backend_update_step", None)
     ), "Keras lost `Optimizer._backend_update_step`, which SWA.apply calls"
-    assert callable(getattr(keras.layers.Layer, "_flatten_layers", None)), (
-        "Keras lost `Layer._flatten_layers`, which "
-        "update_batch_norm_statistics uses to find nested BatchNormalization"
-    )
