@@ -20,6 +20,7 @@ from keras_dlparts import metrics
 from keras_dlparts import models
 from keras_dlparts import ops
 from keras_dlparts import optimizers
+from keras_dlparts import retrieval
 
 _LAZY_SUBPACKAGES = ("data", "tuning")
 
@@ -33,6 +34,7 @@ __all__ = [
     "models",
     "ops",
     "optimizers",
+    "retrieval",
     "tuning",
 ]
 

@@ -22,6 +22,7 @@ SUBPACKAGES = (
     "callbacks",
     "metrics",
     "models",
+    "retrieval",
     "testing",
 )
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

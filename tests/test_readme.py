@@ -20,6 +20,7 @@ FOLDERS = [
     "callbacks",
     "metrics",
     "models",
+    "retrieval",
     "data",
 ]
 

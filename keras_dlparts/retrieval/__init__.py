@@ -1,0 +1,3 @@
+"""keras_dlparts.retrieval: public names of this folder."""
+
+from keras_dlparts.retrieval.search import top_k_neighbors

@@ -1,0 +1,28 @@
+"""Fuzz table: keras_dlparts.retrieval."""
+
+import numpy as np
+from fuzz.cases import CHOICE
+from fuzz.cases import POSITIVE_INT
+from fuzz.cases import Entry
+
+from keras_dlparts import retrieval
+
+rng = np.random.default_rng(0)
+QUERIES = rng.normal(size=(4, 3)).astype("float32")
+REFERENCES = rng.normal(size=(6, 3)).astype("float32")
+
+TABLE = {
+    "retrieval.top_k_neighbors": Entry(
+        retrieval.top_k_neighbors,
+        args={"queries": QUERIES, "references": REFERENCES, "k": 2},
+        bad={
+            "k": POSITIVE_INT + (7,),
+            "metric": CHOICE,
+            "query_chunk_size": POSITIVE_INT,
+            "reference_chunk_size": POSITIVE_INT,
+        },
+        tensors=("queries", "references"),
+        batch_free=("references",),
+        bad_calls=[("references", {"references": REFERENCES[:, :2]})],
+    ),
+}
