@@ -1,5 +1,6 @@
 """keras_dlparts.layers: public names of this folder."""
 
+from keras_dlparts.layers.angular_margin import AngularMarginHead
 from keras_dlparts.layers.attention import MultiHeadAttention
 from keras_dlparts.layers.audio_augment import AddBackgroundNoise
 from keras_dlparts.layers.audio_augment import RandomGain

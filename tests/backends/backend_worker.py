@@ -161,6 +161,12 @@ LAYER_CASES = {
         {},
         True,
     ),
+    "AngularMarginHead": (
+        lambda: layers.AngularMarginHead(5, margin=0.3, scale=4.0),
+        (floats(4, 6), ids(4, high=5)),
+        {},
+        True,
+    ),
     "Maxout": (lambda: layers.Maxout(3), (floats(4, 6),), {}, False),
     "CRF": (lambda: layers.CRF(3), (floats(4, 5, 6),), {}, True),
     "WeightNormalization": (

@@ -78,6 +78,25 @@ TABLE = {
         },
         inputs={"inputs": X},
     ),
+    "layers.AngularMarginHead": Entry(
+        layers.AngularMarginHead,
+        args={"num_classes": 3, "margin": 0.5, "scale": 16.0},
+        bad={
+            "num_classes": POSITIVE_INT,
+            "margin": (-0.1, 2.0) + FINITE_NUMBER,
+            "scale": POSITIVE_NUMBER,
+            "variant": CHOICE,
+            "easy_margin": BOOLEAN,
+            "kernel_initializer": INITIALIZER,
+            "kernel_regularizer": OPTIONAL_KERAS,
+            "kernel_constraint": OPTIONAL_KERAS,
+        },
+        inputs={"inputs": X, "labels": np.array([0, 2, 1, 1], "int32")},
+        bad_calls=[
+            ("labels", {"labels": np.zeros((4, 2), "int32")}),
+            ("inputs", {"inputs": X[:, :, None]}),
+        ],
+    ),
     "layers.RBF": Entry(
         layers.RBF,
         args={
