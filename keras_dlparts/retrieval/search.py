@@ -148,20 +148,26 @@ def chunked_search(
     to it, so each step is compiled once). Returns `(distances, ids)`.
     """
     queries = ops.cast(ops.convert_to_tensor(queries), "float32")
-    num_queries = _static_size("queries", queries, 0)
+    # `None`: a batch of unknown size (inside a TensorFlow `predict`
+    # graph), searched as one block.
+    num_queries = _validation.static_shape(queries)[0]
     if num_queries == 0:
         return (
             ops.zeros((0, k), "float32"),
             ops.zeros((0, k), "int32"),
         )
-    query_rows = min(query_chunk_size, num_queries)
     reference_rows = min(reference_chunk_size, num_references)
-    prepared = _pad_rows(
-        prepare_queries(queries, metric),
-        -(-num_queries // query_rows) * query_rows,
-    )
-    starts = range(0, num_queries, query_rows)
-    blocks = [prepared[s : s + query_rows] for s in starts]
+    if num_queries is None:
+        query_rows = ops.shape(queries)[0]
+        blocks = [prepare_queries(queries, metric)]
+    else:
+        query_rows = min(query_chunk_size, num_queries)
+        prepared = _pad_rows(
+            prepare_queries(queries, metric),
+            -(-num_queries // query_rows) * query_rows,
+        )
+        starts = range(0, num_queries, query_rows)
+        blocks = [prepared[s : s + query_rows] for s in starts]
     best = [
         (
             ops.full((query_rows, k), float("-inf"), "float32"),
@@ -204,7 +210,8 @@ def top_k_neighbors(
     `query_chunk_size * reference_chunk_size` floats besides the inputs.
     Each step is compiled once per chunk shape (the last chunks are padded
     to it); a NumPy `references` array is moved to the device one chunk at
-    a time. The numbers of queries and references must be known (static).
+    a time. The number of references must be known (static); queries of
+    unknown number (a batch in a TensorFlow graph) are scored in one block.
 
     Distances, smaller is nearer: `"cosine"` gives `1 - cos(q, r)` (each
     vector is normalised once; a zero vector has cosine 0 to all),
