@@ -5,5 +5,6 @@ from keras_dlparts.losses.contrastive import ContrastiveLoss
 from keras_dlparts.losses.crf import CRFLoss
 from keras_dlparts.losses.gan import GANDiscriminatorLoss
 from keras_dlparts.losses.gan import GANGeneratorLoss
+from keras_dlparts.losses.multi_similarity import MultiSimilarityLoss
 from keras_dlparts.losses.robust import RobustLoss
 from keras_dlparts.losses.triplet import TripletLoss

@@ -322,6 +322,11 @@ LOSS_CASES = {
         PAIR_LABELS,
         DISTANCES,
     ),
+    "MultiSimilarityLoss": (
+        lambda: losses.MultiSimilarityLoss(beta=10.0, epsilon=0.3),
+        LABELS,
+        EMBEDDINGS,
+    ),
     "RobustLoss": (
         lambda: losses.RobustLoss(alpha=0.5, scale=2.0),
         Y_TRUE,

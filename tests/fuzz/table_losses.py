@@ -2,6 +2,7 @@
 
 import numpy as np
 from fuzz.cases import CHOICE
+from fuzz.cases import FINITE_NUMBER
 from fuzz.cases import NAN
 from fuzz.cases import NON_NEGATIVE_NUMBER
 from fuzz.cases import POSITIVE_NUMBER
@@ -66,6 +67,22 @@ TABLE = {
             "y_pred": rng.normal(size=(4, 3, 2, 2)).astype("float32"),
         },
         bad_calls=[("y_pred", {"y_pred": np.ones((4, 3, 2), "float32")})],
+    ),
+    "losses.MultiSimilarityLoss": Entry(
+        losses.MultiSimilarityLoss,
+        args={"alpha": 2.0, "beta": 50.0, "base": 0.5, "epsilon": 0.1},
+        bad={
+            "alpha": POSITIVE_NUMBER,
+            "beta": POSITIVE_NUMBER,
+            "base": FINITE_NUMBER,
+            "epsilon": NON_NEGATIVE_NUMBER,
+            "reduction": REDUCTION,
+        },
+        inputs={"y_true": LABELS, "y_pred": EMBEDDINGS},
+        bad_calls=[
+            ("y_pred", {"y_pred": EMBEDDINGS[:, :, None]}),
+            ("y_true", {"y_true": np.ones((6, 2))}),
+        ],
     ),
     "losses.RobustLoss": Entry(
         losses.RobustLoss,
