@@ -3,6 +3,7 @@
 import numpy as np
 from fuzz.cases import CHOICE
 from fuzz.cases import POSITIVE_INT
+from fuzz.cases import SHAPE
 from fuzz.cases import Entry
 
 from keras_dlparts import retrieval
@@ -10,6 +11,7 @@ from keras_dlparts import retrieval
 rng = np.random.default_rng(0)
 QUERIES = rng.normal(size=(4, 3)).astype("float32")
 REFERENCES = rng.normal(size=(6, 3)).astype("float32")
+LABELS = np.array([0, 1, 0, 1])
 
 TABLE = {
     "retrieval.top_k_neighbors": Entry(
@@ -24,5 +26,16 @@ TABLE = {
         tensors=("queries", "references"),
         batch_free=("references",),
         bad_calls=[("references", {"references": REFERENCES[:, :2]})],
+    ),
+    "retrieval.evaluate_retrieval": Entry(
+        retrieval.evaluate_retrieval,
+        args={"query_embeddings": QUERIES, "query_labels": LABELS, "ks": (1,)},
+        bad={"ks": SHAPE + ((4,),), "metric": CHOICE},
+        tensors=("query_embeddings", "query_labels"),
+        bad_calls=[
+            ("query_labels", {"query_labels": LABELS + 0.5}),
+            ("query_labels", {"query_labels": np.array([0, 1, 2, 3])}),
+            ("reference_labels", {"reference_embeddings": REFERENCES}),
+        ],
     ),
 }
