@@ -1,6 +1,7 @@
 """keras_dlparts.data: input pipelines and the small datasets shipped."""
 
 from keras_dlparts.data.arrays import make_dataset
+from keras_dlparts.data.class_balanced import class_balanced_batches
 from keras_dlparts.data.digits import CAPTION_TEMPLATES
 from keras_dlparts.data.digits import DIGIT_NAMES
 from keras_dlparts.data.digits import digit_captions

@@ -46,6 +46,26 @@ TABLE = {
         },
         bad_calls=[("x", {"x": None}), ("y", {"y": "labels"})],
     ),
+    "data.class_balanced_batches": Entry(
+        data.class_balanced_batches,
+        args={"x": X, "y": Y, "classes_per_batch": 2, "examples_per_class": 2},
+        tensors=("x", "y"),
+        bad={
+            "classes_per_batch": POSITIVE_INT + (4,),  # Y has 3 classes
+            "examples_per_class": POSITIVE_INT,
+            "seed": SEED,
+            "repeat": BOOLEAN,
+            "replace": BOOLEAN,
+            "normalize": NORMALIZE,
+            "augment": AUGMENT,
+        },
+        bad_calls=[
+            ("x", {"x": None}),
+            ("y", {"y": Y + 0.5}),
+            ("y", {"y": "labels"}),
+            ("y", {"y": -Y - 1}),
+        ],
+    ),
     "data.load_tfds": Entry(
         load_tfds_on_mock_data,
         args={"name": "mnist", "batch_size": 4, "shuffle_buffer": 0},
