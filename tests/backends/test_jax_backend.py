@@ -30,7 +30,8 @@ pytest.importorskip(
 def run(backend, mode, directory):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     if backend == "jax":
-        # As the JAX test session does (conftest.py): compiling dominates.
+        # Compiling dominates these one-step checks of tiny parts: XLA's
+        # backend optimisations off (a JAX session's level 1 is kept).
         flags = env.get("XLA_FLAGS", "")
         if "xla_backend_optimization_level" not in flags:
             env["XLA_FLAGS"] = f"{flags} --xla_backend_optimization_level=0"

@@ -29,8 +29,8 @@ def start(out, *args):
         JAX_PLATFORMS="cpu",
         CUDA_VISIBLE_DEVICES="",
         # One CPU device per process: the mesh spans the processes. XLA's
-        # backend optimisations off, as in the JAX test session: compiling
-        # dominates these few steps of a tiny model.
+        # backend optimisations off: compiling dominates these few steps of
+        # a tiny dense model, which has no convolution to slow down.
         XLA_FLAGS="--xla_force_host_platform_device_count=1"
         " --xla_backend_optimization_level=0",
     )
