@@ -13,7 +13,25 @@ QUERIES = rng.normal(size=(4, 3)).astype("float32")
 REFERENCES = rng.normal(size=(6, 3)).astype("float32")
 LABELS = np.array([0, 1, 0, 1])
 
+
+def _search(index, queries):
+    index.add(REFERENCES, labels=[0, 1, 2, 0, 1, 2])
+    return index.search(queries, k=2)
+
+
 TABLE = {
+    "retrieval.NearestNeighborIndex": Entry(
+        retrieval.NearestNeighborIndex,
+        args={"metric": "euclidean"},
+        bad={
+            "metric": CHOICE,
+            "query_chunk_size": POSITIVE_INT,
+            "reference_chunk_size": POSITIVE_INT,
+        },
+        inputs={"queries": QUERIES},
+        call=_search,
+        bad_calls=[("queries", {"queries": QUERIES[:, :2]})],
+    ),
     "retrieval.top_k_neighbors": Entry(
         retrieval.top_k_neighbors,
         args={"queries": QUERIES, "references": REFERENCES, "k": 2},
