@@ -12,6 +12,7 @@ import tempfile
 
 import numpy as np
 from fuzz.cases import BOOLEAN
+from fuzz.cases import CHOICE
 from fuzz.cases import FRACTION
 from fuzz.cases import NAN
 from fuzz.cases import NON_NEGATIVE_INT
@@ -134,6 +135,23 @@ TABLE = {
             "initial_sparsity": FRACTION + (0.6,),
             "layer_names": ("dense", [3], [""]),
             "log_dir": OPTIONAL_DIRECTORY,
+        },
+        note="constructor only: a callback has no call of its own",
+    ),
+    "callbacks.RetrievalEvaluator": Entry(
+        callbacks.RetrievalEvaluator,
+        args={"query_data": (X, LABELS), "ks": (1,)},
+        bad={
+            "query_data": (None, (X,), (X, LABELS[:3]), (X, LABELS - 1)),
+            "reference_data": ((X,), (X, LABELS[:3]), "x"),
+            "ks": (0, (0,), (4,), "x", None),
+            "metric": CHOICE,
+            "every_n_epochs": POSITIVE_INT,
+            "log_dir": OPTIONAL_DIRECTORY,
+            "embedding_model": ("x", 3),
+            "layer_name": (3, ""),
+            "prefix": (None, 3),
+            "batch_size": POSITIVE_INT,
         },
         note="constructor only: a callback has no call of its own",
     ),
