@@ -151,6 +151,7 @@ class AngularMarginHead(keras.layers.Layer):
             initializer=self.kernel_initializer,
             regularizer=self.kernel_regularizer,
             constraint=self.kernel_constraint,
+            autocast=False,  # float32 centres under a mixed policy too
         )
 
     def call(self, inputs, labels=None):
