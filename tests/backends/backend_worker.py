@@ -342,6 +342,16 @@ LOSS_CASES = {
         Y_TRUE,
         Y_PRED,
     ),
+    "NTXentLoss": (
+        lambda: losses.NTXentLoss(temperature=0.3),
+        np.zeros(4),
+        EMBEDDINGS.reshape(4, 2, 4),
+    ),
+    "SupervisedContrastiveLoss": (
+        lambda: losses.SupervisedContrastiveLoss(temperature=0.2),
+        LABELS[:4],
+        EMBEDDINGS.reshape(4, 2, 4),
+    ),
     "CRFLoss": (
         lambda: losses.CRFLoss(),
         RNG.integers(0, 3, size=(2, 4)),

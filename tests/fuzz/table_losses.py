@@ -17,6 +17,7 @@ DISTANCES = np.array([0.2, 0.5, 1.5, 3.0], "float32")
 LABELS = np.array([0, 0, 1, 1, 2, 2])
 EMBEDDINGS = rng.normal(size=(6, 3)).astype("float32")
 TARGETS = rng.normal(size=(4, 3)).astype("float32")
+VIEWS = rng.normal(size=(6, 2, 3)).astype("float32")
 
 #: Keras checks `reduction` itself (None is a valid reduction).
 REDUCTION = ("no-such-choice", 3)
@@ -84,6 +85,16 @@ TABLE = {
             ("y_true", {"y_true": np.ones((6, 2))}),
         ],
     ),
+    "losses.NTXentLoss": Entry(
+        losses.NTXentLoss,
+        args={"temperature": 0.5},
+        bad={"temperature": POSITIVE_NUMBER, "reduction": REDUCTION},
+        inputs={"y_true": np.zeros(6, "float32"), "y_pred": VIEWS},
+        bad_calls=[
+            ("y_pred", {"y_pred": EMBEDDINGS}),
+            ("y_pred", {"y_pred": np.ones((6, 3, 3), "float32")}),
+        ],
+    ),
     "losses.RobustLoss": Entry(
         losses.RobustLoss,
         args={"alpha": 1.0, "scale": 1.0},
@@ -94,6 +105,16 @@ TABLE = {
         },
         inputs={"y_true": TARGETS, "y_pred": TARGETS + 0.5},
         bad_calls=[("y_pred", {"y_pred": np.ones((4, 2), "float32")})],
+    ),
+    "losses.SupervisedContrastiveLoss": Entry(
+        losses.SupervisedContrastiveLoss,
+        args={"temperature": 0.1},
+        bad={"temperature": POSITIVE_NUMBER, "reduction": REDUCTION},
+        inputs={"y_true": LABELS, "y_pred": VIEWS},
+        bad_calls=[
+            ("y_pred", {"y_pred": VIEWS[..., None]}),
+            ("y_true", {"y_true": np.ones((6, 2))}),
+        ],
     ),
     "losses.TripletLoss": Entry(
         losses.TripletLoss,
