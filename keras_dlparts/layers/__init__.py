@@ -17,6 +17,8 @@ from keras_dlparts.layers.noise import SaltAndPepperNoise
 from keras_dlparts.layers.patches import ClassToken
 from keras_dlparts.layers.patches import PatchEmbedding
 from keras_dlparts.layers.perceptron import Perceptron
+from keras_dlparts.layers.pixel_shuffle import PixelShuffle
+from keras_dlparts.layers.pixel_shuffle import PixelUnshuffle
 from keras_dlparts.layers.positional import LearnedPositionalEmbedding
 from keras_dlparts.layers.positional import SinusoidalPositionalEncoding
 from keras_dlparts.layers.positional import TokenAndPositionEmbedding

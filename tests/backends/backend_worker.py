@@ -168,6 +168,18 @@ LAYER_CASES = {
         True,
     ),
     "Maxout": (lambda: layers.Maxout(3), (floats(4, 6),), {}, False),
+    "PixelShuffle": (
+        lambda: layers.PixelShuffle(2),
+        (floats(2, 3, 4, 8),),
+        {},
+        False,
+    ),
+    "PixelUnshuffle_channels_first": (
+        lambda: layers.PixelUnshuffle(2, "channels_first"),
+        (floats(2, 3, 4, 6),),
+        {},
+        False,
+    ),
     "CRF": (lambda: layers.CRF(3), (floats(4, 5, 6),), {}, True),
     "WeightNormalization": (
         lambda: layers.WeightNormalization(keras.layers.Dense(3)),

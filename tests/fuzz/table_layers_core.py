@@ -195,6 +195,30 @@ TABLE = {
         },
         inputs={"inputs": X},
     ),
+    "layers.PixelShuffle": Entry(
+        layers.PixelShuffle,
+        args={"upscale_factor": 2, "data_format": "channels_last"},
+        bad={
+            "upscale_factor": POSITIVE_INT,
+            "data_format": tuple(v for v in CHOICE if v is not None),
+        },
+        inputs={"inputs": np.ones((2, 3, 3, 8), "float32")},
+        bad_calls=[
+            ("upscale_factor", {"inputs": np.ones((2, 3, 3, 6), "float32")})
+        ],
+    ),
+    "layers.PixelUnshuffle": Entry(
+        layers.PixelUnshuffle,
+        args={"upscale_factor": 2, "data_format": "channels_last"},
+        bad={
+            "upscale_factor": POSITIVE_INT,
+            "data_format": tuple(v for v in CHOICE if v is not None),
+        },
+        inputs={"inputs": np.ones((2, 4, 6, 3), "float32")},
+        bad_calls=[
+            ("upscale_factor", {"inputs": np.ones((2, 4, 5, 3), "float32")})
+        ],
+    ),
     "layers.SaltAndPepperNoise": Entry(
         layers.SaltAndPepperNoise,
         args={
