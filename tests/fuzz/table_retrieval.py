@@ -1,10 +1,14 @@
 """Fuzz table: keras_dlparts.retrieval."""
 
+import keras
 import numpy as np
 from fuzz.cases import CHOICE
+from fuzz.cases import MODEL
+from fuzz.cases import OPTIONAL_POSITIVE_INT
 from fuzz.cases import POSITIVE_INT
 from fuzz.cases import SHAPE
 from fuzz.cases import Entry
+from fuzz.cases import fresh
 
 from keras_dlparts import retrieval
 
@@ -19,7 +23,31 @@ def _search(index, queries):
     return index.search(queries, k=2)
 
 
+def _identity(features):
+    return keras.Sequential([keras.Input((features,)), keras.layers.Identity()])
+
+
+def _classify(model, inputs):
+    model.fit_index(REFERENCES, [0, 1, 2, 0, 1, 2])
+    return model(inputs)
+
+
 TABLE = {
+    "retrieval.NearestNeighborClassifier": Entry(
+        retrieval.NearestNeighborClassifier,
+        args={"encoder": fresh(lambda: _identity(3)), "k": 3},
+        bad={
+            "encoder": MODEL,
+            "k": POSITIVE_INT + (7,),
+            "metric": CHOICE,
+            "num_classes": OPTIONAL_POSITIVE_INT,
+            "weighting": CHOICE,
+            "reference_chunk_size": POSITIVE_INT,
+        },
+        inputs={"inputs": QUERIES},
+        call=_classify,
+        bad_calls=[("inputs", {"inputs": QUERIES[:, :2]})],
+    ),
     "retrieval.NearestNeighborIndex": Entry(
         retrieval.NearestNeighborIndex,
         args={"metric": "euclidean"},
