@@ -139,6 +139,21 @@ def test_save_load_safe_mode_keeps_index(tmp_path):
         reloaded.predict(queries, verbose=0), model.predict(queries, verbose=0)
     )
 
+    # A weights file fills the index of a new, empty classifier.
+    weights = os.path.join(tmp_path, "knn.weights.h5")
+    model.save_weights(weights)
+    empty = NearestNeighborClassifier(
+        keras.Sequential([keras.Input((5,)), keras.layers.Dense(4)]),
+        k=3,
+        metric="euclidean",
+        weighting="distance",
+        num_classes=3,
+    )
+    empty.load_weights(weights)
+    np.testing.assert_array_equal(
+        empty.predict(queries, verbose=0), model.predict(queries, verbose=0)
+    )
+
     def build():
         fresh = NearestNeighborClassifier(
             keras.Sequential([keras.Input((5,)), keras.layers.Dense(4)]), k=3
@@ -146,7 +161,13 @@ def test_save_load_safe_mode_keeps_index(tmp_path):
         fresh.fit_index(references, labels)
         return fresh
 
-    check_model(build, queries, only=["keras_file"])
+    check_model(
+        build,
+        queries,
+        labels[:6],
+        loss="sparse_categorical_crossentropy",
+        only=["keras_file", "checkpoint"],
+    )
 
 
 def test_frozen_encoder_and_refit_replaces_index():
