@@ -24,7 +24,7 @@ def _compile(name, fn):
         elif backend == "tensorflow":
             import tensorflow as tf  # TF-only branch.
 
-            _COMPILED[key] = tf.function(fn, jit_compile=False)
+            _COMPILED[key] = tf.function(fn, jit_compile=True)
         else:
             _COMPILED[key] = fn
     return _COMPILED[key]
