@@ -142,6 +142,7 @@ class NearestNeighborClassifier(keras.Model):
             initializer="zeros",
             dtype="float32",
             trainable=False,
+            autocast=False,  # compared in float32 under mixed precision too
             name="reference_embeddings",
         )
         self.reference_labels = self.add_weight(

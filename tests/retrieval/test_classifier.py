@@ -209,3 +209,26 @@ def test_bad_arguments():
         model.fit_index(x, [0, 1, 1])
     with pytest.raises(ValueError, match="batch_size"):
         model.fit_index(x, [0, 1, 1, 0], batch_size=0)
+
+
+def test_mixed_precision_keeps_a_float32_index():
+    references = np.array(
+        [[0, 0], [0, 1], [1, 0], [5, 5], [5, 6], [6, 5]], "float32"
+    )
+    labels = np.array([0, 0, 1, 1, 1, 0])
+    queries = np.array([[0.2, 0.3], [5.5, 5.0]], "float32")
+    keras.mixed_precision.set_dtype_policy("mixed_float16")
+    try:
+        model = NearestNeighborClassifier(
+            identity_encoder(2), k=3, metric="euclidean", weighting="distance"
+        )
+        model.fit_index(references, labels)
+        got = model.predict(queries, verbose=0)
+    finally:
+        keras.mixed_precision.set_dtype_policy("float32")
+    assert model.reference_embeddings.dtype == "float32"
+    assert got.dtype == np.float32
+    expected = numpy_knn(
+        queries, references, labels, 3, "euclidean", "distance", 2
+    )
+    np.testing.assert_allclose(got, expected, atol=2e-3)
