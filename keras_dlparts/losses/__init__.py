@@ -6,6 +6,7 @@ from keras_dlparts.losses.crf import CRFLoss
 from keras_dlparts.losses.gan import GANDiscriminatorLoss
 from keras_dlparts.losses.gan import GANGeneratorLoss
 from keras_dlparts.losses.multi_similarity import MultiSimilarityLoss
+from keras_dlparts.losses.npairs import NPairsLoss
 from keras_dlparts.losses.ntxent import NTXentLoss
 from keras_dlparts.losses.robust import RobustLoss
 from keras_dlparts.losses.supervised_contrastive import (

@@ -354,6 +354,11 @@ LOSS_CASES = {
         Y_TRUE,
         Y_PRED,
     ),
+    "NPairsLoss": (
+        lambda: losses.NPairsLoss(l2_regularization=0.05),
+        LABELS[:4],
+        EMBEDDINGS.reshape(4, 2, 4),
+    ),
     "NTXentLoss": (
         lambda: losses.NTXentLoss(temperature=0.3),
         np.zeros(4),

@@ -85,6 +85,19 @@ TABLE = {
             ("y_true", {"y_true": np.ones((6, 2))}),
         ],
     ),
+    "losses.NPairsLoss": Entry(
+        losses.NPairsLoss,
+        args={"l2_regularization": 0.002},
+        bad={
+            "l2_regularization": NON_NEGATIVE_NUMBER,
+            "reduction": REDUCTION,
+        },
+        inputs={"y_true": LABELS, "y_pred": VIEWS},
+        bad_calls=[
+            ("y_pred", {"y_pred": EMBEDDINGS}),
+            ("y_true", {"y_true": np.ones((6, 2))}),
+        ],
+    ),
     "losses.NTXentLoss": Entry(
         losses.NTXentLoss,
         args={"temperature": 0.5},
