@@ -68,8 +68,9 @@ class RetrievalEvaluator(SummaryWriterCallback):
         every_n_epochs: positive int.
         log_dir: `None` or the TensorBoard run directory.
         embedding_model: `None` or a `keras.Model` (or layer) that embeds
-            the inputs, e.g. the encoder of a `SiameseNetwork`; it should
-            share its weights with the trained model.
+            the inputs and shares its weights with the trained model, e.g.
+            the encoder of a classifier (a `SiameseNetwork` called on a
+            batch returns its embeddings itself: it needs none).
         layer_name: `None` or the name of the embedding layer of a
             Functional or Sequential model (not with `embedding_model`).
         prefix: the string put before each name in `logs`.
