@@ -281,6 +281,8 @@ LAYER_CASES = {
 
 A, B, C = floats(2, 5, 4), floats(2, 6, 4), floats(2, 6, 3)
 TAGS, CHAIN = RNG.integers(0, 4, size=(2, 5)), floats(4, 4)  # a CRF, 4 tags
+# Two batches of two 9 x 8 RGB images in [0, 1]: image quality.
+IMAGES = np.random.default_rng(8).random((2, 2, 9, 8, 3)).astype("float32")
 OP_CASES = {
     "sinusoidal_positional_encoding": lambda: (
         ops.sinusoidal_positional_encoding(6, 8)
@@ -310,6 +312,8 @@ OP_CASES = {
     "viterbi_decode": lambda: ops.viterbi_decode(
         A, CHAIN, np.arange(5)[None] < np.array([[5], [3]])
     ),
+    "psnr": lambda: ops.psnr(IMAGES[0], IMAGES[1], max_val=2.0),
+    "ssim": lambda: ops.ssim(IMAGES[0], IMAGES[1], filter_size=7),
 }
 
 LABELS = np.array([0, 0, 1, 1, 2, 2, 0, 1])
@@ -451,6 +455,20 @@ METRIC_CASES = {
         [
             (np.eye(3)[rng.integers(0, 3, 8)], rng.normal(size=(8, 3)), None)
             for rng in [np.random.default_rng(6)] * 2
+        ],
+    ),
+    "PSNR": (
+        lambda: metrics.PSNR(max_val=2.0),
+        [
+            (IMAGES[0], IMAGES[1], np.array([0.5, 2.0])),
+            (IMAGES[1], IMAGES[0] ** 2, None),
+        ],
+    ),
+    "SSIM": (
+        lambda: metrics.SSIM(filter_size=5, filter_sigma=1.0, k2=0.05),
+        [
+            (IMAGES[0], IMAGES[1], np.array([0.5, 2.0])),
+            (IMAGES[1], IMAGES[0] ** 2, None),
         ],
     ),
     "ROUGE": (

@@ -4,6 +4,7 @@ import numpy as np
 from fuzz.cases import BOOLEAN
 from fuzz.cases import CHOICE
 from fuzz.cases import POSITIVE_INT
+from fuzz.cases import POSITIVE_NUMBER
 from fuzz.cases import Entry
 
 from keras_dlparts import metrics
@@ -15,6 +16,7 @@ CANDIDATES = np.array([[1, 2, 3, 5, 0], [5, 6, 0, 0, 0], [1, 2, 2, 3, 0]])
 LABELS = np.array([0, 2, 1, 1, 0, 2])
 SCORES = np.eye(3)[[0, 1, 1, 2, 0, 2]] * 0.8 + 0.1
 BAD_WEIGHTAGE = tuple(v for v in CHOICE if v is not None)
+IMAGES = np.random.default_rng(0).random((3, 6, 5, 2)).astype("float32")
 
 
 def update_then_result(metric, y_true, y_pred):
@@ -64,6 +66,31 @@ TABLE = {
         bad_calls=[
             ("y_true", {"y_true": LABELS}),
             ("y_pred", {"y_pred": SCORES[:, :, None]}),
+        ],
+    ),
+    "metrics.PSNR": Entry(
+        metrics.PSNR,
+        args={"max_val": 1.0},
+        bad={"max_val": POSITIVE_NUMBER},
+        inputs={"y_true": IMAGES, "y_pred": 1 - IMAGES},
+        call=update_then_result,
+        bad_calls=[("y_pred", {"y_pred": IMAGES[:, :4]})],
+    ),
+    "metrics.SSIM": Entry(
+        metrics.SSIM,
+        args={"max_val": 1.0, "filter_size": 3, "filter_sigma": 1.0},
+        bad={
+            "max_val": POSITIVE_NUMBER,
+            "filter_size": POSITIVE_INT,
+            "filter_sigma": POSITIVE_NUMBER,
+            "k1": POSITIVE_NUMBER,
+            "k2": POSITIVE_NUMBER,
+        },
+        inputs={"y_true": IMAGES, "y_pred": 1 - IMAGES},
+        call=update_then_result,
+        bad_calls=[
+            ("y_pred", {"y_pred": IMAGES[:, :4]}),
+            ("filter_size", {"y_true": IMAGES[:, :2], "y_pred": IMAGES[:, :2]}),
         ],
     ),
     "metrics.ROUGE": Entry(

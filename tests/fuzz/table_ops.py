@@ -23,6 +23,8 @@ Q4, K4, V4 = Q[:, :, None], K[:, :, None], V[:, :, None]
 # A linear-chain CRF: 3 sequences of 4 steps over 2 tags.
 POTENTIALS = rng.normal(size=(3, 4, 2)).astype("float32")
 TAGS = np.array([[0, 1, 1, 0], [1, 1, 0, 0], [0, 0, 0, 1]])
+# Three 6 x 5 two-channel images in [0, 1].
+IMAGES = rng.random((3, 6, 5, 2)).astype("float32")
 CHAIN = rng.normal(size=(2, 2)).astype("float32")
 
 #: Leading axes broadcast in these ops: an input without its batch axis
@@ -56,6 +58,37 @@ TABLE = {
         bad_calls=[
             ("log_var", {"log_var": X[:, :2]}),
             ("mean", {"mean": X[0, 0]}),
+        ],
+    ),
+    "ops.psnr": Entry(
+        ops.psnr,
+        args={"a": IMAGES, "b": 1 - IMAGES, "max_val": 1.0},
+        bad={"max_val": POSITIVE_NUMBER},
+        tensors=("a", "b"),
+        bad_calls=[("b", {"b": IMAGES[:, :, :4]})],
+    ),
+    "ops.ssim": Entry(
+        ops.ssim,
+        args={
+            "a": IMAGES,
+            "b": 1 - IMAGES,
+            "max_val": 1.0,
+            "filter_size": 3,
+            "filter_sigma": 1.0,
+            "k1": 0.01,
+            "k2": 0.03,
+        },
+        bad={
+            "max_val": POSITIVE_NUMBER,
+            "filter_size": POSITIVE_INT,
+            "filter_sigma": POSITIVE_NUMBER,
+            "k1": POSITIVE_NUMBER,
+            "k2": POSITIVE_NUMBER,
+        },
+        tensors=("a", "b"),
+        bad_calls=[
+            ("b", {"b": IMAGES[:, :, :4]}),
+            ("filter_size", {"filter_size": 7}),
         ],
     ),
     "ops.crf_log_likelihood": Entry(

@@ -25,16 +25,16 @@ def two_raters(n=40, classes=5, seed=0):
     return first, second, rng.uniform(0.1, 2.0, n)
 
 
-def _passthrough(width):
-    inputs = keras.Input((width,))
+def _passthrough(shape):
+    inputs = keras.Input(shape)
     outputs = keras.layers.Dense(
-        width, kernel_initializer="identity", name="passthrough"
+        shape[-1], kernel_initializer="identity", name="passthrough"
     )(inputs)
     return keras.Model(inputs, outputs)
 
 
-def _compiled(width, metric, loss, weighted, jit=False):
-    model = _passthrough(width)
+def _compiled(shape, metric, loss, weighted, jit=False):
+    model = _passthrough(shape)
     model.compile(
         keras.optimizers.SGD(0.0),
         loss,
@@ -61,7 +61,8 @@ def check_in_model(
 
     Args:
         make_metric: makes a fresh metric.
-        x: the predictions, fed as the model's input `(n, width)`.
+        x: the predictions, fed as the model's input `(n, ..., width)`
+            (the identity acts on the last axis: images pass too).
         y: the targets.
         expected: the metric of `x` against `y` over all examples.
         sample_weight: optional per-example weights.
@@ -76,7 +77,7 @@ def check_in_model(
     weighted = sample_weight is not None
     kwargs = dict(batch_size=batch_size, verbose=0, return_dict=True)
     for jit in (False, True):
-        model = _compiled(x.shape[1], make_metric(), loss, weighted, jit)
+        model = _compiled(x.shape[1:], make_metric(), loss, weighted, jit)
         logs = model.evaluate(x, y, sample_weight=sample_weight, **kwargs)
         assert logs[name] == pytest.approx(expected, abs=1e-5)
     history = model.fit(
@@ -91,7 +92,7 @@ def check_in_model(
     assert history.history[name][0] == pytest.approx(expected, abs=1e-5)
     if distributed:
         with distribution_scope():
-            parallel = _compiled(x.shape[1], make_metric(), loss, weighted)
+            parallel = _compiled(x.shape[1:], make_metric(), loss, weighted)
             logs = parallel.evaluate(
                 x, y, sample_weight=sample_weight, **kwargs
             )
