@@ -29,7 +29,10 @@ class NPairsLoss(keras.losses.Loss):
     With one pair per class this is the paper's
     `mean_i log(1 + sum_{j != i} exp(f_i . f_j+ - f_i . f_i+))`; the L2 term
     is the paper's regulariser with TensorFlow's (contrib) `npairs_loss`
-    scaling, so `l2_regularization=0.002` matches its default.
+    scaling, so `l2_regularization=0.002` matches its default. The
+    log-sum-exp is shifted by each row's largest logit, so inner products
+    in the thousands stay finite; float16 embeddings are computed in
+    float32.
 
     The loss is one value for the whole batch (the other pairs are the
     negatives), so `sample_weight` is not meaningful.
