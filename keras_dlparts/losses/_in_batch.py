@@ -2,8 +2,8 @@
 
 Label and embedding checks, the cosine similarity matrix of a batch, and
 the stable masked log-sum-exp and cross-entropy that
-`MultiSimilarityLoss`, `SupervisedContrastiveLoss`, `NTXentLoss` and
-`NPairsLoss` are written with.
+`TripletLoss`, `MultiSimilarityLoss`, `SupervisedContrastiveLoss`,
+`NTXentLoss` and `NPairsLoss` are written with.
 """
 
 from keras import ops

@@ -4,8 +4,11 @@ import keras
 from keras import ops
 
 from keras_dlparts import _validation
+from keras_dlparts.losses._in_batch import cosine_matrix
+from keras_dlparts.losses._in_batch import labels_vector
+from keras_dlparts.losses._in_batch import masked_mean
+from keras_dlparts.losses._in_batch import not_self
 from keras_dlparts.ops.distance import pairwise_squared_distance
-from keras_dlparts.ops.similarity import l2_normalize
 from keras_dlparts.ops.similarity import safe_sqrt
 
 #: The ways `TripletLoss` picks triplets from a batch.
@@ -19,18 +22,12 @@ def pairwise_distances(embeddings, distance):
     n = ops.shape(embeddings)[0]
     off_diagonal = 1.0 - ops.eye(n, dtype=embeddings.dtype)
     if distance == "cosine":
-        unit = l2_normalize(embeddings)
-        cosine = ops.matmul(unit, ops.transpose(unit))
+        cosine = cosine_matrix(embeddings)
         return ops.maximum(1.0 - cosine, 0.0) * off_diagonal
     squared = pairwise_squared_distance(embeddings, embeddings) * off_diagonal
     if distance == "squared_l2":
         return squared
     return safe_sqrt(squared)
-
-
-def _masked_mean(values, mask):
-    mask = ops.cast(mask, values.dtype)
-    return ops.sum(values * mask) / ops.maximum(ops.sum(mask), 1.0)
 
 
 def batch_hard_loss(dist, positive, negative, margin):
@@ -41,7 +38,7 @@ def batch_hard_loss(dist, positive, negative, margin):
     valid = ops.logical_and(
         ops.any(positive, axis=1), ops.any(negative, axis=1)
     )
-    return _masked_mean(
+    return masked_mean(
         ops.relu(margin + hardest_positive - hardest_negative), valid
     )
 
@@ -61,7 +58,7 @@ def semi_hard_loss(dist, positive, negative, margin):
     chosen = ops.where(
         ops.any(semi_hard, axis=2), closest_outside, farthest_inside[:, None]
     )
-    return _masked_mean(ops.relu(margin + dist - chosen), positive)
+    return masked_mean(ops.relu(margin + dist - chosen), positive)
 
 
 def batch_all_loss(dist, positive, negative, margin):
@@ -69,7 +66,7 @@ def batch_all_loss(dist, positive, negative, margin):
     losses = ops.relu(margin + dist[:, :, None] - dist[:, None, :])
     valid = ops.logical_and(positive[:, :, None], negative[:, None, :])
     active = ops.logical_and(valid, ops.greater(losses, 0.0))
-    return _masked_mean(losses, active)
+    return masked_mean(losses, active)
 
 
 _MINERS = {
@@ -163,20 +160,13 @@ class TripletLoss(keras.losses.Loss):
     def call(self, y_true, y_pred):
         embeddings = ops.convert_to_tensor(y_pred, dtype=self.dtype)
         _validation.check_layout("y_pred", embeddings, ("batch", "features"))
-        labels = _validation.batch_vector(
-            "y_true", ops.convert_to_tensor(y_true)
-        )
-        if len(labels.shape) == 2:
-            labels = ops.squeeze(labels, axis=-1)
+        labels = labels_vector(y_true)
         _validation.same_batch_size(("y_true", labels), ("y_pred", embeddings))
         if _validation.batch_size(embeddings) == 0:
             return ops.zeros((), embeddings.dtype)  # no triplet in the batch
         dist = pairwise_distances(embeddings, self.distance)
         same = ops.equal(labels[:, None], labels[None, :])
-        not_self = ops.logical_not(
-            ops.cast(ops.eye(ops.shape(labels)[0]), "bool")
-        )
-        positive = ops.logical_and(same, not_self)
+        positive = ops.logical_and(same, not_self(ops.shape(labels)[0]))
         negative = ops.logical_not(same)
         return _MINERS[self.mining](dist, positive, negative, self.margin)
 
