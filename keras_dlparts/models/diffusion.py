@@ -1,5 +1,7 @@
 """DDPM training (Algorithm 1) and compiled DDPM/DDIM sampling (Algorithm 2)."""
 
+import contextlib
+
 import keras
 import numpy as np
 
@@ -19,6 +21,7 @@ from keras_dlparts._validation import rate
 from keras_dlparts._validation import same_batch_size
 from keras_dlparts._validation import sequence
 from keras_dlparts.models._resume import SeedState
+from keras_dlparts.models._stateful_step import _current
 from keras_dlparts.models.noise_schedule import NoiseSchedule
 
 _SAMPLERS = ("ddpm", "ddim")
@@ -72,6 +75,14 @@ class DiffusionModel(SeedState, keras.Model):
             by `generate`; mapped linearly to [-1, 1] inside the model.
         clip_denoised: clip the predicted `x_0` to [-1, 1] while sampling.
         seed: seed of the training noise (an integer or `None`).
+        ema_decay: `None` (off) or a decay in [0, 1), e.g. 0.999: keep an
+            exponential moving average of the network's trainable weights,
+            updated after every optimizer step (`ema = d ema + (1 - d) w`,
+            a copy of the weights at the first step, then
+            `d = min(ema_decay, (1 + k) / (10 + k))` at update `k`, the
+            usual warm-up). `generate` samples with it by default. The
+            averages are non-trainable weights of this model, saved in
+            `.keras` files and checkpoints.
         **kwargs: base `keras.Model` arguments (`name`, `dtype`).
 
     Call arguments:
@@ -111,6 +122,7 @@ class DiffusionModel(SeedState, keras.Model):
         data_range=(-1.0, 1.0),
         clip_denoised=True,
         seed=None,
+        ema_decay=None,
         **kwargs,
     ):
         keras_object("network", network, keras.Model)
@@ -120,6 +132,8 @@ class DiffusionModel(SeedState, keras.Model):
         low, high = (float(v) for v in interval("data_range", data_range))
         boolean("clip_denoised", clip_denoised)
         random_seed("seed", seed)
+        if ema_decay is not None:
+            ema_decay = rate("ema_decay", ema_decay)
         super().__init__(**kwargs)
         if isinstance(schedule, dict):
             schedule = keras.saving.deserialize_keras_object(schedule)
@@ -149,6 +163,8 @@ class DiffusionModel(SeedState, keras.Model):
         self._seed_generator = keras.random.SeedGenerator(seed)
         self._sampling_seed = keras.random.SeedGenerator(0)
         self._samplers = _SamplerCache()
+        self.ema_decay = ema_decay
+        self._ema = None if ema_decay is None else _Ema(self, network)
         self.built = True
 
     # ------------------------------------------------------------------
@@ -202,7 +218,23 @@ class DiffusionModel(SeedState, keras.Model):
 
     def train_step(self, *args):
         *state, data = args
-        return super().train_step(*state, self._labels_into_x(data))
+        out = super().train_step(*state, self._labels_into_x(data))
+        if self._ema is None:
+            return out
+        if keras.backend.backend() != "jax":
+            self._ema.update()
+            return out
+        # JAX: the step's new values in, the EMA's new values out.
+        logs, (trainable, non_trainable, *rest) = out
+        own = self.trainable_variables + self.non_trainable_variables
+        mapping = list(zip(own, trainable + non_trainable))
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            self._ema.update()
+        non_trainable = [
+            _current(scope, v, old)
+            for v, old in zip(self.non_trainable_variables, non_trainable)
+        ]
+        return logs, (trainable, non_trainable, *rest)
 
     def test_step(self, *args):
         *state, data = args
@@ -264,6 +296,7 @@ class DiffusionModel(SeedState, keras.Model):
         sampler="ddpm",
         eta=0.0,
         jit_compile=True,
+        use_ema=None,
     ):
         """Samples `n` images by running the reverse process.
 
@@ -284,6 +317,9 @@ class DiffusionModel(SeedState, keras.Model):
             sampler: `"ddpm"` (ancestral) or `"ddim"`.
             eta: DDIM's noise level (0 = deterministic, 1 ~ DDPM).
             jit_compile: compile the sampling loop with XLA.
+            use_ema: sample with the moving average of the weights
+                (`None`: when `ema_decay` is set). The network's own
+                weights are back in place when `generate` returns.
 
         Returns:
             A float32 NumPy array shaped `(n,) + image_shape`, in
@@ -296,6 +332,12 @@ class DiffusionModel(SeedState, keras.Model):
         one_of("sampler", sampler, _SAMPLERS)
         non_negative_number("eta", eta)
         labels = self._sampling_labels(labels, n)
+        use_ema = self._ema is not None if use_ema is None else use_ema
+        if boolean("use_ema", use_ema) and self._ema is None:
+            raise ValueError(
+                "Argument `use_ema` needs a model built with `ema_decay`. "
+                "Received: use_ema=True with ema_decay=None"
+            )
         guided = self.num_classes is not None and guidance_scale != 1.0
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
@@ -310,7 +352,11 @@ class DiffusionModel(SeedState, keras.Model):
             )
             self._samplers.put(key, run)
         seed_pair = np.array([seed, 0], dtype=self._sampling_seed.state.dtype)
-        x = run(seed_pair, labels, np.float32(guidance_scale))
+        if use_ema:
+            with self._ema.swapped_in():
+                x = run(seed_pair, labels, np.float32(guidance_scale))
+        else:
+            x = run(seed_pair, labels, np.float32(guidance_scale))
         x = keras.ops.convert_to_numpy(x)
         low, high = self.data_range
         x = (x + 1.0) * ((high - low) / 2.0) + low
@@ -407,6 +453,7 @@ class DiffusionModel(SeedState, keras.Model):
             "data_range": list(self.data_range),
             "clip_denoised": self.clip_denoised,
             "seed": self.seed,
+            "ema_decay": self.ema_decay,
         }
 
     @classmethod
@@ -474,3 +521,68 @@ class _SamplerCache:
 
     def put(self, key, run):
         self._runs[key] = run
+
+
+class _Ema:
+    """Moving averages of a network's trainable weights, kept by `model`.
+
+    They are non-trainable weights of `model` itself (saved with it,
+    replicated like its weights under `tf.distribute` and
+    `keras.distribution`), one per trainable weight of `network` when the
+    model was built, initialised to the weights. Update `k` (0, 1, ...)
+    sets `ema = d_k ema + (1 - d_k) w` with `d_0 = 0` (a copy of the
+    weights after the first step) and then the warm-up of common practice,
+    `d_k = min(decay, (1 + k) / (10 + k))`. Kept in a plain object so
+    Keras does not track the network's weights twice.
+    """
+
+    def __init__(self, model, network):
+        self.decay = model.ema_decay
+        self.sources = list(network.trainable_variables)
+        self.count = model.add_weight(
+            shape=(),
+            initializer="zeros",
+            dtype="int32",
+            trainable=False,
+            aggregation="only_first_replica",
+            name="ema_updates",
+        )
+        self.averages = [
+            model.add_weight(
+                shape=v.shape,
+                initializer=_value_of(v),
+                dtype=v.dtype,
+                trainable=False,
+                autocast=False,
+                aggregation="only_first_replica",
+                name=f"ema_{i}",
+            )
+            for i, v in enumerate(self.sources)
+        ]
+
+    def update(self):
+        k = keras.ops.cast(self.count.value, "float32")
+        warm_up = keras.ops.minimum(self.decay, (1.0 + k) / (10.0 + k))
+        decay = keras.ops.where(k > 0, warm_up, 0.0)
+        for average, weight in zip(self.averages, self.sources):
+            d = keras.ops.cast(decay, average.dtype)
+            average.assign(d * average.value + (1 - d) * weight.value)
+        self.count.assign(self.count.value + 1)
+
+    @contextlib.contextmanager
+    def swapped_in(self):
+        """The averages in the network's weights, the weights back after."""
+        saved = [keras.ops.copy(v.value) for v in self.sources]
+        try:
+            for weight, average in zip(self.sources, self.averages):
+                weight.assign(average.value)
+            yield
+        finally:
+            for weight, value in zip(self.sources, saved):
+                weight.assign(value)
+
+
+def _value_of(variable):
+    """An initializer returning `variable`'s current value."""
+    value = keras.ops.convert_to_numpy(variable.value)
+    return lambda shape, dtype=None: keras.ops.convert_to_tensor(value, dtype)

@@ -123,7 +123,7 @@ def test_guidance_identities_and_seeds():
     np.testing.assert_array_equal(cond, again)
 
 
-def tiny_digits_model(conditional=True):
+def tiny_digits_model(conditional=True, ema_decay=None):
     # One level (plus the middle attention block): the U-Net's own test
     # covers the multi-level network; this keeps the traced graph small.
     net = build_diffusion_unet(
@@ -141,6 +141,7 @@ def tiny_digits_model(conditional=True):
         num_classes=10 if conditional else None,
         data_range=(0.0, 1.0),
         seed=0,
+        ema_decay=ema_decay,
     )
 
 
@@ -154,7 +155,7 @@ def compile_fn(model, jit_compile):
 def test_contract_on_digits():
     (x, y), _ = load_digits()
     check_model(
-        tiny_digits_model,
+        lambda: tiny_digits_model(ema_decay=0.9),  # the averages included
         (x[:32], y[:32]),
         None,
         compile_fn=compile_fn,
@@ -226,6 +227,18 @@ def test_bad_arguments():
         DiffusionModel(model.network, schedule, data_range=(1.0, 0.0))
     with pytest.raises(TypeError, match="schedule"):
         DiffusionModel(model.network, "linear")
+    with pytest.raises(ValueError, match="ema_decay"):
+        DiffusionModel(model.network, schedule, ema_decay=1.0)
+    with pytest.raises(TypeError, match="use_ema"):
+        oracle_model(schedule, [POINT]).generate(2, use_ema="yes")
+    with pytest.raises(ValueError, match="use_ema"):
+        model.generate(2, use_ema=True)  # no ema_decay, no averages
+    ema = DiffusionModel(model.network, schedule, ema_decay=0.5)
+    assert DiffusionModel.from_config(ema.get_config()).ema_decay == 0.5
+    # Before any step the averages are the weights: the same samples.
+    np.testing.assert_array_equal(
+        ema.generate(2, seed=0, steps=3), model.generate(2, seed=0, steps=3)
+    )
     cond = oracle_model(schedule, [POINT, POINT], conditional=True)
     with pytest.raises(ValueError, match="labels"):
         cond.generate(2, labels=[0, 5])
@@ -279,3 +292,89 @@ def test_fit_x_labels_equals_fit_tuple():
         weights.append(model.get_weights())
     for a, b in zip(*weights):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+def numpy_ema(trajectory, decay):
+    """Update k: ema = d_k ema + (1 - d_k) w, d_0 = 0, warm-up after."""
+    ema = None
+    for k, weights in enumerate(trajectory):
+        d = 0.0 if k == 0 else min(decay, (1.0 + k) / (10.0 + k))
+        ema = [
+            w if ema is None else d * e + (1 - d) * w
+            for e, w in zip(ema or weights, weights)
+        ]
+    return ema
+
+
+def ema_twin(model, weights):
+    """A model without EMA whose network holds `weights`."""
+    network = keras.models.clone_model(model.network)
+    for v, w in zip(network.trainable_variables, weights):
+        v.assign(w)
+    config = {**model.get_config(), "ema_decay": None}
+    config.pop("network")
+    return DiffusionModel(network, **config)
+
+
+@pytest.mark.slow  # ~20 s: six sampling loops compiled
+def test_ema_follows_numpy_samples_with_it_and_reloads():
+    (x, y), _ = load_digits()
+    x, y = x[:16], y[:16]
+    keras.utils.set_random_seed(0)
+    model = DiffusionModel(
+        small_conditional_network(),
+        NoiseSchedule("linear", steps=100),
+        num_classes=10,
+        data_range=(0.0, 1.0),
+        seed=0,
+        ema_decay=0.9,
+    )
+    network = model.network
+    initial = [v.numpy() for v in network.trainable_variables]
+    for a, b in zip(model._ema.averages, initial):
+        np.testing.assert_array_equal(a.numpy(), b)  # before any step
+    model.compile(optimizer=keras.optimizers.Adam(1e-2))
+    trajectory = []
+    for _ in range(4):  # one step per fit, the weights recorded after each
+        model.fit((x, y), epochs=1, batch_size=16, verbose=0)
+        trajectory.append([v.numpy() for v in network.trainable_variables])
+    expected = numpy_ema(trajectory, 0.9)
+    for a, b in zip(model._ema.averages, expected):
+        np.testing.assert_allclose(a.numpy(), b, rtol=1e-5, atol=1e-6)
+    assert int(model._ema.count.numpy()) == 4
+
+    kwargs = {"seed": 1, "labels": [0, 1, 2, 3], "steps": 4}
+    kwargs["sampler"] = "ddim"
+    raw = trajectory[-1]
+    with_ema = model.generate(4, **kwargs)  # use_ema defaults to True
+    without = model.generate(4, use_ema=False, **kwargs)
+    for v, w in zip(network.trainable_variables, raw):
+        np.testing.assert_array_equal(v.numpy(), w)  # weights put back
+    np.testing.assert_allclose(
+        without, ema_twin(model, raw).generate(4, **kwargs), atol=1e-5
+    )
+    np.testing.assert_allclose(
+        with_ema, ema_twin(model, expected).generate(4, **kwargs), atol=1e-5
+    )
+    assert np.abs(with_ema - without).max() > 1e-4
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "ema.keras")
+        model.save(path)
+        reloaded = keras.saving.load_model(path, safe_mode=True)
+        weights_path = os.path.join(tmp, "ema.weights.h5")
+        model.save_weights(weights_path)
+        fresh = DiffusionModel.from_config(model.get_config())
+        fresh.load_weights(weights_path)
+    assert reloaded.ema_decay == 0.9
+    for other in (reloaded, fresh):
+        for a, b in zip(other._ema.averages, model._ema.averages):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+        np.testing.assert_allclose(
+            other.generate(4, **kwargs), with_ema, atol=1e-5
+        )
+    old = model.get_config()
+    del old["ema_decay"]  # saved before the argument existed
+    assert DiffusionModel.from_config(old).ema_decay is None
+    with pytest.raises(ValueError, match="use_ema"):
+        ema_twin(model, raw).generate(4, use_ema=True, **kwargs)
