@@ -8,6 +8,7 @@ from keras_dlparts.losses.gan import GANGeneratorLoss
 from keras_dlparts.losses.multi_similarity import MultiSimilarityLoss
 from keras_dlparts.losses.npairs import NPairsLoss
 from keras_dlparts.losses.ntxent import NTXentLoss
+from keras_dlparts.losses.perceptual import PerceptualLoss
 from keras_dlparts.losses.robust import RobustLoss
 from keras_dlparts.losses.supervised_contrastive import (
     SupervisedContrastiveLoss,

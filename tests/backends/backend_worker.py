@@ -325,8 +325,28 @@ SIMILARITIES = RNG.uniform(-1, 1, size=(6, 6)).astype("float32")
 REAL, FAKE = 2 * floats(8, 1), 2 * floats(8, 1)
 Y_TRUE, Y_PRED = floats(6, 3), floats(6, 3)
 
+
+def _perceptual_loss():
+    """PerceptualLoss over a two-convolution network of fixed weights (the
+    same on both backends)."""
+    rng = np.random.default_rng(9)
+    inputs = keras.Input((6, 6, 2))
+    first = keras.layers.Conv2D(3, 3, activation="relu", name="c1")(inputs)
+    second = keras.layers.Conv2D(2, 3, strides=2, name="c2")(first)
+    net = keras.Model(inputs, second)
+    net.set_weights(
+        [rng.normal(size=w.shape).astype("float32") for w in net.weights]
+    )
+    return losses.PerceptualLoss(net, ["c1", "c2"], [0.5, 2.0])
+
+
 # name: (loss factory, y_true, y_pred)
 LOSS_CASES = {
+    "PerceptualLoss": (
+        _perceptual_loss,
+        np.random.default_rng(10).random((3, 6, 6, 2)).astype("float32"),
+        np.random.default_rng(11).random((3, 6, 6, 2)).astype("float32"),
+    ),
     "CLIPLoss": (lambda: losses.CLIPLoss(), np.zeros(6), 10 * SIMILARITIES),
     "CLIPLoss_temperature": (
         lambda: losses.CLIPLoss(temperature=0.07),

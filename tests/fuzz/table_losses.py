@@ -1,12 +1,16 @@
 """Fuzz table: keras_dlparts.losses."""
 
+import keras
 import numpy as np
 from fuzz.cases import CHOICE
 from fuzz.cases import FINITE_NUMBER
+from fuzz.cases import MODEL
+from fuzz.cases import NAMES
 from fuzz.cases import NAN
 from fuzz.cases import NON_NEGATIVE_NUMBER
 from fuzz.cases import POSITIVE_NUMBER
 from fuzz.cases import Entry
+from fuzz.cases import fresh
 
 from keras_dlparts import losses
 
@@ -18,9 +22,17 @@ LABELS = np.array([0, 0, 1, 1, 2, 2])
 EMBEDDINGS = rng.normal(size=(6, 3)).astype("float32")
 TARGETS = rng.normal(size=(4, 3)).astype("float32")
 VIEWS = rng.normal(size=(6, 2, 3)).astype("float32")
+IMAGES = rng.random((4, 6, 6, 2)).astype("float32")
 
 #: Keras checks `reduction` itself (None is a valid reduction).
 REDUCTION = ("no-such-choice", 3)
+
+
+def feature_model():
+    """A one-convolution feature network for `PerceptualLoss`."""
+    inputs = keras.Input(IMAGES.shape[1:])
+    return keras.Model(inputs, keras.layers.Conv2D(3, 3, name="conv")(inputs))
+
 
 TABLE = {
     "losses.CLIPLoss": Entry(
@@ -128,6 +140,24 @@ TABLE = {
             ("y_pred", {"y_pred": VIEWS[..., None]}),
             ("y_true", {"y_true": np.ones((6, 2))}),
         ],
+    ),
+    "losses.PerceptualLoss": Entry(
+        losses.PerceptualLoss,
+        args={
+            "feature_model": fresh(feature_model),
+            "layer_names": ["conv"],
+            "weights": [0.5],
+            "base_loss": "mean_absolute_error",
+        },
+        bad={
+            "feature_model": MODEL,
+            "layer_names": NAMES + ([],),
+            "weights": (0.5, [NAN], [-1.0], [1.0, 2.0]),
+            "base_loss": CHOICE,
+            "reduction": REDUCTION,
+        },
+        inputs={"y_true": IMAGES, "y_pred": 1 - IMAGES},
+        bad_calls=[("y_pred", {"y_pred": IMAGES[:, :4]})],
     ),
     "losses.TripletLoss": Entry(
         losses.TripletLoss,
