@@ -307,6 +307,7 @@ TABLE = {
             "data_range": (-1.0, 1.0),
             "clip_denoised": True,
             "seed": 0,
+            "ema_decay": 0.9,
         },
         bad={
             "network": MODEL,
@@ -323,6 +324,7 @@ TABLE = {
             ),
             "clip_denoised": BOOLEAN,
             "seed": SEED,
+            "ema_decay": RATE[:-1],  # None turns the averages off
         },
         inputs={"x": X4, "labels": LABELS},
         call=_pair,
