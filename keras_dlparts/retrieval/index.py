@@ -53,8 +53,8 @@ class NearestNeighborIndex:
     def __init__(
         self,
         metric="cosine",
-        query_chunk_size=1024,
-        reference_chunk_size=8192,
+        query_chunk_size=2048,
+        reference_chunk_size=2048,
     ):
         self.metric = _validation.one_of("metric", metric, _search.METRICS)
         self.query_chunk_size = _validation.positive_int(

@@ -198,8 +198,8 @@ def top_k_neighbors(
     references,
     k,
     metric="cosine",
-    query_chunk_size=1024,
-    reference_chunk_size=8192,
+    query_chunk_size=2048,
+    reference_chunk_size=2048,
 ):
     """The `k` nearest references of every query, exactly, best first.
 

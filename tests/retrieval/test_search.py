@@ -39,7 +39,7 @@ def data(num_queries=13, num_references=29, features=6, seed=0):
         (3, 4, 8),  # chunk sizes that do not divide 13 and 29
         (11, 5, 7),  # k larger than a reference chunk
         (29, 64, 6),  # k = every reference
-        (1, 1024, 8192),  # the defaults: one chunk each
+        (1, 2048, 2048),  # the defaults: one chunk each
     ],
 )
 def test_matches_brute_force(metric, k, query_chunk, reference_chunk):
@@ -116,3 +116,23 @@ def test_bad_arguments_are_refused_by_name(change, name):
     args.update(change)
     with pytest.raises((ValueError, TypeError), match=f"`{name}`"):
         top_k_neighbors(**args)
+
+
+def test_traceable_under_jit():
+    backend = keras.backend.backend()
+    if backend == "jax":
+        import jax
+
+        compile_ = jax.jit
+    elif backend == "tensorflow":
+        import tensorflow as tf
+
+        compile_ = tf.function
+    else:
+        pytest.skip("jit of the JAX and TensorFlow backends only")
+    queries, references = data()
+    search = compile_(lambda q, r: top_k_neighbors(q, r, 4, "euclidean", 5, 7))
+    distances, indices = search(queries, references)
+    expected_d, expected_i = brute_force(queries, references, 4, "euclidean")
+    np.testing.assert_array_equal(np.asarray(indices), expected_i)
+    np.testing.assert_allclose(np.asarray(distances), expected_d, atol=2e-5)
