@@ -27,7 +27,15 @@ import time
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "benchmarks.md"
-SCRIPTS = ("attention", "long_attention", "lstm", "resnet", "som", "diffusion")
+SCRIPTS = (
+    "attention",
+    "long_attention",
+    "lstm",
+    "resnet",
+    "som",
+    "diffusion",
+    "retrieval",
+)
 BACKENDS = ("tensorflow", "jax")
 
 
