@@ -169,3 +169,65 @@ def test_refusals_name_the_argument():
     y_true, y_pred = _images(n=2)
     with pytest.raises(ValueError, match="y_pred"):
         PerceptualLoss(net, ["conv1"])(y_true, y_pred[:, :4])
+
+
+@pytest.mark.slow
+def test_the_documented_vgg19_recipe(tmp_path):
+    # docs/generative.md's VGG19 feature model, without the download.
+    images = keras.Input((None, None, 3))
+    vgg = keras.applications.VGG19(
+        weights=None,
+        include_top=False,
+        input_tensor=keras.applications.vgg19.preprocess_input(images * 255.0),
+    )
+    vgg54 = keras.Model(images, vgg.get_layer("block5_conv4").output)
+    inputs = keras.Input((32, 32, 3))
+    model = keras.Model(inputs, keras.layers.Identity()(inputs))
+    model.compile(loss=PerceptualLoss(vgg54, ["block5_conv4"]))
+    y_true, y_pred = (
+        np.random.default_rng(s).random((2, 32, 32, 3)) for s in (0, 1)
+    )
+    expected = model.evaluate(y_pred, y_true, verbose=0)
+    assert expected > 0
+    path = os.path.join(str(tmp_path), "vgg.keras")
+    model.save(path)
+    reloaded = keras.saving.load_model(path, safe_mode=True)
+    reloaded.loss.feature_model.set_weights(vgg54.get_weights())
+    assert reloaded.evaluate(y_pred, y_true, verbose=0) == pytest.approx(
+        expected, rel=1e-5
+    )
+
+
+@pytest.mark.slow
+def test_an_upscaler_with_the_super_resolution_parts_trains():
+    # docs/generative.md's small upscaler: PixelShuffle, PerceptualLoss,
+    # PSNR and SSIM together in one fit, images of unknown size.
+    from keras_dlparts import ops
+    from keras_dlparts.layers import PixelShuffle
+    from keras_dlparts.metrics import PSNR
+    from keras_dlparts.metrics import SSIM
+
+    low = keras.Input((None, None, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same", activation="relu")(low)
+    x = keras.layers.Conv2D(3 * 2**2, 3, padding="same")(x)
+    upscaler = keras.Model(low, PixelShuffle(2)(x))
+    features = keras.Input((None, None, 3))
+    f = keras.layers.Conv2D(4, 3, activation="relu", name="conv1")(features)
+    f = keras.layers.Conv2D(4, 3, name="conv2")(f)
+    upscaler.compile(
+        keras.optimizers.Adam(0.01),
+        PerceptualLoss(keras.Model(features, f), ["conv1", "conv2"]),
+        metrics=[PSNR(), SSIM()],
+    )
+    high = np.random.default_rng(0).random((8, 12, 12, 3)).astype("float32")
+    history = upscaler.fit(
+        high[:, ::2, ::2], high, epochs=3, batch_size=4, verbose=0
+    ).history
+    assert history["loss"][-1] < history["loss"][0]
+    logs = upscaler.evaluate(
+        high[:, ::2, ::2], high, batch_size=4, verbose=0, return_dict=True
+    )
+    predicted = upscaler.predict(high[:, ::2, ::2], verbose=0)
+    for name, op in (("psnr", ops.psnr), ("ssim", ops.ssim)):
+        want = float(np.mean(np.asarray(op(high, predicted))))
+        assert logs[name] == pytest.approx(want, rel=1e-4)
