@@ -4,6 +4,7 @@ from keras_dlparts.ops.attention import scaled_dot_product_attention
 from keras_dlparts.ops.crf import crf_log_likelihood
 from keras_dlparts.ops.crf import viterbi_decode
 from keras_dlparts.ops.distance import pairwise_squared_distance
+from keras_dlparts.ops.frechet import frechet_distance
 from keras_dlparts.ops.image_quality import psnr
 from keras_dlparts.ops.image_quality import ssim
 from keras_dlparts.ops.kl import gaussian_kl_divergence

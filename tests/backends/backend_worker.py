@@ -314,6 +314,7 @@ OP_CASES = {
     ),
     "psnr": lambda: ops.psnr(IMAGES[0], IMAGES[1], max_val=2.0),
     "ssim": lambda: ops.ssim(IMAGES[0], IMAGES[1], filter_size=7),
+    "frechet_distance": lambda: ops.frechet_distance(A[0], B[0] * 2.0),
 }
 
 LABELS = np.array([0, 0, 1, 1, 2, 2, 0, 1])

@@ -51,6 +51,16 @@ TABLE = {
         batch_free=("y",),
         bad_calls=[("y", {"y": C[:, :2]}), ("y", {"y": C[None]})],
     ),
+    "ops.frechet_distance": Entry(
+        ops.frechet_distance,
+        args={"features_a": X, "features_b": C},
+        tensors=("features_a", "features_b"),
+        batch_free=("features_a", "features_b"),  # row counts may differ
+        bad_calls=[
+            ("features_b", {"features_b": C[:, :2]}),
+            ("features_b", {"features_b": C[:1]}),
+        ],
+    ),
     "ops.gaussian_kl_divergence": Entry(
         ops.gaussian_kl_divergence,
         args={"mean": X, "log_var": X * 0.1},
