@@ -24,7 +24,8 @@ from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._stateful_step import _current
 from keras_dlparts.models.noise_schedule import NoiseSchedule
 
-_SAMPLERS = ("ddpm", "ddim")
+_SAMPLERS = ("ddpm", "ddim", "dpmpp_2m")
+_PREDICTIONS = ("epsilon", "v", "sample")
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
@@ -34,27 +35,38 @@ class DiffusionModel(SeedState, keras.Model):
     Training is Algorithm 1 of DDPM (Ho et al., 2020): for clean data `x_0`
     (mapped from `data_range` to [-1, 1]) draw `t ~ U{0, .., T-1}` and
     `eps ~ N(0, I)`, form `x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps`
-    and minimise `|eps - eps_theta(x_t, t)|^2` (the compiled loss, `"mse"`
-    by default). `fit(x)` trains an unconditional model and
-    `fit((x, labels))` a conditional one; labels are replaced by the "no
-    label" index `num_classes` with probability `label_dropout`, so the same
-    network also learns the unconditional model that classifier-free
-    guidance needs (Ho & Salimans, 2022).
+    and minimise `|target - f_theta(x_t, t)|^2` (the compiled loss, `"mse"`
+    by default), where the target is set by `prediction`: the noise `eps`
+    (`"epsilon"`, DDPM's choice), the velocity
+    `v = sqrt(abar_t) eps - sqrt(1 - abar_t) x_0` (`"v"`, Salimans and Ho,
+    2022) or the clean data `x_0` (`"sample"`). `fit(x)` trains an
+    unconditional model and `fit((x, labels))` a conditional one; labels
+    are replaced by the "no label" index `num_classes` with probability
+    `label_dropout`, so the same network also learns the unconditional
+    model that classifier-free guidance needs (Ho & Salimans, 2022).
 
     `generate` runs the reverse process as ONE compiled loop
     (`keras.ops.fori_loop` inside `tf.function` on TensorFlow, `jax.jit`
     on JAX), cached per `(n, steps, sampler, ...)`, with the
     ancestral DDPM sampler (Algorithm 2, posterior variance
-    `beta~_t`) or DDIM (Song et al., 2021) over a subsequence of the
-    timesteps. Every step predicts `x_0 = (x_t - sqrt(1 - abar_t) eps_hat) /
-    sqrt(abar_t)` (clipped to [-1, 1] with `clip_denoised`) and steps to
-    `x_prev = c0 x_0 + c1 x_t + c2 eps_hat + sigma z` with the coefficients
-    of the chosen sampler. With guidance scale `w`,
-    `eps_hat = eps(x_t, null) + w (eps(x_t, y) - eps(x_t, null))`.
+    `beta~_t`), DDIM (Song et al., 2021) or DPM-Solver++(2M) (Lu et al.,
+    2022) over a subsequence of the timesteps. Every step converts the
+    prediction to `(x0_hat, eps_hat)` exactly (for `v`:
+    `x0_hat = sqrt(abar_t) x_t - sqrt(1 - abar_t) v` and
+    `eps_hat = sqrt(1 - abar_t) x_t + sqrt(abar_t) v`), clips `x0_hat` to
+    [-1, 1] with `clip_denoised` (then recomputing `eps_hat` from it) and
+    steps to `x_prev = c0 x0_hat + c1 x0_hat_prev + c2 x_t + c3 eps_hat +
+    sigma z` with the coefficients of the chosen sampler (`eps_hat` is
+    used by DDIM only; `x0_hat_prev`, the previous step's, by
+    DPM-Solver++ only). With guidance scale `w`, the prediction is
+    `f(x_t, null) + w (f(x_t, y) - f(x_t, null))` (each target is affine
+    in `eps` at fixed `x_t`, so this is guidance of `eps_hat`).
 
-    Calling the model on clean data returns `{"noise", "predicted_noise"}`
-    for freshly drawn `t` and `eps` (from a fixed seed when
-    `training=False`, so evaluation is repeatable).
+    Calling the model on clean data returns, for freshly drawn `t` and
+    `eps` (from a fixed seed when `training=False`, so evaluation is
+    repeatable), `{"target", "prediction"}` (what the loss compares) and
+    `{"noise", "predicted_noise"}` (`eps` and the `eps_hat` converted
+    from the prediction; for `"epsilon"` the same pair as before).
 
     Weights files (`.keras`, `save_weights`, backups) also hold its
     random seed states, so a resumed run draws the same numbers as an
@@ -83,6 +95,10 @@ class DiffusionModel(SeedState, keras.Model):
             usual warm-up). `generate` samples with it by default. The
             averages are non-trainable weights of this model, saved in
             `.keras` files and checkpoints.
+        prediction: what the network predicts: `"epsilon"` (the noise, the
+            default), `"v"` or `"sample"` (`x_0`, in [-1, 1]). `"v"` keeps
+            the target's scale near 1 at every `t` (the noise target is
+            ill-posed near `t = T` for `x_0`, the data target near `t = 0`).
         **kwargs: base `keras.Model` arguments (`name`, `dtype`).
 
     Call arguments:
@@ -93,8 +109,8 @@ class DiffusionModel(SeedState, keras.Model):
             dropout; otherwise a fixed seed is used.
 
     Returns:
-        A dict with `"noise"` and `"predicted_noise"`, float32, shaped like
-        `x`.
+        A dict with `"target"`, `"prediction"`, `"noise"` and
+        `"predicted_noise"`, float32, shaped like `x`.
 
     Examples:
 
@@ -122,10 +138,12 @@ class DiffusionModel(SeedState, keras.Model):
         data_range=(-1.0, 1.0),
         clip_denoised=True,
         seed=None,
+        prediction="epsilon",
         ema_decay=None,
         **kwargs,
     ):
         keras_object("network", network, keras.Model)
+        one_of("prediction", prediction, _PREDICTIONS)
         if num_classes is not None:
             positive_int("num_classes", num_classes)
         rate("label_dropout", label_dropout)
@@ -159,6 +177,7 @@ class DiffusionModel(SeedState, keras.Model):
         self.data_range = (low, high)
         self.clip_denoised = clip_denoised
         self.seed = seed
+        self.prediction = prediction
         self.image_shape = tuple(network.inputs[0].shape[1:])
         self._seed_generator = keras.random.SeedGenerator(seed)
         self._sampling_seed = keras.random.SeedGenerator(0)
@@ -200,9 +219,21 @@ class DiffusionModel(SeedState, keras.Model):
                 )
             network_inputs.append(labels)
         predicted = self.network(network_inputs, training=training)
+        predicted = keras.ops.cast(predicted, "float32")
+        ndim = len(x0.shape)
+        sqrt_abar = self.schedule.gather("sqrt_alphas_cumprod", t, ndim)
+        sqrt_1m_abar = self.schedule.gather(
+            "sqrt_one_minus_alphas_cumprod", t, ndim
+        )
+        target = _target(self.prediction, x0, noise, sqrt_abar, sqrt_1m_abar)
+        _, predicted_noise = _to_x0_eps(
+            self.prediction, predicted, x_t, sqrt_abar, sqrt_1m_abar
+        )
         return {
+            "target": target,
+            "prediction": predicted,
             "noise": noise,
-            "predicted_noise": keras.ops.cast(predicted, "float32"),
+            "predicted_noise": predicted_noise,
         }
 
     def compute_loss(
@@ -210,8 +241,8 @@ class DiffusionModel(SeedState, keras.Model):
     ):
         return super().compute_loss(
             x,
-            y_pred["noise"],
-            y_pred["predicted_noise"],
+            y_pred["target"],
+            y_pred["prediction"],
             sample_weight,
             training=training,
         )
@@ -310,12 +341,20 @@ class DiffusionModel(SeedState, keras.Model):
                 for an unconditional model.
             steps: number of denoising steps, at most `schedule.steps`;
                 `None` uses all of them. Fewer steps visit an evenly spaced
-                subsequence of the timesteps (respaced DDPM, or DDIM).
+                subsequence of the timesteps (from `T - 1` to 0), for
+                every sampler.
             guidance_scale: classifier-free guidance weight `w`; 1.0 is
                 plain conditional sampling, larger values push samples
                 toward their class.
-            sampler: `"ddpm"` (ancestral) or `"ddim"`.
-            eta: DDIM's noise level (0 = deterministic, 1 ~ DDPM).
+            sampler: `"ddpm"` (ancestral), `"ddim"` or `"dpmpp_2m"`
+                (DPM-Solver++(2M), Algorithm 2 of Lu et al., 2022:
+                deterministic, multistep second order in the log-SNR
+                `lambda_t = log(sqrt(abar_t) / sqrt(1 - abar_t))` on the
+                predicted `x_0`; first order on the first step, into
+                `t = 0` and from there to `x_0`). DDPM wants all `T` steps;
+                DDIM 50 or so; DPM-Solver++ is meant for 10-25.
+            eta: DDIM's noise level (0 = deterministic, 1 ~ DDPM); the
+                other samplers ignore it.
             jit_compile: compile the sampling loop with XLA.
             use_ema: sample with the moving average of the weights
                 (`None`: when `ema_decay` is set). The network's own
@@ -378,7 +417,12 @@ class DiffusionModel(SeedState, keras.Model):
         labels = class_labels("labels", labels, n, self.num_classes + 1)
         return labels.astype("int32")
 
-    def _predict_noise(self, x, t, labels, guidance_scale, guided):
+    def _predict(self, x, t, labels, guidance_scale, guided):
+        """The network's (guided) prediction of its target at `x_t`.
+
+        Guidance mixes the raw predictions: each target is affine in `eps`
+        at fixed `x_t`, so this equals guiding `eps_hat`.
+        """
         if self.num_classes is None:
             eps = self.network([x, t], training=False)
             return keras.ops.cast(eps, "float32")
@@ -405,26 +449,32 @@ class DiffusionModel(SeedState, keras.Model):
         count = len(tables["timesteps"])
 
         def step(i, carry):
-            x, seed = carry
+            x, seed, x0_prev = carry
             j = count - 1 - i
             pick = {k: keras.ops.take(v, j) for k, v in consts.items()}
             t = keras.ops.full((n,), pick["timesteps"], dtype="int32")
-            eps = self._predict_noise(x, t, labels, guidance_scale, guided)
-            x0 = (x - pick["sqrt_one_minus_abar"] * eps) / pick["sqrt_abar"]
+            out = self._predict(x, t, labels, guidance_scale, guided)
+            sqrt_abar = pick["sqrt_abar"]
+            sqrt_1m_abar = pick["sqrt_one_minus_abar"]
+            x0, eps = _to_x0_eps(
+                self.prediction, out, x, sqrt_abar, sqrt_1m_abar
+            )
             if self.clip_denoised:
                 x0 = keras.ops.clip(x0, -1.0, 1.0)
-                eps = (x - pick["sqrt_abar"] * x0) / pick["sqrt_one_minus_abar"]
+                eps = (x - sqrt_abar * x0) / sqrt_1m_abar
             z, seed = self._normal(shape, seed)
             x = (
                 pick["coef_x0"] * x0
+                + pick["coef_x0_prev"] * x0_prev
                 + pick["coef_xt"] * x
                 + pick["coef_eps"] * eps
                 + pick["sigma"] * z
             )
-            return x, seed
+            return x, seed, x0
 
         x, seed = self._normal(shape, seed)
-        return keras.ops.fori_loop(0, count, step, (x, seed))[0]
+        carry = (x, seed, keras.ops.zeros_like(x))
+        return keras.ops.fori_loop(0, count, step, carry)[0]
 
     def _normal(self, shape, seed):
         """Standard normal noise from a seed carried through the loop.
@@ -454,6 +504,7 @@ class DiffusionModel(SeedState, keras.Model):
             "clip_denoised": self.clip_denoised,
             "seed": self.seed,
             "ema_decay": self.ema_decay,
+            "prediction": self.prediction,
         }
 
     @classmethod
@@ -484,23 +535,29 @@ def _step_tables(schedule, steps, sampler, eta):
         timesteps = np.round(np.linspace(0, total - 1, steps)).astype("int64")
     abar = schedule.alphas_cumprod[timesteps]
     abar_prev = np.append(1.0, abar[:-1])
+    coef_x0_prev = np.zeros_like(abar)
     if sampler == "ddpm":
         beta = 1.0 - abar / abar_prev
         coef_x0 = beta * np.sqrt(abar_prev) / (1.0 - abar)
         coef_xt = (1.0 - abar_prev) * np.sqrt(1.0 - beta) / (1.0 - abar)
         coef_eps = np.zeros_like(abar)
         sigma = np.sqrt(beta * (1.0 - abar_prev) / (1.0 - abar))
-    else:
+    elif sampler == "ddim":
         sigma = eta * np.sqrt(
             (1.0 - abar_prev) / (1.0 - abar) * (1.0 - abar / abar_prev)
         )
         coef_x0 = np.sqrt(abar_prev)
         coef_xt = np.zeros_like(abar)
         coef_eps = np.sqrt(np.maximum(1.0 - abar_prev - sigma**2, 0.0))
+    else:
+        coef_x0, coef_x0_prev, coef_xt = _dpmpp_2m_coefficients(abar)
+        coef_eps = np.zeros_like(abar)
+        sigma = np.zeros_like(abar)
     tables = {
         "sqrt_abar": np.sqrt(abar),
         "sqrt_one_minus_abar": np.sqrt(1.0 - abar),
         "coef_x0": coef_x0,
+        "coef_x0_prev": coef_x0_prev,
         "coef_xt": coef_xt,
         "coef_eps": coef_eps,
         "sigma": sigma,
@@ -508,6 +565,55 @@ def _step_tables(schedule, steps, sampler, eta):
     tables = {k: v.astype("float32") for k, v in tables.items()}
     tables["timesteps"] = timesteps.astype("int32")
     return tables
+
+
+def _dpmpp_2m_coefficients(abar):
+    """DPM-Solver++(2M) as `c0 x0_hat_i + c1 x0_hat_{i-1} + c2 x_t`.
+
+    `abar` is ascending in the timestep (the sampling order is reversed).
+    With `lambda = log(alpha / sigma)`, `h = lambda_next - lambda` and
+    `r = h_prev / h`, Algorithm 2 of Lu et al. (2022) steps to
+    `x_next = (sigma_next / sigma) x_t + alpha_next (1 - exp(-h)) D` with
+    `D = (1 + 1 / (2 r)) x0_hat_i - x0_hat_{i-1} / (2 r)`. First order
+    (`D = x0_hat_i`, a DDIM step) at the first step, at the step into
+    `t = 0` (evenly spaced timesteps leave a wide log-SNR gap there, so
+    `r` is small and the extrapolation overshoots; diffusers' final step
+    into `sigma = 0` is first order too) and at the last one, to
+    `abar = 1` (`sigma_next = 0`, `h` infinite), which returns `x0_hat`.
+    """
+    lam = 0.5 * (np.log(abar) - np.log1p(-abar))
+    lam_next = np.append(np.inf, lam[:-1])
+    abar_next = np.append(1.0, abar[:-1])
+    h = lam_next - lam
+    h_prev = np.append(h[1:], np.nan)  # the step before, in sampling order
+    phi = -np.expm1(-h)  # 1 - exp(-h)
+    sigma_ratio = np.sqrt((1.0 - abar_next) / (1.0 - abar))
+    weight = np.sqrt(abar_next) * phi
+    second = np.ones_like(abar, dtype=bool)
+    second[:2] = False  # the step into t = 0 and the one from it
+    second[-1] = False  # the first step: no previous x0_hat yet
+    half = np.zeros_like(abar)  # 1 / (2 r), 0 on the first-order steps
+    half[second] = 0.5 * h[second] / h_prev[second]
+    return weight * (1.0 + half), -weight * half, sigma_ratio
+
+
+def _target(prediction, x0, eps, sqrt_abar, sqrt_1m_abar):
+    """What the network learns to predict: `eps`, `v` or `x0`."""
+    if prediction == "epsilon":
+        return eps
+    if prediction == "v":
+        return sqrt_abar * eps - sqrt_1m_abar * x0
+    return x0
+
+
+def _to_x0_eps(prediction, out, x_t, sqrt_abar, sqrt_1m_abar):
+    """`(x0_hat, eps_hat)` from the network's prediction at `x_t`."""
+    if prediction == "epsilon":
+        return (x_t - sqrt_1m_abar * out) / sqrt_abar, out
+    if prediction == "v":
+        x0 = sqrt_abar * x_t - sqrt_1m_abar * out
+        return x0, sqrt_1m_abar * x_t + sqrt_abar * out
+    return out, (x_t - sqrt_abar * out) / sqrt_1m_abar
 
 
 class _SamplerCache:

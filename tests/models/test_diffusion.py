@@ -8,6 +8,8 @@ import pytest
 from keras_dlparts.data import load_digits
 from keras_dlparts.models.diffusion import DiffusionModel
 from keras_dlparts.models.diffusion import _step_tables
+from keras_dlparts.models.diffusion import _target
+from keras_dlparts.models.diffusion import _to_x0_eps
 from keras_dlparts.models.diffusion_unet import build_diffusion_unet
 from keras_dlparts.models.noise_schedule import NoiseSchedule
 from keras_dlparts.testing import check_model
@@ -294,6 +296,164 @@ def test_fit_x_labels_equals_fit_tuple():
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
 
 
+# ----------------------------------------------------------------------
+# Prediction targets (epsilon, v, sample) and DPM-Solver++(2M).
+# ----------------------------------------------------------------------
+
+
+def np_x0_eps(prediction, out, x_t, abar):
+    """(x0, eps) from a prediction, from the formulas (float64)."""
+    a, s = np.sqrt(abar), np.sqrt(1.0 - abar)
+    if prediction == "epsilon":
+        return (x_t - s * out) / a, out
+    if prediction == "v":  # v = a eps - s x0 (Salimans and Ho, 2022)
+        return a * x_t - s * out, s * x_t + a * out
+    return out, (x_t - a * out) / s
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts_tests")
+class LinearFake(keras.layers.Layer):
+    """A fixed fake network: `0.5 x_t + (t / T) c (+ 0.2 label)`."""
+
+    def __init__(self, total, **kwargs):
+        super().__init__(**kwargs)
+        self.total = total
+
+    def call(self, x_t, t, labels=None):
+        c = keras.ops.convert_to_tensor(
+            np.reshape([0.3, -0.6, 0.9, 0.1], (1, 2, 2, 1)).astype("float32")
+        )
+        ts = keras.ops.reshape(keras.ops.cast(t, "float32"), (-1, 1, 1, 1))
+        out = 0.5 * x_t + ts / self.total * c
+        if labels is not None:
+            lab = keras.ops.cast(labels, "float32")
+            out = out + 0.2 * keras.ops.reshape(lab, (-1, 1, 1, 1))
+        return out
+
+    def get_config(self):
+        return {**super().get_config(), "total": self.total}
+
+
+def np_linear_fake(x_t, t, total, label=None):
+    c = np.reshape([0.3, -0.6, 0.9, 0.1], (1, 2, 2, 1))
+    out = 0.5 * x_t + t / total * c
+    return out if label is None else out + 0.2 * label
+
+
+def fake_model(schedule, prediction, conditional=False, clip=True):
+    x_t = keras.Input((2, 2, 1))
+    t = keras.Input((), dtype="int32")
+    inputs = [x_t, t]
+    if conditional:
+        inputs.append(keras.Input((), dtype="int32"))
+    out = LinearFake(schedule.steps)(*inputs)
+    return DiffusionModel(
+        keras.Model(inputs, out),
+        schedule,
+        num_classes=2 if conditional else None,
+        clip_denoised=clip,
+        prediction=prediction,
+    )
+
+
+def np_dpmpp_2m(x, abar, timesteps, predict, clip):
+    """Algorithm 2 of Lu et al. (2022), data prediction, float64.
+
+    `timesteps` descending (the last is 0); first order at the first step,
+    into t = 0 and from there to abar = 1 (sigma = 0: returns x0_hat).
+    """
+    alpha = np.sqrt(abar)
+    sigma = np.sqrt(1.0 - abar)
+    lam = np.log(alpha / sigma)
+    x0_prev, h_prev = None, None
+    for i, t in enumerate(timesteps):
+        x0 = predict(x, t)
+        if clip:
+            x0 = np.clip(x0, -1.0, 1.0)
+        if i == len(timesteps) - 1:
+            return x0  # sigma_next = 0: x_next = alpha_next * D = x0
+        t_next = timesteps[i + 1]
+        h = lam[t_next] - lam[t]
+        if x0_prev is None or t_next == 0:
+            d = x0
+        else:
+            r = h_prev / h
+            d = (1 + 1 / (2 * r)) * x0 - 1 / (2 * r) * x0_prev
+        x = sigma[t_next] / sigma[t] * x - alpha[t_next] * np.expm1(-h) * d
+        x0_prev, h_prev = x0, h
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v", "sample"])
+@pytest.mark.parametrize("guided", [False, True])
+def test_dpmpp_2m_follows_algorithm_2(prediction, guided):
+    schedule = NoiseSchedule("cosine", steps=100)
+    model = fake_model(schedule, prediction, conditional=guided)
+    n, steps, w, seed = 3, 8, 2.5, 4
+    labels = np.array([0, 1, 0]) if guided else None
+    kwargs = {"labels": labels, "guidance_scale": w} if guided else {}
+    got = model.generate(
+        n,
+        seed=seed,
+        steps=steps,
+        sampler="dpmpp_2m",
+        jit_compile=False,  # x_T is drawn eagerly below: no XLA random
+        **kwargs,
+    )
+    seed_pair = np.array([seed, 0], model._sampling_seed.state.dtype)
+    x_T = np.asarray(model._normal((n, 2, 2, 1), seed_pair)[0], "float64")
+    abar = schedule.alphas_cumprod
+    timesteps = _step_tables(schedule, steps, "dpmpp_2m", 0.0)["timesteps"]
+
+    def predict(x, t):
+        if guided:
+            cond = np_linear_fake(x, t, 100, labels.reshape(-1, 1, 1, 1))
+            null = np_linear_fake(x, t, 100, 2)
+            out = null + w * (cond - null)
+        else:
+            out = np_linear_fake(x, t, 100)
+        return np_x0_eps(prediction, out, x, abar[t])[0]
+
+    want = np_dpmpp_2m(x_T, abar, timesteps[::-1], predict, clip=True)
+    np.testing.assert_allclose(got, np.clip(want, -1, 1), atol=1e-5)
+    # Not only the final clip agrees: most values lie inside (-1, 1).
+    assert np.mean(np.abs(want) < 0.999) >= 0.3
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts_tests")
+class OracleTarget(OracleNoise):
+    """The exact `v` or `x0` of a one-point data set, from its noise."""
+
+    def __init__(self, points, schedule, prediction, **kwargs):
+        super().__init__(points, schedule, **kwargs)
+        self.prediction = prediction
+
+    def call(self, x_t, t):
+        eps = super().call(x_t, t)
+        s = NoiseSchedule.from_config(self.schedule)
+        a = s.gather("sqrt_alphas_cumprod", t, 4)
+        b = s.gather("sqrt_one_minus_alphas_cumprod", t, 4)
+        x0 = (x_t - b * eps) / a
+        return a * eps - b * x0 if self.prediction == "v" else x0
+
+    def get_config(self):
+        return {**super().get_config(), "prediction": self.prediction}
+
+
+@pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpmpp_2m"])
+@pytest.mark.parametrize("prediction", ["v", "sample"])
+def test_every_sampler_and_prediction_find_the_one_point(sampler, prediction):
+    schedule = NoiseSchedule("linear", steps=200)
+    x_t = keras.Input((2, 2, 1))
+    t = keras.Input((), dtype="int32")
+    out = OracleTarget([POINT], schedule.get_config(), prediction)(x_t, t)
+    model = DiffusionModel(
+        keras.Model([x_t, t], out), schedule, prediction=prediction
+    )
+    samples = model.generate(8, seed=1, steps=20, sampler=sampler)
+    expected = np.broadcast_to(np.reshape(POINT, (1, 2, 2, 1)), samples.shape)
+    np.testing.assert_allclose(samples, expected, atol=1e-4)
+
+
 def numpy_ema(trajectory, decay):
     """Update k: ema = d_k ema + (1 - d_k) w, d_0 = 0, warm-up after."""
     ema = None
@@ -378,3 +538,162 @@ def test_ema_follows_numpy_samples_with_it_and_reloads():
     assert DiffusionModel.from_config(old).ema_decay is None
     with pytest.raises(ValueError, match="use_ema"):
         ema_twin(model, raw).generate(4, use_ema=True, **kwargs)
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v", "sample"])
+def test_targets_and_conversions_against_numpy(prediction):
+    rng = np.random.default_rng(0)
+    x0, eps = rng.normal(size=(2, 5, 3))
+    abar = rng.uniform(0.01, 0.99, size=(5, 1))
+    a, s = np.sqrt(abar), np.sqrt(1 - abar)
+    x_t = a * x0 + s * eps
+    want = {"epsilon": eps, "v": a * eps - s * x0, "sample": x0}[prediction]
+    target = _target(prediction, x0, eps, a, s)
+    np.testing.assert_allclose(np.asarray(target), want, atol=1e-6)
+    got = _to_x0_eps(
+        prediction, *(keras.ops.convert_to_tensor(v) for v in (want, x_t, a, s))
+    )
+    np.testing.assert_allclose(np.asarray(got[0]), x0, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(got[1]), eps, atol=1e-5)
+    for g, w in zip(got, np_x0_eps(prediction, want, x_t, abar)):
+        np.testing.assert_allclose(np.asarray(g), w, atol=1e-5)
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v", "sample"])
+def test_call_returns_the_training_target_of_each_mode(prediction):
+    schedule = NoiseSchedule("cosine", steps=100)
+    model = fake_model(schedule, prediction)
+    x = np.random.default_rng(1).uniform(-1, 1, (4, 2, 2, 1))
+    out = {k: np.asarray(v) for k, v in model(x).items()}
+    # training=False draws t and the noise from the fixed seeds 11 and 12.
+    t = np.asarray(keras.random.randint((4,), 0, 100, "int32", seed=11))
+    noise = np.asarray(keras.random.normal((4, 2, 2, 1), seed=12))
+    abar = schedule.alphas_cumprod[t].reshape(-1, 1, 1, 1)
+    x_t = np.sqrt(abar) * x + np.sqrt(1 - abar) * noise
+    a, s = np.sqrt(abar), np.sqrt(1 - abar)
+    target = {"epsilon": noise, "v": a * noise - s * x, "sample": x}
+    np.testing.assert_allclose(out["noise"], noise, atol=1e-6)
+    np.testing.assert_allclose(out["target"], target[prediction], atol=1e-5)
+    predicted = np_linear_fake(x_t, t.reshape(-1, 1, 1, 1), 100)
+    np.testing.assert_allclose(out["prediction"], predicted, atol=1e-5)
+    np.testing.assert_allclose(
+        out["predicted_noise"],
+        np_x0_eps(prediction, predicted, x_t, abar)[1],
+        rtol=1e-4,
+        atol=1e-4,
+    )
+    model.compile()
+    loss = model.evaluate(x, verbose=0)
+    mse = np.mean((out["target"] - out["prediction"]) ** 2)
+    np.testing.assert_allclose(loss, mse, rtol=1e-5)
+
+
+def small_network():
+    x_t = keras.Input((8, 8, 1))
+    t = keras.Input((), dtype="int32")
+    h = keras.layers.Concatenate()(
+        [keras.layers.Flatten()(x_t), keras.layers.Embedding(100, 4)(t)]
+    )
+    out = keras.layers.Dense(64)(keras.layers.Dense(32, activation="relu")(h))
+    return keras.Model([x_t, t], keras.layers.Reshape((8, 8, 1))(out))
+
+
+@pytest.mark.parametrize("prediction", ["v", "sample"])
+def test_fit_lowers_the_loss_and_reloads(prediction):
+    (x, _), _ = load_digits()
+    x = x[:64]
+    keras.utils.set_random_seed(0)
+    model = DiffusionModel(
+        small_network(),
+        NoiseSchedule("linear", steps=100),
+        data_range=(0.0, 1.0),
+        seed=0,
+        prediction=prediction,
+    )
+    compile_fn(model, False)
+    before = model.evaluate(x, verbose=0)
+    model.fit(x, epochs=8, batch_size=16, verbose=0)
+    after = model.evaluate(x, verbose=0)
+    assert after < 0.8 * before
+    samples = model.generate(3, seed=2, steps=4, sampler="dpmpp_2m")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "v.keras")
+        model.save(path)
+        reloaded = keras.saving.load_model(path, safe_mode=True)
+    assert reloaded.prediction == prediction
+    np.testing.assert_allclose(
+        reloaded.evaluate(x, verbose=0), after, rtol=1e-5
+    )
+    np.testing.assert_allclose(
+        reloaded.generate(3, seed=2, steps=4, sampler="dpmpp_2m"),
+        samples,
+        atol=1e-5,
+    )
+
+
+def test_old_configs_load_as_epsilon():
+    model = oracle_model(NoiseSchedule("linear", steps=10), [POINT])
+    config = model.get_config()
+    assert config["prediction"] == "epsilon"
+    del config["prediction"]
+    assert DiffusionModel.from_config(config).prediction == "epsilon"
+    with pytest.raises(ValueError, match="prediction"):
+        DiffusionModel(model.network, prediction="x0")
+    with pytest.raises(ValueError, match="prediction"):
+        DiffusionModel(model.network, prediction=None)
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts_tests")
+class GaussianNoiseOracle(keras.layers.Layer):
+    """E[eps | x_t] for data N(mu, std^2 I): the exact noise predictor.
+
+    `x_t ~ N(a mu, a^2 std^2 + s^2)`, so `E[eps | x_t] = s (x_t - a mu) /
+    (a^2 std^2 + s^2)` with `a = sqrt(abar_t)`, `s = sqrt(1 - abar_t)`.
+    """
+
+    def __init__(self, mu, std, schedule, **kwargs):
+        super().__init__(**kwargs)
+        self.mu, self.std, self.schedule = mu, std, schedule
+
+    def call(self, x_t, t):
+        s = NoiseSchedule.from_config(self.schedule)
+        a = s.gather("sqrt_alphas_cumprod", t, 4)
+        b = s.gather("sqrt_one_minus_alphas_cumprod", t, 4)
+        return b * (x_t - a * self.mu) / (a**2 * self.std**2 + b**2)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "mu": self.mu,
+            "std": self.std,
+            "schedule": self.schedule,
+        }
+
+
+@pytest.mark.parametrize("steps", [10, 20])
+def test_dpmpp_2m_solves_the_flow_better_than_ddim(steps):
+    """Gaussian data: the probability-flow ODE keeps `(x_t - a mu) /
+    sqrt(a^2 std^2 + s^2)` constant, so each start `x_T` has an exact
+    end `mu + std (x_T - a_T mu) / sqrt(a_T^2 std^2 + s_T^2)`."""
+    schedule = NoiseSchedule("cosine", steps=1000)
+    mu, std, n, seed = 0.0, 0.5, 64, 9
+    x_t = keras.Input((2, 2, 1))
+    t = keras.Input((), dtype="int32")
+    out = GaussianNoiseOracle(mu, std, schedule.get_config())(x_t, t)
+    model = DiffusionModel(
+        keras.Model([x_t, t], out), schedule, clip_denoised=False
+    )
+    seed_pair = np.array([seed, 0], model._sampling_seed.state.dtype)
+    x_T = np.asarray(model._normal((n, 2, 2, 1), seed_pair)[0], "float64")
+    abar = schedule.alphas_cumprod[-1]
+    exact = mu + std * (x_T - np.sqrt(abar) * mu) / np.sqrt(
+        abar * std**2 + 1 - abar
+    )
+    inside = np.abs(exact) < 0.95  # generate clips to data_range
+    errors = {}
+    for sampler in ("ddim", "dpmpp_2m"):
+        got = model.generate(
+            n, seed=seed, steps=steps, sampler=sampler, jit_compile=False
+        )
+        errors[sampler] = np.sqrt(np.mean((got - exact)[inside] ** 2))
+    assert errors["dpmpp_2m"] < 0.5 * errors["ddim"]
