@@ -27,9 +27,10 @@ _VERSION = 1
 class NearestNeighborIndex:
     """Exact nearest-neighbour search over embeddings added in batches.
 
-    The embeddings stay on the host as float32 NumPy arrays, one per `add`
-    (none is copied into a second, larger array), and move to the device
-    one chunk at a time during `search`, which runs `top_k_neighbors`.
+    The embeddings stay on the host as float32 NumPy arrays, a copy of the
+    batch of each `add` (never joined into a second, larger array), and
+    move to the device one chunk at a time during `search`, which runs
+    `top_k_neighbors`.
     Ids are positions in the order of `add`, starting at 0. Labels are
     given with every `add` or with none.
 
@@ -84,7 +85,10 @@ class NearestNeighborIndex:
         """
         if keras.ops.is_tensor(embeddings):
             embeddings = keras.ops.convert_to_numpy(embeddings)
-        embeddings = _validation.finite_array("embeddings", embeddings)
+        # A copy: later changes to the caller's array do not reach the index.
+        embeddings = np.array(
+            _validation.finite_array("embeddings", embeddings)
+        )
         _validation.check_rank("embeddings", embeddings, 2)
         if self._blocks and embeddings.shape[1] != self.features:
             raise ValueError(

@@ -33,6 +33,15 @@ def test_search_over_several_adds_matches_brute_force(metric):
     assert result.distances.dtype == np.float32
 
 
+def test_the_index_keeps_a_copy():
+    index = NearestNeighborIndex("dot")
+    buffer = EMBEDDINGS.copy()
+    index.add(buffer)
+    buffer[:] = 0.0  # a caller reusing its batch buffer
+    _, expected = brute_force(QUERIES, EMBEDDINGS, 3, "dot")
+    np.testing.assert_array_equal(index.search(QUERIES, 3).ids, expected)
+
+
 def test_without_labels_and_empty_queries():
     result = filled(labels=False).search(QUERIES[:0], k=2)
     assert result.labels is None and result.ids.shape == (0, 2)
