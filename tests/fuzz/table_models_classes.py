@@ -308,6 +308,7 @@ TABLE = {
             "clip_denoised": True,
             "seed": 0,
             "ema_decay": 0.9,
+            "prediction": "v",
         },
         bad={
             "network": MODEL,
@@ -325,6 +326,7 @@ TABLE = {
             "clip_denoised": BOOLEAN,
             "seed": SEED,
             "ema_decay": RATE[:-1],  # None turns the averages off
+            "prediction": CHOICE,
         },
         inputs={"x": X4, "labels": LABELS},
         call=_pair,
