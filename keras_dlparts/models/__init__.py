@@ -9,6 +9,9 @@ from keras_dlparts.models.dcgan import build_dcgan_generator
 from keras_dlparts.models.densenet import build_densenet
 from keras_dlparts.models.diffusion import DiffusionModel
 from keras_dlparts.models.diffusion_unet import build_diffusion_unet
+from keras_dlparts.models.digits_judge import digits_features
+from keras_dlparts.models.digits_judge import digits_judge
+from keras_dlparts.models.digits_judge import fd_digits
 from keras_dlparts.models.dual_encoder import DualEncoder
 from keras_dlparts.models.gan import GAN
 from keras_dlparts.models.gan import ConditionalGAN

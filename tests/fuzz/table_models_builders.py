@@ -50,6 +50,9 @@ def _mesh():
     return keras.distribution.DeviceMesh((1, 1), ["batch", "model"], ["cpu:0"])
 
 
+# Five 8x8 "digits" in [0, 1] for the judge's features and FD-digits.
+_DIGITS = np.random.default_rng(0).random((5, 8, 8, 1)).astype("float32")
+
 TABLE = {
     "models.build_autoencoder": Entry(
         models.build_autoencoder,
@@ -379,5 +382,24 @@ TABLE = {
         models.transformer_layout_map,
         args={"device_mesh": fresh(_mesh), "model_axis": "model"},
         bad={"device_mesh": MODEL + (["cpu:0"],), "model_axis": CHOICE},
+    ),
+    "models.digits_judge": Entry(
+        models.digits_judge, note="no arguments: the trained judge itself"
+    ),
+    "models.digits_features": Entry(
+        models.digits_features,
+        args={"images": _DIGITS[:3]},
+        tensors=("images",),
+        bad_calls=[("images", {"images": _DIGITS[:3, :7]})],
+    ),
+    "models.fd_digits": Entry(
+        models.fd_digits,
+        args={"images_a": _DIGITS[:3], "images_b": _DIGITS[3:]},
+        tensors=("images_a", "images_b"),
+        batch_free=("images_a", "images_b"),  # set sizes may differ
+        bad_calls=[
+            ("images_b", {"images_b": _DIGITS[3:4]}),
+            ("images_b", {"images_b": _DIGITS[3:] + 1.5}),
+        ],
     ),
 }
