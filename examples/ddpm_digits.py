@@ -4,9 +4,11 @@ Trains `keras_dlparts.models.DiffusionModel` (Algorithm 1 with 10% label
 dropout for classifier-free guidance) on the digits training split, images
 in [0, 1] (the model maps them to [-1, 1] itself), then generates
 `--per-class` samples of every class with the compiled DDPM sampler
-(1000 steps; `--sampler ddim --sample-steps 100` is faster), prints the
-per-class accuracy of an independent judge (scikit-learn's SVC from
-`tests/support/digits_judge.py`) and saves a grid PNG: one row per class.
+(1000 steps; `--sampler ddim --sample-steps 100` or `--sampler dpmpp_2m
+--sample-steps 20` is faster; `--prediction v` trains on the v target),
+prints the per-class accuracy of an independent judge (scikit-learn's SVC
+from `tests/support/digits_judge.py`) and saves a grid PNG: one row per
+class.
 `keras_dlparts.callbacks.ImageSampleLogger` writes sample grids to
 TensorBoard and PNGs (`--logdir`) every `--log-every` epochs (`--log-every
 0` turns it off).
@@ -33,7 +35,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
 from support.digits_judge import judge_accuracy  # noqa: E402
 
 
-def build_model(base_filters=32, steps=1000):
+def build_model(base_filters=32, steps=1000, prediction="epsilon"):
     network = build_diffusion_unet(
         (8, 8, 1),
         base_filters=base_filters,
@@ -49,6 +51,7 @@ def build_model(base_filters=32, steps=1000):
         label_dropout=0.1,
         data_range=(0.0, 1.0),
         seed=0,
+        prediction=prediction,
     )
 
 
@@ -88,7 +91,12 @@ def main(argv=None):
     parser.add_argument("--learning-rate", type=float, default=2e-3)
     parser.add_argument("--base-filters", type=int, default=32)
     parser.add_argument("--per-class", type=int, default=50)
-    parser.add_argument("--sampler", choices=["ddpm", "ddim"], default="ddpm")
+    parser.add_argument(
+        "--sampler", choices=["ddpm", "ddim", "dpmpp_2m"], default="ddpm"
+    )
+    parser.add_argument(
+        "--prediction", choices=["epsilon", "v", "sample"], default="epsilon"
+    )
     parser.add_argument("--sample-steps", type=int, default=None)
     parser.add_argument(
         "--guidance",
@@ -104,7 +112,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     (x, y), _ = load_digits()
-    model = build_model(args.base_filters)
+    model = build_model(args.base_filters, prediction=args.prediction)
     steps_per_epoch = int(np.ceil(len(x) / args.batch_size))
     schedule = keras.optimizers.schedules.CosineDecay(
         args.learning_rate,
