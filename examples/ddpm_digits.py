@@ -24,8 +24,9 @@ import time
 
 import keras
 import numpy as np
-from PIL import Image
 
+from keras_dlparts.callbacks.image_samples import image_grid
+from keras_dlparts.callbacks.image_samples import save_png
 from keras_dlparts.data import load_digits
 from keras_dlparts.models.diffusion import DiffusionModel
 from keras_dlparts.models.diffusion_unet import build_diffusion_unet
@@ -75,13 +76,10 @@ def sample_logger(logdir, every):
 
 
 def save_grid(images, path, scale=8):
-    """images: (classes, per_row, 8, 8, 1) in [0, 1]."""
-    rows = [np.concatenate(list(row[..., 0]), axis=1) for row in images]
-    grid = (255 * np.clip(np.concatenate(rows, axis=0), 0, 1)).astype("uint8")
-    h, w = grid.shape
-    Image.fromarray(grid, mode="L").resize(
-        (w * scale, h * scale), Image.NEAREST
-    ).save(path)
+    """images: (classes, per_row, 8, 8, 1) in [0, 1]; one grey pixel apart."""
+    rows, columns = images.shape[:2]
+    flat = images.reshape((rows * columns,) + images.shape[2:])
+    save_png(image_grid(flat, columns=columns, scale=scale, padding=1), path)
 
 
 def main(argv=None):
