@@ -476,7 +476,7 @@ def ema_twin(model, weights):
     return DiffusionModel(network, **config)
 
 
-@pytest.mark.slow  # ~20 s: six sampling loops compiled
+@pytest.mark.slow  # six sampling loops compiled: 4 s idle, 20 s loaded
 def test_ema_follows_numpy_samples_with_it_and_reloads():
     (x, y), _ = load_digits()
     x, y = x[:16], y[:16]
