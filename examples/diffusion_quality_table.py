@@ -63,6 +63,7 @@ def judge_accuracy(images, labels):
 
 
 def main(argv=None):
+    """Trains, samples and prints the table; returns its rows."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -130,6 +131,7 @@ def main(argv=None):
     print("| --- | --- | --- | ---: | ---: |")
     for name, prediction, ema, accuracy, fd in rows:
         print(f"| {name} | {prediction} | {ema} | {accuracy:.3f} | {fd:.2f} |")
+    return rows
 
 
 if __name__ == "__main__":
