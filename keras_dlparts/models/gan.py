@@ -269,7 +269,7 @@ class GAN(SeedState, StatefulStep, keras.Model):
         fake = self._generate(self._codes(batch_size), condition, training)
         real_logits = self._discriminate(real, condition, training)
         fake_logits = self._discriminate(fake, condition, training)
-        return real_logits, fake_logits
+        return fake, real_logits, fake_logits
 
     def _num_replicas(self):
         # TensorFlow runs the step on each replica of the model's
@@ -301,9 +301,22 @@ class GAN(SeedState, StatefulStep, keras.Model):
             objective, batch_loss = loss / replicas, loss
         return objective + extra / replicas, batch_loss
 
-    def _report(self, d_loss, g_loss):
-        self.d_loss_tracker.update_state(d_loss)
-        self.g_loss_tracker.update_state(g_loss)
+    def _generator_objective(self, real, fake, real_logits, fake_logits, net):
+        """The generator's objective and its logs, `{"g_loss": ...}`.
+
+        A hook (`SRGAN` adds its content loss): `net` is the generator in
+        a training step (its own losses join the objective), `None` in a
+        test step.
+        """
+        objective, g_loss = self._objective_and_loss(
+            self.g_loss_fn, self.g_loss_fn(real_logits, fake_logits), net
+        )
+        return objective, {"g_loss": g_loss}
+
+    def _report(self, logs):
+        """Updates each tracker of `metrics` with `logs[its name]`."""
+        for tracker in self.metrics:
+            tracker.update_state(logs[tracker.name])
         return {m.name: m.result() for m in self.metrics}
 
     def stateful_train_step(self, data):
@@ -316,7 +329,7 @@ class GAN(SeedState, StatefulStep, keras.Model):
         g_weights = self.generator.trainable_variables
 
         def d_objective():
-            real_logits, fake_logits = self._real_and_fake_logits(
+            _, real_logits, fake_logits = self._real_and_fake_logits(
                 real, condition, True
             )
             objective, d_loss = self._objective_and_loss(
@@ -336,31 +349,29 @@ class GAN(SeedState, StatefulStep, keras.Model):
         def g_objective():
             fake = self._generate(self._codes(batch_size), condition, True)
             fake_logits = self._discriminate(fake, condition, True)
-            objective, g_loss = self._objective_and_loss(
-                self.g_loss_fn,
-                self.g_loss_fn(real_logits, fake_logits),
-                self.generator,
+            objective, g_logs = self._generator_objective(
+                real, fake, real_logits, fake_logits, self.generator
             )
-            return self.g_optimizer.scale_loss(objective), g_loss
+            return self.g_optimizer.scale_loss(objective), g_logs
 
-        (_, g_loss), grads = value_and_gradients(
+        (_, g_logs), grads = value_and_gradients(
             g_objective, g_weights, state_variables=state
         )
         apply_gradients(self.g_optimizer, grads, g_weights)
-        return self._report(d_loss, g_loss)
+        return self._report({"d_loss": d_loss, **g_logs})
 
     def stateful_test_step(self, data):
         real, condition = self._split_batch(data)
-        real_logits, fake_logits = self._real_and_fake_logits(
+        fake, real_logits, fake_logits = self._real_and_fake_logits(
             real, condition, False
         )
         _, d_loss = self._objective_and_loss(
             self.d_loss_fn, self.d_loss_fn(real_logits, fake_logits), None
         )
-        _, g_loss = self._objective_and_loss(
-            self.g_loss_fn, self.g_loss_fn(real_logits, fake_logits), None
+        _, g_logs = self._generator_objective(
+            real, fake, real_logits, fake_logits, None
         )
-        return self._report(d_loss, g_loss)
+        return self._report({"d_loss": d_loss, **g_logs})
 
     @staticmethod
     def _extra_losses(network):
