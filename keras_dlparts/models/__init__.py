@@ -15,6 +15,7 @@ from keras_dlparts.models.digits_judge import fd_digits
 from keras_dlparts.models.dual_encoder import DualEncoder
 from keras_dlparts.models.gan import GAN
 from keras_dlparts.models.gan import ConditionalGAN
+from keras_dlparts.models.hierarchical_vae import HierarchicalVAE
 from keras_dlparts.models.layout import transformer_layout_map
 from keras_dlparts.models.mlp import build_mlp
 from keras_dlparts.models.noise_schedule import NoiseSchedule

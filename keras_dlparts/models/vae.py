@@ -28,6 +28,16 @@ def _per_sample_reconstruction(kind, target, output):
     return ops.sum(ops.reshape(error, (ops.shape(error)[0], -1)), axis=-1)
 
 
+def _shapes_agree(produced, expected):
+    """False only when two static shapes (batch axis ignored) differ."""
+    if produced is None or expected is None:
+        return True
+    return len(produced) == len(expected) and all(
+        p is None or e is None or p == e
+        for p, e in zip(produced[1:], expected[1:])
+    )
+
+
 def _check_networks(encoder, decoder):
     """Refuses an encoder without two outputs, or codes the decoder refuses."""
     outputs = encoder.outputs
@@ -39,12 +49,7 @@ def _check_networks(encoder, decoder):
             f"tensors). Received {len(outputs)} output(s)."
         )
     codes, expected = static_shape(outputs[0]), model_input_shape(decoder)
-    if codes is None or expected is None:
-        return
-    if len(codes) != len(expected) or any(
-        c is not None and e is not None and c != e
-        for c, e in zip(codes[1:], expected[1:])
-    ):
+    if not _shapes_agree(codes, expected):
         raise ValueError(
             "Arguments `encoder` and `decoder` must agree on the code shape: "
             f"the encoder's mean has shape {codes}, the decoder takes "

@@ -1,9 +1,10 @@
 """Fuzz table: keras_dlparts.models, the model classes.
 
-GANs, the VAE, the Siamese network and `few_shot_accuracy`, the dual
-encoder, the anomaly detector, the SOM, the RBM, the perceptron, the
-diffusion model with its noise schedule, and Word2Vec. Each case gets
-its own small sub-models (`fresh`), so no case sees another's weights.
+GANs, the VAE, the hierarchical VAE, the Siamese network and
+`few_shot_accuracy`, the dual encoder, the anomaly detector, the SOM,
+the RBM, the perceptron, the diffusion model with its noise schedule,
+and Word2Vec. Each case gets its own small sub-models (`fresh`), so no
+case sees another's weights.
 """
 
 import keras
@@ -69,6 +70,28 @@ def _vae_encoder():
 def _vae_decoder():
     return keras.Sequential(
         [keras.Input((2,)), keras.layers.Dense(4, activation="sigmoid")]
+    )
+
+
+def _hvae_encoder_1():
+    x = keras.Input((4,))
+    d1 = keras.layers.Dense(3)(x)
+    return keras.Model(
+        x, [keras.layers.Dense(2)(d1), keras.layers.Dense(2)(d1), d1]
+    )
+
+
+def _hvae_encoder_2():
+    d1 = keras.Input((3,))
+    return keras.Model(
+        d1, [keras.layers.Dense(1)(d1), keras.layers.Dense(1)(d1)]
+    )
+
+
+def _hvae_prior_1():
+    z2 = keras.Input((1,))
+    return keras.Model(
+        z2, [keras.layers.Dense(2)(z2), keras.layers.Dense(2)(z2)]
     )
 
 
@@ -161,6 +184,29 @@ TABLE = {
         },
         bad={
             "encoder": MODEL + (fresh(lambda: _dense(4, 2)),),  # one output
+            "decoder": MODEL + (fresh(lambda: _dense(3, 4)),),  # codes of 3
+            "beta": NON_NEGATIVE_NUMBER,
+            "reconstruction": CHOICE,
+            "seed": SEED,
+        },
+        inputs={"inputs": X4},
+        bad_calls=[("inputs", {"inputs": X3})],
+    ),
+    "models.HierarchicalVAE": Entry(
+        models.HierarchicalVAE,
+        args={
+            "encoder_1": fresh(_hvae_encoder_1),
+            "encoder_2": fresh(_hvae_encoder_2),
+            "prior_1": fresh(_hvae_prior_1),
+            "decoder": fresh(_vae_decoder),
+            "beta": 1.0,
+            "reconstruction": "mse",
+            "seed": 0,
+        },
+        bad={
+            "encoder_1": MODEL + (fresh(_vae_encoder),),  # two outputs
+            "encoder_2": MODEL + (fresh(lambda: _dense(3, 1)),),  # one
+            "prior_1": MODEL + (fresh(lambda: _dense(1, 2)),),  # one
             "decoder": MODEL + (fresh(lambda: _dense(3, 4)),),  # codes of 3
             "beta": NON_NEGATIVE_NUMBER,
             "reconstruction": CHOICE,
