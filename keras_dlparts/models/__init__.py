@@ -4,6 +4,7 @@ from keras_dlparts.models.anomaly import AnomalyDetector
 from keras_dlparts.models.autoencoder import build_autoencoder
 from keras_dlparts.models.cnn import build_lenet5
 from keras_dlparts.models.cnn import build_vgg
+from keras_dlparts.models.cyclegan import CycleGAN
 from keras_dlparts.models.dcgan import build_dcgan_discriminator
 from keras_dlparts.models.dcgan import build_dcgan_generator
 from keras_dlparts.models.densenet import build_densenet

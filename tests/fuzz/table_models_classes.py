@@ -173,6 +173,30 @@ TABLE = {
         call=_pair,
         bad_calls=[("samples", {"samples": X4})],
     ),
+    "models.CycleGAN": Entry(
+        models.CycleGAN,
+        args={
+            "generator_ab": fresh(lambda: _dense(3, 3)),
+            "generator_ba": fresh(lambda: _dense(3, 3)),
+            "discriminator_a": fresh(lambda: _dense(3, 1)),
+            "discriminator_b": fresh(lambda: _dense(3, 1)),
+            "cycle_weight": 10.0,
+            "identity_weight": 0.5,
+        },
+        bad={
+            "generator_ab": MODEL,
+            "generator_ba": MODEL,
+            "discriminator_a": MODEL,
+            "discriminator_b": MODEL,
+            "cycle_weight": NON_NEGATIVE_NUMBER,
+            "identity_weight": NON_NEGATIVE_NUMBER,
+        },
+        inputs={"a": X3, "b": X3},
+        call=_pair,
+        batch_free=("b",),
+        bad_calls=[("a", {"a": X4}), ("b", {"b": X4})],
+        note="`a` and `b` are unpaired: their batch sizes may differ.",
+    ),
     "models.VAE": Entry(
         models.VAE,
         args={
