@@ -15,7 +15,7 @@ held-out test digits after translation: `G_BA(b)` directly (B -> A), and
 10%. Adversarial and cycle losses only ask for some invertible pair of
 maps between the two distributions: nothing in them says that a 3 must
 stay a 3. The translator's architecture decides which pair is found. A
-small convolutional translator (`--translator conv`) sees 5x5 pixels per
+small convolutional translator (`--translator conv`) sees 7x7 pixels per
 output pixel, so the pixel-wise inversion is the map within its reach;
 an MLP (`--translator mlp`) sees the whole image and is as free to send
 each class to another one. A rotation moves pixels up to 7 places, out of
