@@ -13,6 +13,8 @@ from keras_dlparts.models.diffusion_unet import build_diffusion_unet
 from keras_dlparts.models.digits_judge import digits_features
 from keras_dlparts.models.digits_judge import digits_judge
 from keras_dlparts.models.digits_judge import fd_digits
+from keras_dlparts.models.digits_judge import mean_pairwise_distance
+from keras_dlparts.models.digits_judge import per_class_fd_digits
 from keras_dlparts.models.dual_encoder import DualEncoder
 from keras_dlparts.models.gan import GAN
 from keras_dlparts.models.gan import ConditionalGAN
@@ -31,6 +33,9 @@ from keras_dlparts.models.seq2seq import greedy_decode
 from keras_dlparts.models.siamese import SiameseNetwork
 from keras_dlparts.models.siamese import few_shot_accuracy
 from keras_dlparts.models.som import SOM
+from keras_dlparts.models.srgan import SRGAN
+from keras_dlparts.models.srgan import build_srgan_discriminator
+from keras_dlparts.models.srgan import build_srgan_generator
 from keras_dlparts.models.timeseries import build_timeseries_cnn
 from keras_dlparts.models.transformer_classifier import (
     build_transformer_classifier,

@@ -52,6 +52,7 @@ def _mesh():
 
 # Five 8x8 "digits" in [0, 1] for the judge's features and FD-digits.
 _DIGITS = np.random.default_rng(0).random((5, 8, 8, 1)).astype("float32")
+_LABELS = np.array([0, 0, 1, 1, 1], "int32")
 
 TABLE = {
     "models.build_autoencoder": Entry(
@@ -89,6 +90,33 @@ TABLE = {
             "filters": INTS,
             "num_classes": OPTIONAL_POSITIVE_INT + (1,),
             "dropout": RATE,
+            "spectral_norm": BOOLEAN,
+            "minibatch_std": OPTIONAL_POSITIVE_INT,
+        },
+    ),
+    "models.build_srgan_generator": Entry(
+        models.build_srgan_generator,
+        args={
+            "scale": 2,
+            "channels": 1,
+            "filters": 2,
+            "num_residual_blocks": 1,
+        },
+        bad={
+            "scale": POSITIVE_INT + (1, 3),  # a power of two >= 2
+            "channels": POSITIVE_INT,
+            "filters": POSITIVE_INT,
+            "num_residual_blocks": POSITIVE_INT,
+            "output_activation": ACTIVATION,
+        },
+    ),
+    "models.build_srgan_discriminator": Entry(
+        models.build_srgan_discriminator,
+        args={"image_shape": (4, 4, 1), "filters": (2,), "dense_units": 2},
+        bad={
+            "image_shape": SHAPE + ((5, 5, 1),),
+            "filters": INTS,
+            "dense_units": POSITIVE_INT,
         },
     ),
     "models.build_densenet": Entry(
@@ -400,6 +428,32 @@ TABLE = {
         bad_calls=[
             ("images_b", {"images_b": _DIGITS[3:4]}),
             ("images_b", {"images_b": _DIGITS[3:] + 1.5}),
+        ],
+    ),
+    "models.per_class_fd_digits": Entry(
+        models.per_class_fd_digits,
+        args={
+            "images": _DIGITS,
+            "labels": _LABELS,
+            "reference_images": _DIGITS[::-1],
+            "reference_labels": _LABELS,
+        },
+        tensors=("images", "labels", "reference_images", "reference_labels"),
+        batch_free=("reference_images", "reference_labels"),
+        bad_calls=[
+            ("labels", {"labels": np.array([0, 0, 0, 0, 1])}),
+            ("reference_labels", {"reference_labels": _LABELS + 0.5}),
+            ("images", {"images": _DIGITS - 1.0}),
+        ],
+    ),
+    "models.mean_pairwise_distance": Entry(
+        models.mean_pairwise_distance,
+        args={"images": _DIGITS, "labels": _LABELS},
+        tensors=("images", "labels"),
+        bad_calls=[
+            ("labels", {"labels": np.array([0, 0, 0, 0, 1])}),
+            ("labels", {"labels": _LABELS + 0.5}),
+            ("images", {"images": _DIGITS + 1.5}),
         ],
     ),
 }

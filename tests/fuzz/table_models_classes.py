@@ -197,6 +197,29 @@ TABLE = {
         bad_calls=[("a", {"a": X4}), ("b", {"b": X4})],
         note="`a` and `b` are unpaired: their batch sizes may differ.",
     ),
+    "models.SRGAN": Entry(
+        models.SRGAN,
+        args={
+            "generator": fresh(
+                lambda: models.build_srgan_generator(2, 1, 2, 1)
+            ),
+            "discriminator": fresh(
+                lambda: models.build_srgan_discriminator((4, 4, 1), (2,), 2)
+            ),
+            "content_loss": "mean_absolute_error",
+            "adversarial_weight": 1e-3,
+            "max_val": 1.0,
+        },
+        bad={
+            "generator": MODEL,
+            "discriminator": MODEL,
+            "content_loss": CHOICE,
+            "adversarial_weight": NON_NEGATIVE_NUMBER,
+            "max_val": POSITIVE_NUMBER,
+        },
+        inputs={"inputs": X4.reshape(4, 2, 2, 1)},
+        bad_calls=[("inputs", {"inputs": np.zeros((4, 2, 2, 2), "float32")})],
+    ),
     "models.VAE": Entry(
         models.VAE,
         args={
