@@ -13,6 +13,7 @@ from keras_dlparts.layers.dense_block import TransitionLayer
 from keras_dlparts.layers.graph import GraphConvolution
 from keras_dlparts.layers.lstm import LSTMCell
 from keras_dlparts.layers.maxout import Maxout
+from keras_dlparts.layers.minibatch_std import MinibatchStdDev
 from keras_dlparts.layers.noise import SaltAndPepperNoise
 from keras_dlparts.layers.patches import ClassToken
 from keras_dlparts.layers.patches import PatchEmbedding

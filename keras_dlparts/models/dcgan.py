@@ -5,6 +5,7 @@ import math
 import keras
 
 from keras_dlparts import _validation as args
+from keras_dlparts.layers.minibatch_std import MinibatchStdDev
 
 
 def _check_common(image_shape, filters, num_classes):
@@ -92,6 +93,8 @@ def build_dcgan_discriminator(
     filters=(32, 64),
     num_classes=None,
     dropout=0.3,
+    spectral_norm=False,
+    minibatch_std=None,
     name="discriminator",
 ):
     """Builds a DCGAN discriminator: strided convolutions to one logit.
@@ -102,12 +105,23 @@ def build_dcgan_discriminator(
     `[images, labels]` and appends a learned per-pixel label map as an extra
     channel.
 
+    Two standard remedies against mode collapse are options:
+    `spectral_norm=True` wraps every `Conv2D` and the `Dense` in
+    `keras.layers.SpectralNormalization` (Miyato et al., 2018: each
+    weight divided by its largest singular value, one power iteration
+    per training step), and `minibatch_std=g` appends a
+    `layers.MinibatchStdDev(g)` channel (Karras et al., 2018) after the
+    last block, before `Flatten`.
+
     Args:
         image_shape: `(height, width, channels)`, both sides divisible by
             `2 ** len(filters)`.
         filters: filters of the downsampling blocks.
         num_classes: `None` or int >= 2, the number of label classes.
         dropout: float in [0, 1), dropout after each block.
+        spectral_norm: bool, spectral normalisation of the weights.
+        minibatch_std: `None` or the positive int group size of a
+            minibatch standard deviation channel.
         name: the model's name.
 
     Returns:
@@ -122,6 +136,15 @@ def build_dcgan_discriminator(
     """
     image_shape, filters, _ = _check_common(image_shape, filters, num_classes)
     args.rate("dropout", dropout)
+    args.boolean("spectral_norm", spectral_norm)
+    if minibatch_std is not None:
+        args.positive_int("minibatch_std", minibatch_std)
+
+    def weighted(layer, **kwargs):
+        if spectral_norm:
+            return keras.layers.SpectralNormalization(layer, **kwargs)
+        return layer
+
     images = keras.Input(image_shape, name="images")
     inputs, h = images, images
     if num_classes is not None:
@@ -132,10 +155,14 @@ def build_dcgan_discriminator(
         h = keras.layers.Concatenate()([images, label_map])
         inputs = [images, labels]
     for f in filters:
-        h = keras.layers.Conv2D(f, 5, strides=2, padding="same")(h)
+        h = weighted(keras.layers.Conv2D(f, 5, strides=2, padding="same"))(h)
         h = keras.layers.LeakyReLU(0.2)(h)
         if dropout:
             h = keras.layers.Dropout(dropout)(h)
+    if minibatch_std is not None:
+        h = MinibatchStdDev(minibatch_std)(h)
     h = keras.layers.Flatten()(h)
-    logits = keras.layers.Dense(1, dtype="float32")(h)
+    logits = weighted(keras.layers.Dense(1, dtype="float32"), dtype="float32")(
+        h
+    )
     return keras.Model(inputs, logits, name=name)

@@ -163,3 +163,143 @@ def _flat_images(name, images, minimum):
             f"values from {np.nanmin(flat)} to {np.nanmax(flat)}"
         )
     return flat
+
+
+def _class_sets(name, images, labels_name, labels):
+    """Flat images and int labels of one set, refused by name."""
+    flat = _flat_images(name, images, minimum=2)
+    labels = np.asarray(labels)
+    if labels.dtype == bool or not np.issubdtype(labels.dtype, np.integer):
+        raise TypeError(
+            f"Argument `{labels_name}` must hold integer class labels. "
+            f"Received: {labels_name}.dtype={labels.dtype}"
+        )
+    if labels.shape != (len(flat),):
+        raise ValueError(
+            f"Argument `{labels_name}` must be a vector with one label per "
+            f"image of `{name}` ({len(flat)}). Received: "
+            f"{labels_name}.shape={labels.shape}"
+        )
+    return flat, labels
+
+
+def _check_classes(name, labels, classes, minimum):
+    for c in classes:
+        count = int(np.sum(labels == c))
+        if count < minimum:
+            raise ValueError(
+                f"Argument `{name}` must give every class of the reference "
+                f"at least {minimum} images. Received: {count} of class {c}"
+            )
+
+
+def per_class_fd_digits(images, labels, reference_images, reference_labels):
+    """FD-digits within each class: a sample set against a reference set.
+
+    For each class `c` of `reference_labels` (in increasing order),
+    `fd_digits(images[labels == c], reference_images[reference_labels ==
+    c])`, with the judge's features computed once. It measures how well
+    each class's samples cover that class's data, so a within-class mode
+    collapse raises it even when every sample is recognisable. Like
+    `fd_digits` it is biased upward for few images: compare sets of equal
+    sizes per class, e.g. against the FD-digits of held-out real digits.
+
+    Args:
+        images, reference_images: images in [0, 1], shaped `(n, 8, 8)`,
+            `(n, 8, 8, 1)` or `(n, 64)`.
+        labels, reference_labels: integer vectors, one class per image;
+            every class of `reference_labels` needs at least 2 images in
+            both sets.
+
+    Returns:
+        A float64 NumPy array, one distance per class of
+        `np.unique(reference_labels)`.
+
+    Examples:
+
+        >>> from keras_dlparts.data import load_digits
+        >>> from keras_dlparts.models import per_class_fd_digits
+        >>> (x_train, y_train), (x_test, y_test) = load_digits()
+        >>> fd = per_class_fd_digits(x_test, y_test, x_train, y_train)
+        >>> fd.shape, bool(fd.max() < 10)
+        ((10,), True)
+    """
+    flat, labels = _class_sets("images", images, "labels", labels)
+    ref, ref_labels = _class_sets(
+        "reference_images",
+        reference_images,
+        "reference_labels",
+        reference_labels,
+    )
+    classes = np.unique(ref_labels)
+    _check_classes("labels", labels, classes, 2)
+    _check_classes("reference_labels", ref_labels, classes, 2)
+    _, features = _trained()
+    a = features.predict(flat, verbose=0)
+    b = features.predict(ref, verbose=0)
+    return np.array(
+        [
+            float(
+                keras.ops.convert_to_numpy(
+                    frechet_distance(a[labels == c], b[ref_labels == c])
+                )
+            )
+            for c in classes
+        ]
+    )
+
+
+def mean_pairwise_distance(images, labels=None):
+    """The mean Euclidean pixel distance between two different images.
+
+    Over all pairs `i < j` of the set, `mean ||x_i - x_j||` with the pixels
+    in [0, 1] (so at most 8 for 8x8 images); with `labels`, over the pairs
+    within each class. A set of near copies gives about 0; compare a
+    sample set's value with the data's own (their ratio).
+
+    Args:
+        images: images in [0, 1], shaped `(n, 8, 8)`, `(n, 8, 8, 1)` or
+            `(n, 64)`, at least 2 (per class with `labels`).
+        labels: `None`, or an integer vector of one class per image.
+
+    Returns:
+        A Python float, or with `labels` a float64 NumPy array with one
+        mean per class of `np.unique(labels)`.
+
+    Examples:
+
+        >>> import numpy as np
+        >>> from keras_dlparts.models import mean_pairwise_distance
+        >>> x = np.zeros((3, 8, 8))
+        >>> x[1, 0, 0], x[2, 0, 0] = 0.5, 1.0
+        >>> mean_pairwise_distance(x)  # pairs at 0.5, 1.0 and 0.5
+        0.6666666666666666
+        >>> mean_pairwise_distance(x, labels=[0, 1, 1]).tolist()
+        Traceback (most recent call last):
+        ...
+        ValueError: Argument `labels` must give every class at least 2 ...
+        >>> mean_pairwise_distance(x, labels=[0, 0, 0]).tolist()
+        [0.6666666666666666]
+    """
+    if labels is None:
+        flat = _flat_images("images", images, minimum=2)
+        return float(_mean_pairwise(flat))
+    flat, labels = _class_sets("images", images, "labels", labels)
+    classes = np.unique(labels)
+    for c in classes:
+        count = int(np.sum(labels == c))
+        if count < 2:
+            raise ValueError(
+                "Argument `labels` must give every class at least 2 "
+                f"images. Received: {count} of class {c}"
+            )
+    return np.array([_mean_pairwise(flat[labels == c]) for c in classes])
+
+
+def _mean_pairwise(flat):
+    x = flat.astype("float64")
+    squares = np.sum(x * x, axis=1)
+    d2 = squares[:, None] + squares[None, :] - 2.0 * (x @ x.T)
+    distances = np.sqrt(np.maximum(d2, 0.0))
+    n = len(x)
+    return float(np.sum(np.triu(distances, k=1)) / (n * (n - 1) / 2))

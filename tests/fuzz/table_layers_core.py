@@ -195,6 +195,13 @@ TABLE = {
         },
         inputs={"inputs": X},
     ),
+    "layers.MinibatchStdDev": Entry(
+        layers.MinibatchStdDev,
+        args={"group_size": 2, "epsilon": 1e-8},
+        bad={"group_size": POSITIVE_INT, "epsilon": NON_NEGATIVE_NUMBER},
+        inputs={"inputs": np.ones((3, 2, 2, 2), "float32")},
+        rank_free=("inputs",),  # any rank >= 2: features or images
+    ),
     "layers.PixelShuffle": Entry(
         layers.PixelShuffle,
         args={"upscale_factor": 2, "data_format": "channels_last"},
