@@ -199,8 +199,9 @@ def test_save_load_and_config(tmp_path):
         "mse",
         2,
     )
-    for key, value in model(x).items():
-        np.testing.assert_allclose(reloaded(x)[key], value, rtol=1e-6)
+    expected, actual = model(x), reloaded(x)
+    for key, value in expected.items():
+        np.testing.assert_allclose(actual[key], value, rtol=1e-6)
     rebuilt = HierarchicalVAE.from_config(model.get_config())
     assert rebuilt.get_config() == model.get_config()
 
