@@ -43,7 +43,11 @@ class DiffusionModel(SeedState, keras.Model):
     unconditional model and `fit((x, labels))` a conditional one; labels
     are replaced by the "no label" index `num_classes` with probability
     `label_dropout`, so the same network also learns the unconditional
-    model that classifier-free guidance needs (Ho & Salimans, 2022).
+    model that classifier-free guidance needs (Ho & Salimans, 2022). A
+    network with a context input (`build_diffusion_unet(context_shape=...)`,
+    cross-attention) trains on `(x, context)` or `(x, (context,
+    context_mask))` instead; `label_dropout` then replaces the context by
+    the null context, all zeros with every position visible.
 
     `generate` runs the reverse process as ONE compiled loop
     (`keras.ops.fori_loop` inside `tf.function` on TensorFlow, `jax.jit`
@@ -74,15 +78,18 @@ class DiffusionModel(SeedState, keras.Model):
 
     Args:
         network: a `keras.Model` with inputs `[x_t, t]` or `[x_t, t, label]`
-            (int32 timesteps and labels shaped `(batch,)`) returning the
-            predicted noise, e.g. from `build_diffusion_unet`.
+            (int32 timesteps and labels shaped `(batch,)`), or
+            `[x_t, t, context]` / `[x_t, t, context, context_mask]` (a
+            float `(batch, length, dim)` sequence and a `(batch, length)`
+            mask, 1 for real tokens), returning the predicted noise, e.g.
+            from `build_diffusion_unet`.
         schedule: a `NoiseSchedule` (or its serialized config); defaults to
             `NoiseSchedule("linear", steps=1000)`.
         num_classes: number of classes of a conditional network (whose
             label input must accept `0 .. num_classes`); `None` when the
-            network takes no label.
+            network takes no label (a context network: always `None`).
         label_dropout: probability of training on the "no label" index
-            instead of the label, in [0, 1).
+            (or the null context) instead of the condition, in [0, 1).
         data_range: `(low, high)` of the data given to `fit` and returned
             by `generate`; mapped linearly to [-1, 1] inside the model.
         clip_denoised: clip the predicted `x_0` to [-1, 1] while sampling.
@@ -102,9 +109,11 @@ class DiffusionModel(SeedState, keras.Model):
         **kwargs: base `keras.Model` arguments (`name`, `dtype`).
 
     Call arguments:
-        inputs: clean data `x`, or `(x, labels)` for a conditional model
-            (called on `x` alone, a conditional model predicts with the
-            "no label" class of classifier-free guidance).
+        inputs: clean data `x`, or `(x, labels)` for a conditional model,
+            `(x, context)` or `(x, (context, context_mask))` for a context
+            model (called on `x` alone, a conditional model predicts with
+            the "no label" class or the null context of classifier-free
+            guidance).
         training: `True` draws fresh `t` and noise and applies label
             dropout; otherwise a fixed seed is used.
 
@@ -159,12 +168,22 @@ class DiffusionModel(SeedState, keras.Model):
             schedule = NoiseSchedule()
         keras_object("schedule", schedule, NoiseSchedule)
         n_inputs = len(network.inputs)
-        if n_inputs not in (2, 3):
+        if n_inputs not in (2, 3, 4):
             raise ValueError(
-                "Argument `network` must take inputs [x_t, t] or "
-                f"[x_t, t, label]. Received a network with {n_inputs} inputs"
+                "Argument `network` must take inputs [x_t, t], "
+                "[x_t, t, label], [x_t, t, context] or "
+                "[x_t, t, context, context_mask]. Received a network with "
+                f"{n_inputs} inputs"
             )
-        if (num_classes is None) != (n_inputs == 2):
+        self.context_shape = _context_shape(network)
+        if self.context_shape is not None:
+            if num_classes is not None:
+                raise ValueError(
+                    "Argument `num_classes` must be None for a network "
+                    "conditioned on a context sequence. Received: "
+                    f"num_classes={num_classes!r}"
+                )
+        elif (num_classes is None) != (n_inputs == 2):
             raise ValueError(
                 "Argument `num_classes` must be given exactly when the "
                 f"network takes a label input. Received: num_classes="
@@ -179,6 +198,7 @@ class DiffusionModel(SeedState, keras.Model):
         self.seed = seed
         self.prediction = prediction
         self.image_shape = tuple(network.inputs[0].shape[1:])
+        self.context_mask = n_inputs == 4
         self._seed_generator = keras.random.SeedGenerator(seed)
         self._sampling_seed = keras.random.SeedGenerator(0)
         self._samplers = _SamplerCache()
@@ -200,7 +220,7 @@ class DiffusionModel(SeedState, keras.Model):
         self.optimizer.build(self.trainable_variables)
 
     def call(self, inputs, training=False):
-        images, labels = self._split(inputs)
+        images, condition = self._split(inputs)
         x0 = self._to_model_range(images)
         batch = keras.ops.shape(x0)[0]
         seeds = (self._seed_generator,) * 3 if training else (11, 12, 13)
@@ -209,15 +229,19 @@ class DiffusionModel(SeedState, keras.Model):
         )
         noise = keras.random.normal(keras.ops.shape(x0), seed=seeds[1])
         x_t = self.schedule.q_sample(x0, t, noise)
-        network_inputs = [x_t, t]
-        if labels is not None:
-            labels = keras.ops.cast(keras.ops.reshape(labels, (-1,)), "int32")
-            if training and self.label_dropout > 0:
-                drop = keras.random.uniform((batch,), seed=seeds[2])
-                labels = keras.ops.where(
-                    drop < self.label_dropout, self.num_classes, labels
+        if condition and training and self.label_dropout > 0:
+            drop = keras.random.uniform((batch,), seed=seeds[2])
+            drop = drop < self.label_dropout
+            null = self._null(condition)
+            condition = [
+                keras.ops.where(
+                    keras.ops.reshape(drop, (-1,) + (1,) * (len(c.shape) - 1)),
+                    n,
+                    c,
                 )
-            network_inputs.append(labels)
+                for c, n in zip(condition, null)
+            ]
+        network_inputs = [x_t, t, *condition]
         predicted = self.network(network_inputs, training=training)
         predicted = keras.ops.cast(predicted, "float32")
         ndim = len(x0.shape)
@@ -277,7 +301,14 @@ class DiffusionModel(SeedState, keras.Model):
         if y is not None:
             x = (x, y)
         has_labels = isinstance(x, (tuple, list))
-        if has_labels != (self.num_classes is not None):
+        if self.context_shape is not None:
+            if not has_labels:
+                raise ValueError(
+                    "A DiffusionModel conditioned on a context sequence "
+                    "trains on `(x, context)` or `(x, (context, "
+                    "context_mask))`. Received: context=None"
+                )
+        elif has_labels != (self.num_classes is not None):
             raise ValueError(
                 "A conditional DiffusionModel (num_classes="
                 f"{self.num_classes}) trains on `(x, labels)` and an "
@@ -287,12 +318,17 @@ class DiffusionModel(SeedState, keras.Model):
         return (x, None, sample_weight)
 
     def _split(self, inputs):
+        """`(images, condition)`: the network's extra inputs, a list."""
         if isinstance(inputs, (tuple, list)):
             images, labels = sequence(
                 "inputs", inputs, (2,), "x or (x, labels)"
             )
         else:
             images, labels = inputs, None
+        if self.context_shape is not None:
+            fits_input("x", images, self.network)
+            batch = keras.ops.shape(images)[:1]
+            return images, self._context_inputs(labels, images, batch)
         if labels is not None and self.num_classes is None:
             raise ValueError(
                 "An unconditional DiffusionModel takes `x` alone. Received: "
@@ -306,7 +342,62 @@ class DiffusionModel(SeedState, keras.Model):
         check_rank("labels", labels, (1, 2))
         same_batch_size(("x", images), ("labels", labels))
         fits_input("x", images, self.network)
-        return images, labels
+        if labels is None:
+            return images, []
+        labels = keras.ops.cast(keras.ops.reshape(labels, (-1,)), "int32")
+        return images, [labels]
+
+    def _context_inputs(self, context, images, batch):
+        """`[context]` or `[context, mask]`, checked; the null if None."""
+        mask = None
+        if isinstance(context, (tuple, list)):
+            context, mask = sequence(
+                "context", context, (2,), "context or (context, context_mask)"
+            )
+        if context is None:
+            context = keras.ops.zeros(batch + self.context_shape, "float32")
+        check_rank("context", context, (3,))
+        shape = tuple(context.shape[1:])
+        if shape != self.context_shape:
+            raise ValueError(
+                "Argument `context` must be shaped (batch,) + "
+                f"{self.context_shape} (the network's context input). "
+                f"Received: context.shape={tuple(context.shape)}"
+            )
+        same_batch_size(("x", images), ("context", context))
+        context = keras.ops.cast(context, "float32")
+        if not self.context_mask:
+            if mask is not None:
+                raise ValueError(
+                    "Argument `context_mask` needs a network with a "
+                    "context_mask input. Received: a context_mask"
+                )
+            return [context]
+        if mask is None:
+            ones = keras.ops.ones(batch + self.context_shape[:1])
+            return [context, ones]
+        check_rank("context_mask", mask, (2,))
+        if tuple(mask.shape[1:]) != self.context_shape[:1]:
+            raise ValueError(
+                "Argument `context_mask` must be shaped (batch, "
+                f"{self.context_shape[0]}). Received: "
+                f"context_mask.shape={tuple(mask.shape)}"
+            )
+        same_batch_size(("context", context), ("context_mask", mask))
+        return [context, keras.ops.cast(mask, "float32")]
+
+    def _null(self, condition):
+        """The "no condition" inputs of classifier-free guidance.
+
+        The "no label" class, or an all-zero context (every key equal, so
+        every position gets the same weight) with every position unmasked.
+        """
+        if self.context_shape is None:
+            return [keras.ops.full_like(condition[0], self.num_classes)]
+        null = [keras.ops.zeros_like(condition[0])]
+        if len(condition) == 2:
+            null.append(keras.ops.ones_like(condition[1]))
+        return null
 
     def _to_model_range(self, images):
         low, high = self.data_range
@@ -328,6 +419,8 @@ class DiffusionModel(SeedState, keras.Model):
         eta=0.0,
         jit_compile=True,
         use_ema=None,
+        context=None,
+        context_mask=None,
     ):
         """Samples `n` images by running the reverse process.
 
@@ -359,6 +452,12 @@ class DiffusionModel(SeedState, keras.Model):
             use_ema: sample with the moving average of the weights
                 (`None`: when `ema_decay` is set). The network's own
                 weights are back in place when `generate` returns.
+            context: for a model conditioned on a context sequence, a float
+                array `(n, length, dim)` or one `(length, dim)` for every
+                sample; `None` samples with the null (all-zero) context.
+            context_mask: with a network taking a context mask, an array
+                `(n, length)` or `(length,)`, 1 (or `True`) for real tokens
+                and 0 for padding; `None` leaves every position visible.
 
         Returns:
             A float32 NumPy array shaped `(n,) + image_shape`, in
@@ -370,14 +469,14 @@ class DiffusionModel(SeedState, keras.Model):
         ordered("steps", steps, "schedule.steps", total)
         one_of("sampler", sampler, _SAMPLERS)
         non_negative_number("eta", eta)
-        labels = self._sampling_labels(labels, n)
+        condition = self._sampling_condition(labels, context, context_mask, n)
         use_ema = self._ema is not None if use_ema is None else use_ema
         if boolean("use_ema", use_ema) and self._ema is None:
             raise ValueError(
                 "Argument `use_ema` needs a model built with `ema_decay`. "
                 "Received: use_ema=True with ema_decay=None"
             )
-        guided = self.num_classes is not None and guidance_scale != 1.0
+        guided = bool(condition) and guidance_scale != 1.0
         if seed is None:
             seed = int(np.random.randint(0, 2**31 - 1))
         key = (n, int(steps), sampler, float(eta), guided, bool(jit_compile))
@@ -385,7 +484,7 @@ class DiffusionModel(SeedState, keras.Model):
         if run is None:
             tables = _step_tables(self.schedule, int(steps), sampler, eta)
             run = compiled_loop(
-                lambda s, y, w: self._sample_loop(n, tables, s, y, w, guided),
+                lambda s, c, w: self._sample_loop(n, tables, s, c, w, guided),
                 self.network.variables,
                 jit_compile,
             )
@@ -393,13 +492,61 @@ class DiffusionModel(SeedState, keras.Model):
         seed_pair = np.array([seed, 0], dtype=self._sampling_seed.state.dtype)
         if use_ema:
             with self._ema.swapped_in():
-                x = run(seed_pair, labels, np.float32(guidance_scale))
+                x = run(seed_pair, condition, np.float32(guidance_scale))
         else:
-            x = run(seed_pair, labels, np.float32(guidance_scale))
+            x = run(seed_pair, condition, np.float32(guidance_scale))
         x = keras.ops.convert_to_numpy(x)
         low, high = self.data_range
         x = (x + 1.0) * ((high - low) / 2.0) + low
         return np.clip(x, low, high).astype("float32")
+
+    def _sampling_condition(self, labels, context, context_mask, n):
+        """The network's extra inputs for `n` samples, NumPy arrays."""
+        if self.context_shape is None:
+            if context is not None or context_mask is not None:
+                raise ValueError(
+                    "Arguments `context` and `context_mask` need a network "
+                    "conditioned on a context sequence. Received: context="
+                    f"{'None' if context is None else 'an array'}"
+                )
+            labels = self._sampling_labels(labels, n)
+            return [] if self.num_classes is None else [labels]
+        if labels is not None:
+            raise ValueError(
+                "Argument `labels` must be None for a model conditioned on a "
+                "context sequence (pass `context`). Received: labels="
+                f"{labels!r}"
+            )
+        shape = self.context_shape
+        if context is None:
+            context = np.zeros((n,) + shape, "float32")
+        context = np.asarray(context, "float32")
+        if context.shape == shape:
+            context = np.broadcast_to(context, (n,) + shape)
+        if context.shape != (n,) + shape:
+            raise ValueError(
+                f"Argument `context` must be shaped {(n,) + shape} or "
+                f"{shape}. Received: context.shape={context.shape}"
+            )
+        if not self.context_mask:
+            if context_mask is not None:
+                raise ValueError(
+                    "Argument `context_mask` needs a network with a "
+                    "context_mask input. Received: a context_mask"
+                )
+            return [context]
+        if context_mask is None:
+            context_mask = np.ones((n, shape[0]), "float32")
+        context_mask = np.asarray(context_mask)
+        if context_mask.shape == shape[:1]:
+            context_mask = np.broadcast_to(context_mask, (n, shape[0]))
+        if context_mask.shape != (n, shape[0]):
+            raise ValueError(
+                f"Argument `context_mask` must be shaped {(n, shape[0])} or "
+                f"{shape[:1]}. Received: context_mask.shape="
+                f"{context_mask.shape}"
+            )
+        return [context, context_mask.astype("float32")]
 
     def _sampling_labels(self, labels, n):
         if self.num_classes is None:
@@ -417,24 +564,25 @@ class DiffusionModel(SeedState, keras.Model):
         labels = class_labels("labels", labels, n, self.num_classes + 1)
         return labels.astype("int32")
 
-    def _predict(self, x, t, labels, guidance_scale, guided):
+    def _predict(self, x, t, condition, guidance_scale, guided):
         """The network's (guided) prediction of its target at `x_t`.
 
-        Guidance mixes the raw predictions: each target is affine in `eps`
-        at fixed `x_t`, so this equals guiding `eps_hat`.
+        `condition` is the list of the network's extra inputs (label, or
+        context and mask). Guidance mixes the raw predictions: each target
+        is affine in `eps` at fixed `x_t`, so this equals guiding `eps_hat`.
         """
-        if self.num_classes is None:
-            eps = self.network([x, t], training=False)
-            return keras.ops.cast(eps, "float32")
         if not guided:
-            eps = self.network([x, t, labels], training=False)
+            eps = self.network([x, t, *condition], training=False)
             return keras.ops.cast(eps, "float32")
-        null = keras.ops.full_like(labels, self.num_classes)
+        both = [
+            keras.ops.concatenate([c, n], 0)
+            for c, n in zip(condition, self._null(condition))
+        ]
         eps = self.network(
             [
                 keras.ops.concatenate([x, x], 0),
                 keras.ops.concatenate([t, t], 0),
-                keras.ops.concatenate([labels, null], 0),
+                *both,
             ],
             training=False,
         )
@@ -443,7 +591,7 @@ class DiffusionModel(SeedState, keras.Model):
         )
         return eps_uncond + guidance_scale * (eps_cond - eps_uncond)
 
-    def _sample_loop(self, n, tables, seed, labels, guidance_scale, guided):
+    def _sample_loop(self, n, tables, seed, condition, guidance_scale, guided):
         shape = (n,) + self.image_shape
         consts = {k: keras.ops.convert_to_tensor(v) for k, v in tables.items()}
         count = len(tables["timesteps"])
@@ -453,7 +601,7 @@ class DiffusionModel(SeedState, keras.Model):
             j = count - 1 - i
             pick = {k: keras.ops.take(v, j) for k, v in consts.items()}
             t = keras.ops.full((n,), pick["timesteps"], dtype="int32")
-            out = self._predict(x, t, labels, guidance_scale, guided)
+            out = self._predict(x, t, condition, guidance_scale, guided)
             sqrt_abar = pick["sqrt_abar"]
             sqrt_1m_abar = pick["sqrt_one_minus_abar"]
             x0, eps = _to_x0_eps(
@@ -517,6 +665,27 @@ class DiffusionModel(SeedState, keras.Model):
             config["schedule"]
         )
         return cls(**config)
+
+
+def _context_shape(network):
+    """`(length, dim)` of a network's context input, or None."""
+    inputs = network.inputs
+    if len(inputs) < 3 or len(inputs[2].shape) != 3:
+        if len(inputs) == 4:
+            raise ValueError(
+                "Argument `network` with four inputs must take "
+                "[x_t, t, context, context_mask] with a context shaped "
+                "(batch, length, dim). Received: a third input shaped "
+                f"{tuple(inputs[2].shape)}"
+            )
+        return None
+    shape = tuple(inputs[2].shape[1:])
+    if None in shape:
+        raise ValueError(
+            "Argument `network` must take a context of fixed length and "
+            f"dim. Received: a context input shaped {tuple(inputs[2].shape)}"
+        )
+    return shape
 
 
 def _step_tables(schedule, steps, sampler, eta):

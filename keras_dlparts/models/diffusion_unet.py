@@ -18,9 +18,11 @@ def build_diffusion_unet(
     groups=8,
     dropout=0.0,
     memory_efficient=False,
+    context_shape=None,
+    context_mask=False,
     name="diffusion_unet",
 ):
-    """Builds the noise predictor `eps_theta(x_t, t[, label])` of DDPM.
+    """Builds the noise predictor `eps_theta(x_t, t[, condition])` of DDPM.
 
     A U-Net (Ho et al., 2020) at small scale: a 3x3 stem convolution; per
     resolution level `num_res_blocks` residual blocks
@@ -37,6 +39,25 @@ def build_diffusion_unet(
     `num_classes`, a class embedding of `num_classes + 1` rows is added to
     it; row `num_classes` is the "no label" token that classifier-free
     guidance trains and samples with.
+
+    With `context_shape=(length, dim)` the network is conditioned instead
+    on a context sequence (e.g. text-encoder embeddings) through
+    cross-attention, as in latent/stable diffusion (Rombach et al., 2022):
+    every attention block becomes a spatial transformer
+
+    ```
+    s = Dense(flatten_hw(GN(x)))                    # C channels, HW tokens
+    s = s + SelfAttention(LN(s))
+    s = s + CrossAttention(LN(s), context)          # keys/values: context
+    s = s + Dense(gelu(Dense(LN(s))))               # 4 C hidden units
+    y = x + reshape_hw(Dense(s))
+    ```
+
+    (`keras_dlparts.layers.MultiHeadAttention` for both attentions, queries
+    from the image tokens). With `context_mask=True` the network takes a
+    fourth input, a `(batch, length)` mask, 1 for real tokens and 0 for
+    padding, which the cross-attention ignores (float, not boolean, so it
+    also passes through `tf.distribute` input pipelines).
 
     Args:
         image_shape: `(height, width, channels)`; height and width divisible
@@ -57,12 +78,18 @@ def build_diffusion_unet(
         memory_efficient: whether the self-attention over the pixels uses
             exact attention in memory linear in their number
             (`MultiHeadAttention(memory_efficient=True)`, docs/attention.md).
+        context_shape: `None`, or `(length, dim)` of a float context
+            sequence attended to by cross-attention in every attention
+            block; excludes `num_classes`.
+        context_mask: with `context_shape`, whether the network also takes
+            a padding mask of the context (1 = real token, 0 = padding).
         name: name of the model.
 
     Returns:
         An uncompiled `keras.Model` with inputs `[x_t, t]` (images and int32
-        timesteps shaped `(batch,)`) or `[x_t, t, label]` and output the
-        predicted noise, shaped like `x_t`.
+        timesteps shaped `(batch,)`), `[x_t, t, label]`, `[x_t, t, context]`
+        or `[x_t, t, context, context_mask]` and output the predicted
+        noise, shaped like `x_t`.
 
     Examples:
 
@@ -73,6 +100,11 @@ def build_diffusion_unet(
         [(None, 8, 8, 1), (None,), (None,)]
         >>> tuple(net.output.shape)
         (None, 8, 8, 1)
+        >>> net = build_diffusion_unet(
+        ...     (8, 8, 1), base_filters=8, channel_multipliers=(1,),
+        ...     context_shape=(2, 5), context_mask=True)
+        >>> [tuple(i.shape) for i in net.inputs]
+        [(None, 8, 8, 1), (None,), (None, 2, 5), (None, 2)]
     """
     image_shape, multipliers, attention_resolutions = _check_arguments(
         image_shape,
@@ -87,6 +119,7 @@ def build_diffusion_unet(
     )
 
     args.boolean("memory_efficient", memory_efficient)
+    context_shape = _check_context(context_shape, context_mask, num_classes)
     blocks = _Blocks(groups, num_heads, dropout, memory_efficient)
     x_t = keras.Input(image_shape, name="x_t")
     t = keras.Input((), dtype="int32", name="t")
@@ -103,6 +136,12 @@ def build_diffusion_unet(
                 )(label),
             ]
         )
+    if context_shape is not None:
+        inputs.append(keras.Input(context_shape, name="context"))
+        blocks.context = inputs[-1]
+        if context_mask:
+            inputs.append(keras.Input(context_shape[:1], name="context_mask"))
+            blocks.context_mask = inputs[-1]
     temb = keras.layers.Activation("swish")(temb)
 
     h = keras.layers.Conv2D(base_filters, 3, padding="same", name="stem")(x_t)
@@ -202,14 +241,41 @@ def _check_arguments(
     return image_shape, multipliers, attention_resolutions
 
 
+def _check_context(context_shape, context_mask, num_classes):
+    """Checks the cross-attention arguments; returns the context shape."""
+    args.boolean("context_mask", context_mask)
+    if context_shape is None:
+        if context_mask:
+            raise ValueError(
+                "Argument `context_mask` needs a `context_shape`. Received: "
+                "context_mask=True with context_shape=None"
+            )
+        return None
+    context_shape = args.positive_ints("context_shape", context_shape, 2)
+    if num_classes is not None:
+        raise ValueError(
+            "Arguments `num_classes` and `context_shape` exclude each other "
+            "(a label is a one-token context: pass its one-hot or embedding "
+            f"as the context). Received: num_classes={num_classes}, "
+            f"context_shape={context_shape}"
+        )
+    return context_shape
+
+
 class _Blocks:
-    """Factories of the U-Net's two repeated blocks (functional layers)."""
+    """Factories of the U-Net's repeated blocks (functional layers).
+
+    With a `context` tensor set, the attention blocks are spatial
+    transformers attending to it.
+    """
 
     def __init__(self, groups, num_heads, dropout, memory_efficient):
         self.groups = groups
         self.num_heads = num_heads
         self.dropout = dropout
         self.memory_efficient = memory_efficient
+        self.context = None
+        self.context_mask = None
 
     def residual(self, x, temb, filters):
         h = keras.layers.GroupNormalization(self.groups)(x)
@@ -228,14 +294,38 @@ class _Blocks:
             x = keras.layers.Conv2D(filters, 1)(x)
         return keras.layers.Add()([x, h])
 
-    def attention(self, x):
-        height, width, channels = x.shape[1:]
-        h = keras.layers.GroupNormalization(self.groups)(x)
-        h = keras.layers.Reshape((height * width, channels))(h)
-        h = MultiHeadAttention(
+    def _mha(self, channels):
+        return MultiHeadAttention(
             self.num_heads,
             channels // self.num_heads,
             memory_efficient=self.memory_efficient,
-        )(h, h)
+        )
+
+    def attention(self, x):
+        if self.context is not None:
+            return self.spatial_transformer(x)
+        height, width, channels = x.shape[1:]
+        h = keras.layers.GroupNormalization(self.groups)(x)
+        h = keras.layers.Reshape((height * width, channels))(h)
+        h = self._mha(channels)(h, h)
         h = keras.layers.Reshape((height, width, channels))(h)
         return keras.layers.Add()([x, h])
+
+    def spatial_transformer(self, x):
+        """The transformer block of Rombach et al. (2022) over the pixels."""
+        height, width, channels = x.shape[1:]
+        h = keras.layers.GroupNormalization(self.groups)(x)
+        h = keras.layers.Reshape((height * width, channels))(h)
+        s = keras.layers.Dense(channels)(h)
+        n = keras.layers.LayerNormalization(epsilon=1e-5)(s)
+        s = keras.layers.Add()([s, self._mha(channels)(n, n)])
+        n = keras.layers.LayerNormalization(epsilon=1e-5)(s)
+        cross = self._mha(channels)
+        c = cross(n, self.context, value_mask=self.context_mask)
+        s = keras.layers.Add()([s, c])
+        n = keras.layers.LayerNormalization(epsilon=1e-5)(s)
+        f = keras.layers.Dense(4 * channels, activation="gelu")(n)
+        s = keras.layers.Add()([s, keras.layers.Dense(channels)(f)])
+        s = keras.layers.Dense(channels)(s)
+        s = keras.layers.Reshape((height, width, channels))(s)
+        return keras.layers.Add()([x, s])

@@ -161,6 +161,9 @@ TABLE = {
             "groups": POSITIVE_INT + (3,),
             "memory_efficient": BOOLEAN,
             "dropout": RATE,
+            # None: no context; context_mask needs a context_shape.
+            "context_shape": ((0, 4), (-1, 4), (4,), (2, 4, 1), "x", 5.5),
+            "context_mask": BOOLEAN,
         },
     ),
     "models.build_lenet5": Entry(

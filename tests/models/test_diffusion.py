@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from keras_dlparts.data import load_digits
+from keras_dlparts.layers import MultiHeadAttention
 from keras_dlparts.models.diffusion import DiffusionModel
 from keras_dlparts.models.diffusion import _step_tables
 from keras_dlparts.models.diffusion import _target
@@ -697,3 +698,190 @@ def test_dpmpp_2m_solves_the_flow_better_than_ddim(steps):
         )
         errors[sampler] = np.sqrt(np.mean((got - exact)[inside] ** 2))
     assert errors["dpmpp_2m"] < 0.5 * errors["ddim"]
+
+
+# ----------------------------------------------------------------------
+# Conditioning on a context sequence (cross-attention networks).
+
+
+@keras.saving.register_keras_serializable(package="keras_dlparts_tests")
+class ContextOracleNoise(keras.layers.Layer):
+    """The exact noise when `x0` is the mean of the visible context tokens.
+
+    Tokens are 4-vectors (one 2x2 image each); the null context (zeros)
+    stands for the point 0.
+    """
+
+    def call(self, x_t, t, context, mask):
+        s = NoiseSchedule("linear", steps=50)
+        mask = keras.ops.cast(mask, "float32")[..., None]
+        x0 = keras.ops.sum(context * mask, 1) / keras.ops.maximum(
+            keras.ops.sum(mask, 1), 1.0
+        )
+        x0 = keras.ops.reshape(x0, (-1, 2, 2, 1))
+        return (x_t - s.gather("sqrt_alphas_cumprod", t, 4) * x0) / s.gather(
+            "sqrt_one_minus_alphas_cumprod", t, 4
+        )
+
+
+def context_oracle_model():
+    inputs = [
+        keras.Input((2, 2, 1)),
+        keras.Input((), dtype="int32"),
+        keras.Input((3, 4)),
+        keras.Input((3,)),
+    ]
+    return DiffusionModel(
+        keras.Model(inputs, ContextOracleNoise()(*inputs)),
+        NoiseSchedule("linear", steps=50),
+    )
+
+
+def test_context_guidance_follows_the_cfg_formula_and_the_mask():
+    model = context_oracle_model()
+    assert model.context_shape == (3, 4) and model.context_mask
+    context = np.zeros((2, 3, 4), "float32")
+    context[:, 0] = [0.2, -0.1, 0.3, 0.0]
+    context[:, 1] = [0.0, -0.3, 0.1, 0.2]
+    context[1, 2] = 9.0  # padding: masked below
+    mask = np.array([[True, True, False], [True, True, False]])
+    point = np.reshape((context[0, 0] + context[0, 1]) / 2, (1, 2, 2, 1))
+    kwargs = {"seed": 1, "sampler": "ddim", "steps": 10, "jit_compile": False}
+    # Guided eps_u + w (eps_c - eps_u) is the oracle of x0 = w * point (the
+    # null context is the point 0); masked positions change nothing.
+    for w in (0.0, 1.0, 2.5):
+        samples = model.generate(
+            2, context=context, context_mask=mask, guidance_scale=w, **kwargs
+        )
+        np.testing.assert_allclose(
+            samples, np.broadcast_to(w * point, samples.shape), atol=1e-4
+        )
+    # One context for every sample; None: the null context (the point 0).
+    np.testing.assert_allclose(
+        model.generate(2, context=context[0], context_mask=mask[0], **kwargs),
+        np.broadcast_to(point, (2, 2, 2, 1)),
+        atol=1e-4,
+    )
+    np.testing.assert_allclose(model.generate(2, **kwargs), 0.0, atol=1e-4)
+
+
+def small_context_network():
+    """[x_t, t, context (2, 3), mask] -> noise via one cross-attention."""
+    x_t = keras.Input((8, 8, 1))
+    t = keras.Input((), dtype="int32")
+    context = keras.Input((2, 3))
+    mask = keras.Input((2,))
+    h = keras.layers.Concatenate()(
+        [keras.layers.Flatten()(x_t), keras.layers.Embedding(100, 4)(t)]
+    )
+    query = keras.layers.Reshape((1, 8))(keras.layers.Dense(8)(h))
+    # Ours: Keras's own layer replaces `value_mask` with the Keras mask.
+    attended = MultiHeadAttention(1, 8)(query, context, value_mask=mask)
+    h = keras.layers.Concatenate()([h, keras.layers.Flatten()(attended)])
+    out = keras.layers.Dense(64)(keras.layers.Dense(32, activation="relu")(h))
+    return keras.Model(
+        [x_t, t, context, mask], keras.layers.Reshape((8, 8, 1))(out)
+    )
+
+
+def digit_contexts(y):
+    """A two-token context: `[1, y / 9, 0]` and the parity `[0, odd, even]`."""
+    context = np.zeros((len(y), 2, 3), "float32")
+    context[:, 0, 0] = 1.0
+    context[:, 0, 1] = y / 9.0
+    context[np.arange(len(y)), 1, 2 - y % 2] = 1.0
+    return context
+
+
+@pytest.mark.slow  # 4 s on TensorFlow, 18 s on JAX (idle 2-core VM)
+def test_fit_with_context_lowers_the_loss_and_reloads():
+    (x, y), _ = load_digits()
+    x, context = x[:64], digit_contexts(y[:64])
+    mask = np.ones((64, 2), bool)
+    mask[::2, 1] = False  # parity hidden on every other example
+    keras.utils.set_random_seed(0)
+    model = DiffusionModel(
+        small_context_network(),
+        NoiseSchedule("linear", steps=100),
+        data_range=(0.0, 1.0),
+        seed=0,
+        prediction="v",
+    )
+    compile_fn(model, False)
+    before = model.evaluate((x, (context, mask)), verbose=0)
+    model.fit(x, (context, mask), epochs=8, batch_size=16, verbose=0)
+    after = model.evaluate((x, (context, mask)), verbose=0)
+    assert after < 0.8 * before
+    kwargs = {
+        "seed": 2,
+        "steps": 4,
+        "sampler": "ddim",
+        "guidance_scale": 2.0,
+        "jit_compile": False,
+    }
+    samples = model.generate(3, context=context[:3], **kwargs)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "context.keras")
+        model.save(path)
+        reloaded = keras.saving.load_model(path, safe_mode=True)
+    assert reloaded.context_shape == (2, 3) and reloaded.context_mask
+    # The same weights: the same (fixed-seed) predictions, in eager mode
+    # (no second sampling loop to compile).
+    batch = (x[:4], (context[:4], mask[:4]))
+    np.testing.assert_allclose(
+        np.asarray(reloaded(batch)["prediction"]),
+        np.asarray(model(batch)["prediction"]),
+        atol=1e-5,
+    )
+    # Without a mask every position is visible; with one, not.
+    masked = model.generate(
+        3, context=context[:3], context_mask=mask[:3], **kwargs
+    )
+    assert np.abs(masked[0] - samples[0]).max() > 1e-4  # parity hidden
+    np.testing.assert_allclose(masked[1], samples[1], atol=1e-5)
+
+
+def test_bad_context_arguments():
+    model = context_oracle_model()
+    x = np.zeros((2, 2, 2, 1), "float32")
+    context = np.zeros((2, 3, 4), "float32")
+    with pytest.raises(ValueError, match="num_classes"):
+        DiffusionModel(model.network, num_classes=3)
+    for kwargs, match in [
+        ({"context": np.zeros((2, 3, 5))}, "context"),
+        ({"context": np.zeros((3, 3, 4))}, "context"),
+        ({"context": context, "context_mask": np.ones((2, 4))}, "mask"),
+        ({"labels": [0, 1]}, "labels"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            model.generate(2, **kwargs)
+    with pytest.raises(ValueError, match="context"):
+        model((x, np.zeros((2, 3))))  # rank 2
+    with pytest.raises(ValueError, match="context"):
+        model((x, np.zeros((2, 3, 5))))  # wrong dim
+    with pytest.raises(ValueError, match="context_mask"):
+        model((x, (context, np.ones((2, 2), bool))))
+    model.compile()
+    with pytest.raises(ValueError, match="context"):
+        model.fit(x, epochs=1, verbose=0)
+    # Called on x alone: the null context, every position visible.
+    null = (np.zeros_like(context), np.ones((2, 3), "float32"))
+    for a, b in zip(
+        keras.tree.flatten(model(x)), keras.tree.flatten(model((x, null)))
+    ):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    labelled = oracle_model(NoiseSchedule("linear", steps=10), [POINT])
+    with pytest.raises(ValueError, match="context"):
+        labelled.generate(2, context=context)
+    no_mask = keras.Model(
+        model.network.inputs[:3],
+        keras.layers.Reshape((2, 2, 1))(
+            keras.layers.Dense(4)(
+                keras.layers.Flatten()(model.network.inputs[2])
+            )
+        ),
+    )
+    with pytest.raises(ValueError, match="context_mask"):
+        DiffusionModel(no_mask).generate(
+            2, context=context, context_mask=np.ones((2, 3), bool)
+        )
