@@ -18,7 +18,10 @@ from support.tensorboard_events import read_events
 )
 def test_example_writes_grid_and_tensorboard_samples(name, shape, tmp_path):
     output, logdir = str(tmp_path / "grid.png"), str(tmp_path / "logs")
-    extra = ["--per-class", "10"] if name == "gan_digits" else []
+    extra = []
+    if name == "gan_digits":  # with every remedy and the diversity report
+        extra = ["--per-class", "10", "--spectral-norm", "--ttur"]
+        extra += ["--minibatch-std", "4", "--diversity"]
     accuracy = load_example(name).main(
         [
             "--epochs",
