@@ -62,6 +62,9 @@ class MinibatchStdDev(keras.layers.Layer):
         g = self.group_size
         shape = ops.shape(inputs)
         n = shape[0]
+        if isinstance(n, int) and n == 0:  # an empty batch stays empty
+            extra = ops.zeros(tuple(shape[:-1]) + (1,), inputs.dtype)
+            return ops.concatenate([inputs, extra], axis=-1)
         flat = ops.reshape(inputs, (n, -1))
         pad = (g - n % g) % g
         mask = ops.pad(ops.ones((n, 1), flat.dtype), [[0, pad], [0, 0]])

@@ -35,7 +35,13 @@ def test_contract_with_numpy_reference():
 
 @pytest.mark.parametrize(
     "shape, group_size",
-    [((8, 3, 2, 4), 4), ((7, 3, 2, 4), 3), ((3, 5), 4), ((5, 2, 6), 1)],
+    [
+        ((8, 3, 2, 4), 4),
+        ((7, 3, 2, 4), 3),
+        ((3, 5), 4),
+        ((5, 2, 6), 1),
+        ((0, 3, 2), 2),
+    ],
 )
 def test_matches_numpy_for_any_batch_size(shape, group_size):
     x = _inputs(*shape, seed=group_size)
