@@ -188,6 +188,7 @@ class Case:
         self.learning_rate = learning_rate
         self.epochs = epochs
         self.batch_size = batch_size
+        self._fitted = None
 
     def compiled(self, jit_compile=None):
         """A fresh model, compiled.
@@ -243,17 +244,24 @@ class Case:
             self.compile_fn,
         )
 
-    def fit_lowers_loss(self, model):
+    def fit_lowers_loss(self, model, evaluate=True):
         """Fits a few epochs; the loss must fall.
 
         The loss is compared in inference mode (`evaluate` before and after)
         and, failing that, in training mode (the first and last epoch of
         `fit`): a few steps can lower the training loss while batch-norm
         moving statistics still lag behind in inference mode.
+
+        With `evaluate=False` the training loss is looked at first, and
+        `evaluate` (which compiles a step of its own) runs only when that
+        loss did not fall: the same verdict, one compilation fewer. The
+        weights must then be finite after `fit`.
         """
-        before = model.evaluate(
-            self.x, self.y, batch_size=self.batch_size, verbose=0
-        )
+        start = None
+        if evaluate or not model.built:
+            before = self._evaluate(model)
+        else:
+            before, start = None, model.get_weights()
         history = model.fit(
             self.x,
             self.y,
@@ -262,27 +270,94 @@ class Case:
             shuffle=False,
             verbose=0,
         )
-        after = model.evaluate(
-            self.x, self.y, batch_size=self.batch_size, verbose=0
-        )
-        before, after = _first(before), _first(after)
+        training = history.history.get("loss", [])
+        if before is None and _fell(training):
+            _check_finite_weights(model)
+            return
+        if before is None:
+            trained = model.get_weights()
+            model.set_weights(start)
+            before = self._evaluate(model)
+            model.set_weights(trained)
+        after = self._evaluate(model)
         if not np.isfinite(after):
             raise AssertionError(f"loss became {after} after fit")
-        training = history.history.get("loss", [])
-        if after < before or (len(training) > 1 and training[-1] < training[0]):
-            return before, after
+        if after < before or _fell(training):
+            return
         raise AssertionError(
             f"fit did not lower the loss: {before:.6g} before, {after:.6g} "
             f"after {self.epochs} epochs (training loss {training[:1]} -> "
             f"{training[-1:]})"
         )
 
+    def _evaluate(self, model):
+        loss = model.evaluate(
+            self.x, self.y, batch_size=self.batch_size, verbose=0
+        )
+        return _first(loss)
+
+    def fitted(self):
+        """`(model, failure)`: a fresh model trained by `fit_lowers_loss`.
+
+        Trained once per case and shared by the `fit` and `checkpoint`
+        checks; `failure` is the `AssertionError` raised when the loss did
+        not fall (the model has trained all the same), else `None`.
+        """
+        if self._fitted is None:
+            model = self.compiled()
+            try:
+                self.fit_lowers_loss(model)
+                failure = None
+            except AssertionError as error:
+                failure = error
+            self._fitted = (model, failure)
+        return self._fitted
+
     def predict(self, model):
-        return to_numpy(model(self.x, training=False))
+        """`model`'s inference outputs on `x`, as NumPy arrays.
+
+        On JAX a built model runs as one `jax.jit` computation: op by op,
+        JAX compiles every distinct operation separately, several times
+        slower for a small network.
+        """
+        if keras.backend.backend() != "jax" or not model.built:
+            return to_numpy(model(self.x, training=False))
+        import jax
+
+        def forward(trainable, non_trainable, x):
+            outputs, _ = model.stateless_call(
+                trainable, non_trainable, x, training=False
+            )
+            return outputs
+
+        values = [
+            [v.value for v in model.trainable_variables],
+            [v.value for v in model.non_trainable_variables],
+        ]
+        return to_numpy(jax.jit(forward)(*values, self.x))
 
 
 def _first(value):
     return float(value[0] if isinstance(value, (list, tuple)) else value)
+
+
+def _fell(losses):
+    """Whether the last of several finite epoch losses is below the first."""
+    return (
+        len(losses) > 1
+        and bool(np.all(np.isfinite(losses)))
+        and losses[-1] < losses[0]
+    )
+
+
+def _check_finite_weights(model):
+    bad = [
+        v.path
+        for v in model.weights
+        if is_floating(v) and not np.all(np.isfinite(to_numpy(v.value)))
+    ]
+    if bad:
+        raise AssertionError(f"weights became non-finite after fit: {bad}")
 
 
 # --------------------------------------------------------------------------
@@ -302,7 +377,18 @@ def dtype_policy(name):
 
 
 def check_fit(case, jit_compile):
-    case.fit_lowers_loss(case.compiled(jit_compile=jit_compile))
+    """Trains `case` as compiled with `jit_compile`; the loss must fall.
+
+    The default compilation (`jit_compile=None`) reuses the run of
+    `case.fitted()`; the other one trains afresh and skips `evaluate`
+    unless the training loss did not fall.
+    """
+    if jit_compile is None:
+        failure = case.fitted()[1]
+        if failure is not None:
+            raise failure
+        return
+    case.fit_lowers_loss(case.compiled(jit_compile), evaluate=False)
 
 
 def check_fit_distributed(case):
@@ -370,7 +456,7 @@ def _check_one_policy(case, reference_outputs, policy, tolerance):
             tolerance,
             "outputs against float32",
         )
-    case.fit_lowers_loss(model)
+    case.fit_lowers_loss(model, evaluate=False)
 
 
 #: The names of the checks `training_checks` returns, in order.
@@ -389,9 +475,9 @@ def training_checks(case, reference_outputs=None):
     if keras.backend.backend() == "jax":
         # A plain compile() on JAX compiles with XLA: `fit` and `fit_jit` are
         # the same seeded run, made once and reported under both names.
-        fit = fit_jit = _once(lambda: check_fit(case, jit_compile=True))
+        fit = fit_jit = _once(lambda: check_fit(case, jit_compile=None))
     else:
-        fit = lambda: check_fit(case, jit_compile=False)  # noqa: E731
+        fit = lambda: check_fit(case, jit_compile=None)  # noqa: E731
         fit_jit = lambda: check_fit(case, jit_compile=True)  # noqa: E731
     return {
         "fit": fit,

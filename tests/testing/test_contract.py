@@ -240,9 +240,24 @@ def test_model_contract_passes_and_catches_a_frozen_model():
         model.layers[1].trainable = False
         return model
 
+    # `fit` evaluates before and after; `fit_jit` and `mixed_precision`
+    # look at the training loss first and evaluate only when it stayed put.
+    checks = ["fit", "fit_jit", "mixed_precision"]
     with pytest.raises(ContractError) as info:
-        check_model(build_untrainable, X, y, only=["fit"])
-    assert "did not lower the loss" in info.value.failures["fit"]
+        check_model(build_untrainable, X, y, only=checks)
+    for name in checks:
+        assert "did not lower the loss" in info.value.failures[name]
+
+
+def test_model_contract_catches_a_loss_that_diverges():
+    y = X @ np.ones((4, 2), "float32")
+
+    def build():
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+
+    with pytest.raises(ContractError) as info:
+        check_model(build, X, y * 1e30, learning_rate=1e30, only=["fit_jit"])
+    assert "loss became" in info.value.failures["fit_jit"]
 
 
 def test_contract_runs_are_recorded_for_the_sweep_table(tmp_path, monkeypatch):
