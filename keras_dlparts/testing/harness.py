@@ -324,9 +324,13 @@ class Case:
             return to_numpy(model(self.x, training=False))
         import jax
 
+        # As `model(x)` does, pass `training` only where `call` takes it.
+        parameters = inspect.signature(model.call).parameters
+        kwargs = {"training": False} if "training" in parameters else {}
+
         def forward(trainable, non_trainable, x):
             outputs, _ = model.stateless_call(
-                trainable, non_trainable, x, training=False
+                trainable, non_trainable, x, **kwargs
             )
             return outputs
 
