@@ -180,6 +180,12 @@ LAYER_CASES = {
         {},
         False,
     ),
+    "MinibatchStdDev": (
+        lambda: layers.MinibatchStdDev(group_size=2),
+        (floats(4, 3, 3, 2),),
+        {},
+        False,
+    ),
     "CRF": (lambda: layers.CRF(3), (floats(4, 5, 6),), {}, True),
     "WeightNormalization": (
         lambda: layers.WeightNormalization(keras.layers.Dense(3)),
