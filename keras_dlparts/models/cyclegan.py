@@ -16,15 +16,11 @@ from keras_dlparts._validation import keras_object
 from keras_dlparts._validation import model_input_shape
 from keras_dlparts._validation import non_negative_number
 from keras_dlparts._validation import sequence
-from keras_dlparts.losses.gan import GANDiscriminatorLoss
-from keras_dlparts.losses.gan import GANGeneratorLoss
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._resume import known_output_shape
 from keras_dlparts.models._stateful_step import StatefulStep
 from keras_dlparts.models._stateful_step import apply_gradients
 from keras_dlparts.models.gan import GAN
-from keras_dlparts.models.gan import _get_loss
-from keras_dlparts.models.gan import _OptimizerPair
 
 
 def _l1(x, y):
@@ -163,6 +159,7 @@ class CycleGAN(SeedState, StatefulStep, keras.Model):
 
     # -- shared with GAN: loss scaling, replicas, compile config -------------
 
+    _compile_pair = GAN._compile_pair
     _loss_scaled = GAN._loss_scaled
     _num_replicas = GAN._num_replicas
     _objective_and_loss = GAN._objective_and_loss
@@ -208,28 +205,7 @@ class CycleGAN(SeedState, StatefulStep, keras.Model):
             **kwargs: other `keras.Model.compile` arguments; no
                 `optimizer` or `loss`.
         """
-        for banned in ("optimizer", "loss"):
-            if banned in kwargs:
-                raise ValueError(
-                    f"CycleGAN.compile takes `d_{banned}` and `g_{banned}`, "
-                    f"not `{banned}`. Received: {banned}={kwargs[banned]!r}"
-                )
-        super().compile(optimizer=None, **kwargs)
-        self.d_optimizer = self._loss_scaled(keras.optimizers.get(d_optimizer))
-        self.g_optimizer = self._loss_scaled(keras.optimizers.get(g_optimizer))
-        self.d_loss_fn = _get_loss(d_loss, GANDiscriminatorLoss, "d_loss")
-        self.g_loss_fn = _get_loss(g_loss, GANGeneratorLoss, "g_loss")
-        self.d_optimizer.build(self._d_weights())
-        self.g_optimizer.build(self._g_weights())
-        self.optimizer = _OptimizerPair(self.d_optimizer, self.g_optimizer)
-        # Named as GAN's, whose get_compile_config reads it.
-        self._gan_compile_args = dict(
-            d_optimizer=d_optimizer,
-            g_optimizer=g_optimizer,
-            d_loss=d_loss,
-            g_loss=g_loss,
-            **kwargs,
-        )
+        self._compile_pair(d_optimizer, g_optimizer, d_loss, g_loss, kwargs)
 
     @property
     def metrics(self):

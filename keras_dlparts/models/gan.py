@@ -210,19 +210,24 @@ class GAN(SeedState, StatefulStep, keras.Model):
                 `run_eagerly`, `steps_per_execution`); no `optimizer` or
                 `loss`.
         """
+        self._compile_pair(d_optimizer, g_optimizer, d_loss, g_loss, kwargs)
+
+    def _compile_pair(self, d_optimizer, g_optimizer, d_loss, g_loss, kwargs):
+        """`compile`'s work, shared with `CycleGAN` (see `_d_weights`)."""
         for banned in ("optimizer", "loss"):
             if banned in kwargs:
                 raise ValueError(
-                    f"GAN.compile takes `d_{banned}` and `g_{banned}`, not "
-                    f"`{banned}`. Received: {banned}={kwargs[banned]!r}"
+                    f"{type(self).__name__}.compile takes `d_{banned}` and "
+                    f"`g_{banned}`, not `{banned}`. Received: "
+                    f"{banned}={kwargs[banned]!r}"
                 )
-        super().compile(optimizer=None, **kwargs)
+        keras.Model.compile(self, optimizer=None, **kwargs)
         self.d_optimizer = self._loss_scaled(keras.optimizers.get(d_optimizer))
         self.g_optimizer = self._loss_scaled(keras.optimizers.get(g_optimizer))
         self.d_loss_fn = _get_loss(d_loss, GANDiscriminatorLoss, "d_loss")
         self.g_loss_fn = _get_loss(g_loss, GANGeneratorLoss, "g_loss")
-        self.d_optimizer.build(self.discriminator.trainable_variables)
-        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self._d_weights())
+        self.g_optimizer.build(self._g_weights())
         self.optimizer = _OptimizerPair(self.d_optimizer, self.g_optimizer)
         self._gan_compile_args = dict(
             d_optimizer=d_optimizer,
@@ -231,6 +236,12 @@ class GAN(SeedState, StatefulStep, keras.Model):
             g_loss=g_loss,
             **kwargs,
         )
+
+    def _d_weights(self):
+        return self.discriminator.trainable_variables
+
+    def _g_weights(self):
+        return self.generator.trainable_variables
 
     def _loss_scaled(self, optimizer):
         if self.dtype_policy.name == "mixed_float16" and not isinstance(
