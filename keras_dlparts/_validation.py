@@ -17,6 +17,7 @@ graph is built (`None`) is never refused.
 import math
 
 __all__ = [
+    "shapes_agree",
     "axis_index",
     "axis_size",
     "batch_size",
@@ -381,13 +382,7 @@ def fits_input(name, value, model, index=0):
     """
     expected = model_input_shape(model, index)
     shape = static_shape(value)
-    if expected is None or shape is None:
-        return value
-    fits = len(shape) == len(expected) and all(
-        e is None or s is None or e == s
-        for e, s in zip(expected[1:], shape[1:])
-    )
-    if not fits:
+    if not shapes_agree(shape, expected):
         raise ValueError(
             f"Input `{name}` must have shape {expected} (`None`: any size), "
             f"as the input of {model.name!r}. Received: {name}.shape={shape}"
@@ -989,3 +984,17 @@ def state_list(name, value, sizes, inputs=None):
         named.append((item, state))
     same_batch_size(*named)
     return value
+
+
+def shapes_agree(shape, expected):
+    """False only when two static shapes differ (the batch axis aside).
+
+    They differ in rank or in a non-batch dimension known in both; `None`
+    (an unknown shape, or an unknown size) agrees with anything.
+    """
+    if shape is None or expected is None:
+        return True
+    return len(shape) == len(expected) and all(
+        s is None or e is None or s == e
+        for s, e in zip(shape[1:], expected[1:])
+    )

@@ -16,6 +16,7 @@ from keras_dlparts._validation import keras_object
 from keras_dlparts._validation import model_input_shape
 from keras_dlparts._validation import non_negative_number
 from keras_dlparts._validation import sequence
+from keras_dlparts._validation import shapes_agree
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models._resume import known_output_shape
 from keras_dlparts.models._stateful_step import StatefulStep
@@ -30,13 +31,7 @@ def _l1(x, y):
 
 def _check_fits(name, shape, what, expected, where):
     """Refuses `name` when `shape` (its `what`) cannot be `expected`."""
-    if shape is None or expected is None:
-        return
-    fits = len(shape) == len(expected) and all(
-        s is None or e is None or s == e
-        for s, e in zip(shape[1:], expected[1:])
-    )
-    if not fits:
+    if not shapes_agree(shape, expected):
         raise ValueError(
             f"Argument `{name}` must have {what} {expected} ({where}). "
             f"Received: {name} with {what} {shape}"

@@ -10,12 +10,12 @@ from keras_dlparts._validation import non_negative_number
 from keras_dlparts._validation import one_of
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import shapes_agree
 from keras_dlparts._validation import static_shape
 from keras_dlparts.layers.sampler import ReparameterizationSampler
 from keras_dlparts.models._resume import SeedState
 from keras_dlparts.models.vae import _RECONSTRUCTIONS
 from keras_dlparts.models.vae import _per_sample_reconstruction
-from keras_dlparts.models.vae import _shapes_agree
 from keras_dlparts.ops.kl import gaussian_kl_divergence
 
 
@@ -75,7 +75,7 @@ def _outputs(name, model, count, what):
 
 
 def _agree(what, produced, expected):
-    if not _shapes_agree(produced, expected):
+    if not shapes_agree(produced, expected):
         raise ValueError(
             f"{what} must agree: one gives shape {produced}, the other "
             f"takes or gives {expected}."

@@ -39,13 +39,7 @@ def _check_networks_agree(generator, discriminator):
     """Refuses a discriminator that cannot take the generator's images."""
     produced = known_output_shape(generator)
     expected = args.model_input_shape(discriminator)
-    if produced is None or expected is None:
-        return
-    fits = len(produced) == len(expected) and all(
-        p is None or e is None or p == e
-        for p, e in zip(produced[1:], expected[1:])
-    )
-    if not fits:
+    if not args.shapes_agree(produced, expected):
         raise ValueError(
             "Argument `discriminator` must take the generator's images: its "
             f"input is {expected}, the generator's output {produced}."

@@ -10,6 +10,7 @@ from keras_dlparts._validation import non_negative_number
 from keras_dlparts._validation import one_of
 from keras_dlparts._validation import positive_int
 from keras_dlparts._validation import random_seed
+from keras_dlparts._validation import shapes_agree
 from keras_dlparts._validation import static_shape
 from keras_dlparts.layers.sampler import ReparameterizationSampler
 from keras_dlparts.models._resume import SeedState
@@ -28,16 +29,6 @@ def _per_sample_reconstruction(kind, target, output):
     return ops.sum(ops.reshape(error, (ops.shape(error)[0], -1)), axis=-1)
 
 
-def _shapes_agree(produced, expected):
-    """False only when two static shapes (batch axis ignored) differ."""
-    if produced is None or expected is None:
-        return True
-    return len(produced) == len(expected) and all(
-        p is None or e is None or p == e
-        for p, e in zip(produced[1:], expected[1:])
-    )
-
-
 def _check_networks(encoder, decoder):
     """Refuses an encoder without two outputs, or codes the decoder refuses."""
     outputs = encoder.outputs
@@ -49,7 +40,7 @@ def _check_networks(encoder, decoder):
             f"tensors). Received {len(outputs)} output(s)."
         )
     codes, expected = static_shape(outputs[0]), model_input_shape(decoder)
-    if not _shapes_agree(codes, expected):
+    if not shapes_agree(codes, expected):
         raise ValueError(
             "Arguments `encoder` and `decoder` must agree on the code shape: "
             f"the encoder's mean has shape {codes}, the decoder takes "
