@@ -160,8 +160,55 @@ def _word2vec():
     return model, ((targets, contexts),)
 
 
+def _cyclegan():
+    model = models.CycleGAN(
+        _dense((3,), 3), _dense((3,), 3), _dense((3,), 1), _dense((3,), 1)
+    )
+    model.compile()
+    rng = _rng()
+    a = rng.normal(size=(SAMPLES, 3)).astype("float32")
+    return model, (a, rng.normal(size=(SAMPLES, 3)).astype("float32"))
+
+
+def _srgan():
+    generator = keras.Sequential(
+        [
+            keras.Input((2, 2, 1)),
+            keras.layers.UpSampling2D(2),
+            keras.layers.Conv2D(1, 1),
+        ]
+    )
+    discriminator = keras.Sequential(
+        [keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(1)]
+    )
+    model = models.SRGAN(generator, discriminator)
+    model.compile()
+    high = _rng().random((SAMPLES, 4, 4, 1)).astype("float32")
+    return model, (high[:, ::2, ::2], high)
+
+
+def _hierarchical_vae():
+    def two_heads(inputs, units, extra=()):
+        x = keras.Input(inputs)
+        heads = [keras.layers.Dense(units)(x), keras.layers.Dense(units)(x)]
+        return keras.Model(x, heads + [layer(x) for layer in extra])
+
+    encoder_1 = two_heads((4,), 2, [keras.layers.Dense(3)])
+    model = models.HierarchicalVAE(
+        encoder_1,
+        two_heads((3,), 2),
+        two_heads((2,), 2),
+        _dense((2,), 4, activation="sigmoid"),
+    )
+    model.compile(optimizer="adam")
+    return model, (_rng().random((SAMPLES, 4)).astype("float32"),)
+
+
 MODELS = {
     "GAN": _gan,
+    "CycleGAN": _cyclegan,
+    "SRGAN": _srgan,
+    "HierarchicalVAE": _hierarchical_vae,
     "ConditionalGAN": _conditional_gan,
     "VAE": _vae,
     "SiameseNetwork": _siamese,

@@ -184,4 +184,12 @@ def test_sigkill_then_resume_is_bit_identical(name, tmp_path, kill_run):
 
 
 # Models whose training draws no random numbers (no SeedGenerator).
-NO_RANDOMNESS = {"SiameseNetwork", "DualEncoder", "SOM", "PerceptronClassifier"}
+# CycleGAN and SRGAN translate their inputs: no latent noise to draw.
+NO_RANDOMNESS = {
+    "SiameseNetwork",
+    "DualEncoder",
+    "SOM",
+    "PerceptronClassifier",
+    "CycleGAN",
+    "SRGAN",
+}
