@@ -22,6 +22,7 @@ from keras_dlparts.models._resume import known_output_shape
 from keras_dlparts.models._stateful_step import StatefulStep
 from keras_dlparts.models._stateful_step import apply_gradients
 from keras_dlparts.models.gan import GAN
+from keras_dlparts.models.gan import MovingAverageFit
 
 
 def _l1(x, y):
@@ -39,7 +40,7 @@ def _check_fits(name, shape, what, expected, where):
 
 
 @keras.saving.register_keras_serializable(package="keras_dlparts")
-class CycleGAN(SeedState, StatefulStep, keras.Model):
+class CycleGAN(SeedState, StatefulStep, MovingAverageFit, keras.Model):
     """Unpaired translation between two domains (Zhu et al., 2017).
 
     `generator_ab` maps domain A to B, `generator_ba` B to A; the

@@ -158,7 +158,7 @@ def _linear_gan(seed):
 def _numpy_least_squares_gan(x, codes, weights, lr_d, lr_g, batch_size):
     """The alternating SGD steps of a linear least-squares GAN, by hand."""
     wg, bg, wd, bd = weights
-    d_losses, g_losses = [], []
+    d_losses, g_losses, g_steps = [], [], []
     for step in range(len(x) // batch_size):
         real = x[step * batch_size : (step + 1) * batch_size]
         n = len(real)
@@ -177,7 +177,32 @@ def _numpy_least_squares_gan(x, codes, weights, lr_d, lr_g, batch_size):
         g_losses.append(np.mean(0.5 * (f - 1) ** 2))
         d_fake = ((f - 1) / n) @ wd.T
         wg, bg = wg - lr_g * z_g.T @ d_fake, bg - lr_g * d_fake.sum(0)
-    return [wg, bg, wd, bd], d_losses, g_losses
+        g_steps.append([wg, bg])
+    return [wg, bg, wd, bd], d_losses, g_losses, g_steps
+
+
+def _fit_codes(seed, jit_compile):
+    """The 4 code batches (4, 2) two steps of `fit` draw, as float64.
+
+    fit draws the codes of each step from a SeedGenerator seeded like the
+    model's: the discriminator's, then the generator's. They are drawn
+    compiled like fit (TensorFlow's XLA draws differ from its kernels').
+    """
+    generator = keras.random.SeedGenerator(seed)
+
+    def draw_codes(state):
+        mapping = [(generator.state, state)]
+        with keras.StatelessScope(state_mapping=mapping):
+            return [
+                keras.random.normal((4, 2), seed=generator) for _ in range(4)
+            ]
+
+    if jit_compile:
+        draw_codes = jit(draw_codes)
+    return [
+        np.asarray(keras.ops.convert_to_numpy(c), "float64")
+        for c in draw_codes(generator.state.value)
+    ]
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["eager", "jit"])
@@ -193,26 +218,9 @@ def test_fit_steps_equal_hand_derived_sgd_on_a_linear_gan(jit_compile):
         g_loss="least_squares",
         jit_compile=jit_compile,
     )
-    # fit draws the codes of each step from a SeedGenerator seeded like
-    # the model's: the discriminator's, then the generator's. Draw them
-    # compiled like fit (TensorFlow's XLA draws differ from its kernels').
-    generator = keras.random.SeedGenerator(7)
-
-    def draw_codes(state):
-        mapping = [(generator.state, state)]
-        with keras.StatelessScope(state_mapping=mapping):
-            return [
-                keras.random.normal((4, 2), seed=generator) for _ in range(4)
-            ]
-
-    if jit_compile:
-        draw_codes = jit(draw_codes)
-    codes = [
-        np.asarray(keras.ops.convert_to_numpy(c), "float64")
-        for c in draw_codes(generator.state.value)
-    ]
+    codes = _fit_codes(seed=7, jit_compile=jit_compile)
     history = gan.fit(x, batch_size=4, epochs=1, shuffle=False, verbose=0)
-    expected, d_losses, g_losses = _numpy_least_squares_gan(
+    expected, d_losses, g_losses, _ = _numpy_least_squares_gan(
         x.astype("float64"), codes, weights, lr_d, lr_g, batch_size=4
     )
     got = gan.generator.get_weights() + gan.discriminator.get_weights()
@@ -228,6 +236,45 @@ def test_fit_steps_equal_hand_derived_sgd_on_a_linear_gan(jit_compile):
     assert (
         int(gan.d_optimizer.iterations) == int(gan.g_optimizer.iterations) == 2
     )
+
+
+def test_generator_ema_replaces_its_weights_after_fit_and_d_keeps_its_own():
+    # Keras's EMA (use_ema=True): the average is the weights after the
+    # first step, then m * average + (1 - m) * weights after each step;
+    # fit ends with the generator's weights set to it.
+    x = np.random.default_rng(2).normal(size=(8, 3)).astype("float32")
+    gan, weights = _linear_gan(seed=7)
+    lr_d, lr_g, momentum = 0.1, 0.5, 0.25
+    gan.compile(
+        d_optimizer=keras.optimizers.SGD(lr_d),
+        g_optimizer=keras.optimizers.SGD(
+            lr_g, use_ema=True, ema_momentum=momentum
+        ),
+        d_loss="least_squares",
+        g_loss="least_squares",
+        jit_compile=True,
+    )
+    codes = _fit_codes(seed=7, jit_compile=True)
+    gan.fit(x, batch_size=4, epochs=1, shuffle=False, verbose=0)
+    trained, _, _, g_steps = _numpy_least_squares_gan(
+        x.astype("float64"), codes, weights, lr_d, lr_g, batch_size=4
+    )
+    average = g_steps[0]
+    for step in g_steps[1:]:
+        average = [
+            momentum * a + (1 - momentum) * w for a, w in zip(average, step)
+        ]
+    assert not np.allclose(average[0], trained[0], atol=1e-3)
+    got = gan.generator.get_weights() + gan.discriminator.get_weights()
+    for g, e in zip(got, average + trained[2:]):
+        np.testing.assert_allclose(g, e, atol=1e-5)
+    # A fit of no steps leaves the weights alone (the averages are zeros).
+    fresh, _ = _linear_gan(seed=7)
+    fresh.compile(g_optimizer=keras.optimizers.SGD(use_ema=True))
+    before = fresh.generator.get_weights()
+    fresh.fit(x, epochs=1, initial_epoch=1, verbose=0)
+    for g, e in zip(fresh.generator.get_weights(), before):
+        np.testing.assert_array_equal(g, e)
 
 
 def _least_squares_callable(real_logits, fake_logits):
@@ -264,12 +311,12 @@ def test_distributed_fit_reports_and_steps_on_the_whole_batch(losses):
         )
         history = gan.fit(x, batch_size=8, epochs=1, verbose=0).history
     codes = [np.zeros((8, 2))] * 2
-    expected, d_losses, g_losses = _numpy_least_squares_gan(
+    expected, d_losses, g_losses, _ = _numpy_least_squares_gan(
         x.astype("float64"), codes, weights, lr_d, lr_g, batch_size=8
     )
     scale = 8.0 if losses == "sum" else 1.0  # the sum's gradient and value
     if losses == "sum":
-        expected, d_losses, g_losses = _numpy_least_squares_gan(
+        expected, d_losses, g_losses, _ = _numpy_least_squares_gan(
             x.astype("float64"), codes, weights, lr_d * scale, lr_g * scale, 8
         )
     assert history["d_loss"][0] == pytest.approx(scale * d_losses[0], abs=1e-5)
