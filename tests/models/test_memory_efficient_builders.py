@@ -127,6 +127,9 @@ def test_blocks_pass_the_option_and_chunk_sizes(block):
 
 
 def test_a_memory_efficient_classifier_trains():
+    # Seeded: unseeded, 8 epochs of two examples sometimes halved the
+    # loss only (0.62 from 1.17); 20 epochs fit them in every seed tried.
+    keras.utils.set_random_seed(0)
     build, inputs = BUILDERS["transformer_classifier"]
     model = build(memory_efficient=True)
     model.compile(
@@ -134,5 +137,5 @@ def test_a_memory_efficient_classifier_trains():
     )
     labels = np.array([0, 2])
     before = model.evaluate(inputs, labels, verbose=0)
-    model.fit(inputs, labels, epochs=8, verbose=0)
-    assert model.evaluate(inputs, labels, verbose=0) < 0.5 * before
+    model.fit(inputs, labels, epochs=20, verbose=0)
+    assert model.evaluate(inputs, labels, verbose=0) < 0.1 * before
