@@ -8,6 +8,11 @@ TensorFlow's `MirroredStrategy`, two virtual CPU devices for JAX's
 
 A test marked `@pytest.mark.backends("tensorflow")` runs only on the named
 backends: keep it for what only exists there (`tf.data`, `tf.distribute`).
+
+The docstring examples (doctests of `keras_dlparts/`) count as slow: the
+fast tier, `pytest -m "not slow"`, leaves them to CI (each compiles a
+small model, about 300 s of JAX's fast tier), and tests the same parts
+through `tests/`.
 """
 
 import os
@@ -47,9 +52,12 @@ def pytest_configure(config):
     )
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     backend = keras.backend.backend()
     for item in items:
+        if isinstance(item, pytest.DoctestItem):
+            item.add_marker(pytest.mark.slow)
         marker = item.get_closest_marker("backends")
         if marker is not None and backend not in marker.args:
             item.add_marker(

@@ -194,6 +194,7 @@ def _diffusion():
         "DiffusionModel.generate",
     ],
 )
+@pytest.mark.slow
 def test_samples_come_back_as_numpy_arrays(make, sample, shape):
     samples = sample(make())
     assert type(samples) is np.ndarray

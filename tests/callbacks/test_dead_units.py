@@ -23,6 +23,7 @@ def relu_mlp():
     return model
 
 
+@pytest.mark.slow
 def test_detects_layer_killed_by_negative_bias(tmp_path):
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)

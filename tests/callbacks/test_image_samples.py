@@ -57,6 +57,7 @@ def test_grid_layout_against_numpy():
     np.testing.assert_array_equal(padded[3:, 3:, 0], 1.0)
 
 
+@pytest.mark.slow
 def test_writes_event_images_and_pngs_every_n_epochs(tmp_path):
     log_dir, png_dir = str(tmp_path / "logs"), str(tmp_path / "png")
     vae = _vae()
@@ -90,6 +91,7 @@ def test_writes_event_images_and_pngs_every_n_epochs(tmp_path):
     np.testing.assert_allclose(png / 255.0, expected[..., 0], atol=1 / 255)
 
 
+@pytest.mark.slow
 def test_conditional_models_get_labels(tmp_path):
     gan = ConditionalGAN(
         build_dcgan_generator(4, (8, 8, 1), filters=(4,), num_classes=3),
@@ -181,6 +183,7 @@ def test_tags_become_safe_file_names_inside_png_dir(tag, png_name, tmp_path):
     assert outside == []
 
 
+@pytest.mark.slow
 def test_nested_tag_in_fit(tmp_path):
     png_dir = tmp_path / "png"
     logger = ImageSampleLogger(
@@ -194,6 +197,7 @@ def test_nested_tag_in_fit(tmp_path):
     assert os.listdir(png_dir) == ["vae_samples_epoch_0001.png"]
 
 
+@pytest.mark.slow
 def test_never_replaces_pngs_of_another_run(tmp_path):
     png_dir = tmp_path / "png"
     vae = _vae()

@@ -183,6 +183,7 @@ def test_digits_mlp_pruned_to_80_percent_keeps_accuracy():
     assert pruned_acc >= dense_acc - 0.02
 
 
+@pytest.mark.slow
 def test_layer_selection_and_errors():
     model = digits_mlp()
     pruning = MagnitudePruning(0.5, 0, 10, 1, layer_names=["h2"])

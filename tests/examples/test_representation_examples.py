@@ -15,6 +15,7 @@ def test_clip_example_zero_shot_accuracy(tmp_path):
     assert os.listdir(tmp_path / "train")
 
 
+@pytest.mark.slow
 def test_word2vec_example_writes_the_projector_files(tmp_path):
     model = load_example("word2vec_corpus").main(log_dir=str(tmp_path))
     assert {"metadata.tsv", "projector_config.pbtxt"} <= set(

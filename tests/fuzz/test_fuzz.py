@@ -181,6 +181,7 @@ def _tensor_cases(entry):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_valid_use_works(name):
     keras.utils.set_random_seed(0)
     result = _use(TABLE[name])
@@ -188,6 +189,7 @@ def test_valid_use_works(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_bad_arguments_are_refused_by_name(name):
     entry = TABLE[name]
     failures = []
@@ -202,6 +204,7 @@ def test_bad_arguments_are_refused_by_name(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+@pytest.mark.slow
 def test_bad_calls_are_refused_by_name(name):
     entry = TABLE[name]
     keras.utils.set_random_seed(0)

@@ -46,6 +46,7 @@ def _floats(*shape):
     "variant, easy_margin", [("arcface", False), ("arcface", True),
                              ("cosface", False)],
 )  # fmt: skip
+@pytest.mark.slow
 def test_logits_match_the_papers(variant, easy_margin):
     head = AngularMarginHead(
         5, margin=0.4, scale=30.0, variant=variant, easy_margin=easy_margin
@@ -84,6 +85,7 @@ def test_arcface_fallback_beyond_pi_minus_margin():
     assert np.all(np.diff(got) < 0) and np.all(got < np.cos(theta))
 
 
+@pytest.mark.slow
 def test_gradients_reach_the_kernel_and_match_finite_differences():
     head = AngularMarginHead(4, margin=0.3, scale=8.0)
     x, labels = _floats(6, 3), np.array([0, 1, 2, 3, 1, 2])
@@ -110,6 +112,7 @@ def test_gradients_reach_the_kernel_and_match_finite_differences():
     np.testing.assert_allclose(grad, numeric, atol=2e-4)
 
 
+@pytest.mark.slow
 def test_gradients_finite_when_an_embedding_is_a_class_centre():
     head = AngularMarginHead(2, margin=0.5, scale=16.0)
     head.build((None, 2))
@@ -121,6 +124,7 @@ def test_gradients_finite_when_an_embedding_is_a_class_centre():
     assert np.all(np.isfinite(np.asarray(grad)))
 
 
+@pytest.mark.slow
 def test_output_shape_config_and_mixed_precision():
     head = AngularMarginHead(
         7, margin=0.35, scale=16.0, variant="cosface",
@@ -165,6 +169,7 @@ def _blobs(n=64, classes=4, features=6, seed=0):
     return x.astype("float32"), labels
 
 
+@pytest.mark.slow
 def test_two_input_model_trains_and_reloads_safely(tmp_path):
     x, labels = _blobs()
     keras.utils.set_random_seed(0)

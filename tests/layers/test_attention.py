@@ -79,6 +79,7 @@ def _causal(t, s):
 
 @pytest.mark.parametrize("score", SCORES)
 @pytest.mark.parametrize("masking", ["none", "causal", "padding"])
+@pytest.mark.slow
 def test_score_matches_numpy_and_masked_keys_get_zero(score, masking, data):
     query, value, value_mask, attention_mask = data
     layer = MultiHeadAttention(HEADS, KEY_DIM, score=score)
@@ -121,6 +122,7 @@ def test_scaled_dot_goes_through_fused_dot_product_attention(data, monkeypatch):
     np.testing.assert_allclose(got, expected, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_query_with_no_visible_key_gets_zero_weights(data):
     query, value, _, _ = data
     mask = np.ones((B, T, S), bool)
@@ -195,6 +197,7 @@ def _pair(init_kwargs, *build_inputs, **call_kwargs):
     ],
 )
 @pytest.mark.parametrize("scores", [False, True])
+@pytest.mark.slow
 def test_equals_keras_after_set_weights(data, call_kwargs, scores):
     query, value, value_mask, attention_mask = data
     masks = {"padding": value_mask, "random": attention_mask}
@@ -208,6 +211,7 @@ def test_equals_keras_after_set_weights(data, call_kwargs, scores):
         np.testing.assert_allclose(_np(a), _np(b), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_equals_keras_with_key_output_shape_dropout_and_attention_axes():
     rng = np.random.default_rng(4)
     query = rng.normal(size=(2, 3, 4)).astype("float32")
@@ -238,6 +242,7 @@ def test_equals_keras_with_key_output_shape_dropout_and_attention_axes():
             np.testing.assert_allclose(_np(a), _np(b), atol=1e-5)
 
 
+@pytest.mark.slow
 def test_equals_keras_with_keras_masks_on_visible_queries():
     # Keras masks from an Embedding(mask_zero=True): padded queries see no
     # key; we give them zero weights where Keras' fused path gives uniform
@@ -289,6 +294,7 @@ def test_symbolic_attention_scores_shape_for_cross_attention():
 
 
 @pytest.mark.parametrize("score", SCORES)
+@pytest.mark.slow
 def test_float16_scores_do_not_overflow_and_mask_exactly(score):
     rng = np.random.default_rng(5)
     query = (30 * rng.normal(size=(B, T, DIM))).astype("float32")
@@ -456,6 +462,7 @@ def test_bad_inputs_raise(data):
 
 
 @pytest.mark.parametrize("score", SCORES)
+@pytest.mark.slow
 def test_several_attention_axes_equal_attention_over_the_flattened_axes(score):
     """5-D inputs attended over axes (2, 3) = rank-3 attention over X * Y.
 
@@ -515,6 +522,7 @@ def test_contract(score, data):
 
 
 @pytest.mark.parametrize("score", ["dot", "general", "cosine"])
+@pytest.mark.slow
 def test_contract_quick_checks_for_other_scores(score, data):
     query, value, _, _ = data
     check_layer(

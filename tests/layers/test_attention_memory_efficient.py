@@ -70,6 +70,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("score, masks", CASES)
+@pytest.mark.slow
 def test_equals_the_plain_layer_values_and_every_gradient(score, masks, data):
     query, value, query_mask, value_mask, attention_mask = data
     given = {
@@ -89,6 +90,7 @@ def test_equals_the_plain_layer_values_and_every_gradient(score, masks, data):
         np.testing.assert_allclose(g, w, atol=1e-5, rtol=1e-5, err_msg=name)
 
 
+@pytest.mark.slow
 def test_cross_attention_with_key_gate_and_sliding_window(data):
     query, value, _, value_mask, _ = data
     key = value[:, :, ::-1].copy()
@@ -103,6 +105,7 @@ def test_cross_attention_with_key_gate_and_sliding_window(data):
     )
 
 
+@pytest.mark.slow
 def test_keras_masks_of_the_inputs_are_used(data):
     query, value, _, _, _ = data
     tokens = np.array([[3, 4, 5, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7]])
@@ -122,6 +125,7 @@ def test_keras_masks_of_the_inputs_are_used(data):
     )
 
 
+@pytest.mark.slow
 def test_trains_with_fit_and_reloads(tmp_path, data):
     query, value, _, _, _ = data
     inputs = keras.Input((T, DIM))

@@ -93,6 +93,7 @@ def test_pitch_shift_moves_pitch_and_keeps_duration(semitones):
     assert np.searchsorted(energy, 0.99) / FS == pytest.approx(0.6, abs=0.03)
 
 
+@pytest.mark.slow
 def test_time_shift_distribution_and_zero_fill():
     x = np.zeros((2000, 101), "float32")
     x[:, 50] = 1.0
@@ -124,6 +125,7 @@ def test_gain_range_and_distribution():
     assert np.std(db) == pytest.approx(12 / np.sqrt(12), rel=0.05)
 
 
+@pytest.mark.slow
 def test_background_noise_snr():
     x = tone(200.0, batch=500) * np.linspace(0.1, 2.0, 500)[:, None]
     x = x.astype("float32")

@@ -38,6 +38,7 @@ def _assert_finite(label, *arrays):
 
 @pytest.mark.parametrize("policy", POLICIES)
 @pytest.mark.parametrize("log_var_value", [22.0, 30.0, 400.0])
+@pytest.mark.slow
 def test_sampler_is_finite_for_a_huge_variance(policy, log_var_value):
     # float16 overflows from log_var ~ 22 (exp(11) * eps > 65504), float32
     # from log_var ~ 177: the sample is computed in float32 and clipped.
@@ -95,6 +96,7 @@ def _numpy_gcn(features, adjacency):
 
 
 @pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.slow
 def test_graph_convolution_is_finite_at_zero_and_huge_degrees(policy):
     features, adjacency = _edge_graph()
     layer = GraphConvolution(

@@ -69,6 +69,7 @@ def test_contract_with_numpy_reference():
     )
 
 
+@pytest.mark.slow
 def test_scores_follow_the_keras_mask():
     model, crf = _tagger()
     scores = keras.ops.convert_to_numpy(model(TOKENS))
@@ -78,6 +79,7 @@ def test_scores_follow_the_keras_mask():
     )
 
 
+@pytest.mark.slow
 def test_loss_and_decode_equal_the_ops_on_the_unary_scores():
     model, crf = _tagger(chain_initializer="random_normal")
     keras.ops.convert_to_numpy(model(TOKENS))

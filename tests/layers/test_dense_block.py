@@ -73,6 +73,7 @@ def test_transition_contract():
 
 
 @pytest.mark.parametrize("bottleneck", [False, True])
+@pytest.mark.slow
 def test_dense_block_numpy_reference(bottleneck):
     block = DenseBlock(3, growth_rate=4, bottleneck=bottleneck)
     block(X)

@@ -53,6 +53,7 @@ def test_weighted_shared_adjacency_and_activation():
     assert out.shape == layer.compute_output_shape(x.shape, weights.shape)
 
 
+@pytest.mark.slow
 def test_sparse_adjacency_equals_dense():
     x, adjacency = _graphs()
     layer = GraphConvolution(4)

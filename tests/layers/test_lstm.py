@@ -64,6 +64,7 @@ def _randomise(layer, seed=0):
 X = np.random.default_rng(1).normal(size=(4, 6, 3)).astype("float32")
 
 
+@pytest.mark.slow
 def test_matches_keras_lstm_cell_with_same_weights_and_mask():
     mask = np.ones((4, 6), bool)
     mask[1, 4:] = False
@@ -91,6 +92,7 @@ def test_matches_keras_lstm_cell_with_same_weights_and_mask():
         {"peephole": True, "layer_norm": True},
     ],
 )
+@pytest.mark.slow
 def test_variants_match_numpy_steps(options):
     cell = LSTMCell(5, **options)
     rnn = keras.layers.RNN(cell, return_state=True)
@@ -150,6 +152,7 @@ def test_bidirectional_saves_and_reloads(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_dropout_masks_are_seeded_and_only_in_training():
     rnn = keras.layers.RNN(
         LSTMCell(4, dropout=0.5, recurrent_dropout=0.5, seed=1)

@@ -43,6 +43,7 @@ def test_contract_with_numpy_reference():
         ((0, 3, 2), 2),
     ],
 )
+@pytest.mark.slow
 def test_matches_numpy_for_any_batch_size(shape, group_size):
     x = _inputs(*shape, seed=group_size)
     out = np.asarray(MinibatchStdDev(group_size)(x))

@@ -33,6 +33,7 @@ def test_higher_rank_inputs_and_frozen_gamma():
     assert [w.name for w in layer.trainable_weights] == ["centers"]
 
 
+@pytest.mark.slow
 def test_adapt_places_centres_by_kmeans_and_repeats_with_a_seed():
     rng = np.random.default_rng(0)
     blobs = np.array([[0, 0], [5, 5], [0, 5]], "float32")
@@ -48,6 +49,7 @@ def test_adapt_places_centres_by_kmeans_and_repeats_with_a_seed():
         assert np.min(np.abs(found - mean).max(1)) < 1e-4
 
 
+@pytest.mark.slow
 def test_adapt_ends_at_a_lloyd_fixed_point():
     data = np.random.default_rng(1).normal(size=(60, 3)).astype("float32")
     layer = RBF(4)

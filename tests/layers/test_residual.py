@@ -75,6 +75,7 @@ def test_contract_bottleneck_with_projection():
         ),
     ],
 )
+@pytest.mark.slow
 def test_numpy_reference_and_shortcut(kwargs, channels, projected, out_shape):
     x = np.random.default_rng(2).normal(size=(4, 6, 6, channels))
     x = x.astype("float32")

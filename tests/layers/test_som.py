@@ -88,6 +88,7 @@ def test_online_rule_equals_minisom_update_step_by_step(topology, neighborhood):
 
 
 @pytest.mark.parametrize("decay", ["asymptotic", "inverse", "linear"])
+@pytest.mark.slow
 def test_decay_schedules_equal_minisom_train(decay):
     x = _data()
     steps = 3 * len(x)
@@ -102,6 +103,7 @@ def test_decay_schedules_equal_minisom_train(decay):
 
 @pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
 @pytest.mark.parametrize("neighborhood", ["gaussian", "bubble"])
+@pytest.mark.slow
 def test_batch_rule_equals_minisom_train_batch_offline(topology, neighborhood):
     x = _data()
     peer, ours = _pair(topology, neighborhood, "asymptotic", 4, update="batch")
@@ -114,6 +116,7 @@ def test_batch_rule_equals_minisom_train_batch_offline(topology, neighborhood):
 
 
 @pytest.mark.parametrize("topology", ["rectangular", "hexagonal"])
+@pytest.mark.slow
 def test_distances_bmu_errors_and_umatrix_equal_minisom(topology):
     x = _data(40, seed=3)
     peer, ours = _pair(topology, "gaussian", "asymptotic", 40, shape=(6, 5))
@@ -279,6 +282,7 @@ def _peer_and_ours(
 
 
 @pytest.mark.parametrize("distance", list(_PEER_DISTANCE))
+@pytest.mark.slow
 def test_distances_equal_minisom_and_formula(distance):
     x = _data(30, seed=4) - 0.3
     peer, ours = _peer_and_ours(distance=distance, steps=len(x))
@@ -333,6 +337,7 @@ def test_distances_equal_minisom_and_formula(distance):
     ],
 )
 @pytest.mark.parametrize("constant", [False, True], ids=["decay", "constant"])
+@pytest.mark.slow
 def test_neighborhoods_and_constant_schedules_equal_minisom(
     neighborhood, topology, sigma, constant
 ):
@@ -432,6 +437,7 @@ def test_initializers_equal_minisom():
     np.testing.assert_array_equal(clone.codebook.numpy(), given)
 
 
+@pytest.mark.slow
 def test_helpers_equal_minisom():
     x = _data(50, seed=6)
     labels = np.random.default_rng(6).integers(0, 3, size=len(x))
@@ -461,6 +467,7 @@ def test_helpers_equal_minisom():
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["graph", "xla"])
+@pytest.mark.slow
 def test_train_batch_equals_minisom_and_stops_at_the_target(jit_compile):
     x = _data()
     peer, ours = _peer_and_ours(steps=5, update="batch")

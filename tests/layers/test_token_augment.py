@@ -44,6 +44,7 @@ def test_contract(cls, kwargs):
     )
 
 
+@pytest.mark.slow
 def test_deletion_rate_order_and_padding():
     x, lengths = padded_ids(400, 40, seed=1)
     y = np.asarray(RandomTokenDeletion(0.25, seed=0)(x, training=True))
@@ -70,6 +71,7 @@ def test_swap_permutes_selected_tokens_only():
 
 
 @pytest.mark.parametrize("vocabulary_size", [None, 1000])
+@pytest.mark.slow
 def test_insertion_rate_and_order(vocabulary_size):
     # Short sequences in long rows, so nothing is cut off.
     x = np.zeros((400, 40), "int32")
@@ -89,6 +91,7 @@ def test_insertion_rate_and_order(vocabulary_size):
     assert (y > 15).any() == (vocabulary_size is not None)
 
 
+@pytest.mark.slow
 def test_insertion_truncates_at_full_length():
     x = np.tile(np.arange(1, 9, dtype="int32"), (50, 1))
     y = np.asarray(RandomTokenInsertion(0.5, seed=3)(x, training=True))
@@ -96,6 +99,7 @@ def test_insertion_truncates_at_full_length():
 
 
 @pytest.mark.parametrize("cls, kwargs", LAYERS)
+@pytest.mark.slow
 def test_rank_one_in_python_data_pipeline(cls, kwargs):
     x, _ = padded_ids(6, 12, seed=4)
     layer = cls(**kwargs)

@@ -134,6 +134,7 @@ def test_decoder_contract_with_cross_attention():
 
 
 @pytest.mark.parametrize("norm_first", [False, True])
+@pytest.mark.slow
 def test_encoder_matches_numpy_with_padding(norm_first):
     block = TransformerEncoderBlock(2, 16, norm_first=norm_first)
     x = RNG.normal(size=(2, 5, 8)).astype("float32")
@@ -144,6 +145,7 @@ def test_encoder_matches_numpy_with_padding(norm_first):
     np.testing.assert_allclose(out[padding], expected[padding], atol=1e-4)
 
 
+@pytest.mark.slow
 def test_decoder_only_matches_numpy():
     block = TransformerDecoderBlock(2, 16)
     x = RNG.normal(size=(2, 4, 8)).astype("float32")
@@ -152,6 +154,7 @@ def test_decoder_only_matches_numpy():
     assert block.cross_attention is None
 
 
+@pytest.mark.slow
 def test_uses_our_multi_head_attention():
     block = TransformerDecoderBlock(2, 8, score="cosine")
     block(np.zeros((1, 3, 4), "float32"), np.zeros((1, 2, 4), "float32"))
@@ -166,6 +169,7 @@ def test_uses_our_multi_head_attention():
 
 
 @pytest.mark.parametrize("score", ["scaled_dot", "additive"])
+@pytest.mark.slow
 def test_padded_positions_do_not_affect_real_ones(score):
     block = TransformerEncoderBlock(2, 16, score=score)
     padding = np.array([[1, 1, 1, 0, 0]], bool)
@@ -180,6 +184,7 @@ def test_padded_positions_do_not_affect_real_ones(score):
     assert not np.allclose(unmasked[:, :3], out_y[:, :3], atol=1e-3)
 
 
+@pytest.mark.slow
 def test_encoder_attention_mask_and_padding_mask_combine():
     block = TransformerEncoderBlock(2, 16)
     x = RNG.normal(size=(1, 5, 8)).astype("float32")
@@ -194,6 +199,7 @@ def test_encoder_attention_mask_and_padding_mask_combine():
     )
 
 
+@pytest.mark.slow
 def test_keras_mask_equals_explicit_padding_mask():
     ids = np.array([[3, 5, 2, 0, 0], [4, 1, 0, 0, 0]], "int32")
     inputs = keras.Input((5,), dtype="int32")
@@ -212,6 +218,7 @@ def test_keras_mask_equals_explicit_padding_mask():
     np.testing.assert_allclose(pooled, expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_decoder_is_causal():
     block = TransformerDecoderBlock(2, 16)
     target = RNG.normal(size=(2, 6, 8)).astype("float32")
@@ -224,6 +231,7 @@ def test_decoder_is_causal():
     assert not np.allclose(before[:, 3:], after[:, 3:], atol=1e-3)
 
 
+@pytest.mark.slow
 def test_decoder_ignores_padded_encoder_positions():
     block = TransformerDecoderBlock(2, 16)
     target = RNG.normal(size=(1, 3, 8)).astype("float32")
@@ -238,6 +246,7 @@ def test_decoder_ignores_padded_encoder_positions():
     )
 
 
+@pytest.mark.slow
 def test_decoder_keras_masks_from_both_sequences():
     source_ids = np.array([[3, 5, 0, 0]], "int32")
     target_ids = np.array([[1, 4, 2, 0, 0]], "int32")
@@ -385,6 +394,7 @@ def test_an_empty_batch_gives_an_empty_output(cls):
     assert tuple(cls(2, 4)(SEQ[:0]).shape) == (0, 4, 8)
 
 
+@pytest.mark.slow
 def test_bad_inputs():
     with pytest.raises(
         ValueError, match=r"divisible by `num_heads`=3.*\(1, 2, 8\)"

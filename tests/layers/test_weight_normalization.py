@@ -66,6 +66,7 @@ def test_contract_with_numpy_reference():
         lambda: keras.layers.Conv1D(2, 2, strides=2, use_bias=False),
     ],
 )
+@pytest.mark.slow
 def test_without_data_init_it_computes_what_the_layer_computed(make):
     # TFA's documented behaviour: g starts at ||v||, so w = v at first.
     x = IMAGES if "2D" in type(make()).__name__ else X
@@ -135,6 +136,7 @@ def test_data_init_normalizes_the_first_training_batch(make, x, axes):
     assert not np.allclose(_numpy(layer(x)), untouched)
 
 
+@pytest.mark.slow
 def test_fit_initializes_inside_the_compiled_step_and_saves(tmp_path):
     inputs = keras.Input((5,))
     wrapped = WeightNormalization(keras.layers.Dense(4, activation="relu"))

@@ -83,6 +83,7 @@ def test_contract_with_learned_temperature():
     )
 
 
+@pytest.mark.slow
 def test_fixed_temperature_matches_reference():
     check_loss(
         lambda: CLIPLoss(temperature=0.07),

@@ -36,6 +36,7 @@ def _numpy_nll(tags, scores):
     return np.mean(nll)
 
 
+@pytest.mark.slow
 def test_value_equals_enumeration():
     got = float(CRFLoss()(TAGS, SCORES))
     np.testing.assert_allclose(got, _numpy_nll(TAGS, SCORES), rtol=1e-5)
@@ -44,6 +45,7 @@ def test_value_equals_enumeration():
     np.testing.assert_allclose(got, _numpy_nll(TAGS, SCORES), rtol=1e-5)
 
 
+@pytest.mark.slow
 def test_the_loss_is_at_least_zero_and_zero_only_for_a_certain_path():
     certain = np.full((1, 3, 3, 3), -50.0, "float32")
     certain[0, :, :, 1] = 0.0  # tag 1 at every step, whatever came before

@@ -36,6 +36,7 @@ def test_contrastive_far_dissimilar_pair_is_zero_not_nan():
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.slow
 def test_contrastive_edges_are_finite(dtype):
     # A dissimilar pair near float16's largest value (6e4), and a similar
     # pair whose loss d**2 = 9e8 overflows float16 but whose gradient
@@ -56,6 +57,7 @@ def test_contrastive_edges_are_finite(dtype):
 
 @pytest.mark.parametrize("distance", ["l2", "cosine", "squared_l2"])
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.slow
 def test_triplet_coincident_and_zero_embeddings(dtype, distance):
     # Coincident embeddings (distance 0), zero embeddings (no direction for
     # the cosine) and a small one: value and gradient finite, also under XLA.

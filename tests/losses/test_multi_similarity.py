@@ -62,6 +62,7 @@ def test_contract():
     )
 
 
+@pytest.mark.slow
 def test_config_and_finite_gradients_under_xla_and_float16():
     check_loss(
         lambda: MultiSimilarityLoss(alpha=3.0, beta=40.0, base=0.4),
@@ -76,6 +77,7 @@ def test_config_and_finite_gradients_under_xla_and_float16():
     "kwargs",
     [{}, {"alpha": 1.0, "beta": 10.0, "base": 0.0, "epsilon": 0.3}],
 )
+@pytest.mark.slow
 def test_matches_reference_with_mining(seed, kwargs):
     rng = np.random.default_rng(seed)
     labels = rng.integers(0, 4, size=(16, 1))
@@ -88,6 +90,7 @@ def test_matches_reference_with_mining(seed, kwargs):
     assert np.all(np.isfinite(gradient))
 
 
+@pytest.mark.slow
 def test_mining_drops_easy_pairs():
     # Every positive is more similar than every negative by more than
     # epsilon: nothing is mined and the loss is exactly 0.
@@ -102,6 +105,7 @@ def test_mining_drops_easy_pairs():
     assert float(loose) > 0
 
 
+@pytest.mark.slow
 def test_large_beta_is_finite_in_float16():
     # beta (S - base) = 500: a plain exp overflows float32.
     loss = MultiSimilarityLoss(beta=1000.0, base=0.5)
@@ -114,6 +118,7 @@ def test_large_beta_is_finite_in_float16():
     )
 
 
+@pytest.mark.slow
 def test_no_positive_pairs_and_empty_batch_give_zero():
     assert float(MultiSimilarityLoss()(np.arange(8), EMBEDDINGS)) == 0.0
     assert float(MultiSimilarityLoss()(np.zeros(0), np.zeros((0, 3)))) == 0.0

@@ -85,6 +85,7 @@ def test_contract():
     )
 
 
+@pytest.mark.slow
 def test_config_and_finite_gradients_under_xla_and_float16():
     check_loss(
         lambda: NPairsLoss(),
@@ -96,6 +97,7 @@ def test_config_and_finite_gradients_under_xla_and_float16():
 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("l2_regularization", [0.0, 0.002, 0.5])
+@pytest.mark.slow
 def test_matches_reference_and_tfa(seed, l2_regularization):
     r = np.random.default_rng(seed)
     labels = r.integers(0, 5, size=(10, 1))  # some classes repeat
@@ -140,6 +142,7 @@ def test_same_class_positives_are_not_negatives():
     assert float(value) != pytest.approx(np.mean(own_positive_only))
 
 
+@pytest.mark.slow
 def test_large_inner_products_are_finite_in_float16():
     pairs = (30 * PAIRS).astype("float16")  # inner products in the 1000s
     loss = NPairsLoss()

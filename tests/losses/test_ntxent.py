@@ -52,6 +52,7 @@ def test_contract():
     )
 
 
+@pytest.mark.slow
 def test_config_and_finite_gradients_under_xla_and_float16():
     check_loss(
         lambda: NTXentLoss(temperature=0.05),
@@ -63,6 +64,7 @@ def test_config_and_finite_gradients_under_xla_and_float16():
 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("temperature", [0.1, 0.5])
+@pytest.mark.slow
 def test_matches_simclr_reference(seed, temperature):
     views = np.random.default_rng(seed).normal(size=(10, 2, 5))
     views = views.astype("float32")
@@ -75,6 +77,7 @@ def test_matches_simclr_reference(seed, temperature):
 
 
 @pytest.mark.parametrize("seed", range(3))
+@pytest.mark.slow
 def test_is_supervised_contrastive_with_one_class_per_example(seed):
     views = np.random.default_rng(seed).normal(size=(6, 2, 3))
     views = views.astype("float32")
@@ -83,6 +86,7 @@ def test_is_supervised_contrastive_with_one_class_per_example(seed):
     assert float(ntxent) == pytest.approx(float(supcon), rel=1e-6)
 
 
+@pytest.mark.slow
 def test_y_true_is_ignored():
     loss = NTXentLoss()
     assert float(loss(np.zeros(8), VIEWS)) == float(

@@ -69,6 +69,7 @@ def _images(n=4, seed=0):
     "base_loss, distance",
     [("mean_squared_error", np.square), ("mean_absolute_error", np.abs)],
 )
+@pytest.mark.slow
 def test_matches_numpy_features(base_loss, distance):
     net = tiny_cnn()
     y_true, y_pred = _images()

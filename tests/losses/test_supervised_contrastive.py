@@ -84,6 +84,7 @@ def test_contract_with_two_views():
     )
 
 
+@pytest.mark.slow
 def test_config_and_finite_gradients_under_xla_and_float16():
     check_loss(
         lambda: SupervisedContrastiveLoss(temperature=0.05),
@@ -95,6 +96,7 @@ def test_config_and_finite_gradients_under_xla_and_float16():
 
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("temperature", [0.1, 0.7])
+@pytest.mark.slow
 def test_matches_reference_and_authors_code(seed, temperature):
     r = np.random.default_rng(seed)
     labels = r.integers(0, 4, size=12)
@@ -120,6 +122,7 @@ def test_one_view_leaves_out_anchors_without_positive(seed):
     )
 
 
+@pytest.mark.slow
 def test_views_equal_their_flattened_batch():
     loss = SupervisedContrastiveLoss()
     flat_labels = np.repeat(LABELS, 2)
@@ -128,6 +131,7 @@ def test_views_equal_their_flattened_batch():
     )
 
 
+@pytest.mark.slow
 def test_small_temperature_is_finite_in_float16():
     loss = SupervisedContrastiveLoss(temperature=0.01)  # logits up to 100
     views = VIEWS.astype("float16")

@@ -126,6 +126,7 @@ def test_contract_semi_hard_l2():
 
 @pytest.mark.parametrize("mining", sorted(REFERENCES))
 @pytest.mark.parametrize("distance", ["l2", "squared_l2", "cosine"])
+@pytest.mark.slow
 def test_matches_reference(mining, distance):
     margin = 0.3 if distance == "cosine" else 1.0
     embeddings = rng.normal(size=(12, 5)).astype("float32")
@@ -152,6 +153,7 @@ def test_semi_hard_follows_tfa_algorithm(seed):
 
 @pytest.mark.parametrize("mining", sorted(REFERENCES))
 @pytest.mark.parametrize("distance", ["l2", "cosine"])
+@pytest.mark.slow
 def test_gradients_finite_under_xla_and_float16(mining, distance):
     embeddings = np.array(EMBEDDINGS)
     embeddings[2] = 0.0  # zero vector: the cosine's normalisation is safe
@@ -163,6 +165,7 @@ def test_gradients_finite_under_xla_and_float16(mining, distance):
     )
 
 
+@pytest.mark.slow
 def test_coincident_embeddings_get_zero_gradient_from_their_distance():
     embeddings = np.array([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]], "float32")
     value, (gradient,) = gradients(
@@ -177,6 +180,7 @@ def test_coincident_embeddings_get_zero_gradient_from_their_distance():
     np.testing.assert_array_equal(gradient, 0.0)
 
 
+@pytest.mark.slow
 def test_batch_without_positive_pairs_is_zero_not_nan():
     loss = TripletLoss()
     assert float(loss(np.arange(4), EMBEDDINGS[:4])) == 0.0

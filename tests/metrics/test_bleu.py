@@ -83,6 +83,7 @@ def test_multiple_references_match_nltk():
 
 
 @pytest.mark.filterwarnings("ignore:\\s*The hypothesis contains 0 counts")
+@pytest.mark.slow
 def test_no_match_short_and_scores_input():
     metric = BLEU()
     metric.update_state(np.array([[1, 2, 3, 0]]), np.array([[4, 5, 0, 0]]))
@@ -100,6 +101,7 @@ def test_no_match_short_and_scores_input():
     ) == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_in_compiled_model_jit_distributed_and_saved(tmp_path):
     _, _, hyp_ids, ref_ids = make_corpus(n=16, seed=3)
     # A model that outputs one-hot scores of its own input ids: BLEU of
@@ -160,6 +162,7 @@ def test_config_and_errors():
         BLEU().update_state(np.ones((3, 4)), np.ones((2, 4)))
 
 
+@pytest.mark.slow
 def test_an_empty_batch_adds_nothing():
     bleu = BLEU(max_order=2)
     bleu.update_state(np.array([[1, 2, 3, 4, 0]]), np.array([[1, 2, 3, 5, 0]]))

@@ -37,6 +37,7 @@ def test_matches_sklearn_over_batches(weightage, weighted):
     assert float(kappa.result()) == 0.0
 
 
+@pytest.mark.slow
 def test_one_hot_labels_scores_and_rounded_values():
     first, second, _ = two_raters(n=24, classes=4, seed=1)
     expected = sklearn_kappa(first, second, "quadratic")
@@ -72,6 +73,7 @@ def test_undefined_kappa_is_zero_and_empty_batch_adds_nothing():
     )
 
 
+@pytest.mark.slow
 def test_in_compiled_model_jit_distributed_and_saved(tmp_path):
     first, second, weights = two_raters(n=32, classes=3, seed=4)
     expected = sklearn_kappa(first, second, "linear", weights)

@@ -36,6 +36,7 @@ def _weighted_mean(values, weights):
         (lambda: SSIM(), skimage_ssim),
     ],
 )
+@pytest.mark.slow
 def test_weighted_mean_over_batches(make, per_image):
     y_true, y_pred = _images()
     weights = np.random.default_rng(1).uniform(0.1, 2.0, len(y_true))
@@ -53,6 +54,7 @@ def test_weighted_mean_over_batches(make, per_image):
     )
 
 
+@pytest.mark.slow
 def test_psnr_in_compiled_model_jit_distributed_and_saved(tmp_path):
     # Unweighted: Keras's "mse" cannot weight (batch, H, W, C) errors by
     # image (the weighted mean is checked above).
@@ -66,6 +68,7 @@ def test_psnr_in_compiled_model_jit_distributed_and_saved(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_ssim_in_compiled_model_jit_distributed_and_saved(tmp_path):
     y_true, y_pred = _images(n=16, side=12, channels=3, seed=4)
     # sigma=1.0: scikit-image's window has 2 int(3.5 + 0.5) + 1 = 9 taps.

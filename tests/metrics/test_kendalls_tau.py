@@ -38,6 +38,7 @@ def update_in_batches(metric, true, pred, weights=None, sizes=(16, 5, 20)):
 
 
 @pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.slow
 def test_matches_scipy_over_batches(weighted):
     true, pred, weights = scores(seed=1)
     weights = weights if weighted else None
@@ -52,6 +53,7 @@ def test_matches_scipy_over_batches(weighted):
     assert float(metric.seen) == 0.0
 
 
+@pytest.mark.slow
 def test_beyond_the_cap_the_first_examples_count():
     true, pred, _ = scores(n=70, seed=2)
     metric = KendallsTau(max_samples=45)  # a cap inside the third batch
@@ -67,6 +69,7 @@ def test_beyond_the_cap_the_first_examples_count():
     assert float(metric.result()) == pytest.approx(scipy_tau(x, y), abs=1e-6)
 
 
+@pytest.mark.slow
 def test_undefined_tau_is_zero_and_empty_batch_adds_nothing():
     metric = KendallsTau()
     assert float(metric.result()) == 0.0
@@ -81,6 +84,7 @@ def test_undefined_tau_is_zero_and_empty_batch_adds_nothing():
     )
 
 
+@pytest.mark.slow
 def test_in_compiled_model_jit_distributed_and_saved(tmp_path):
     true, pred, weights = scores(n=32, seed=4)
     check_in_model(

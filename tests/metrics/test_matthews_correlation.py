@@ -67,6 +67,7 @@ def test_one_hot_labels_probabilities_and_undefined_cases():
     assert float(perfect.result()) == pytest.approx(1.0)
 
 
+@pytest.mark.slow
 def test_in_compiled_model_jit_distributed_and_saved(tmp_path):
     true, pred, weights = two_raters(n=32, classes=4, seed=8)
     check_in_model(

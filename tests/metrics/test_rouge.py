@@ -83,6 +83,7 @@ def corpus(n=40, length=12, vocab=5, seed=0):
         ("l", 1, "recall"),
     ],
 )
+@pytest.mark.slow
 def test_matches_reference(variant, order, score):
     refs, cands, ref_ids, cand_ids = corpus(seed=order)
     metric = ROUGE(variant, order, score)
@@ -95,6 +96,7 @@ def test_matches_reference(variant, order, score):
     assert float(metric.result()) == pytest.approx(expected, abs=1e-6)
 
 
+@pytest.mark.slow
 def test_worked_example_and_weights():
     # ref "1 2 3 4", cand "1 3 4": bigrams {34} shared -> P = 1/2, R = 1/3.
     metric = ROUGE("n", 2)
@@ -172,6 +174,7 @@ def test_config_and_errors():
 
 
 @pytest.mark.parametrize("variant", ["n", "l"])
+@pytest.mark.slow
 def test_an_empty_batch_adds_nothing(variant):
     rouge = ROUGE(variant)
     rouge.update_state(np.array([[1, 2, 3, 4]]), np.array([[1, 3, 4, 0]]))
@@ -180,6 +183,7 @@ def test_an_empty_batch_adds_nothing(variant):
     assert float(rouge.result()) == before
 
 
+@pytest.mark.slow
 def test_sample_weight_of_another_batch_size_is_refused():
     with pytest.raises(ValueError, match="`sample_weight`"):
         ROUGE().update_state(

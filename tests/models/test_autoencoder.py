@@ -69,6 +69,7 @@ def test_denoising_noise_only_in_training():
     np.testing.assert_allclose(model(x), model(x))
 
 
+@pytest.mark.slow
 def test_learns_digits_better_than_the_mean_image():
     (x_train, _), (x_test, _) = load_digits()
     baseline = float(np.mean((x_test - x_train.mean(0)) ** 2))

@@ -194,6 +194,7 @@ def test_depth_is_checked_where_it_chooses_the_blocks(build, depth, error):
 
 
 @pytest.mark.parametrize("size, fits", [(28, False), (29, True)])
+@pytest.mark.slow
 def test_densenet_input_must_survive_its_transitions(size, fits):
     # Four blocks: the stem divides by 4 and three transitions by 8.
     build = lambda: models.build_densenet(  # noqa: E731

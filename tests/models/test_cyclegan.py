@@ -220,6 +220,7 @@ def test_cyclegan_contract():
     )
 
 
+@pytest.mark.slow
 def test_save_load_and_train_on_a_zipped_dataset(tmp_path):
     tf = pytest.importorskip("tensorflow")
     rng = np.random.default_rng(3)

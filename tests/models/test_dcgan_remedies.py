@@ -31,6 +31,7 @@ def test_options_add_the_layers_and_refuse_bad_values():
         _discriminator(minibatch_std=0)
 
 
+@pytest.mark.slow
 def test_spectral_norm_normalises_and_the_model_reloads_safely(tmp_path):
     d = _discriminator(spectral_norm=True, minibatch_std=4)
     rng = np.random.default_rng(0)

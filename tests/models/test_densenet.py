@@ -30,6 +30,7 @@ def test_densenet121_has_exactly_the_parameters_of_keras_densenet121():
     )
 
 
+@pytest.mark.slow
 def test_custom_blocks_channel_arithmetic():
     model = build_densenet(
         image_shape=(32, 32, 3),

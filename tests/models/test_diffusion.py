@@ -204,6 +204,7 @@ def test_loss_falls_save_reload_and_keep_training():
     assert reloaded.evaluate((x, y), batch_size=64, verbose=0) < after
 
 
+@pytest.mark.slow
 def test_bad_arguments():
     schedule = NoiseSchedule("linear", steps=10)
     model = oracle_model(schedule, [POINT])
@@ -386,6 +387,7 @@ def np_dpmpp_2m(x, abar, timesteps, predict, clip):
 
 @pytest.mark.parametrize("prediction", ["epsilon", "v", "sample"])
 @pytest.mark.parametrize("guided", [False, True])
+@pytest.mark.slow
 def test_dpmpp_2m_follows_algorithm_2(prediction, guided):
     schedule = NoiseSchedule("cosine", steps=100)
     model = fake_model(schedule, prediction, conditional=guided)
@@ -442,6 +444,7 @@ class OracleTarget(OracleNoise):
 
 @pytest.mark.parametrize("sampler", ["ddpm", "ddim", "dpmpp_2m"])
 @pytest.mark.parametrize("prediction", ["v", "sample"])
+@pytest.mark.slow
 def test_every_sampler_and_prediction_find_the_one_point(sampler, prediction):
     schedule = NoiseSchedule("linear", steps=200)
     x_t = keras.Input((2, 2, 1))
@@ -561,6 +564,7 @@ def test_targets_and_conversions_against_numpy(prediction):
 
 
 @pytest.mark.parametrize("prediction", ["epsilon", "v", "sample"])
+@pytest.mark.slow
 def test_call_returns_the_training_target_of_each_mode(prediction):
     schedule = NoiseSchedule("cosine", steps=100)
     model = fake_model(schedule, prediction)
@@ -600,6 +604,7 @@ def small_network():
 
 
 @pytest.mark.parametrize("prediction", ["v", "sample"])
+@pytest.mark.slow
 def test_fit_lowers_the_loss_and_reloads(prediction):
     (x, _), _ = load_digits()
     x = x[:64]

@@ -54,6 +54,7 @@ def test_structure_timestep_and_label_change_the_output():
     assert np.abs(out(5, 0) - out(5, 3)).max() > 1e-4
 
 
+@pytest.mark.slow
 def test_unconditional_has_two_inputs():
     net = build_diffusion_unet(
         (8, 8, 1),
@@ -142,6 +143,7 @@ def np_attention(q_in, kv_in, weights, mask=None):
     return np.einsum("bhtd,hdc->btc", out, wo) + bo
 
 
+@pytest.mark.slow
 def test_spatial_transformer_block_against_numpy():
     """GN, proj, self-attn, cross-attn, GELU FFN, proj, two residuals."""
     from scipy.special import erf

@@ -37,6 +37,7 @@ def test_mean_pairwise_distance_matches_a_numpy_loop():
     assert mean_pairwise_distance(copies) < 1e-6
 
 
+@pytest.mark.slow
 def test_per_class_fd_digits_is_fd_digits_of_each_class():
     (x_train, y_train), (x_test, y_test) = load_digits()
     x_train, y_train = x_train[:400], y_train[:400]

@@ -39,6 +39,7 @@ def normalise(v):
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
+@pytest.mark.slow
 def test_logits_are_scaled_cosines_of_the_projections():
     images, texts = encoders(12)
     model = DualEncoder(images, texts, projection_dim=5, temperature=0.25)
@@ -61,6 +62,7 @@ def test_logits_are_scaled_cosines_of_the_projections():
     np.testing.assert_allclose(logits, 4.0 * img @ txt.T, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_temperature_is_learned_only_when_asked_and_clipped():
     images, texts = encoders(12)
     x = (
@@ -123,6 +125,7 @@ def test_contract():
     )
 
 
+@pytest.mark.slow
 def test_bad_config():
     images, texts = encoders(12)
     with pytest.raises(ValueError, match="`projection_dim`"):

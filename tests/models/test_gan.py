@@ -109,6 +109,7 @@ def test_conditional_gan_contract():
 
 
 @pytest.mark.parametrize("frozen", ["generator", "discriminator"])
+@pytest.mark.slow
 def test_each_step_updates_only_its_own_network(frozen):
     x, y = _digits(16)
     gan = _cgan()
@@ -206,6 +207,7 @@ def _fit_codes(seed, jit_compile):
 
 
 @pytest.mark.parametrize("jit_compile", [False, True], ids=["eager", "jit"])
+@pytest.mark.slow
 def test_fit_steps_equal_hand_derived_sgd_on_a_linear_gan(jit_compile):
     # The same numbers on every backend: each is checked against NumPy.
     x = np.random.default_rng(2).normal(size=(8, 3)).astype("float32")
@@ -282,6 +284,7 @@ def _least_squares_callable(real_logits, fake_logits):
 
 
 @pytest.mark.parametrize("losses", ["mean", "sum", "callable"])
+@pytest.mark.slow
 def test_distributed_fit_reports_and_steps_on_the_whole_batch(losses):
     # Two replicas (MirroredStrategy on TensorFlow, DataParallel on JAX)
     # report the losses of the whole batch and take the single-device step.
@@ -327,6 +330,7 @@ def test_distributed_fit_reports_and_steps_on_the_whole_batch(losses):
         np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_seeded_runs_repeat():
     # Codes, dropout masks and batch-norm statistics: all seeded state.
     x = np.random.default_rng(2).normal(size=(8, 3)).astype("float32")
@@ -361,6 +365,7 @@ def test_seeded_runs_repeat():
         np.testing.assert_array_equal(w, w_again)
 
 
+@pytest.mark.slow
 def test_optimizer_holds_both_optimizers_and_saves_each_once(tmp_path):
     gan = _gan()
     gan.compile(d_optimizer="adam", g_optimizer=keras.optimizers.SGD(0.1))
@@ -392,6 +397,7 @@ def test_optimizer_holds_both_optimizers_and_saves_each_once(tmp_path):
     assert float(gan.g_optimizer.learning_rate) == pytest.approx(0.05)
 
 
+@pytest.mark.slow
 def test_mixed_float16_wraps_both_optimizers_and_trains():
     x, _ = _digits(8)
     previous = keras.config.dtype_policy()
@@ -417,6 +423,7 @@ def test_mixed_float16_wraps_both_optimizers_and_trains():
     assert int(gan.d_optimizer.iterations) == 0
 
 
+@pytest.mark.slow
 def test_reported_losses_match_the_loss_objects():
     x, _ = _digits(8)
     gan = _gan(seed=5)
@@ -435,6 +442,7 @@ def test_reported_losses_match_the_loss_objects():
     assert logs["g_loss"] == pytest.approx(g_expected, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_generate_is_seeded_and_conditional_labels():
     gan = _cgan()
     a = gan.generate(6, seed=1)
@@ -447,6 +455,7 @@ def test_generate_is_seeded_and_conditional_labels():
     )
 
 
+@pytest.mark.slow
 def test_save_load_and_keep_training(tmp_path):
     x, y = _digits(32)
     gan = _cgan(seed=3)

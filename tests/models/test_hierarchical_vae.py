@@ -99,6 +99,7 @@ def _model(reconstruction="bce", beta=1.0, seed=0):
     return model, weights
 
 
+@pytest.mark.slow
 def test_precision_weighted_posterior_and_kl_terms_match_numpy():
     x = _data()
     model, weights = _model()
@@ -158,6 +159,7 @@ def test_training_samples_both_levels_reproducibly():
     np.testing.assert_allclose(first["kl_2"], mean["kl_2"], rtol=1e-6)
 
 
+@pytest.mark.slow
 def test_generate_draws_ancestrally():
     """Identity decoder: samples are z1, so their law is p(z1) = N(0, C)."""
     encoder_1, encoder_2, _, _ = _networks()

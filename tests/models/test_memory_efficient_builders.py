@@ -87,6 +87,7 @@ def _attention_layers(model):
 
 
 @pytest.mark.parametrize("name", sorted(BUILDERS))
+@pytest.mark.slow
 def test_builders_pass_the_option_to_every_attention_layer(name):
     build, inputs = BUILDERS[name]
     plain = build()
@@ -103,6 +104,7 @@ def test_builders_pass_the_option_to_every_attention_layer(name):
 
 
 @pytest.mark.parametrize("block", ["encoder", "decoder"])
+@pytest.mark.slow
 def test_blocks_pass_the_option_and_chunk_sizes(block):
     options = {"query_chunk_size": 2, "key_chunk_size": 3}
     if block == "encoder":
@@ -126,6 +128,7 @@ def test_blocks_pass_the_option_and_chunk_sizes(block):
     assert restored.self_attention.memory_efficient
 
 
+@pytest.mark.slow
 def test_a_memory_efficient_classifier_trains():
     # Seeded: unseeded, 8 epochs of two examples sometimes halved the
     # loss only (0.62 from 1.17); 20 epochs fit them in every seed tried.

@@ -50,6 +50,7 @@ def test_fits_xor_exactly_with_centres_at_the_corners():
     np.testing.assert_array_equal(model.get_layer("rbf").centers.numpy(), XOR_X)
 
 
+@pytest.mark.slow
 def test_adapt_puts_the_centres_on_the_corners():
     model = build_rbf_network(2, 4)
     model.get_layer("rbf").adapt(XOR_X, seed=0)

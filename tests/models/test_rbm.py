@@ -106,6 +106,7 @@ def test_one_fit_step_is_one_cd1_update_with_sgd(jit_compile):
         np.testing.assert_allclose(got, want, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_seeded_runs_repeat():
     x = _binary_data()
 
@@ -163,6 +164,7 @@ def test_free_energy_reconstruction_and_sampling():
     )
 
 
+@pytest.mark.slow
 def test_reconstruction_error_falls_on_binarised_digits():
     (x, _), (x_test, _) = load_digits(as_images=False)
     x, x_test = (x > 0.5).astype("float32"), (x_test > 0.5).astype("float32")
@@ -176,6 +178,7 @@ def test_reconstruction_error_falls_on_binarised_digits():
     assert after < 0.5 * before, (before, after)
 
 
+@pytest.mark.slow
 def test_saved_model_loads_safely_and_keeps_training():
     x = _binary_data()
     model = RBM(8, seed=1)

@@ -16,6 +16,7 @@ def _cyclic_corpus(n=64, length=12, vocab=6, seed=0):
     return ids[:, :-1].astype("int32"), ids[:, 1:].astype("int32")
 
 
+@pytest.mark.slow
 def test_uses_our_cell_and_masks_padding():
     model = build_lstm_language_model(
         10, embedding_dim=4, units=5, num_layers=2, peephole=True
@@ -32,6 +33,7 @@ def test_uses_our_cell_and_masks_padding():
     assert mask is not None
 
 
+@pytest.mark.slow
 def test_learns_a_deterministic_sequence():
     x, y = _cyclic_corpus()
     keras.utils.set_random_seed(0)

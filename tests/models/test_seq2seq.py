@@ -48,6 +48,7 @@ def test_contract():
     )
 
 
+@pytest.mark.slow
 def test_teacher_forcing_is_causal_and_ignores_source_padding():
     # Two decoder blocks read the same encoder outputs: both must see its mask.
     model = build_seq2seq_transformer(
@@ -65,6 +66,7 @@ def test_teacher_forcing_is_causal_and_ignores_source_padding():
     np.testing.assert_allclose(logits, short, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_padding_targets_are_masked_in_the_loss():
     model = build_seq2seq_transformer(10, 10, 5, 6, dropout=0.0, **TINY)
     model.compile(loss=_loss())

@@ -22,6 +22,7 @@ def encoder(width=32, input_dim=64):
     )
 
 
+@pytest.mark.slow
 def test_embeddings_and_pair_distances_match_numpy():
     enc = encoder(5, input_dim=4)
     rng = np.random.default_rng(0)

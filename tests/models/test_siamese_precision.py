@@ -64,6 +64,7 @@ def _distance_and_gradients(model, a, b):
 @pytest.mark.parametrize(
     "zero", [False, True], ids=["identical", "zero_embeddings"]
 )
+@pytest.mark.slow
 def test_equal_pairs_have_finite_distances_and_gradients(
     policy, normalize, distance, zero
 ):

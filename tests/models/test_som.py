@@ -92,6 +92,7 @@ def test_online_fit_equals_minisom_train_and_reports_its_errors(jit_compile):
     [("rectangular", False), ("hexagonal", True)],
     ids=["rectangular-eager", "hexagonal-jit"],
 )
+@pytest.mark.slow
 def test_batch_fit_equals_minisom_train_batch_offline(topology, jit_compile):
     x = _data()
     peer, ours = _pair(
@@ -109,6 +110,7 @@ def test_batch_fit_equals_minisom_train_batch_offline(topology, jit_compile):
 
 
 @pytest.mark.parametrize("update", ["online", "batch"])
+@pytest.mark.slow
 def test_seeded_runs_repeat(update):
     x = _data().astype("float32")
 
@@ -124,6 +126,7 @@ def test_seeded_runs_repeat(update):
     np.testing.assert_array_equal(codebook, codebook_again)
 
 
+@pytest.mark.slow
 def test_saved_model_loads_safely_and_keeps_training():
     x = _data().astype("float32")
     model = SOM((4, 4), sigma=1.5, decay_steps=100)
@@ -160,6 +163,7 @@ def test_bad_arguments():
         SOM((3, 3), codebook_initializer=np.zeros((3, 2, 2)))
 
 
+@pytest.mark.slow
 def test_fit_initialises_pca_codebook_and_reloads_without_redoing_it():
     x = _data(30, seed=2).astype("float32")
     peer = MiniSom(
@@ -197,6 +201,7 @@ def test_fit_initialises_pca_codebook_and_reloads_without_redoing_it():
     assert int(loaded.map.iterations.numpy()) == 4
 
 
+@pytest.mark.slow
 def test_array_codebook_and_distance_in_fit_equal_minisom():
     x = _data()
     peer = MiniSom(

@@ -198,6 +198,7 @@ def test_evaluate_with_a_perceptual_loss_matches_numpy():
     assert logs["d_loss"] == pytest.approx(d_loss, rel=1e-5)
 
 
+@pytest.mark.slow
 def test_builders_follow_the_paper():
     g = build_srgan_generator(4, channels=3, filters=8, num_residual_blocks=2)
     kinds = [type(layer).__name__ for layer in g.layers]
@@ -220,6 +221,7 @@ def test_builders_follow_the_paper():
     assert d.output_shape == (None, 1)
 
 
+@pytest.mark.slow
 def test_config_round_trip_and_keras_file_reload(tmp_path):
     inputs = keras.Input((8, 8, 1))
     feature_model = keras.Model(

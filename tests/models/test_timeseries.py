@@ -21,6 +21,7 @@ def _series(n=400, seed=0):
     return np.sin(2 * np.pi * t / 25) + 0.5 * np.sin(2 * np.pi * t / 7) + noise
 
 
+@pytest.mark.slow
 def test_forecasts_better_than_persistence():
     x, y = _windows(_series(), window=24, horizon=3)
     train, test = slice(0, 300), slice(300, None)

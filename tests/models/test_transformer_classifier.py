@@ -52,6 +52,7 @@ def test_contract_feature_sequences_pre_norm_sinusoidal():
     )
 
 
+@pytest.mark.slow
 def test_padding_does_not_change_predictions():
     model = build_transformer_classifier(
         (6,), 3, vocabulary_size=12, mask_zero=True, dropout=0.0, **TINY

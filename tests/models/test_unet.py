@@ -29,6 +29,7 @@ def test_keeps_spatial_size_and_concatenates_encoder_features(upsampling):
         assert concat.output.shape[-1] == 2 * filters
 
 
+@pytest.mark.slow
 def test_skip_connection_carries_fine_detail():
     """Zeroing the encoder path's features changes the decoder's input."""
     model = build_unet((8, 8, 1), filters=(2,), batch_norm=False)

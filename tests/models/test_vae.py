@@ -54,6 +54,7 @@ def _sigmoid_bce(t, p):
 
 
 @pytest.mark.parametrize("reconstruction, beta", [("bce", 0.5), ("mse", 2.0)])
+@pytest.mark.slow
 def test_reported_losses_match_numpy(reconstruction, beta):
     x = _digits(12)[0]
     encoder, decoder = _halves(latent_dim=3)
@@ -73,6 +74,7 @@ def test_reported_losses_match_numpy(reconstruction, beta):
     assert logs["loss"] == pytest.approx(rec + beta * kl, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_beta_zero_is_a_plain_autoencoder_loss():
     x = _digits(8)[0]
     vae = VAE(*_halves(), beta=0.0)
@@ -82,6 +84,7 @@ def test_beta_zero_is_a_plain_autoencoder_loss():
     assert logs["loss"] == pytest.approx(logs["reconstruction_loss"])
 
 
+@pytest.mark.slow
 def test_encode_decode_generate_interpolate():
     x = _digits(4)[0]
     vae = VAE(*_halves(latent_dim=3), seed=0)

@@ -31,6 +31,7 @@ def test_contract():
     )
 
 
+@pytest.mark.slow
 def test_structure_and_class_token_head():
     model = build_vit((8, 12, 3), (4, 3), 5, **TINY)
     assert isinstance(model.get_layer("patch_embedding"), PatchEmbedding)

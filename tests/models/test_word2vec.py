@@ -37,6 +37,7 @@ def numpy_negative_sampling_loss(model, x):
 
 
 @pytest.mark.parametrize("mode", ["skipgram", "cbow"])
+@pytest.mark.slow
 def test_words_sharing_contexts_become_nearest_neighbours(mode):
     corpus = generated_corpus()
     vocab = Vocabulary(corpus)
@@ -73,6 +74,7 @@ def test_loss_equals_the_negative_sampling_formula():
     )
 
 
+@pytest.mark.slow
 def test_cbow_ignores_padding_in_the_window():
     model = Word2Vec(12, 4, mode="cbow", negative_samples=2, seed=0)
     padded = (np.array([[3, 4, 0, 0]]), np.array([5]))
@@ -87,6 +89,7 @@ def test_cbow_ignores_padding_in_the_window():
     )
 
 
+@pytest.mark.slow
 def test_word_and_context_vectors_are_the_trained_tables():
     model = Word2Vec(12, 4, negative_samples=2, seed=0)
     x = (np.array([2, 3, 4, 5]), np.array([3, 2, 5, 4]))
@@ -105,6 +108,7 @@ def test_word_and_context_vectors_are_the_trained_tables():
     )
 
 
+@pytest.mark.slow
 def test_negatives_follow_the_three_quarter_unigram_distribution():
     counts = [
         0,

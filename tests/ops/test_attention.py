@@ -56,6 +56,7 @@ def test_masked_keys_get_exactly_zero_weight(qkv, mask_shape):
     assert np.all(_np(weights)[~full_mask] == 0.0)
 
 
+@pytest.mark.slow
 def test_fully_masked_query_gets_zero_weights_and_no_nan(qkv):
     mask = np.ones((4, 6), bool)
     mask[2] = False  # query 2 sees no key

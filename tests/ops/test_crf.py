@@ -69,6 +69,7 @@ def _as_mask(value, batch=4, steps=4):
 
 @pytest.mark.parametrize("boundary", [True, False])
 @pytest.mark.parametrize("mask_name", sorted(MASKS))
+@pytest.mark.slow
 def test_log_likelihood_equals_enumeration(mask_name, boundary):
     u, y, A, start, end = _problem(0, boundary=boundary)
     mask = _as_mask(MASKS[mask_name])
@@ -98,6 +99,7 @@ def test_viterbi_equals_enumeration(mask_name):
         np.testing.assert_allclose(scores[b], best_score, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_probabilities_of_every_path_sum_to_one():
     u, _, A, start, end = _problem(2, batch=1, steps=3, tags=2)
     paths = np.array(list(itertools.product(range(2), repeat=3)))
@@ -118,6 +120,7 @@ def test_16_bit_potentials_are_computed_in_float32():
     )
 
 
+@pytest.mark.slow
 def test_gradients_are_finite_and_reach_every_argument():
     u, y, A, start, end = _problem(4)
     lengths = np.array([4, 2, 1, 0])

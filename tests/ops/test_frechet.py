@@ -22,6 +22,7 @@ def tolerance(full_rank):
 
 
 @pytest.mark.parametrize("dim", [1, 3, 16, 48])
+@pytest.mark.slow
 def test_formula_against_scipy(dim):
     rng = np.random.default_rng(dim)
     a = rng.normal(size=(200, dim)) @ rng.normal(size=(dim, dim))
@@ -34,6 +35,7 @@ def test_formula_against_scipy(dim):
 
 
 @pytest.mark.filterwarnings("ignore::scipy.linalg.LinAlgWarning")
+@pytest.mark.slow
 def test_singular_and_near_singular_covariances():
     rng = np.random.default_rng(1)
     # Fewer rows than features: both covariances are singular.

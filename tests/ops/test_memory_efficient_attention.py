@@ -108,6 +108,7 @@ def _compare(q, k, v, score, weights, chunks, **options):
 
 @pytest.mark.parametrize("score", SCORES)
 @pytest.mark.parametrize("masking", ["none", "padding+causal"])
+@pytest.mark.slow
 def test_equals_plain_attention_values_and_gradients(score, masking, inputs):
     q, k, v, padding, rng = inputs
     weights = _weights(score, rng)
@@ -119,6 +120,7 @@ def test_equals_plain_attention_values_and_gradients(score, masking, inputs):
         _compare(q, k, v, score, weights, chunks, **options)
 
 
+@pytest.mark.slow
 def test_per_head_mask_and_sliding_window(inputs):
     q, k, v, _, rng = inputs
     mask = rng.random((B, N, T, S)) > 0.4
@@ -133,6 +135,7 @@ def test_per_head_mask_and_sliding_window(inputs):
     np.testing.assert_allclose(ours, ref, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_single_head_inputs_of_rank_3(inputs):
     q, k, v, padding, _ = inputs
     ours = memory_efficient_attention(
@@ -145,6 +148,7 @@ def test_single_head_inputs_of_rank_3(inputs):
     np.testing.assert_allclose(ours, ref[:, :, 0], atol=1e-6)
 
 
+@pytest.mark.slow
 def test_queries_without_visible_keys_get_zero_output_and_gradient(inputs):
     q, k, v, _, _ = inputs
     mask = np.ones((B, 1, T, S), bool)
@@ -175,6 +179,7 @@ def test_causal_skips_the_key_chunks_no_query_can_see(inputs):
 
 
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+@pytest.mark.slow
 def test_16_bit_inputs_accumulate_in_float32(dtype, inputs):
     q, k, v, padding, _ = inputs
     # Scores of about 1000: exp overflows float16 without a running max.

@@ -46,6 +46,7 @@ def _edge_vectors(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.slow
 def test_l2_normalize_value_and_gradient_are_finite_and_bounded(dtype):
     x = _edge_vectors(dtype)
     weights = np.array([1.0, 2.0, 3.0], dtype)  # a gradient in every direction
@@ -64,6 +65,7 @@ def test_l2_normalize_value_and_gradient_are_finite_and_bounded(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.slow
 def test_l2_normalize_large_vectors_do_not_overflow(dtype):
     # float32 1e20 squared overflows: the value must still be the unit vector.
     big = 1e20 if dtype != "float16" else 6e4
@@ -74,6 +76,7 @@ def test_l2_normalize_large_vectors_do_not_overflow(dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.slow
 def test_cosine_similarity_at_a_zero_vector(dtype):
     # The issue: gradients of about 1e11 in float32 and inf in float16.
     a = np.zeros((2, 3), dtype)

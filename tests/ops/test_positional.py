@@ -22,6 +22,7 @@ def _numpy_table(length, depth, base=10000.0):
 @pytest.mark.parametrize(
     "length, depth, base", [(1, 2, 10000.0), (7, 6, 10000.0), (50, 16, 100.0)]
 )
+@pytest.mark.slow
 def test_matches_formula(length, depth, base):
     table = keras.ops.convert_to_numpy(
         sinusoidal_positional_encoding(length, depth, base)

@@ -24,6 +24,7 @@ def _np(x):
 
 
 @pytest.mark.parametrize("axis", [-1, 0, 1])
+@pytest.mark.slow
 def test_matches_numpy(axis):
     rng = np.random.default_rng(0)
     a = rng.normal(size=(3, 4, 5)).astype("float32")

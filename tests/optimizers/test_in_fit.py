@@ -62,6 +62,7 @@ CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.slow
 def test_fit_follows_the_numpy_rule(name):
     optimizer_fn, reference = CASES[name]
     steps = 12

@@ -61,6 +61,7 @@ def _token_data():
     return x, y
 
 
+@pytest.mark.slow
 def test_dense_gradients_follow_keras_adam_exactly():
     check_optimizer(
         lambda: LazyAdam(**EXACT),
@@ -118,6 +119,7 @@ def _fit_embeddings(optimizer):
     return initial, model.layers[0].get_weights()[0]
 
 
+@pytest.mark.slow
 def test_fit_on_embeddings():
     initial, lazy = _fit_embeddings(LazyAdam(0.01))
     _, adam = _fit_embeddings(keras.optimizers.Adam(0.01))

@@ -119,6 +119,7 @@ def test_contract():
     check_optimizer(_multi, build_fn=_net)
 
 
+@pytest.mark.slow
 def test_saves_and_reloads_with_its_groups(tmp_path):
     keras.utils.set_random_seed(0)
     x = np.random.default_rng(0).normal(size=(16, 8)).astype("float32")

@@ -49,6 +49,7 @@ def test_contract_and_reference():
     )
 
 
+@pytest.mark.slow
 def test_long_average_and_tfa_threshold_match_reference():
     beta_2 = 1 - 2**-10  # rho_t > 5 from t = 6
     check_optimizer(

@@ -57,6 +57,7 @@ def digits():
         ("dot", "uniform"),
     ],
 )
+@pytest.mark.slow
 def test_matches_numpy_knn(metric, weighting):
     rng = np.random.default_rng(0)
     references = rng.normal(size=(40, 6)).astype("float32")
@@ -81,6 +82,7 @@ def test_matches_numpy_knn(metric, weighting):
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
 @pytest.mark.parametrize("weighting", ["uniform", "distance"])
+@pytest.mark.slow
 def test_matches_scikit_learn_on_digits(digits, metric, weighting):
     x_ref, y_ref, x_test, _ = digits
     model = NearestNeighborClassifier(
@@ -119,6 +121,7 @@ def test_distance_weighting_exact_match_votes_alone():
     np.testing.assert_array_equal(probabilities, [[0.0, 0.0, 1.0]])
 
 
+@pytest.mark.slow
 def test_save_load_safe_mode_keeps_index(tmp_path):
     rng = np.random.default_rng(1)
     references = rng.normal(size=(20, 5)).astype("float32")
@@ -170,6 +173,7 @@ def test_save_load_safe_mode_keeps_index(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_frozen_encoder_and_refit_replaces_index():
     encoder = keras.Sequential([keras.Input((2,)), keras.layers.Dense(2)])
     model = NearestNeighborClassifier(encoder, k=1, metric="euclidean")

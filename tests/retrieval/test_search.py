@@ -42,6 +42,7 @@ def data(num_queries=13, num_references=29, features=6, seed=0):
         (1, 2048, 2048),  # the defaults: one chunk each
     ],
 )
+@pytest.mark.slow
 def test_matches_brute_force(metric, k, query_chunk, reference_chunk):
     queries, references = data()
     distances, indices = top_k_neighbors(

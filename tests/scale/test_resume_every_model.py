@@ -37,6 +37,7 @@ def test_every_model_class_is_covered():
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.slow
 def test_backup_and_restore_accepts_every_model(name, tmp_path):
     """No "model must be built before you call fit()": built at construction
     (or, for a model sized by its data, by `fit` before any callback)."""

@@ -117,16 +117,19 @@ def _failures(layer_cls, **kwargs):
     return info.value
 
 
+@pytest.mark.slow
 def test_sound_layer_passes_every_check():
     check_layer(Affine, {"initial_scale": 0.5}, X, reference=affine_reference)
 
 
+@pytest.mark.slow
 def test_missing_config_key_fails_the_config_check():
     error = _failures(ForgetsConfig)
     assert set(error.failures) == {"config"}
     assert "initial_scale" in str(error) and "[config]" in str(error)
 
 
+@pytest.mark.slow
 def test_weight_without_gradient_fails_the_gradient_check():
     error = _failures(DeadWeight)
     assert "gradients" in error.failures
@@ -139,12 +142,14 @@ def test_python_side_numpy_fails_the_graph_checks():
     assert "[fit_jit]" in str(error)
 
 
+@pytest.mark.slow
 def test_wrong_declared_shape_fails_the_shape_check():
     error = _failures(WrongShape)
     assert set(error.failures) == {"output_shape"}
     assert "compute_output_shape" in error.failures["output_shape"]
 
 
+@pytest.mark.slow
 def test_wrong_reference_fails_the_reference_check():
     error = _failures(Affine, reference=lambda layer, x: x * 2.0)
     assert set(error.failures) == {"reference"}
@@ -157,6 +162,7 @@ def test_untracked_state_fails_the_checkpoint_check():
 
 
 @pytest.mark.backends("jax")
+@pytest.mark.slow
 def test_weights_not_loaded_fail_the_checkpoint_check_on_jax():
     # On JAX the checkpoint is Keras's weight file, which goes through
     # `load_own_variables`; TensorFlow's `tf.train.Checkpoint` does not.
@@ -220,6 +226,7 @@ def test_unknown_check_name_is_rejected():
     assert "fit_distributed" in LAYER_CHECKS
 
 
+@pytest.mark.slow
 def test_model_contract_passes_and_catches_a_frozen_model():
     y = X @ np.ones((4, 2), "float32")
 

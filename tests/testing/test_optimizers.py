@@ -101,6 +101,7 @@ def test_untracked_slots_fail_checkpoint_and_keras_file():
     assert "training on from the restored checkpoint" in str(info.value)
 
 
+@pytest.mark.slow
 def test_slots_not_loaded_fail_keras_file_and_the_jax_checkpoint():
     with pytest.raises(ContractError) as info:
         check_optimizer(

@@ -84,6 +84,7 @@ def test_vae_hypermodel(two_trial_search):
         assert _units(model.encoder) == hidden + [values["latent_dim"]] * 2
 
 
+@pytest.mark.slow
 def test_build_dense_vae_trains_and_generates():
     vae = build_dense_vae(
         (4,), latent_dim=2, hidden_units=(8,), beta=0.5, seed=0
