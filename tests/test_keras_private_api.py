@@ -96,6 +96,5 @@ def _functional_nodes():
 @pytest.mark.parametrize(
     "check", [_lstm_dropout_mixin, _mha_sublayers, _functional_nodes]
 )
-@pytest.mark.slow
 def test_keras_private_api_we_rely_on(check):
     check()

@@ -189,7 +189,6 @@ def test_valid_use_works(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-@pytest.mark.slow
 def test_bad_arguments_are_refused_by_name(name):
     entry = TABLE[name]
     failures = []
