@@ -27,7 +27,8 @@ def test_lenet5_learns_digits():
         "sparse_categorical_crossentropy",
         metrics=["accuracy"],
     )
-    model.fit(upsample(x_train), y_train, epochs=8, batch_size=64, verbose=0)
+    # 12 epochs: with 8, one seeded run on TensorFlow reached only 88%.
+    model.fit(upsample(x_train), y_train, epochs=12, batch_size=64, verbose=0)
     _, accuracy = model.evaluate(upsample(x_test), y_test, verbose=0)
     assert accuracy >= 0.9
 
