@@ -187,6 +187,40 @@ _CONTRACT_DATA = [
 ]
 
 
+def test_generator_ema_is_left_in_both_generators_after_fit():
+    # CycleGAN draws no random numbers: a twin without the average, fit
+    # one batch at a time, gives the weights after each step.
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(2, 8, 3)).astype("float32")
+    averaged, _ = _dense_cyclegan(10.0, 0.5)
+    twin, _ = _dense_cyclegan(10.0, 0.5)
+    averaged.compile(
+        d_optimizer=keras.optimizers.SGD(0.1),
+        g_optimizer=keras.optimizers.SGD(0.1, use_ema=True, ema_momentum=0.5),
+    )
+    twin.compile(
+        d_optimizer=keras.optimizers.SGD(0.1),
+        g_optimizer=keras.optimizers.SGD(0.1),
+    )
+    averaged.fit(a, b, batch_size=4, shuffle=False, verbose=0)
+    steps = []
+    for batch in (slice(0, 4), slice(4, 8)):
+        twin.fit(a[batch], b[batch], batch_size=4, verbose=0)
+        steps.append(twin.generator_ab.get_weights())
+        steps[-1] += twin.generator_ba.get_weights()
+    got = averaged.generator_ab.get_weights()
+    got += averaged.generator_ba.get_weights()
+    for g, first, second in zip(got, *steps):
+        assert not np.allclose(first, second, atol=1e-3)
+        np.testing.assert_allclose(g, 0.5 * first + 0.5 * second, atol=1e-5)
+    for mine, theirs in [
+        (averaged.discriminator_a, twin.discriminator_a),
+        (averaged.discriminator_b, twin.discriminator_b),
+    ]:
+        for g, e in zip(mine.get_weights(), theirs.get_weights()):
+            np.testing.assert_allclose(g, e, atol=1e-5)
+
+
 def _contract_cyclegan():
     # Dense networks: the same code paths as images (identity term on),
     # at half the contract's compile time of 8x8 convolutions.
