@@ -296,7 +296,15 @@ def check_optimizer(
         )
 
     case = harness.Case(
-        build_fn, x, y, loss, None, epochs, batch_size, compile_fn
+        build_fn,
+        x,
+        y,
+        loss,
+        None,
+        epochs,
+        batch_size,
+        compile_fn,
+        build_optimizer_first=False,
     )
     subject = f"optimizer {type(optimizer_fn()).__name__}"
     checks = {
