@@ -3,8 +3,9 @@
 Trains two small conditional `DiffusionModel`s on the digits training
 split, one predicting the noise (`prediction="epsilon"`) and one `"v"`,
 both with `ema_decay` (the moving average of the weights), then samples
-`--per-class` images of every class with DDPM (1000 steps), DDIM (50) and
-DPM-Solver++(2M) (20 and 10), once with the averaged weights and once
+`--per-class` images of every class with DDPM (every step of the
+`--schedule-steps` noise schedule, 1000), DDIM (50) and DPM-Solver++(2M)
+(20 and 10), once with the averaged weights and once
 with the raw ones. Every set is scored by the package's digits judge
 (`keras_dlparts.models.digits_judge`): its accuracy on the requested
 labels, and FD-digits (`fd_digits`) against the training split. The
@@ -14,6 +15,7 @@ docs/generative.md).
 
 Usage: KERAS_BACKEND=jax python examples/diffusion_quality_table.py
     [--epochs 30] [--base-filters 16] [--ema-decay 0.995] [--per-class 36]
+    [--schedule-steps 1000]
 (about 12 minutes of a loaded 2-core CPU with the defaults).
 """
 
@@ -30,12 +32,13 @@ from keras_dlparts.models import build_diffusion_unet
 from keras_dlparts.models import digits_judge
 from keras_dlparts.models import fd_digits
 
-SAMPLERS = [("DDPM", "ddpm", 1000), ("DDIM", "ddim", 50)]
+# (name, sampler, steps); DDPM takes every step of the schedule.
+SAMPLERS = [("DDPM", "ddpm", None), ("DDIM", "ddim", 50)]
 SAMPLERS += [("DPM-Solver++(2M)", "dpmpp_2m", 20)]
 SAMPLERS += [("DPM-Solver++(2M)", "dpmpp_2m", 10)]
 
 
-def build_model(prediction, base_filters, ema_decay):
+def build_model(prediction, base_filters, ema_decay, schedule_steps=1000):
     network = build_diffusion_unet(
         (8, 8, 1),
         base_filters=base_filters,
@@ -46,7 +49,7 @@ def build_model(prediction, base_filters, ema_decay):
     )
     return DiffusionModel(
         network,
-        NoiseSchedule("linear", steps=1000),
+        NoiseSchedule("linear", steps=schedule_steps),
         num_classes=10,
         data_range=(0.0, 1.0),
         seed=0,
@@ -72,6 +75,7 @@ def main(argv=None):
     parser.add_argument("--ema-decay", type=float, default=0.995)
     parser.add_argument("--per-class", type=int, default=36)
     parser.add_argument("--predictions", nargs="+", default=["epsilon", "v"])
+    parser.add_argument("--schedule-steps", type=int, default=1000)
     args = parser.parse_args(argv)
 
     (x, y), (x_test, y_test) = load_digits()
@@ -87,7 +91,9 @@ def main(argv=None):
     labels = np.repeat(np.arange(10), args.per_class)
     for prediction in args.predictions:
         keras.utils.set_random_seed(0)
-        model = build_model(prediction, args.base_filters, args.ema_decay)
+        model = build_model(
+            prediction, args.base_filters, args.ema_decay, args.schedule_steps
+        )
         steps = args.epochs * int(np.ceil(len(x) / args.batch_size))
         model.compile(
             optimizer=keras.optimizers.Adam(
@@ -107,18 +113,19 @@ def main(argv=None):
             f"{loss[-1]:.4f}",
             flush=True,
         )
-        for name, sampler, steps in SAMPLERS:
+        for name, sampler, sampler_steps in SAMPLERS:
+            sampler_steps = sampler_steps or args.schedule_steps
             for use_ema in (True, False):
                 samples = model.generate(
                     len(labels),
                     seed=0,
                     labels=labels,
-                    steps=steps,
+                    steps=sampler_steps,
                     sampler=sampler,
                     use_ema=use_ema,
                 )
                 row = (
-                    f"{name}, {steps} steps",
+                    f"{name}, {sampler_steps} steps",
                     prediction,
                     "yes" if use_ema else "no",
                     judge_accuracy(samples, labels),

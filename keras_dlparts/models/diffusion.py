@@ -211,13 +211,20 @@ class DiffusionModel(SeedState, keras.Model):
     # ------------------------------------------------------------------
 
     def compile(self, optimizer="adam", loss="mse", **kwargs):
-        """Compiles with the noise-prediction loss (`"mse"` by default)."""
+        """Compiles with the noise-prediction loss (`"mse"` by default).
+
+        The optimizer is built here, for the weights the model already has:
+        on TensorFlow, `fit` would otherwise create its variables while
+        tracing the first step, and trace that step twice (the example of
+        docs/generative.md's quality table then spent 2x as long before
+        its first step).
+        """
         super().compile(optimizer=optimizer, loss=loss, **kwargs)
+        self.optimizer.build(self.trainable_variables)
 
     def compile_from_config(self, config):
         # `compile` is overridden only for its defaults: restore it on load.
         self.compile(**keras.saving.deserialize_keras_object(config))
-        self.optimizer.build(self.trainable_variables)
 
     def call(self, inputs, training=False):
         images, condition = self._split(inputs)

@@ -12,6 +12,7 @@ def test_quality_table_rows_and_real_data_baseline():
             "--epochs=1",
             "--base-filters=8",
             "--per-class=1",
+            "--schedule-steps=100",
             "--predictions",
             "v",
         ]
@@ -25,8 +26,8 @@ def test_quality_table_rows_and_real_data_baseline():
     # finite FD well above the real data's after one epoch of training.
     samplers = [row[0] for row in rows[1:]]
     assert samplers == [
-        "DDPM, 1000 steps",
-        "DDPM, 1000 steps",
+        "DDPM, 100 steps",
+        "DDPM, 100 steps",
         "DDIM, 50 steps",
         "DDIM, 50 steps",
         "DPM-Solver++(2M), 20 steps",

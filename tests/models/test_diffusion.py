@@ -276,6 +276,16 @@ def small_conditional_network():
     return keras.Model([x_t, t, labels], keras.layers.Reshape((8, 8, 1))(noise))
 
 
+def test_compile_builds_the_optimizer_for_every_weight():
+    # Built at compile, the optimizer's variables are not created while
+    # fit traces its first step (which TensorFlow would trace twice).
+    model = tiny_digits_model()
+    compile_fn(model, False)
+    assert model.optimizer.built
+    # Adam: a momentum and a velocity for each trainable weight.
+    assert len(model.optimizer.variables) >= 2 * len(model.trainable_variables)
+
+
 @pytest.mark.slow
 def test_fit_x_labels_equals_fit_tuple():
     """`fit(x, labels)` and `fit((x, labels))` take the same steps."""
