@@ -339,3 +339,23 @@ def test_report_from_a_results_file_has_a_column_group_per_backend(tmp_path):
     ) in text
     assert "TensorFlow: 2 of 2 contract runs passed every check." in text
     assert "JAX: 0 of 1 contract runs passed every check." in text
+
+
+def test_optimizer_built_before_fit_trains_to_the_same_weights():
+    """`build_optimizer` (the fit checks' first step) changes no number."""
+    from keras_dlparts.testing.harness import build_optimizer
+
+    def trained(build_first):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        model.compile(optimizer=keras.optimizers.Adam(0.1), loss="mse")
+        if build_first:
+            build_optimizer(model)
+            assert model.optimizer.built
+            # Adam: a momentum and a velocity for the kernel and the bias.
+            assert len(model.optimizer.variables) >= 4
+        model.fit(X, X[:, :2] * 2.0, epochs=3, batch_size=4, verbose=0)
+        return model.get_weights()
+
+    for built_first, plain in zip(trained(True), trained(False)):
+        np.testing.assert_allclose(built_first, plain, rtol=1e-6, atol=1e-6)
