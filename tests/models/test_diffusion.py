@@ -284,6 +284,12 @@ def test_compile_builds_the_optimizer_for_every_weight():
     assert model.optimizer.built
     # Adam: a momentum and a velocity for each trainable weight.
     assert len(model.optimizer.variables) >= 2 * len(model.trainable_variables)
+    # Compiled again with its own optimizer, the optimizer keeps its state.
+    slot = model.optimizer.variables[-1]
+    slot.assign(np.ones(slot.shape, "float32"))
+    model.compile(optimizer=model.optimizer)
+    assert model.optimizer.variables[-1] is slot
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(slot.value), 1.0)
 
 
 @pytest.mark.slow
