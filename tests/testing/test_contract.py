@@ -107,6 +107,23 @@ class ForgetsWeights(Affine):
         pass
 
 
+@keras.saving.register_keras_serializable(package="contract_tests")
+class DriftsInHalf(Affine):
+    """Broken: adds 1 to its output when computing in 16 bits."""
+
+    def call(self, x):
+        drift = 0.0 if self.compute_dtype == "float32" else 1.0
+        return super().call(x) + drift
+
+
+@keras.saving.register_keras_serializable(package="contract_tests")
+class OverflowsInHalf(Affine):
+    """Broken: squares a large value, beyond float16's 65504."""
+
+    def call(self, x):
+        return super().call(x) + (x * 0.0 + 1e3) ** 2 * 1e-6
+
+
 def affine_reference(layer, x):
     return x * layer.scale.numpy() + layer.shift.numpy()
 
@@ -169,6 +186,17 @@ def test_weights_not_loaded_fail_the_checkpoint_check_on_jax():
     error = _failures(ForgetsWeights, only=["checkpoint", "fit"])
     assert set(error.failures) == {"checkpoint"}
     assert "max abs difference" in error.failures["checkpoint"]
+
+
+@pytest.mark.slow
+def test_half_precision_outputs_are_compared_with_float32():
+    # Both policies start from one float32 twin's weights, so only the
+    # drift differs; the failure names the first policy.
+    error = _failures(DriftsInHalf, only=["mixed_precision"])
+    assert "under mixed_float16" in error.failures["mixed_precision"]
+    assert "outputs against float32" in error.failures["mixed_precision"]
+    overflow = _failures(OverflowsInHalf, only=["mixed_precision"])
+    assert "non-finite outputs" in overflow.failures["mixed_precision"]
 
 
 def _reusing_builder():
