@@ -32,7 +32,7 @@ def test_contract():
 def test_score_threshold_and_flags_match_numpy():
     x = np.random.default_rng(1).random((50, 64)).astype("float32")
     detector = _detector(quantile=0.8)
-    _compile(detector, False)
+    _compile(detector, "auto")
     detector.fit(x, epochs=2, batch_size=10, verbose=0)
     reconstructions = np.asarray(detector(x))
     expected = np.mean((x - reconstructions) ** 2, axis=-1)
@@ -50,7 +50,7 @@ def test_score_threshold_and_flags_match_numpy():
 def test_threshold_is_saved_and_training_resumes(tmp_path):
     x = np.random.default_rng(2).random((32, 64)).astype("float32")
     detector = _detector()
-    _compile(detector, False)
+    _compile(detector, "auto")
     detector.fit(x, epochs=1, verbose=0)
     path = os.path.join(tmp_path, "detector.keras")
     detector.save(path)

@@ -14,7 +14,7 @@ OR = np.array([0, 1, 1, 1], "float32")
 XOR = np.array([0, 1, 1, 0], "float32")
 
 
-def _compile(model, jit_compile=False):
+def _compile(model, jit_compile="auto"):
     model.compile(jit_compile=jit_compile)
 
 

@@ -10,7 +10,7 @@ from keras_dlparts.models import SOM
 from keras_dlparts.testing import check_model
 
 
-def _compile(model, jit_compile=False):
+def _compile(model, jit_compile="auto"):
     model.compile(jit_compile=jit_compile)
 
 

@@ -59,7 +59,7 @@ def test_reported_losses_match_numpy(reconstruction, beta):
     x = _digits(12)[0]
     encoder, decoder = _halves(latent_dim=3)
     vae = VAE(encoder, decoder, beta=beta, reconstruction=reconstruction)
-    _compile(vae, False)
+    _compile(vae, "auto")
     logs = vae.evaluate(x, batch_size=12, verbose=0, return_dict=True)
     mean, log_var = (np.asarray(t, "float64") for t in encoder(x))
     recon = np.asarray(decoder(mean), "float64")  # inference uses the mean
@@ -78,7 +78,7 @@ def test_reported_losses_match_numpy(reconstruction, beta):
 def test_beta_zero_is_a_plain_autoencoder_loss():
     x = _digits(8)[0]
     vae = VAE(*_halves(), beta=0.0)
-    _compile(vae, False)
+    _compile(vae, "auto")
     logs = vae.evaluate(x, verbose=0, return_dict=True)
     assert logs["kl_loss"] == 0.0
     assert logs["loss"] == pytest.approx(logs["reconstruction_loss"])
@@ -107,7 +107,7 @@ def test_encode_decode_generate_interpolate():
 def test_save_load_and_keep_training(tmp_path):
     x = _digits(64)[0]
     vae = VAE(*_halves(), beta=0.5, reconstruction="mse", seed=2)
-    _compile(vae, False)
+    _compile(vae, "auto")
     vae.fit(x, epochs=2, batch_size=16, verbose=0)
     path = os.path.join(tmp_path, "vae.keras")
     vae.save(path)
