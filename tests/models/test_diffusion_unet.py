@@ -193,8 +193,9 @@ def test_contract():
     """The context changes the output, masked positions do not; contract.
 
     The one contract of the U-Net, on its largest block (the spatial
-    transformer with a masked context); the label-conditioned U-Net goes
-    through the contract inside `DiffusionModel` (test_diffusion.py).
+    transformer with a masked context); the label-conditioned U-Net
+    trains, saves, reloads and trains on inside `DiffusionModel`
+    (test_diffusion.py).
     """
     net = context_unet()
     assert [tuple(i.shape) for i in net.inputs] == [
