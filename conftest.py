@@ -12,12 +12,16 @@ backends: keep it for what only exists there (`tf.data`, `tf.distribute`).
 The docstring examples (doctests of `keras_dlparts/`) count as slow: the
 fast tier, `pytest -m "not slow"`, leaves them to CI (each compiles a
 small model, about 300 s of JAX's fast tier), and tests the same parts
-through `tests/`.
+through `tests/`. They and the tests of the example scripts
+(`tests/examples/`) run on one backend, `DOCS_AND_EXAMPLES_BACKEND`.
 """
 
 import os
+import pathlib
 
 import pytest
+
+EXAMPLE_TESTS = pathlib.Path(__file__).parent / "tests" / "examples"
 
 
 def _jaxlib_version():
@@ -72,12 +76,33 @@ def pytest_configure(config):
     )
 
 
+#: The backend whose run checks the docstring examples and the example
+#: scripts (tests/examples/). They use the parts, which every other test
+#: checks on both backends; run once, on JAX, the stricter of the two for a
+#: backend-neutral script (a TensorFlow-only call fails there), they leave
+#: the TensorFlow run about 5 minutes shorter.
+DOCS_AND_EXAMPLES_BACKEND = "jax"
+
+
+def _docs_or_example(item):
+    return isinstance(item, pytest.DoctestItem) or EXAMPLE_TESTS in (
+        item.path.parents
+    )
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     backend = keras.backend.backend()
     for item in items:
         if isinstance(item, pytest.DoctestItem):
             item.add_marker(pytest.mark.slow)
+        if _docs_or_example(item) and backend != DOCS_AND_EXAMPLES_BACKEND:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="docstring examples and example scripts run in "
+                    f"the {DOCS_AND_EXAMPLES_BACKEND} run"
+                )
+            )
         marker = item.get_closest_marker("backends")
         if marker is not None and backend not in marker.args:
             item.add_marker(
