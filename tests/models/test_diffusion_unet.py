@@ -189,6 +189,7 @@ def test_spatial_transformer_block_against_numpy():
 
 
 @pytest.mark.slow
+@pytest.mark.starts_early
 def test_contract():
     """The context changes the output, masked positions do not; contract.
 
