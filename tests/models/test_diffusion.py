@@ -126,25 +126,25 @@ def test_guidance_identities_and_seeds():
     np.testing.assert_array_equal(cond, again)
 
 
-def tiny_digits_model(conditional=True, ema_decay=None):
-    # One level (plus the middle attention block): the U-Net's own test
-    # covers the multi-level network; this keeps the traced graph small.
+def tiny_digits_model():
+    # A label-conditioned U-Net of one level (plus the middle attention
+    # block): the U-Net's own test covers the multi-level network; this
+    # keeps the traced graph small.
     net = build_diffusion_unet(
         (8, 8, 1),
         base_filters=8,
         channel_multipliers=(1,),
         num_res_blocks=1,
         attention_resolutions=(),
-        num_classes=10 if conditional else None,
+        num_classes=10,
         groups=4,
     )
     return DiffusionModel(
         net,
         NoiseSchedule("linear", steps=100),
-        num_classes=10 if conditional else None,
+        num_classes=10,
         data_range=(0.0, 1.0),
         seed=0,
-        ema_decay=ema_decay,
     )
 
 
