@@ -23,9 +23,16 @@ import numpy as np
 from keras_dlparts._autodiff import value_and_gradients
 from keras_dlparts.testing import devices
 
-#: Mixed-precision policies every part must train under, with the tolerance
+#: Mixed-precision policies every part must run under, with the tolerance
 #: of their outputs against float32 (bfloat16 keeps 8 bits of mantissa).
 MIXED_POLICIES = {"mixed_float16": 5e-2, "mixed_bfloat16": 1e-1}
+
+#: The policies under which a layer's or a model's contract trains with
+#: `fit`: float16, whose narrow range makes Keras scale the loss. Under the
+#: others (bfloat16 has float32's range) one training-mode gradient must be
+#: finite (see `check_finite_gradients`). The contracts of losses and
+#: optimizers, whose subject acts only in training, fit under every policy.
+LAYER_FIT_POLICIES = ("mixed_float16",)
 
 #: Environment variable naming a JSON-lines file; when set, every contract
 #: run appends its results there (see `keras_dlparts.testing.report`).
@@ -172,6 +179,9 @@ class Case:
             optimizer contract passes `False`: there `fit` must also build
             the optimizer under test inside its first traced step, as it
             does for a user on TensorFlow.
+        gradient_loss: `None` or a callable `(model) -> scalar` for the
+            mixed-precision gradient (see `LAYER_FIT_POLICIES`); by default
+            a random projection of `model(x, training=True)`.
     """
 
     def __init__(
@@ -185,8 +195,10 @@ class Case:
         batch_size,
         compile_fn=None,
         build_optimizer_first=True,
+        gradient_loss=None,
     ):
         self.build = build
+        self.gradient_loss = gradient_loss
         self.compile_fn = compile_fn
         self.build_optimizer_first = build_optimizer_first
         self.x = x
@@ -250,6 +262,7 @@ class Case:
             batch,
             self.compile_fn,
             self.build_optimizer_first,
+            self.gradient_loss,
         )
 
     def fit_lowers_loss(self, model):
@@ -269,16 +282,13 @@ class Case:
         if self.build_optimizer_first:
             build_optimizer(model)
         start = model.get_weights()
-        samples = len(keras.tree.flatten(self.x)[0])
+        x, y, steps = self._epochs_in_one_pass()
         history = model.fit(
-            self.x,
-            self.y,
+            x,
+            y,
             epochs=self.epochs,
             batch_size=self.batch_size,
-            # The same batches as without it; given, Keras makes one data
-            # iterator per epoch instead of two (a distributed one costs
-            # about 0.25 s on TensorFlow).
-            steps_per_epoch=-(-samples // self.batch_size),
+            steps_per_epoch=steps,
             shuffle=False,
             verbose=0,
         )
@@ -300,6 +310,29 @@ class Case:
             f"after {self.epochs} epochs (training loss {training[:1]} -> "
             f"{training[-1:]})"
         )
+
+    def _epochs_in_one_pass(self):
+        """`(x, y, steps_per_epoch)` giving `fit` the same batches, cheaper.
+
+        Keras makes a new data iterator whenever one runs out (a distributed
+        one costs about 0.3 s on TensorFlow). When the batches divide the
+        data evenly, the data repeated once per epoch, read
+        `steps_per_epoch` batches at a time, gives each epoch the very
+        batches of the plain data, from one iterator.
+        """
+        samples = len(keras.tree.flatten(self.x)[0])
+        steps = -(-samples // self.batch_size)
+        if samples % self.batch_size:
+            return self.x, self.y, steps
+
+        def repeated(data):
+            return keras.tree.map_structure(
+                lambda a: np.concatenate([np.asarray(a)] * self.epochs),
+                data,
+            )
+
+        y = None if self.y is None else repeated(self.y)
+        return repeated(self.x), y, steps
 
     def _evaluate(self, model):
         loss = model.evaluate(
@@ -452,24 +485,29 @@ def check_fit_distributed(case):
         )
 
 
-def check_mixed_precision(case, reference_outputs):
-    """Trains under each of `MIXED_POLICIES`; a failure names the policy.
+def check_mixed_precision(case, reference_outputs, fit_policies):
+    """Runs `case` under each of `MIXED_POLICIES`; a failure names the policy.
 
-    With `reference_outputs`, the outputs are compared with float32 ones:
-    a float32 twin of the model is built and run once, and each policy's
-    model starts from the twin's weights.
+    Under every policy the outputs must be finite and the variables stay
+    float32; under `fit_policies` `fit` must lower the loss, under the
+    others a training-mode gradient must be finite and reach every
+    trainable weight. With `reference_outputs`, the outputs are compared
+    with float32 ones: a float32 twin of the model is built and run once,
+    and each policy's model starts from the twin's weights.
     """
     twin = None if reference_outputs is None else {}
     for policy, tolerance in MIXED_POLICIES.items():
         try:
-            _check_one_policy(case, policy, tolerance, twin)
+            _check_one_policy(
+                case, policy, tolerance, twin, policy in fit_policies
+            )
         except Exception as error:
             raise AssertionError(
                 f"under {policy}: {type(error).__name__}: {error}"
             ) from error
 
 
-def _check_one_policy(case, policy, tolerance, twin):
+def _check_one_policy(case, policy, tolerance, twin, fit):
     with dtype_policy(policy):
         model = case.compiled()
     if twin is not None:
@@ -500,19 +538,31 @@ def _check_one_policy(case, policy, tolerance, twin):
             tolerance,
             "outputs against float32",
         )
-    case.fit_lowers_loss(model)
+    if fit:
+        case.fit_lowers_loss(model)
+        return
+    projection = float_random_like(outputs, seed=2)
+
+    def loss():
+        if case.gradient_loss is not None:
+            return keras.ops.cast(case.gradient_loss(model), "float32")
+        return projected_sum(model(case.x, training=True), projection)
+
+    check_finite_gradients(model, loss)
 
 
 #: The names of the checks `training_checks` returns, in order.
 TRAINING_CHECKS = ("fit", "fit_jit", "fit_distributed", "mixed_precision")
 
 
-def training_checks(case, reference_outputs=None):
+def training_checks(case, reference_outputs=None, fit_policies=None):
     """The four checks that train `case`: plain, XLA, distributed, mixed.
 
     Shared by the contracts of layers, models, losses and optimizers;
     `reference_outputs` (float32 outputs) lets the mixed-precision check
-    compare 16-bit outputs with them. On TensorFlow `fit` trains with
+    compare 16-bit outputs with them, and `fit_policies` names the
+    policies it trains under with `fit` (all of `MIXED_POLICIES` when
+    `None`; see `check_mixed_precision`). On TensorFlow `fit` trains with
     `tf.function` graphs and `fit_jit` with XLA; on JAX every `compile()`
     uses XLA, so both names report one run.
     """
@@ -528,7 +578,9 @@ def training_checks(case, reference_outputs=None):
         "fit_jit": fit_jit,
         "fit_distributed": lambda: check_fit_distributed(case),
         "mixed_precision": lambda: check_mixed_precision(
-            case, reference_outputs
+            case,
+            reference_outputs,
+            tuple(MIXED_POLICIES) if fit_policies is None else fit_policies,
         ),
     }
 
@@ -570,17 +622,47 @@ def check_gradients(owner, loss_fn):
     weights = list(owner.trainable_weights)
     if not weights:
         return
-    grads = _owner_gradients(weights, owner.non_trainable_variables, loss_fn)
+    grads = _gradients_as_numpy(weights, owner, loss_fn)
     missing = [
-        w.path
-        for w, g in zip(weights, grads)
-        if g is None or not np.any(_gradient_to_numpy(g) != 0)
+        w.path for w, g in zip(weights, grads) if g is None or not np.any(g)
     ]
     if missing:
         raise AssertionError(
             f"no gradient reaches these trainable weights of {owner.name}: "
             f"{missing}"
         )
+
+
+def check_finite_gradients(owner, loss_fn):
+    """Raises unless the gradients of `loss_fn()` are finite, not all zero.
+
+    The 16-bit counterpart of `check_gradients`: there a weight whose
+    float32 gradient is only rounding noise (a key bias under softmax) may
+    get exactly zero.
+    """
+    weights = list(owner.trainable_weights)
+    if not weights:
+        return
+    grads = _gradients_as_numpy(weights, owner, loss_fn)
+    not_finite = [
+        w.path
+        for w, g in zip(weights, grads)
+        if g is not None and not np.all(np.isfinite(g))
+    ]
+    if not_finite:
+        raise AssertionError(
+            f"non-finite gradients for these trainable weights of "
+            f"{owner.name}: {not_finite}"
+        )
+    if not any(g is not None and np.any(g) for g in grads):
+        raise AssertionError(
+            f"no gradient reaches any trainable weight of {owner.name}"
+        )
+
+
+def _gradients_as_numpy(weights, owner, loss_fn):
+    grads = _owner_gradients(weights, owner.non_trainable_variables, loss_fn)
+    return [None if g is None else _gradient_to_numpy(g) for g in grads]
 
 
 def _owner_gradients(weights, state_variables, loss_fn):

@@ -215,7 +215,7 @@ def check_layer(
         ),
         "keras_file": lambda: models.check_keras_file(case),
         "checkpoint": lambda: models.check_checkpoint(case),
-        **harness.training_checks(case, outputs),
+        **harness.training_checks(case, outputs, harness.LAYER_FIT_POLICIES),
         "gradients": lambda: harness.check_gradients(
             layer, weighted_output_sum
         ),

@@ -87,8 +87,9 @@ def check_model(
             signature (several optimizers, no loss). The fit checks then
             require the first value `evaluate` returns to fall.
         gradient_loss: `None` or a callable `(model) -> scalar` whose
-            gradient must reach every trainable weight; by default a random
-            projection of `model(x, training=True)`.
+            gradient must reach every trainable weight (in float32, and
+            finite under `mixed_bfloat16`); by default a random projection
+            of `model(x, training=True)`.
         learning_rate, epochs, batch_size: the fit checks' Adam run. On
             JAX, `fit_distributed` rounds the batch size down to an even
             number and drops an odd last sample, so that each batch splits
@@ -109,7 +110,15 @@ def check_model(
     """
     batch = batch_size or len(keras.tree.flatten(x)[0])
     case = harness.Case(
-        build_fn, x, y, loss, learning_rate, epochs, batch, compile_fn
+        build_fn,
+        x,
+        y,
+        loss,
+        learning_rate,
+        epochs,
+        batch,
+        compile_fn,
+        gradient_loss=gradient_loss,
     )
     probe = build_fn()
     name = getattr(build_fn, "__name__", repr(build_fn))
@@ -131,7 +140,7 @@ def check_model(
     checks = {
         "keras_file": lambda: check_keras_file(case, probe),
         "checkpoint": lambda: check_checkpoint(case),
-        **harness.training_checks(case),
+        **harness.training_checks(case, None, harness.LAYER_FIT_POLICIES),
         "gradients": lambda: harness.check_gradients(probe, model_loss),
     }
     harness.run_checks(subject, checks, only, skip)

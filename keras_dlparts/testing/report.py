@@ -44,12 +44,14 @@ every `fit` compiles with XLA, so `fit` and `fit_jit` are one run);
 `fit_distributed`: the same data-parallel over two devices
 (`tf.distribute.MirroredStrategy` over two logical CPUs on TF,
 `keras.distribution.DataParallel` over two virtual CPU devices on JAX, with
-every variable laid out on both); `mixed_precision`: trains under
-`mixed_float16` and `mixed_bfloat16` with float32 variables and outputs
-close to float32. "other" counts the part's other checks (shapes, reference
-numbers, config, `.keras` and checkpoint round trips, gradients) that
-passed. A part may appear more than once when its tests run the contract on
-several configurations; "-" marks a check (or a whole backend) not run.
+every variable laid out on both); `mixed_precision`: under
+`mixed_float16` and `mixed_bfloat16` float32 variables and outputs close to
+float32, and training under both (a layer or model fits under
+`mixed_float16`; under `mixed_bfloat16` its gradient is finite). "other"
+counts the part's other checks (shapes, reference numbers, config, `.keras`
+and checkpoint round trips, gradients) that passed. A part may appear more
+than once when its tests run the contract on several configurations; "-"
+marks a check (or a whole backend) not run.
 """
 
 
