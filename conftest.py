@@ -14,6 +14,11 @@ fast tier, `pytest -m "not slow"`, leaves them to CI (each compiles a
 small model, about 300 s of JAX's fast tier), and tests the same parts
 through `tests/`. They and the tests of the example scripts
 (`tests/examples/`) run on one backend, `DOCS_AND_EXAMPLES_BACKEND`.
+
+A test marked `@pytest.mark.learning` trains for hundreds of steps to a
+quality bar on real data (digits learnt, samples recognised, a
+KerasTuner search of several trials): it runs on one backend,
+`LEARNING_BACKEND`.
 """
 
 import os
@@ -76,6 +81,11 @@ def pytest_configure(config):
     )
     config.addinivalue_line(
         "markers",
+        "learning: a long training run to a quality bar, run on "
+        "LEARNING_BACKEND only",
+    )
+    config.addinivalue_line(
+        "markers",
         "starts_early: collected first, so that a test of several minutes "
         "starts while the other xdist worker has work left (the U-Net's "
         "contract, 4-8 minutes on the floor JAX)",
@@ -88,6 +98,14 @@ def pytest_configure(config):
 #: backend-neutral script (a TensorFlow-only call fails there), they leave
 #: the TensorFlow run about 5 minutes shorter.
 DOCS_AND_EXAMPLES_BACKEND = "jax"
+
+#: The backend whose run trains the tests marked `learning`: long runs to a
+#: quality bar, whose steps are the parts' own (each part trains on both
+#: backends in its contract, and `tests/models/test_cross_backend_training.py`
+#: and `tests/backends/` check that a step gives the same numbers on both).
+#: The example scripts make the same kind of demonstration in the JAX run.
+#: TensorFlow's run, without the examples and docstrings, is the shorter.
+LEARNING_BACKEND = "tensorflow"
 
 
 def _docs_or_example(item):
@@ -109,6 +127,13 @@ def pytest_collection_modifyitems(config, items):
                 pytest.mark.skip(
                     reason="docstring examples and example scripts run in "
                     f"the {DOCS_AND_EXAMPLES_BACKEND} run"
+                )
+            )
+        if item.get_closest_marker("learning") and backend != LEARNING_BACKEND:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="long training runs to a quality bar run in the "
+                    f"{LEARNING_BACKEND} run"
                 )
             )
         marker = item.get_closest_marker("backends")

@@ -17,6 +17,7 @@ import keras_dlparts
 
 TESTS = pathlib.Path(__file__).resolve().parent
 FOLDERS = tuple(n for n in keras_dlparts.__all__ if n != "__version__")
+SLOW_MARKS = ("slow", "learning")
 
 
 def public_names():
@@ -31,14 +32,17 @@ def public_names():
 
 
 def _is_slow(mark):
-    """Whether a mark expression (or a list of them) includes `slow`."""
+    """Whether a mark expression (or a list of them) includes `slow`.
+
+    `learning` counts too: those tests run on one backend only.
+    """
     if isinstance(mark, (ast.List, ast.Tuple)):
         return any(_is_slow(m) for m in mark.elts)
     if isinstance(mark, ast.Call):
         mark = mark.func
     if isinstance(mark, ast.Attribute):
-        return mark.attr == "slow"
-    return isinstance(mark, ast.Name) and mark.id == "slow"
+        return mark.attr in SLOW_MARKS
+    return isinstance(mark, ast.Name) and mark.id in SLOW_MARKS
 
 
 def _pytestmark_is_slow(body):

@@ -168,6 +168,7 @@ def test_schedule_logged_and_zeros_stay_zero(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_digits_mlp_pruned_to_80_percent_keeps_accuracy():
     (x, y), (x_test, y_test) = load_digits(as_images=False)
     dense = digits_mlp()

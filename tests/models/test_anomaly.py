@@ -65,6 +65,7 @@ def test_threshold_is_saved_and_training_resumes(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_held_out_digit_is_flagged_more_often():
     (x_train, y_train), (x_test, y_test) = load_digits(as_images=False)
     anomaly = 8

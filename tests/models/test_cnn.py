@@ -17,6 +17,7 @@ def test_lenet5_parameter_count_worked_out():
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_lenet5_learns_digits():
     (x_train, y_train), (x_test, y_test) = load_digits()
     upsample = lambda x: np.kron(x, np.ones((1, 2, 2, 1), "float32"))  # noqa: E731

@@ -9,6 +9,7 @@ from keras_dlparts.ops import frechet_distance
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_judge_accuracy_and_fd_digits_orders_real_and_noise():
     (x_train, _), (x_test, y_test) = load_digits()
     judge = digits_judge()

@@ -85,6 +85,7 @@ def test_temperature_is_learned_only_when_asked_and_clipped():
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_zero_shot_digit_classification_with_an_unseen_prompt():
     (x_train, y_train), (x_test, y_test) = load_digits()
     captions = digit_captions(y_train)

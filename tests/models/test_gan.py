@@ -522,6 +522,7 @@ def test_bad_arguments():
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_conditional_samples_are_recognised_as_their_class():
     from support.digits_judge import judge_accuracy
 

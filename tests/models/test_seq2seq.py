@@ -83,6 +83,7 @@ def test_padding_targets_are_masked_in_the_loss():
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_learns_to_reverse_and_decodes_greedily():
     rng = np.random.default_rng(0)
     keras.utils.set_random_seed(0)

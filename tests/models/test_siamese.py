@@ -83,6 +83,7 @@ def digits_split_with_seen_test():
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_triplet_training_gives_five_way_one_shot_on_unseen_digit_classes():
     (x_train, y_train), (x_unseen, y_unseen) = digits_split()
     _, (x_seen, y_seen) = digits_split_with_seen_test()

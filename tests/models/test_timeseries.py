@@ -22,6 +22,7 @@ def _series(n=400, seed=0):
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_forecasts_better_than_persistence():
     x, y = _windows(_series(), window=24, horizon=3)
     train, test = slice(0, 300), slice(300, None)

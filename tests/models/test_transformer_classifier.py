@@ -83,6 +83,7 @@ def test_images_are_read_as_rows_and_blocks_are_ours():
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_learns_digits_as_rows():
     (x, y), (xt, yt) = load_digits()
     keras.utils.set_random_seed(0)

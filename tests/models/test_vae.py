@@ -127,6 +127,7 @@ def test_save_load_and_keep_training(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_digits_reconstructions_are_recognised():
     x_train, _, x_test, y_test = _digits()
     keras.utils.set_random_seed(0)

@@ -48,6 +48,7 @@ def test_structure_and_class_token_head():
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_learns_digits():
     (x, y), (xt, yt) = load_digits()
     keras.utils.set_random_seed(0)

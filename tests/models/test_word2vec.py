@@ -38,6 +38,7 @@ def numpy_negative_sampling_loss(model, x):
 
 @pytest.mark.parametrize("mode", ["skipgram", "cbow"])
 @pytest.mark.slow
+@pytest.mark.learning
 def test_words_sharing_contexts_become_nearest_neighbours(mode):
     corpus = generated_corpus()
     vocab = Vocabulary(corpus)

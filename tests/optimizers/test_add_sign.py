@@ -51,6 +51,7 @@ def test_sign_disagreement_cancels_the_step():
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_trains_digits_as_well_as_adam():
     accuracy = digits_accuracy(AddSign(learning_rate=0.3))
     assert accuracy >= adam_digits_accuracy() - 0.02

@@ -91,6 +91,7 @@ def test_inner_learning_rate_schedule_and_clipping_apply():
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_trains_digits_as_well_as_adam():
     accuracy = digits_accuracy(Lookahead(keras.optimizers.Adam(1e-2)))
     assert accuracy >= adam_digits_accuracy() - 0.02

@@ -35,6 +35,7 @@ def _units(model):
 
 
 @pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
+@pytest.mark.learning
 def test_dense_autoencoder_hypermodel(two_trial_search):
     hypermodel = AutoencoderHyperModel((8, 8, 1), compile=ONE_STEP)
     for values, model in two_trial_search(hypermodel, X, X):
@@ -71,6 +72,7 @@ def test_conv_autoencoder_hypermodel_widths():
 
 
 @pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
+@pytest.mark.learning
 def test_vae_hypermodel(two_trial_search):
     hypermodel = VAEHyperModel((8, 8, 1), compile=ONE_STEP)
     for values, model in two_trial_search(hypermodel, X):

@@ -51,6 +51,7 @@ def _check_training(values, model):
 
 
 @pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
+@pytest.mark.learning
 def test_mlp_hypermodel(two_trial_search):
     x, y = _images((8, 8, 1))
     hypermodel = MLPHyperModel((8, 8, 1), 10, compile=ONE_STEP)
@@ -74,6 +75,7 @@ def test_mlp_hypermodel(two_trial_search):
 
 
 @pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
+@pytest.mark.learning
 def test_vgg_hypermodel(two_trial_search):
     x, y = _images((8, 8, 1))
     hypermodel = VGGHyperModel((8, 8, 1), 10, compile=ONE_STEP)
@@ -90,6 +92,7 @@ def test_vgg_hypermodel(two_trial_search):
 
 
 @pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
+@pytest.mark.learning
 def test_resnet_hypermodel(two_trial_search):
     x, y = _images((8, 8, 1))
     hypermodel = ResNetHyperModel((8, 8, 1), 10, compile=ONE_STEP)
@@ -102,6 +105,7 @@ def test_resnet_hypermodel(two_trial_search):
 
 
 @pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
+@pytest.mark.learning
 def test_lenet5_hypermodel(two_trial_search):
     x, y = _images((16, 16, 1))
     hypermodel = LeNet5HyperModel((16, 16, 1), 10, compile=ONE_STEP)
@@ -122,6 +126,7 @@ def _check_encoder_blocks(values, model):
 
 
 @pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
+@pytest.mark.learning
 def test_transformer_classifier_hypermodel(two_trial_search):
     x, y = _images((8, 8))  # 8 rows of 8 pixels
     hypermodel = TransformerClassifierHyperModel((8, 8), 10, compile=ONE_STEP)
@@ -131,6 +136,7 @@ def test_transformer_classifier_hypermodel(two_trial_search):
 
 
 @pytest.mark.slow  # 15-60 s on JAX (compiling), under 10 s on TensorFlow
+@pytest.mark.learning
 def test_vit_hypermodel(two_trial_search):
     x, y = _images((8, 8, 1))
     hypermodel = ViTHyperModel((8, 8, 1), 10, compile=ONE_STEP)

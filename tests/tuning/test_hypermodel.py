@@ -129,6 +129,7 @@ def test_epochs_reach_fit():
 
 
 @pytest.mark.slow
+@pytest.mark.learning
 def test_batch_size_search_in_random_search(two_trial_search):
     hypermodel = _hypermodel(
         depth=1, width=Int(4, 8, step=4), batch_size=Choice([4, 8])
