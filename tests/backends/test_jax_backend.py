@@ -31,7 +31,7 @@ def run(backend, mode, directory):
     env = dict(os.environ, KERAS_BACKEND=backend, TF_CPP_MIN_LOG_LEVEL="2")
     if backend == "jax":
         # Compiling dominates these one-step checks of tiny parts: XLA's
-        # backend optimisations off (a JAX session's level 1 is kept).
+        # backend optimisations off (a JAX session's own setting is kept).
         flags = env.get("XLA_FLAGS", "")
         if "xla_backend_optimization_level" not in flags:
             env["XLA_FLAGS"] = f"{flags} --xla_backend_optimization_level=0"
