@@ -490,10 +490,10 @@ def check_mixed_precision(case, reference_outputs, fit_policies):
 
     Under every policy the outputs must be finite and the variables stay
     float32; under `fit_policies` `fit` must lower the loss, under the
-    others a training-mode gradient must be finite and reach every
-    trainable weight. With `reference_outputs`, the outputs are compared
-    with float32 ones: a float32 twin of the model is built and run once,
-    and each policy's model starts from the twin's weights.
+    others a training-mode gradient must be finite and not all zero
+    (`check_finite_gradients`). With `reference_outputs`, the outputs are
+    compared with float32 ones: a float32 twin of the model is built and
+    run once, and each policy's model starts from the twin's weights.
     """
     twin = None if reference_outputs is None else {}
     for policy, tolerance in MIXED_POLICIES.items():
