@@ -400,3 +400,45 @@ def test_optimizer_built_before_fit_trains_to_the_same_weights():
 
     for built_first, plain in zip(trained(True), trained(False)):
         np.testing.assert_allclose(built_first, plain, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("samples", [8, 10])  # batches even, and not
+def test_fit_check_trains_on_the_batches_of_a_plain_fit(samples):
+    """`Case.fit_lowers_loss` (one data iterator for every epoch) ends with
+    the weights of a plain `model.fit` over the same data, epoch by epoch."""
+    from keras_dlparts.testing.harness import Case
+
+    x = np.random.default_rng(0).normal(size=(samples, 4)).astype("float32")
+    y = x[:, :2] * 2.0 + 1.0
+
+    def build():
+        keras.utils.set_random_seed(0)
+        return keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+
+    def compiled():
+        model = build()
+        model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
+        return model
+
+    case = Case(build, x, y, "mse", 0.05, epochs=3, batch_size=4)
+    ours = compiled()
+    case.fit_lowers_loss(ours)
+    plain = compiled()
+    plain.fit(x, y, epochs=3, batch_size=4, shuffle=False, verbose=0)
+    for got, want in zip(ours.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_finite_gradient_check_catches_non_finite_and_all_zero_gradients():
+    from keras_dlparts.testing.harness import check_finite_gradients
+
+    layer = keras.layers.Dense(1)
+    layer.build((None, 2))
+    x = keras.ops.ones((3, 2))
+    check_finite_gradients(layer, lambda: keras.ops.sum(layer(x)))
+    with pytest.raises(AssertionError, match="non-finite gradients"):
+        check_finite_gradients(
+            layer, lambda: keras.ops.sum(keras.ops.sqrt(layer(x) * 0.0))
+        )
+    with pytest.raises(AssertionError, match="no gradient reaches any"):
+        check_finite_gradients(layer, lambda: keras.ops.sum(layer(x) * 0.0))
